@@ -1,0 +1,130 @@
+//! `forensic seal`.
+
+use crate::{EXIT_OK, keyfiles, progress::Bar, view};
+use anyhow::Result;
+use forensic_bundle::manifest::Case;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Package a directory of hand-collected evidence (for example what the incident-response
+/// checklist's commands write under /tmp/evidence/<timestamp>/) into one sealed bundle.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Known checklist file names (pod-spec.yaml, pod-logs.txt, connections.txt, \
+container-inspect.json, tmp-files.txt, ...) go to their sections; place any other file with \
+--section NAME=GLOB (e.g. --section filesystem='suspicious-*'). A file that no rule places is an error, \
+never a guess. Symlinks are recorded, never followed; FIFOs, sockets and devices are never opened.\n\
+The bundle is written to a temporary file beside OUTPUT and renamed into place only when complete and \
+synced: an interrupted run leaves nothing at OUTPUT. Refuses to overwrite OUTPUT.\n\
+Exit codes: 0 sealed; 2 could not seal (nothing written)."
+)]
+pub struct Args {
+    /// Directory of evidence files.
+    dir: PathBuf,
+    /// The bundle to write (must not exist).
+    #[arg(short = 'o', long = "output", value_name = "BUNDLE")]
+    output: PathBuf,
+    /// Private key (PKCS#8 PEM from `forensic keygen`) that seals the bundle.
+    #[arg(long, value_name = "KEY")]
+    key: PathBuf,
+    /// Name recorded for the sealer in the custody log (default: --examiner, else $USER).
+    #[arg(long)]
+    actor: Option<String>,
+    /// Case identifier.
+    #[arg(long = "case", value_name = "ID")]
+    case_id: Option<String>,
+    /// Evidence item number.
+    #[arg(long, value_name = "N")]
+    evidence_number: Option<String>,
+    /// Examiner name.
+    #[arg(long, value_name = "NAME")]
+    examiner: Option<String>,
+    /// Case notes, stored in the manifest.
+    #[arg(long, value_name = "TEXT")]
+    note: Option<String>,
+    /// Place files matching GLOB (relative to DIR) in section NAME; repeatable, tried in order
+    /// before the built-in names.
+    #[arg(long = "section", value_name = "NAME=GLOB")]
+    sections: Vec<String>,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// No progress display.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> Result<u8> {
+    let key = keyfiles::load_signing_key(&args.key)?;
+    let rules = args
+        .sections
+        .iter()
+        .map(|r| forensic_seal::parse_rule(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    let actor = args
+        .actor
+        .clone()
+        .or_else(|| args.examiner.clone())
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".into());
+    let case = Case {
+        case_id: args.case_id.clone(),
+        evidence_number: args.evidence_number.clone(),
+        examiner: args.examiner.clone(),
+        notes: args.note.clone(),
+    };
+    let bar = Bar::bytes("sealing", None, args.quiet || args.json);
+    let opts = forensic_seal::SealOptions {
+        dir: args.dir.clone(),
+        output: args.output.clone(),
+        key,
+        actor,
+        case,
+        target: Default::default(),
+        rules,
+        argv: std::env::args_os().collect(),
+        seal_note: None,
+        progress: bar.callback(),
+    };
+    let summary = forensic_seal::seal_directory(&opts)?;
+    bar.finish();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let v = serde_json::json!({
+            "bundle": summary.output.display().to_string(),
+            "bundle_id": summary.bundle_id,
+            "manifest_sha256": summary.manifest_digest.hex(),
+            "members": summary.members,
+            "bytes": summary.bytes,
+            "sections": summary.sections.iter().map(|(s, n, b)| serde_json::json!({"name": s.name(), "number": s.number(), "members": n, "bytes": b})).collect::<Vec<_>>(),
+            "gaps": summary.gaps.iter().map(|g| serde_json::json!({"section": g.section.name(), "what": g.what, "reason": g.reason})).collect::<Vec<_>>(),
+        });
+        writeln!(out, "{v}")?;
+    } else {
+        writeln!(
+            out,
+            "sealed {} ({} members, {})",
+            summary.output.display(),
+            summary.members,
+            view::human_bytes(summary.bytes)
+        )?;
+        for (s, n, b) in &summary.sections {
+            writeln!(
+                out,
+                "  {} {:<11} {:>5} members {:>10}",
+                s.number(),
+                s.name(),
+                n,
+                view::human_bytes(*b)
+            )?;
+        }
+        for g in &summary.gaps {
+            writeln!(out, "  not collected ({}): {} — {}", g.section, g.what, g.reason)?;
+        }
+        writeln!(out, "  bundle id {}", summary.bundle_id)?;
+        writeln!(out, "  manifest sha256 {}", summary.manifest_digest.hex())?;
+        writeln!(out, "next: forensic verify {}", summary.output.display())?;
+    }
+    Ok(EXIT_OK)
+}

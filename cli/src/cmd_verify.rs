@@ -1,0 +1,89 @@
+//! `forensic verify`.
+
+use crate::{EXIT_FAILED, EXIT_OK, keyfiles, progress::Bar, view};
+use anyhow::{Context, Result};
+use forensic_bundle::verify::{VerifyOptions, verify};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Verify a bundle: ZIP structure, every member's size and SHA-256 against the manifest, SHA256SUMS,
+/// the seal and every custody entry's signature and chain link (SPEC §11).
+#[derive(clap::Args)]
+#[command(
+    after_help = "Exit codes: 0 the bundle is intact (and, with --trust, every signer is trusted); \
+1 verification failed — every failure found is listed; 2 could not run (usage, unreadable file).\n\
+The custody head printed is the SHA-256 of the last custody entry: record it in your case notes, since a \
+log cut back to an earlier entry is itself valid (SPEC §9.3)."
+)]
+pub struct Args {
+    /// The bundle.
+    bundle: PathBuf,
+    /// Trusted signer public key (.pub) or a directory of them; repeatable. Every custody signer
+    /// must be trusted.
+    #[arg(long, value_name = "FILE_OR_DIR")]
+    trust: Vec<PathBuf>,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Print only the verdict line (and failures).
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> Result<u8> {
+    let trust = keyfiles::load_trust(&args.trust)?;
+    let file = forensic_seal::BundleFile::open(&args.bundle)?;
+    let bar = Bar::bytes("verifying", None, args.quiet || args.json);
+    let opts = VerifyOptions {
+        trust,
+        progress: bar.callback(),
+        ..VerifyOptions::default()
+    };
+    let report = verify(&file, &opts).with_context(|| format!("reading {}", args.bundle.display()))?;
+    bar.finish();
+    let shown = args.bundle.display().to_string();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", view::report_json(&shown, &report))?;
+    } else {
+        if !args.quiet {
+            writeln!(out, "{shown}")?;
+            if let Some(m) = &report.manifest {
+                view::print_header(&mut out, m)?;
+                writeln!(
+                    out,
+                    "  members   {} ({}), {} checked",
+                    m.members.len(),
+                    view::human_bytes(m.members.iter().map(|x| x.size).sum()),
+                    view::human_bytes(report.bytes_checked)
+                )?;
+            }
+            if let Some(d) = report.manifest_digest {
+                writeln!(out, "  manifest  sha256 {d}")?;
+            }
+            if !report.custody.is_empty() {
+                let head = report.custody_head.map(|d| d.hex()).unwrap_or_default();
+                writeln!(out, "  custody   {} entries, head {head}", report.custody.len())?;
+                view::print_custody(&mut out, &report.custody)?;
+            }
+        }
+        if report.verified() {
+            let n = report.manifest.as_ref().map_or(0, |m| m.members.len());
+            let trusted = if opts.trust.is_some() {
+                ", every signer trusted"
+            } else {
+                ""
+            };
+            writeln!(
+                out,
+                "VERIFIED: {n} members match the manifest; the seal and {} custody entries check{trusted}",
+                report.custody.len()
+            )?;
+        } else {
+            writeln!(out, "FAILED: {} problems found", report.failures.len())?;
+            view::print_failures(&mut out, &report.failures)?;
+        }
+    }
+    Ok(if report.verified() { EXIT_OK } else { EXIT_FAILED })
+}

@@ -1,0 +1,78 @@
+//! `forensic`: preserve, verify and examine the evidence of a compromised container.
+//!
+//! A thin binary: it parses arguments, calls the library crates, prints, and maps outcomes to the
+//! documented exit codes (0 success/intact, 1 verification failed, 2 could not run).
+
+mod cmd_custody;
+mod cmd_keygen;
+mod cmd_ls;
+mod cmd_seal;
+mod cmd_verify;
+mod keyfiles;
+mod progress;
+mod view;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit code: success; for `verify`, the bundle is intact (and trusted, with --trust).
+pub const EXIT_OK: u8 = 0;
+/// Exit code: verification failed (the bundle is not intact, or a signer is untrusted).
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: could not run (usage error, unreadable file, refused overwrite, ...).
+pub const EXIT_TROUBLE: u8 = 2;
+
+/// Preserve the evidence of a compromised container in one signed, self-verifying bundle,
+/// and verify, list and examine such bundles offline.
+#[derive(Parser)]
+#[command(name = "forensic", version, about, long_about = None, propagate_version = true)]
+#[command(
+    after_help = "Exit codes: 0 success (verify: intact), 1 verification failed, 2 could not run.\n\
+Format: format-spec/SPEC.md. Typical use:\n  forensic keygen -o responder\n  \
+forensic seal /tmp/evidence/20240115-100000 -o case42.zip --key responder.key --case CASE-42\n  \
+forensic verify case42.zip --trust responder.pub"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create an Ed25519 key pair: NAME.key (private, mode 0600) and NAME.pub.
+    Keygen(cmd_keygen::Args),
+    /// Package a directory of hand-collected evidence into a sealed bundle.
+    Seal(cmd_seal::Args),
+    /// Verify a bundle: structure, every member's SHA-256, the manifest seal and the custody chain.
+    Verify(cmd_verify::Args),
+    /// List a bundle's sections and members with size, SHA-256 and source.
+    Ls(cmd_ls::Args),
+    /// Chain-of-custody commands.
+    #[command(subcommand)]
+    Custody(cmd_custody::Command),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Keygen(a) => cmd_keygen::run(a),
+        Command::Seal(a) => cmd_seal::run(a),
+        Command::Verify(a) => cmd_verify::run(a),
+        Command::Ls(a) => cmd_ls::run(a),
+        Command::Custody(c) => cmd_custody::run(c),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
+        Err(e) => {
+            eprintln!("forensic: error: {e:#}");
+            ExitCode::from(EXIT_TROUBLE)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}

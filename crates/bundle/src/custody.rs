@@ -1,0 +1,349 @@
+//! The custody log (`custody.cbor`, SPEC §9): signed, hash-chained COSE_Sign1 entries.
+//!
+//! Signatures are made and checked over the exact bytes of the protected header and payload as they
+//! appear in the entry (coset keeps them), never over a re-encoding.
+
+use crate::cbor;
+use crate::digest::Digest;
+use crate::keys::{Fingerprint, SigningKey, VerifyingKey};
+use crate::limits::Limits;
+use crate::time::Timestamp;
+use coset::{CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
+use ed25519_dalek::Signer;
+use serde::{Deserialize, Serialize};
+
+/// CBOR tag of COSE_Sign1_Tagged (RFC 9052).
+pub const COSE_SIGN1_TAG: u64 = 18;
+
+/// The well-known action of the first entry.
+pub const SEALED: &str = "sealed";
+
+/// The signed payload of one custody entry (SPEC §9.1 `custody-payload`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Payload {
+    /// Position in the log, from 0.
+    pub seq: u64,
+    /// SHA-256 of the previous entry's exact bytes; `None` (CBOR null) in entry 0.
+    #[serde(deserialize_with = "required_option")]
+    pub prev: Option<Digest>,
+    /// When the entry was made.
+    pub time: Timestamp,
+    /// `sealed`, `transferred`, `received`, `annotated`, ...
+    pub action: String,
+    /// Who signed.
+    pub actor: Actor,
+    /// The manifest's bundle id.
+    pub bundle_id: String,
+    /// The manifest digest this entry vouches for.
+    pub manifest_sha256: Digest,
+    /// For a transfer: fingerprint of the receiving key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<Digest>,
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The signer of an entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Actor {
+    /// A human name.
+    pub name: String,
+    /// The raw Ed25519 public key.
+    pub key: Digest,
+}
+
+fn required_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Digest>, D::Error> {
+    Option::<Digest>::deserialize(d)
+}
+
+/// Why a custody log or entry is not acceptable.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CustodyError {
+    /// The log is empty.
+    #[error("custody.cbor is empty: the bundle was never sealed")]
+    Empty,
+    /// An item is not well-formed CBOR per SPEC §9.1.
+    #[error("custody entry {entry}: {source}")]
+    Cbor {
+        /// Entry number.
+        entry: usize,
+        /// What is wrong.
+        source: cbor::CborError,
+    },
+    /// An item is well-formed but not a custody entry.
+    #[error("custody entry {entry}: {message}")]
+    Entry {
+        /// Entry number.
+        entry: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// Too many entries, or one too large (SPEC §10).
+    #[error("custody.cbor: {0}")]
+    Limit(String),
+    /// Signing failed.
+    #[error("could not sign the custody entry: {0}")]
+    Sign(String),
+}
+
+/// One parsed custody entry.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The entry's exact bytes in the log.
+    pub bytes: Vec<u8>,
+    /// The decoded payload.
+    pub payload: Payload,
+    sign1: CoseSign1,
+}
+
+impl Entry {
+    /// SHA-256 of the entry's exact bytes (what the next entry's `prev` must be).
+    pub fn digest(&self) -> Digest {
+        Digest::of(&self.bytes)
+    }
+
+    /// Fingerprint of the key named in the payload.
+    pub fn signer(&self) -> Fingerprint {
+        Fingerprint::of_raw(&self.payload.actor.key.0)
+    }
+
+    /// Checks SPEC §9.2 and §9.3 rule 6: `alg` is EdDSA, `kid` is the signer's fingerprint, and
+    /// the signature is a canonical Ed25519 signature over the `Sig_structure` of the exact bytes.
+    ///
+    /// # Errors
+    /// A sentence saying which of these fails.
+    pub fn check_signature(&self) -> Result<(), String> {
+        let h = &self.sign1.protected.header;
+        if h.alg != Some(coset::RegisteredLabelWithPrivate::Assigned(iana::Algorithm::EdDSA)) {
+            return Err(format!("algorithm is {:?}, not EdDSA (-8)", h.alg));
+        }
+        if h.key_id != self.signer().0 {
+            return Err("key id (kid) is not the fingerprint of the actor's key".to_string());
+        }
+        let key = VerifyingKey::from_bytes(&self.payload.actor.key.0)
+            .map_err(|_| "the actor's key is not a valid Ed25519 public key".to_string())?;
+        self.sign1.verify_signature(b"", |sig, tbs| {
+            let sig = ed25519_dalek::Signature::from_slice(sig)
+                .map_err(|_| format!("signature is {} bytes, not 64", sig.len()))?;
+            key.verify_strict(tbs, &sig)
+                .map_err(|_| "signature does not verify".to_string())
+        })
+    }
+}
+
+/// Splits a CBOR sequence into items' exact bytes, enforcing SPEC §10's custody limits.
+///
+/// # Errors
+/// [`CustodyError`] for an empty log, a malformed item, or a limit passed.
+pub fn split<'a>(log: &'a [u8], limits: &Limits) -> Result<Vec<&'a [u8]>, CustodyError> {
+    if log.is_empty() {
+        return Err(CustodyError::Empty);
+    }
+    let mut items = Vec::new();
+    let mut rest = log;
+    while !rest.is_empty() {
+        let entry = items.len();
+        if entry as u64 >= limits.max_custody_entries {
+            return Err(CustodyError::Limit(format!(
+                "more than {} entries",
+                limits.max_custody_entries
+            )));
+        }
+        let rules = cbor::Rules {
+            max_depth: limits.max_cbor_depth,
+            root_tag: Some(COSE_SIGN1_TAG),
+        };
+        let n = cbor::check_item(rest, rules).map_err(|source| CustodyError::Cbor { entry, source })?;
+        if n as u64 > limits.max_custody_entry {
+            return Err(CustodyError::Limit(format!(
+                "entry {entry} is {n} bytes; at most {} are allowed",
+                limits.max_custody_entry
+            )));
+        }
+        let (item, tail) = rest.split_at(n);
+        items.push(item);
+        rest = tail;
+    }
+    Ok(items)
+}
+
+/// Parses one entry (SPEC §9.1): a COSE_Sign1_Tagged message with an empty unprotected header and
+/// an attached payload that is a custody payload. Does not check the signature.
+///
+/// # Errors
+/// [`CustodyError::Entry`] or [`CustodyError::Cbor`] naming entry `index`.
+pub fn parse_entry(index: usize, item: &[u8], max_depth: usize) -> Result<Entry, CustodyError> {
+    let bad = |message: String| CustodyError::Entry { entry: index, message };
+    let sign1 = CoseSign1::from_tagged_slice(item).map_err(|e| bad(format!("not a tagged COSE_Sign1 message: {e}")))?;
+    if !sign1.unprotected.is_empty() {
+        return Err(bad(
+            "the unprotected header is not empty (SPEC §9.1: nothing unsigned)".into()
+        ));
+    }
+    let protected = sign1.protected.original_data.as_deref().unwrap_or_default();
+    if protected.is_empty() {
+        return Err(bad(
+            "the protected header is empty; it must carry alg and kid (SPEC §9.1)".into(),
+        ));
+    }
+    let rules = cbor::Rules::untagged(max_depth);
+    cbor::check_exact(protected, rules).map_err(|source| CustodyError::Cbor { entry: index, source })?;
+    let payload_bytes = sign1
+        .payload
+        .as_deref()
+        .ok_or_else(|| bad("the payload is detached".into()))?;
+    cbor::check_exact(payload_bytes, rules).map_err(|source| CustodyError::Cbor { entry: index, source })?;
+    if sign1.signature.len() != 64 {
+        return Err(bad(format!("the signature is {} bytes, not 64", sign1.signature.len())));
+    }
+    let payload: Payload = ciborium::de::from_reader_with_recursion_limit(payload_bytes, max_depth + 4)
+        .map_err(|e| bad(format!("payload is not a custody payload: {e}")))?;
+    Ok(Entry {
+        bytes: item.to_vec(),
+        payload,
+        sign1,
+    })
+}
+
+/// Signs `payload` with `key` and returns the entry's bytes (a COSE_Sign1_Tagged message).
+///
+/// # Errors
+/// [`CustodyError::Sign`] if encoding fails.
+pub fn sign(payload: &Payload, key: &SigningKey) -> Result<Vec<u8>, CustodyError> {
+    let mut payload_bytes = Vec::new();
+    ciborium::ser::into_writer(payload, &mut payload_bytes).map_err(|e| CustodyError::Sign(e.to_string()))?;
+    let fp = Fingerprint::of(&key.verifying_key());
+    let protected = HeaderBuilder::new()
+        .algorithm(iana::Algorithm::EdDSA)
+        .key_id(fp.0.to_vec())
+        .build();
+    let sign1 = CoseSign1Builder::new()
+        .protected(protected)
+        .payload(payload_bytes)
+        .create_signature(b"", |tbs| key.sign(tbs).to_bytes().to_vec())
+        .build();
+    sign1.to_tagged_vec().map_err(|e| CustodyError::Sign(e.to_string()))
+}
+
+/// One violation of SPEC §9.3.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainProblem {
+    /// Rules 1–4: sequence, link, seal position, bundle id.
+    Broken(String),
+    /// Rule 5: the entry vouches for another manifest.
+    SealMismatch(String),
+}
+
+/// Checks SPEC §9.3 rules 1–5 over parsed entries; returns `(entry index, problem)` pairs, at most
+/// one `Broken` per entry.
+pub fn check_chain(entries: &[Entry], bundle_id: &str, manifest_digest: &Digest) -> Vec<(usize, ChainProblem)> {
+    let mut out = Vec::new();
+    let mut prev_digest: Option<Digest> = None;
+    for (i, e) in entries.iter().enumerate() {
+        let p = &e.payload;
+        let broken = if p.seq != i as u64 {
+            Some(format!("sequence number is {}, expected {i}", p.seq))
+        } else if p.prev != prev_digest {
+            Some(match prev_digest {
+                None => "the first entry must not name a previous entry".to_string(),
+                Some(d) => format!("does not link to entry {}: prev should be {d}", i - 1),
+            })
+        } else if (i == 0) != (p.action == SEALED) {
+            Some(if i == 0 {
+                format!("the first entry's action is {:?}, not \"sealed\"", p.action)
+            } else {
+                "a second \"sealed\" entry".to_string()
+            })
+        } else if p.bundle_id != bundle_id {
+            Some(format!(
+                "bundle id {:?} is not the manifest's {bundle_id:?}",
+                p.bundle_id
+            ))
+        } else {
+            None
+        };
+        if let Some(msg) = broken {
+            out.push((i, ChainProblem::Broken(msg)));
+        }
+        if p.manifest_sha256 != *manifest_digest {
+            out.push((
+                i,
+                ChainProblem::SealMismatch(format!(
+                    "signs manifest digest {}, but manifest.cbor's digest is {manifest_digest}",
+                    p.manifest_sha256
+                )),
+            ));
+        }
+        prev_digest = Some(e.digest());
+    }
+    out
+}
+
+/// What a new entry says; [`append`] fills in `seq`, `prev`, the actor key and the manifest link.
+#[derive(Debug, Clone)]
+pub struct NewEntry<'a> {
+    /// Signing key.
+    pub key: &'a SigningKey,
+    /// Signer's human name.
+    pub actor: String,
+    /// Action.
+    pub action: String,
+    /// Time.
+    pub time: Timestamp,
+    /// For a transfer: the recipient's fingerprint.
+    pub recipient: Option<Fingerprint>,
+    /// Free text.
+    pub note: Option<String>,
+}
+
+/// Returns `log` with one new signed entry appended. `log` may be empty (then the entry is the
+/// seal and its action should be `sealed`). The bytes of `log` are kept exactly.
+///
+/// # Errors
+/// [`CustodyError`] if `log` is not a valid sequence of entries, or signing fails.
+pub fn append(
+    log: &[u8],
+    new: &NewEntry<'_>,
+    bundle_id: &str,
+    manifest_digest: &Digest,
+    limits: &Limits,
+) -> Result<Vec<u8>, CustodyError> {
+    let (seq, prev) = if log.is_empty() {
+        (0, None)
+    } else {
+        let items = split(log, limits)?;
+        let last = items.last().ok_or(CustodyError::Empty)?;
+        (items.len() as u64, Some(Digest::of(last)))
+    };
+    let payload = Payload {
+        seq,
+        prev,
+        time: new.time.clone(),
+        action: new.action.clone(),
+        actor: Actor {
+            name: new.actor.clone(),
+            key: Digest(new.key.verifying_key().to_bytes()),
+        },
+        bundle_id: bundle_id.to_string(),
+        manifest_sha256: *manifest_digest,
+        recipient: new.recipient.map(|f| Digest(f.0)),
+        note: new.note.clone(),
+    };
+    let mut out = log.to_vec();
+    out.extend_from_slice(&sign(&payload, new.key)?);
+    Ok(out)
+}
+
+/// Parses every entry of a log (without checking signatures or the chain).
+///
+/// # Errors
+/// The first [`CustodyError`] found.
+pub fn parse_log(log: &[u8], limits: &Limits) -> Result<Vec<Entry>, CustodyError> {
+    split(log, limits)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| parse_entry(i, item, limits.max_cbor_depth))
+        .collect()
+}

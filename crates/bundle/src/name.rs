@@ -1,0 +1,115 @@
+//! Member names (SPEC §3): validation and percent-escaping of path components.
+
+/// Longest member name in bytes (SPEC §3, §10).
+pub const MAX_NAME_LEN: usize = 1024;
+
+/// Why a member name is not valid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NameError {
+    /// The name is empty.
+    #[error("the name is empty")]
+    Empty,
+    /// The name is longer than [`MAX_NAME_LEN`].
+    #[error("the name is {0} bytes long; at most 1024 are allowed")]
+    TooLong(usize),
+    /// A segment is empty, `.` or `..`.
+    #[error("segment {0:?} is empty, '.' or '..'")]
+    BadSegment(String),
+    /// A control character or backslash.
+    #[error("forbidden character U+{0:04X}")]
+    ForbiddenChar(u32),
+}
+
+/// Checks a full member name against SPEC §3.
+///
+/// # Errors
+/// [`NameError`] says which rule the name breaks.
+pub fn validate(name: &str) -> Result<(), NameError> {
+    if name.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(NameError::TooLong(name.len()));
+    }
+    if let Some(c) = name.chars().find(|&c| is_forbidden(c)) {
+        return Err(NameError::ForbiddenChar(u32::from(c)));
+    }
+    if let Some(seg) = name.split('/').find(|s| s.is_empty() || *s == "." || *s == "..") {
+        return Err(NameError::BadSegment(seg.to_string()));
+    }
+    Ok(())
+}
+
+fn is_forbidden(c: char) -> bool {
+    c.is_ascii_control() || c == '\\'
+}
+
+/// Turns one original path component (raw bytes) into a name segment by percent-escaping every byte
+/// that is not valid UTF-8, is a control character, `\`, `/` or `%` (SPEC §3).
+///
+/// ```
+/// use forensic_bundle::name::escape_segment;
+/// assert_eq!(escape_segment(b"a\nb%c"), "a%0Ab%25c");
+/// assert_eq!(escape_segment(b".."), "%2E%2E");
+/// assert_eq!(escape_segment(b"caf\xc3\xa9\xff"), "caf\u{e9}%FF");
+/// ```
+pub fn escape_segment(raw: &[u8]) -> String {
+    if raw == b"." {
+        return "%2E".to_string();
+    }
+    if raw == b".." {
+        return "%2E%2E".to_string();
+    }
+    if raw.is_empty() {
+        return "%00".to_string();
+    }
+    let mut out = String::with_capacity(raw.len());
+    for chunk in raw.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if is_forbidden(c) || c == '/' || c == '%' {
+                push_escaped(&mut out, c as u8);
+            } else {
+                out.push(c);
+            }
+        }
+        for &b in chunk.invalid() {
+            push_escaped(&mut out, b);
+        }
+    }
+    out
+}
+
+fn push_escaped(out: &mut String, b: u8) {
+    use std::fmt::Write;
+    let _ = write!(out, "%{b:02X}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_3_rejects_traversal_and_controls() {
+        assert!(validate("5-filesystem/tmp/x").is_ok());
+        assert_eq!(validate(""), Err(NameError::Empty));
+        assert!(matches!(validate("/etc/passwd"), Err(NameError::BadSegment(_))));
+        assert!(matches!(validate("a/../b"), Err(NameError::BadSegment(_))));
+        assert!(matches!(validate("a/./b"), Err(NameError::BadSegment(_))));
+        assert!(matches!(validate("a//b"), Err(NameError::BadSegment(_))));
+        assert!(matches!(validate("a/"), Err(NameError::BadSegment(_))));
+        assert_eq!(validate("a\0b"), Err(NameError::ForbiddenChar(0)));
+        assert_eq!(validate("a\\b"), Err(NameError::ForbiddenChar(0x5c)));
+        assert_eq!(validate("a\nb"), Err(NameError::ForbiddenChar(10)));
+        assert_eq!(validate(&"x".repeat(1025)), Err(NameError::TooLong(1025)));
+    }
+
+    #[test]
+    fn escaped_segments_are_always_valid() {
+        for raw in [&b"\x00"[..], b"..", b".", b"a/b", b"\\", b"\xff\xfe", b"%41", b"\x7f"] {
+            let seg = escape_segment(raw);
+            assert!(validate(&seg).is_ok(), "{raw:?} -> {seg:?}");
+        }
+        assert_eq!(escape_segment(b"%41"), "%2541");
+    }
+}

@@ -1,0 +1,329 @@
+//! Streaming bundle writer (SPEC §2–§9).
+//!
+//! Members are hashed while they are copied into the archive; nothing is held in memory but the
+//! manifest records. The writer writes to any `Write + Seek`; atomic placement on disk (temporary
+//! file, sync, rename) is the caller's job (see the `forensic-seal` crate).
+
+use crate::custody::{self, NewEntry};
+use crate::digest::{Digest, HashingWriter, copy};
+use crate::limits::Limits;
+use crate::manifest::{Case, Collector, FileMeta, Gap, Manifest, Member, SectionRecord, Source, Target};
+use crate::name;
+use crate::section::Section;
+use crate::time::Timestamp;
+use crate::{CUSTODY, FORMAT_VERSION, MANIFEST, MARKER, MIMETYPE, SHA256SUMS};
+use std::collections::HashSet;
+use std::io::{self, Read, Seek, Write};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipWriter};
+
+/// Why writing a bundle failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// Writing or reading evidence failed.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// The ZIP layer failed.
+    #[error("ZIP: {0}")]
+    Zip(#[from] zip::result::ZipError),
+    /// A member name breaks SPEC §3.
+    #[error("member name {name:?}: {source}")]
+    Name {
+        /// The full name.
+        name: String,
+        /// The rule it breaks.
+        source: name::NameError,
+    },
+    /// The same member name twice.
+    #[error("member {0:?} would be written twice")]
+    Duplicate(String),
+    /// Sections out of order, or a member outside a section.
+    #[error("{0}")]
+    Order(String),
+    /// Encoding the manifest or custody entry failed.
+    #[error("{0}")]
+    Encode(String),
+}
+
+/// What the manifest says about the bundle as a whole.
+#[derive(Debug, Clone)]
+pub struct Header {
+    /// Unique id.
+    pub bundle_id: String,
+    /// Creation time; also the DOS time of every ZIP entry.
+    pub created: Timestamp,
+    /// Case metadata.
+    pub case: Case,
+    /// Collector record.
+    pub collector: Collector,
+    /// Target record.
+    pub target: Target,
+}
+
+impl Header {
+    /// A header with empty case and target.
+    pub fn new(bundle_id: &str, created: Timestamp, collector: Collector) -> Header {
+        Header {
+            bundle_id: bundle_id.to_string(),
+            created,
+            case: Case::default(),
+            collector,
+            target: Target::default(),
+        }
+    }
+}
+
+/// How to store a member's content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Method 0: fastest to verify; for incompressible data.
+    Stored,
+    /// Method 8.
+    Deflate,
+}
+
+/// One member to write.
+#[derive(Debug, Clone)]
+pub struct MemberSpec {
+    /// Name relative to the section prefix, e.g. `pod-spec.yaml` or `tmp/x`; each segment must
+    /// already be valid (see [`name::escape_segment`]).
+    pub name: String,
+    /// Where the content comes from.
+    pub source: Source,
+    /// When it was read.
+    pub captured: Timestamp,
+    /// Metadata of the original.
+    pub meta: Option<FileMeta>,
+    /// The original was larger than the content.
+    pub truncated: bool,
+    /// Storage method.
+    pub compression: Compression,
+    /// Expected length if known; content of 4 GiB or more needs Zip64 fields, which are
+    /// written when this is `None` or large.
+    pub size_hint: Option<u64>,
+}
+
+impl MemberSpec {
+    /// A deflated member with no metadata.
+    pub fn new(name: &str, source: Source, captured: Timestamp) -> MemberSpec {
+        MemberSpec {
+            name: name.to_string(),
+            source,
+            captured,
+            meta: None,
+            truncated: false,
+            compression: Compression::Deflate,
+            size_hint: None,
+        }
+    }
+}
+
+/// The seal: the first custody entry.
+#[derive(Debug, Clone)]
+pub struct Seal<'a> {
+    /// The sealing key.
+    pub key: &'a crate::keys::SigningKey,
+    /// The sealer's name.
+    pub actor: String,
+    /// Seal time.
+    pub time: Timestamp,
+    /// Note in the seal entry.
+    pub note: Option<String>,
+}
+
+/// Writes a bundle: marker, then members section by section, then manifest, sums and seal.
+pub struct BundleWriter<W: Write + Seek> {
+    zip: ZipWriter<W>,
+    header: Header,
+    dos_time: zip::DateTime,
+    sections: Vec<SectionRecord>,
+    open: Option<(Section, Timestamp)>,
+    members: Vec<Member>,
+    names: HashSet<String>,
+    gaps: Vec<Gap>,
+}
+
+impl<W: Write + Seek> BundleWriter<W> {
+    /// Starts a bundle and writes the `mimetype` marker.
+    ///
+    /// # Errors
+    /// [`WriteError`] if writing fails.
+    pub fn new(out: W, header: Header) -> Result<Self, WriteError> {
+        let (y, mo, d, h, mi, s) = header.created.fields();
+        // DOS dates start in 1980; earlier creation times are written as 1980-01-01.
+        let dos_time = zip::DateTime::from_date_and_time(y.max(1980), mo, d, h, mi, s).unwrap_or_default();
+        let mut zip = ZipWriter::new(out);
+        let opts = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Stored)
+            .last_modified_time(dos_time)
+            .unix_permissions(0o644);
+        zip.start_file(MIMETYPE, opts)?;
+        zip.write_all(MARKER)?;
+        Ok(BundleWriter {
+            zip,
+            header,
+            dos_time,
+            sections: Vec::new(),
+            open: None,
+            members: Vec::new(),
+            names: HashSet::new(),
+            gaps: Vec::new(),
+        })
+    }
+
+    /// Opens `section`. Sections must be opened in increasing order, one at a time.
+    ///
+    /// # Errors
+    /// [`WriteError::Order`] when out of order.
+    pub fn begin_section(&mut self, section: Section, started: Timestamp) -> Result<(), WriteError> {
+        if let Some((open, _)) = &self.open {
+            return Err(WriteError::Order(format!("section {open} is still open")));
+        }
+        if let Some(last) = self.sections.last() {
+            if last.number >= u64::from(section.number()) {
+                return Err(WriteError::Order(format!(
+                    "section {section} after section {}",
+                    last.name
+                )));
+            }
+            if started < last.finished {
+                return Err(WriteError::Order(format!(
+                    "section {section} starts before section {} finished",
+                    last.name
+                )));
+            }
+        }
+        self.open = Some((section, started));
+        Ok(())
+    }
+
+    /// Streams `content` into the open section as a new member, hashing it as it goes.
+    ///
+    /// # Errors
+    /// [`WriteError`] for a bad or duplicate name, no open section, or I/O failure.
+    pub fn add_member<R: Read>(&mut self, spec: MemberSpec, mut content: R) -> Result<&Member, WriteError> {
+        let (section, _) = self
+            .open
+            .clone()
+            .ok_or_else(|| WriteError::Order("no section is open".into()))?;
+        let full = format!("{}{}", section.prefix(), spec.name);
+        name::validate(&full).map_err(|source| WriteError::Name {
+            name: full.clone(),
+            source,
+        })?;
+        if !self.names.insert(full.clone()) {
+            return Err(WriteError::Duplicate(full));
+        }
+        let method = match spec.compression {
+            Compression::Stored => CompressionMethod::Stored,
+            Compression::Deflate => CompressionMethod::Deflated,
+        };
+        let large = spec.size_hint.is_none_or(|s| s >= 0xF000_0000);
+        let opts = SimpleFileOptions::default()
+            .compression_method(method)
+            .last_modified_time(self.dos_time)
+            .unix_permissions(0o644)
+            .large_file(large);
+        self.zip.start_file(full.as_str(), opts)?;
+        let mut hw = HashingWriter::new(&mut self.zip);
+        copy(&mut content, &mut hw)?;
+        let (_, size, sha256) = hw.finish();
+        self.members.push(Member {
+            name: full,
+            section,
+            size,
+            sha256,
+            captured: spec.captured,
+            source: spec.source,
+            meta: spec.meta,
+            truncated: spec.truncated.then_some(true),
+        });
+        self.members
+            .last()
+            .ok_or_else(|| WriteError::Order("member list is empty".into()))
+    }
+
+    /// Closes the open section.
+    ///
+    /// # Errors
+    /// [`WriteError::Order`] if none is open or `finished` is before its start.
+    pub fn end_section(&mut self, finished: Timestamp) -> Result<(), WriteError> {
+        let (section, started) = self
+            .open
+            .take()
+            .ok_or_else(|| WriteError::Order("no section is open".into()))?;
+        if finished < started {
+            return Err(WriteError::Order(format!(
+                "section {section} finishes before it starts"
+            )));
+        }
+        self.sections.push(SectionRecord {
+            number: u64::from(section.number()),
+            name: section.name().into(),
+            started,
+            finished,
+        });
+        Ok(())
+    }
+
+    /// Records something that could not be collected.
+    pub fn add_gap(&mut self, gap: Gap) {
+        self.gaps.push(gap);
+    }
+
+    /// Members written so far.
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+
+    /// Writes `manifest.cbor`, `SHA256SUMS` and `custody.cbor` with the seal entry, and finishes the
+    /// archive. Returns the inner writer (not yet synced: the caller syncs before renaming).
+    ///
+    /// # Errors
+    /// [`WriteError`] if a section is still open, or on I/O or encoding failure.
+    pub fn finish(mut self, seal: &Seal<'_>) -> Result<W, WriteError> {
+        if let Some((open, _)) = &self.open {
+            return Err(WriteError::Order(format!("section {open} is still open")));
+        }
+        let manifest = Manifest {
+            format: "forensic-bundle".into(),
+            version: FORMAT_VERSION,
+            bundle_id: self.header.bundle_id.clone(),
+            created: self.header.created.clone(),
+            case: self.header.case.clone(),
+            collector: self.header.collector.clone(),
+            target: self.header.target.clone(),
+            sections: std::mem::take(&mut self.sections),
+            members: std::mem::take(&mut self.members),
+            gaps: std::mem::take(&mut self.gaps),
+        };
+        let manifest_bytes = manifest.to_cbor().map_err(|e| WriteError::Encode(e.to_string()))?;
+        let digest = Digest::of(&manifest_bytes);
+        let sums = crate::sums::render(&manifest, &digest);
+        let entry = NewEntry {
+            key: seal.key,
+            actor: seal.actor.clone(),
+            action: custody::SEALED.into(),
+            time: seal.time.clone(),
+            recipient: None,
+            note: seal.note.clone(),
+        };
+        let log = custody::append(&[], &entry, &manifest.bundle_id, &digest, &Limits::default())
+            .map_err(|e| WriteError::Encode(e.to_string()))?;
+        self.put(MANIFEST, &manifest_bytes, CompressionMethod::Deflated)?;
+        self.put(SHA256SUMS, sums.as_bytes(), CompressionMethod::Deflated)?;
+        self.put(CUSTODY, &log, CompressionMethod::Stored)?;
+        Ok(self.zip.finish()?)
+    }
+
+    fn put(&mut self, name: &str, bytes: &[u8], method: CompressionMethod) -> Result<(), WriteError> {
+        let opts = SimpleFileOptions::default()
+            .compression_method(method)
+            .last_modified_time(self.dos_time)
+            .unix_permissions(0o644);
+        self.zip.start_file(name, opts)?;
+        self.zip.write_all(bytes)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,564 @@
+//! A strict reader for the ZIP profile of SPEC §2.1.
+//!
+//! General ZIP readers (including the `zip` crate and Python's `zipfile`) are lenient: they accept
+//! prepended data, gaps, overlapping members and duplicate names. A verifier must not, so this
+//! module parses the end records and the central directory itself, checks that local records tile
+//! the file, and streams member content through CRC-32 and length checks.
+
+use crate::limits::Limits;
+use crate::name;
+use std::io::{self, Read, Seek, SeekFrom};
+
+const SIG_LOCAL: u32 = 0x0403_4b50;
+const SIG_CENTRAL: u32 = 0x0201_4b50;
+const SIG_EOCD: u32 = 0x0605_4b50;
+const SIG_ZIP64_EOCD: u32 = 0x0606_4b50;
+const SIG_ZIP64_LOCATOR: u32 = 0x0706_4b50;
+const FORBIDDEN_FLAGS: u16 = 1 | 1 << 3 | 1 << 5 | 1 << 6;
+
+/// Compression methods of SPEC §2.1 item 5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// 0: stored.
+    Stored,
+    /// 8: deflate.
+    Deflate,
+}
+
+/// One member as the central directory describes it, after the checks of SPEC §2.1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZipEntry {
+    /// The member name (valid per SPEC §3).
+    pub name: String,
+    /// Compression method.
+    pub method: Method,
+    /// Declared CRC-32 of the content.
+    pub crc32: u32,
+    /// Stored (compressed) length.
+    pub compressed_size: u64,
+    /// Declared content length.
+    pub size: u64,
+    /// Offset of the local header.
+    pub header_offset: u64,
+    /// Offset of the member's data.
+    pub data_offset: u64,
+}
+
+/// A parsed archive: its entries in central directory order.
+#[derive(Debug, Clone)]
+pub struct ZipIndex {
+    /// Members in order.
+    pub entries: Vec<ZipEntry>,
+}
+
+/// Why a file is not a ZIP of SPEC §2.1's profile.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContainerError {
+    /// A structural violation, with the byte offset where it was found.
+    #[error("{0}")]
+    Malformed(String),
+    /// A reader limit (SPEC §10).
+    #[error("{0}")]
+    Limit(String),
+    /// Reading the file failed.
+    #[error("reading the bundle: {0}")]
+    Io(#[from] io::Error),
+}
+
+fn malformed<T>(msg: impl Into<String>) -> Result<T, ContainerError> {
+    Err(ContainerError::Malformed(msg.into()))
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    let mut x = [0u8; 2];
+    if let Some(s) = b.get(at..at + 2) {
+        x.copy_from_slice(s);
+    }
+    u16::from_le_bytes(x)
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    let mut x = [0u8; 4];
+    if let Some(s) = b.get(at..at + 4) {
+        x.copy_from_slice(s);
+    }
+    u32::from_le_bytes(x)
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut x = [0u8; 8];
+    if let Some(s) = b.get(at..at + 8) {
+        x.copy_from_slice(s);
+    }
+    u64::from_le_bytes(x)
+}
+
+fn read_at<R: Read + Seek>(
+    r: &mut R,
+    at: u64,
+    len: usize,
+    file_len: u64,
+    what: &str,
+) -> Result<Vec<u8>, ContainerError> {
+    if at.checked_add(len as u64).is_none_or(|end| end > file_len) {
+        return malformed(format!(
+            "{what} at byte {at} runs past the end of the file ({file_len} bytes): truncated?"
+        ));
+    }
+    r.seek(SeekFrom::Start(at))?;
+    let mut buf = vec![0u8; len];
+    r.read_exact(&mut buf)?;
+    Ok(buf)
+}
+
+/// Where the central directory is and how many entries it has.
+struct EndRecord {
+    entries: u64,
+    cd_offset: u64,
+    cd_size: u64,
+    /// Where the central directory must end: the Zip64 EOCD record, or the EOCD.
+    cd_end: u64,
+}
+
+fn read_end_record<R: Read + Seek>(r: &mut R, file_len: u64) -> Result<EndRecord, ContainerError> {
+    if file_len < 22 {
+        return malformed(format!("the file is {file_len} bytes long: too short to be a ZIP file"));
+    }
+    let eocd_at = file_len - 22;
+    let e = read_at(r, eocd_at, 22, file_len, "end of central directory record")?;
+    if u32_at(&e, 0) != SIG_EOCD {
+        return malformed(format!(
+            "no end of central directory record in the last 22 bytes (byte {eocd_at}): not a ZIP file, truncated, or data or a comment was appended"
+        ));
+    }
+    if u16_at(&e, 20) != 0 {
+        return malformed("the archive has a comment (SPEC §2.1: nothing appended)");
+    }
+    if u16_at(&e, 4) != 0 || u16_at(&e, 6) != 0 {
+        return malformed("multi-disk archives are not allowed (SPEC §2.1)");
+    }
+    let (n_disk, n_total) = (u16_at(&e, 8), u16_at(&e, 10));
+    let (cd_size, cd_offset) = (u32_at(&e, 12), u32_at(&e, 16));
+    let saturated = n_disk == 0xffff || n_total == 0xffff || cd_size == u32::MAX || cd_offset == u32::MAX;
+    let locator = if eocd_at >= 20 {
+        Some(read_at(r, eocd_at - 20, 20, file_len, "Zip64 locator")?)
+    } else {
+        None
+    };
+    match locator.filter(|l| u32_at(l, 0) == SIG_ZIP64_LOCATOR) {
+        Some(l) => {
+            if u32_at(&l, 4) != 0 || u32_at(&l, 16) > 1 {
+                return malformed("multi-disk Zip64 archives are not allowed (SPEC §2.1)");
+            }
+            let rec_at = u64_at(&l, 8);
+            let z = read_at(r, rec_at, 56, file_len, "Zip64 end of central directory record")?;
+            if u32_at(&z, 0) != SIG_ZIP64_EOCD {
+                return malformed(format!(
+                    "the Zip64 locator points to byte {rec_at}, where there is no Zip64 end record"
+                ));
+            }
+            if u64_at(&z, 4) != 44 || rec_at.checked_add(56) != Some(eocd_at - 20) {
+                return malformed(format!(
+                    "the Zip64 end record at byte {rec_at} is not 56 bytes ending where its locator begins (SPEC §2.1)"
+                ));
+            }
+            if u32_at(&z, 16) != 0 || u32_at(&z, 20) != 0 || u64_at(&z, 24) != u64_at(&z, 32) {
+                return malformed("multi-disk Zip64 archives are not allowed (SPEC §2.1)");
+            }
+            let (entries, cd_size64, cd_offset64) = (u64_at(&z, 32), u64_at(&z, 40), u64_at(&z, 48));
+            let agrees = |small: u64, sat: u64, big: u64| small == sat || small == big;
+            if !(agrees(u64::from(n_disk), 0xffff, entries)
+                && agrees(u64::from(n_total), 0xffff, entries)
+                && agrees(u64::from(cd_size), 0xffff_ffff, cd_size64)
+                && agrees(u64::from(cd_offset), 0xffff_ffff, cd_offset64))
+            {
+                return malformed("the end record and the Zip64 end record disagree");
+            }
+            Ok(EndRecord {
+                entries,
+                cd_size: cd_size64,
+                cd_offset: cd_offset64,
+                cd_end: rec_at,
+            })
+        }
+        None => {
+            if saturated {
+                return malformed("the end record has Zip64 markers but no Zip64 locator precedes it");
+            }
+            if n_disk != n_total {
+                return malformed("multi-disk archives are not allowed (SPEC §2.1)");
+            }
+            Ok(EndRecord {
+                entries: u64::from(n_total),
+                cd_size: u64::from(cd_size),
+                cd_offset: u64::from(cd_offset),
+                cd_end: eocd_at,
+            })
+        }
+    }
+}
+
+/// Values that may be replaced by a Zip64 extra field.
+struct Sizes {
+    size: u64,
+    compressed: u64,
+    offset: u64,
+}
+
+/// Applies the Zip64 extended information extra field (id 1) per APPNOTE 4.5.3. The extra area
+/// must be a sequence of (id, length, data) blocks filling it exactly, with at most one Zip64 block.
+fn apply_zip64(extra: &[u8], s: &mut Sizes, with_offset: bool, what: &str) -> Result<(), ContainerError> {
+    let mut i = 0usize;
+    let mut zip64: Option<&[u8]> = None;
+    while i < extra.len() {
+        let (id, len) = (u16_at(extra, i), usize::from(u16_at(extra, i + 2)));
+        let body = match extra.get(i + 4..i + 4 + len) {
+            Some(b) if i + 4 <= extra.len() => b,
+            _ => return malformed(format!("{what}: an extra field runs past the end of the extra area")),
+        };
+        if id == 1 {
+            if zip64.is_some() {
+                return malformed(format!("{what}: two Zip64 extra fields"));
+            }
+            zip64 = Some(body);
+        }
+        i += 4 + len;
+    }
+    let body = zip64.unwrap_or_default();
+    let mut at = 0usize;
+    let mut take = |v: &mut u64| -> Result<(), ContainerError> {
+        if *v == u64::from(u32::MAX) {
+            if body.get(at..at + 8).is_none() {
+                return malformed(format!(
+                    "{what}: a Zip64 marker without a (long enough) Zip64 extra field"
+                ));
+            }
+            *v = u64_at(body, at);
+            at += 8;
+        }
+        Ok(())
+    };
+    take(&mut s.size)?;
+    take(&mut s.compressed)?;
+    if with_offset {
+        take(&mut s.offset)?;
+    }
+    Ok(())
+}
+
+/// Parses and checks the archive structure (SPEC §2.1 items 1–8 and the archive limits of §10).
+///
+/// # Errors
+/// [`ContainerError::Malformed`] or [`ContainerError::Limit`] naming the member or byte offset;
+/// [`ContainerError::Io`] only when the underlying reader fails.
+pub fn read_index<R: Read + Seek>(r: &mut R, limits: &Limits) -> Result<ZipIndex, ContainerError> {
+    let file_len = r.seek(SeekFrom::End(0))?;
+    let end = read_end_record(r, file_len)?;
+    if end.entries > limits.max_members {
+        return Err(ContainerError::Limit(format!(
+            "the archive declares {} members; at most {} are allowed (SPEC §10)",
+            end.entries, limits.max_members
+        )));
+    }
+    if end.cd_offset.checked_add(end.cd_size) != Some(end.cd_end) {
+        return malformed(format!(
+            "the central directory (byte {}, {} bytes) does not end where the end record begins (byte {})",
+            end.cd_offset, end.cd_size, end.cd_end
+        ));
+    }
+    r.seek(SeekFrom::Start(end.cd_offset))?;
+    let mut cd = io::BufReader::with_capacity(64 * 1024, (&mut *r).take(end.cd_size));
+    let mut raw = Vec::with_capacity(usize::try_from(end.entries).unwrap_or(0).min(65_536));
+    let mut names = std::collections::HashSet::new();
+    for i in 0..end.entries {
+        let mut h = [0u8; 46];
+        cd.read_exact(&mut h)
+            .map_err(|_| ContainerError::Malformed(format!("central directory entry {i} is truncated")))?;
+        if u32_at(&h, 0) != SIG_CENTRAL {
+            return malformed(format!("central directory entry {i} has a bad signature"));
+        }
+        let (name_len, extra_len, comment_len) = (
+            usize::from(u16_at(&h, 28)),
+            usize::from(u16_at(&h, 30)),
+            usize::from(u16_at(&h, 32)),
+        );
+        if name_len > name::MAX_NAME_LEN {
+            return malformed(format!(
+                "central directory entry {i}: the name is {name_len} bytes; at most 1024 are allowed"
+            ));
+        }
+        let mut name_bytes = vec![0u8; name_len];
+        let mut extra = vec![0u8; extra_len];
+        let mut comment = vec![0u8; comment_len];
+        let trunc = |_| ContainerError::Malformed(format!("central directory entry {i} is truncated"));
+        cd.read_exact(&mut name_bytes).map_err(trunc)?;
+        cd.read_exact(&mut extra).map_err(trunc)?;
+        cd.read_exact(&mut comment).map_err(trunc)?;
+        let name = String::from_utf8(name_bytes)
+            .map_err(|_| ContainerError::Malformed(format!("central directory entry {i}: the name is not UTF-8")))?;
+        let what = format!("member {name:?}");
+        name::validate(&name).map_err(|e| ContainerError::Malformed(format!("{what}: bad member name: {e}")))?;
+        if !names.insert(name.clone()) {
+            return malformed(format!("{what} appears twice in the central directory"));
+        }
+        if comment_len != 0 {
+            return malformed(format!("{what} has a file comment (SPEC §2.1)"));
+        }
+        let flags = u16_at(&h, 8);
+        if flags & FORBIDDEN_FLAGS != 0 {
+            return malformed(format!(
+                "{what}: general-purpose flags {flags:#06x} (encryption, data descriptor or patch data) are not allowed"
+            ));
+        }
+        let method = match u16_at(&h, 10) {
+            0 => Method::Stored,
+            8 => Method::Deflate,
+            m => return malformed(format!("{what}: compression method {m} is not allowed (only 0 and 8)")),
+        };
+        let mut s = Sizes {
+            size: u64::from(u32_at(&h, 24)),
+            compressed: u64::from(u32_at(&h, 20)),
+            offset: u64::from(u32_at(&h, 42)),
+        };
+        apply_zip64(&extra, &mut s, true, &what)?;
+        if method == Method::Stored && s.size != s.compressed {
+            return malformed(format!(
+                "{what}: stored, but its compressed ({}) and uncompressed ({}) sizes differ",
+                s.compressed, s.size
+            ));
+        }
+        if u16_at(&h, 34) != 0 {
+            return malformed(format!("{what}: starts on another disk"));
+        }
+        raw.push((
+            ZipEntry {
+                name,
+                method,
+                crc32: u32_at(&h, 16),
+                compressed_size: s.compressed,
+                size: s.size,
+                header_offset: s.offset,
+                data_offset: 0,
+            },
+            flags,
+        ));
+    }
+    let mut rest = [0u8; 1];
+    if cd.read(&mut rest)? != 0 {
+        return malformed("the central directory has bytes after its last entry");
+    }
+    drop(cd);
+    let mut entries = Vec::with_capacity(raw.len());
+    let mut expected = 0u64;
+    for (mut e, _flags) in raw {
+        check_local(r, &mut e, expected, file_len)?;
+        expected = e
+            .data_offset
+            .checked_add(e.compressed_size)
+            .ok_or_else(|| ContainerError::Malformed(format!("member {:?}: sizes overflow", e.name)))?;
+        entries.push(e);
+    }
+    if expected != end.cd_offset {
+        return malformed(format!(
+            "{} bytes of unlisted data lie between the last member and the central directory (byte {expected} to {})",
+            end.cd_offset.saturating_sub(expected),
+            end.cd_offset
+        ));
+    }
+    check_sizes(&entries, limits)?;
+    Ok(ZipIndex { entries })
+}
+
+fn check_sizes(entries: &[ZipEntry], limits: &Limits) -> Result<(), ContainerError> {
+    let mut total = 0u64;
+    for e in entries {
+        if e.size > limits.max_member_size {
+            return Err(ContainerError::Limit(format!(
+                "member {:?} declares {} bytes; at most {} are allowed (SPEC §10)",
+                e.name, e.size, limits.max_member_size
+            )));
+        }
+        total = total.saturating_add(e.size);
+        if total > limits.max_total_size {
+            return Err(ContainerError::Limit(format!(
+                "the members declare more than {} bytes in all (SPEC §10)",
+                limits.max_total_size
+            )));
+        }
+        let bound = e
+            .compressed_size
+            .saturating_mul(limits.max_deflate_ratio)
+            .saturating_add(limits.deflate_slack);
+        if e.method == Method::Deflate && e.size > bound {
+            return Err(ContainerError::Limit(format!(
+                "member {:?} declares {} bytes from {} compressed: a compression ratio beyond SPEC §10's limit (zip bomb?)",
+                e.name, e.size, e.compressed_size
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_local<R: Read + Seek>(
+    r: &mut R,
+    e: &mut ZipEntry,
+    expected: u64,
+    file_len: u64,
+) -> Result<(), ContainerError> {
+    let what = format!("member {:?}", e.name);
+    if e.header_offset != expected {
+        return malformed(format!(
+            "{what}: its local header is at byte {}, but the previous member ends at byte {expected} (members must follow each other with no gap or overlap)",
+            e.header_offset
+        ));
+    }
+    let h = read_at(r, e.header_offset, 30, file_len, &format!("{what}: local header"))?;
+    if u32_at(&h, 0) != SIG_LOCAL {
+        return malformed(format!("{what}: no local header at byte {}", e.header_offset));
+    }
+    let (name_len, extra_len) = (usize::from(u16_at(&h, 26)), usize::from(u16_at(&h, 28)));
+    let tail = read_at(
+        r,
+        e.header_offset + 30,
+        name_len + extra_len,
+        file_len,
+        &format!("{what}: local header"),
+    )?;
+    let (lname, lextra) = tail.split_at(name_len);
+    if lname != e.name.as_bytes() {
+        return malformed(format!(
+            "{what}: the local header names it {:?}",
+            String::from_utf8_lossy(lname)
+        ));
+    }
+    if u16_at(&h, 6) & FORBIDDEN_FLAGS != 0 {
+        return malformed(format!("{what}: local header flags are not allowed"));
+    }
+    let mut s = Sizes {
+        size: u64::from(u32_at(&h, 22)),
+        compressed: u64::from(u32_at(&h, 18)),
+        offset: 0,
+    };
+    apply_zip64(lextra, &mut s, false, &format!("{what} (local header)"))?;
+    let method_ok = match e.method {
+        Method::Stored => u16_at(&h, 8) == 0,
+        Method::Deflate => u16_at(&h, 8) == 8,
+    };
+    if !method_ok || u32_at(&h, 14) != e.crc32 || s.size != e.size || s.compressed != e.compressed_size {
+        return malformed(format!(
+            "{what}: the local header disagrees with the central directory (method, CRC-32 or sizes)"
+        ));
+    }
+    e.data_offset = e.header_offset + 30 + (name_len + extra_len) as u64;
+    if e.data_offset
+        .checked_add(e.compressed_size)
+        .is_none_or(|end| end > file_len)
+    {
+        return malformed(format!("{what}: its data runs past the end of the file: truncated"));
+    }
+    Ok(())
+}
+
+/// Streams one member's content, checking that it decompresses to exactly the declared size and
+/// CRC-32. A violation is reported as an [`io::ErrorKind::InvalidData`] error from `read`.
+pub struct MemberReader<R: Read> {
+    inner: Decoder<R>,
+    crc: crc32fast::Hasher,
+    remaining: u64,
+    compressed_size: u64,
+    expected_crc: u32,
+    done: bool,
+}
+
+enum Decoder<R: Read> {
+    Stored(io::Take<R>),
+    Deflate(Box<flate2::read::DeflateDecoder<io::Take<R>>>),
+}
+
+impl<R: Read + Seek> MemberReader<R> {
+    /// Positions `r` at the member's data and wraps it.
+    ///
+    /// # Errors
+    /// If seeking fails.
+    pub fn new(mut r: R, e: &ZipEntry) -> io::Result<Self> {
+        r.seek(SeekFrom::Start(e.data_offset))?;
+        let raw = r.take(e.compressed_size);
+        let inner = match e.method {
+            Method::Stored => Decoder::Stored(raw),
+            Method::Deflate => Decoder::Deflate(Box::new(flate2::read::DeflateDecoder::new(raw))),
+        };
+        Ok(MemberReader {
+            inner,
+            crc: crc32fast::Hasher::new(),
+            remaining: e.size,
+            compressed_size: e.compressed_size,
+            expected_crc: e.crc32,
+            done: false,
+        })
+    }
+}
+
+fn corrupt(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg)
+}
+
+impl<R: Read> Read for MemberReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        let n = match &mut self.inner {
+            Decoder::Stored(t) => t.read(buf)?,
+            Decoder::Deflate(d) => d
+                .read(buf)
+                .map_err(|e| corrupt(format!("the deflate data is corrupt: {e}")))?,
+        };
+        if n == 0 {
+            self.done = true;
+            if self.remaining != 0 {
+                return Err(corrupt(format!(
+                    "the data ends {} bytes before the declared size",
+                    self.remaining
+                )));
+            }
+            if let Decoder::Deflate(d) = &self.inner
+                && d.total_in() != self.compressed_size
+            {
+                return Err(corrupt(format!(
+                    "the deflate stream ends after {} of its {} compressed bytes",
+                    d.total_in(),
+                    self.compressed_size
+                )));
+            }
+            let crc = std::mem::take(&mut self.crc).finalize();
+            if crc != self.expected_crc {
+                return Err(corrupt(format!(
+                    "CRC-32 is {crc:08x}, the archive declares {:08x}",
+                    self.expected_crc
+                )));
+            }
+            return Ok(0);
+        }
+        let n64 = n as u64;
+        if n64 > self.remaining {
+            return Err(corrupt("the data decompresses past the declared size".to_string()));
+        }
+        self.remaining -= n64;
+        self.crc.update(buf.get(..n).unwrap_or(&[]));
+        Ok(n)
+    }
+}
+
+/// Reads a whole small member (metadata members), refusing more than `max` bytes.
+///
+/// # Errors
+/// [`io::ErrorKind::InvalidData`] if the member is corrupt; other errors from the reader.
+pub fn read_small<R: Read + Seek>(r: R, e: &ZipEntry, max: u64) -> io::Result<Vec<u8>> {
+    if e.size > max {
+        return Err(corrupt(format!("{} bytes is more than the {max} allowed", e.size)));
+    }
+    let mut out = Vec::with_capacity(usize::try_from(e.size).unwrap_or(0));
+    MemberReader::new(r, e)?.read_to_end(&mut out)?;
+    Ok(out)
+}

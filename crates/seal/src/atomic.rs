@@ -1,0 +1,190 @@
+//! Atomic output: a temporary file beside the destination, renamed into place only when complete
+//! and synced, never over an existing file (STYLE habit 9).
+
+use crate::SealError;
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use tempfile::NamedTempFile;
+
+/// Prefix of the temporary file's name.
+pub const TEMP_PREFIX: &str = ".forensic-";
+/// Suffix of the temporary file's name.
+pub const TEMP_SUFFIX: &str = ".partial";
+
+/// A file being written that will appear at its destination only by [`AtomicFile::commit`].
+///
+/// The content goes to a temporary file (`.forensic-XXXXXX.partial`, mode 0600) in the same
+/// directory as the destination. [`AtomicFile::commit`] syncs it, moves it to the destination
+/// without ever replacing an existing file, and syncs the directory. Dropping an `AtomicFile`
+/// without committing removes the temporary file, so nothing is left behind after an error.
+#[derive(Debug)]
+pub struct AtomicFile {
+    temp: NamedTempFile,
+    dest: PathBuf,
+}
+
+impl AtomicFile {
+    /// Starts writing a new file that will become `dest`.
+    ///
+    /// # Errors
+    /// [`SealError::Exists`] if `dest` already exists (even as a dangling symlink);
+    /// [`SealError::Io`] naming the directory if the temporary file cannot be created there.
+    pub fn create(dest: &Path) -> Result<AtomicFile, SealError> {
+        if dest.symlink_metadata().is_ok() {
+            return Err(SealError::Exists(dest.to_path_buf()));
+        }
+        let dir = parent_dir(dest);
+        let temp = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .suffix(TEMP_SUFFIX)
+            .tempfile_in(&dir)
+            .map_err(|e| SealError::io(dir, e))?;
+        Ok(AtomicFile {
+            temp,
+            dest: dest.to_path_buf(),
+        })
+    }
+
+    /// The temporary file, for writing and seeking.
+    pub fn file_mut(&mut self) -> &mut File {
+        self.temp.as_file_mut()
+    }
+
+    /// The temporary file, for reading back.
+    pub fn file(&self) -> &File {
+        self.temp.as_file()
+    }
+
+    /// Where the temporary file is.
+    pub fn temp_path(&self) -> &Path {
+        self.temp.path()
+    }
+
+    /// Where the file will appear on commit.
+    pub fn dest(&self) -> &Path {
+        &self.dest
+    }
+
+    /// Syncs the content, moves the file to its destination (never replacing an existing file)
+    /// and syncs the directory, so that the file survives a crash once this returns.
+    ///
+    /// # Errors
+    /// [`SealError::Exists`] if a file appeared at the destination meanwhile (it is left
+    /// untouched); [`SealError::Io`] if syncing or renaming fails. On any error the temporary
+    /// file is removed.
+    pub fn commit(self) -> Result<PathBuf, SealError> {
+        let AtomicFile { temp, dest } = self;
+        temp.as_file().sync_all().map_err(|e| SealError::io(temp.path(), e))?;
+        if let Err(e) = temp.persist_noclobber(&dest) {
+            // Dropping `e.file` removes the temporary file.
+            return Err(match e.error.kind() {
+                io::ErrorKind::AlreadyExists => SealError::Exists(dest),
+                _ => SealError::io(dest, e.error),
+            });
+        }
+        let dir = parent_dir(&dest);
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| SealError::io(dir, e))?;
+        Ok(dest)
+    }
+}
+
+/// The directory `path` is in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Seek, SeekFrom, Write};
+
+    fn entries(dir: &Path) -> io::Result<Vec<String>> {
+        let mut v = Vec::new();
+        for e in std::fs::read_dir(dir)? {
+            v.push(e?.file_name().to_string_lossy().into_owned());
+        }
+        v.sort();
+        Ok(v)
+    }
+
+    #[test]
+    fn commit_places_the_complete_file_and_leaves_no_temp() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let dest = dir.path().join("out.zip");
+        let mut a = AtomicFile::create(&dest)?;
+        let temp = a.temp_path().to_path_buf();
+        let name = temp
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        assert!(name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX), "{name}");
+        assert_eq!(temp.parent(), Some(dir.path()));
+        a.file_mut().write_all(b"hello world")?;
+        a.file_mut().seek(SeekFrom::Start(0))?;
+        a.file_mut().write_all(b"HELLO")?;
+        assert!(!dest.exists(), "nothing at the destination before commit");
+        assert_eq!(a.commit()?, dest);
+        assert_eq!(std::fs::read(&dest)?, b"HELLO world");
+        assert_eq!(entries(dir.path())?, ["out.zip"]);
+        Ok(())
+    }
+
+    #[test]
+    fn drop_without_commit_removes_the_temp_file() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let dest = dir.path().join("out.zip");
+        {
+            let mut a = AtomicFile::create(&dest)?;
+            a.file_mut().write_all(b"half")?;
+        }
+        assert_eq!(entries(dir.path())?, Vec::<String>::new());
+        Ok(())
+    }
+
+    #[test]
+    fn an_existing_destination_is_refused_and_untouched() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let dest = dir.path().join("out.zip");
+        std::fs::write(&dest, b"precious")?;
+        let err = AtomicFile::create(&dest).err();
+        assert!(matches!(&err, Some(SealError::Exists(p)) if p == &dest), "{err:?}");
+        assert!(err.map(|e| e.to_string()).unwrap_or_default().contains("out.zip"));
+        // A file that appears while writing is not replaced either.
+        let other = dir.path().join("late.zip");
+        let mut a = AtomicFile::create(&other)?;
+        a.file_mut().write_all(b"new")?;
+        std::fs::write(&other, b"arrived first")?;
+        assert!(matches!(a.commit(), Err(SealError::Exists(_))));
+        assert_eq!(std::fs::read(&dest)?, b"precious");
+        assert_eq!(std::fs::read(&other)?, b"arrived first");
+        assert_eq!(entries(dir.path())?, ["late.zip", "out.zip"]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_dangling_symlink_counts_as_existing() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let dest = dir.path().join("link.zip");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &dest)?;
+        assert!(matches!(AtomicFile::create(&dest), Err(SealError::Exists(_))));
+        Ok(())
+    }
+
+    #[test]
+    fn a_missing_directory_is_named_in_the_error() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let dest = dir.path().join("no-such-dir").join("out.zip");
+        let err = AtomicFile::create(&dest)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("no-such-dir"), "{err}");
+        Ok(())
+    }
+}

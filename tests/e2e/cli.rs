@@ -38,6 +38,21 @@ fn sealed_checklist_directory_verifies_with_forensic_and_standard_tools() {
     let o = Command::new("unzip").args(["-t", b]).output().unwrap();
     assert!(o.status.success(), "unzip -t: {}", stdout(&o));
     assert!(stdout(&o).contains("No errors detected"), "{}", stdout(&o));
+    // SPEC §2.1: readable by 7-Zip and Python's zipfile too.
+    let o = Command::new("7z")
+        .args(["t", b])
+        .output()
+        .expect("7z is installed (p7zip-full, .ci/run)");
+    assert!(
+        o.status.success() && stdout(&o).contains("Everything is Ok"),
+        "7z t: {}",
+        stdout(&o)
+    );
+    let py =
+        "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(len(z.namelist()))";
+    let o = Command::new("python3").args(["-c", py, b]).output().unwrap();
+    assert!(o.status.success(), "python zipfile: {}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "17", "13 members, mimetype and 3 metadata members");
     let copy = tmp.path().join("copy");
     let o = Command::new("unzip")
         .args(["-q", b, "-d", copy.to_str().unwrap()])

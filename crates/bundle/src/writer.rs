@@ -101,7 +101,10 @@ pub struct MemberSpec {
     pub compression: Compression,
     /// Expected length if known; content of 4 GiB or more needs Zip64 fields, which are
     /// written when this is `None` or large.
-    pub size_hint: Option<u64>,
+        pub size_hint: Option<u64>,
+    /// Copy at most this many bytes; if the source has more, the member is marked truncated
+    /// (the writer reads one byte past the limit to find out).
+    pub max_len: Option<u64>,
 }
 
 impl MemberSpec {
@@ -114,7 +117,8 @@ impl MemberSpec {
             meta: None,
             truncated: false,
             compression: Compression::Deflate,
-            size_hint: None,
+                        size_hint: None,
+            max_len: None,
         }
     }
 }
@@ -219,15 +223,29 @@ impl<W: Write + Seek> BundleWriter<W> {
             Compression::Stored => CompressionMethod::Stored,
             Compression::Deflate => CompressionMethod::Deflated,
         };
-        let large = spec.size_hint.is_none_or(|s| s >= 0xF000_0000);
+                let expected = match (spec.size_hint, spec.max_len) {
+            (Some(s), Some(m)) => Some(s.min(m)),
+            (Some(s), None) => Some(s),
+            (None, m) => m,
+        };
+        let large = expected.is_none_or(|s| s >= 0xF000_0000);
         let opts = SimpleFileOptions::default()
             .compression_method(method)
             .last_modified_time(self.dos_time)
             .unix_permissions(0o644)
             .large_file(large);
         self.zip.start_file(full.as_str(), opts)?;
-        let mut hw = HashingWriter::new(&mut self.zip);
-        copy(&mut content, &mut hw)?;
+                let mut hw = HashingWriter::new(&mut self.zip);
+        let more = match spec.max_len {
+            Some(max) => {
+                copy(&mut (&mut content).take(max), &mut hw)?;
+                read_one(&mut content)?
+            }
+            None => {
+                copy(&mut content, &mut hw)?;
+                false
+            }
+        };
         let (_, size, sha256) = hw.finish();
         self.members.push(Member {
             name: full,
@@ -237,7 +255,7 @@ impl<W: Write + Seek> BundleWriter<W> {
             captured: spec.captured,
             source: spec.source,
             meta: spec.meta,
-            truncated: spec.truncated.then_some(true),
+                        truncated: (spec.truncated || more).then_some(true),
         });
         self.members
             .last()
@@ -325,5 +343,17 @@ impl<W: Write + Seek> BundleWriter<W> {
         self.zip.start_file(name, opts)?;
         self.zip.write_all(bytes)?;
         Ok(())
+    }
+}
+
+/// Whether `r` has at least one more byte.
+fn read_one<R: Read>(r: &mut R) -> io::Result<bool> {
+    let mut b = [0u8; 1];
+    loop {
+        match r.read(&mut b) {
+            Ok(n) => return Ok(n > 0),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
     }
 }

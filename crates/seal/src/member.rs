@@ -102,6 +102,7 @@ pub(crate) fn write_member<W: Write + Seek>(
         truncated,
         compression,
         size_hint: Some(size),
+        max_len: None,
     };
     let mut reader = Counting::new(io::Cursor::new(head).chain((&file).take(rest)), progress);
     let bytes = match w.add_member(spec, &mut reader) {
@@ -155,6 +156,7 @@ fn write_symlink<W: Write + Seek>(
         truncated: false,
         compression: Compression::Stored,
         size_hint: Some(0),
+        max_len: None,
     };
     w.add_member(spec, io::empty()).map_err(MemberError::Write)?;
     Ok(Outcome::Written { bytes: 0, note: None })

@@ -143,6 +143,7 @@ pub(crate) fn build(plan: &Plan) -> Result<Vec<u8>, Error> {
                     Compression::Deflate
                 },
                 size_hint: (!c.zip64).then_some(c.bytes.len() as u64),
+                max_len: None,
             };
             w.add_member(spec, &c.bytes[..])?;
         }

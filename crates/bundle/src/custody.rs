@@ -1,14 +1,20 @@
 //! The custody log (`custody.cbor`, SPEC §9): signed, hash-chained COSE_Sign1 entries.
 //!
 //! Signatures are made and checked over the exact bytes of the protected header and payload as they
-//! appear in the entry (coset keeps them), never over a re-encoding.
+//! appear in the entry, never over a re-encoding. Entries are parsed strictly per SPEC §9.1 (coset's
+//! own parser validates header labels that the spec tells readers to ignore); coset builds the
+//! `Sig_structure` and signs.
 
 use crate::cbor;
 use crate::digest::Digest;
 use crate::keys::{Fingerprint, SigningKey, VerifyingKey};
 use crate::limits::Limits;
 use crate::time::Timestamp;
-use coset::{CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
+use ciborium::Value;
+use coset::{
+    CoseSign1Builder, Header, HeaderBuilder, ProtectedHeader, SignatureContext, TaggedCborSerializable, iana,
+    sig_structure_data,
+};
 use ed25519_dalek::Signer;
 use serde::{Deserialize, Serialize};
 
@@ -37,10 +43,18 @@ pub struct Payload {
     /// The manifest digest this entry vouches for.
     pub manifest_sha256: Digest,
     /// For a transfer: fingerprint of the receiving key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub recipient: Option<Digest>,
     /// Free text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub note: Option<String>,
 }
 
@@ -95,7 +109,11 @@ pub struct Entry {
     pub bytes: Vec<u8>,
     /// The decoded payload.
     pub payload: Payload,
-    sign1: CoseSign1,
+    protected: Vec<u8>,
+    payload_bytes: Vec<u8>,
+    signature: Vec<u8>,
+    alg: Option<Value>,
+    kid: Option<Value>,
 }
 
 impl Entry {
@@ -110,26 +128,30 @@ impl Entry {
     }
 
     /// Checks SPEC §9.2 and §9.3 rule 6: `alg` is EdDSA, `kid` is the signer's fingerprint, and
-    /// the signature is a canonical Ed25519 signature over the `Sig_structure` of the exact bytes.
+    /// the signature is a strict Ed25519 signature over the `Sig_structure` of the exact bytes.
     ///
     /// # Errors
     /// A sentence saying which of these fails.
     pub fn check_signature(&self) -> Result<(), String> {
-        let h = &self.sign1.protected.header;
-        if h.alg != Some(coset::RegisteredLabelWithPrivate::Assigned(iana::Algorithm::EdDSA)) {
-            return Err(format!("algorithm is {:?}, not EdDSA (-8)", h.alg));
+        if self.alg != Some(Value::Integer((-8).into())) {
+            return Err(format!("algorithm (label 1) is {:?}, not EdDSA (-8)", self.alg));
         }
-        if h.key_id != self.signer().0 {
-            return Err("key id (kid) is not the fingerprint of the actor's key".to_string());
+        if self.kid != Some(Value::Bytes(self.signer().0.to_vec())) {
+            return Err("key id (label 4) is not the fingerprint of the actor's key".to_string());
         }
         let key = VerifyingKey::from_bytes(&self.payload.actor.key.0)
             .map_err(|_| "the actor's key is not a valid Ed25519 public key".to_string())?;
-        self.sign1.verify_signature(b"", |sig, tbs| {
-            let sig = ed25519_dalek::Signature::from_slice(sig)
-                .map_err(|_| format!("signature is {} bytes, not 64", sig.len()))?;
-            key.verify_strict(tbs, &sig)
-                .map_err(|_| "signature does not verify".to_string())
-        })
+        let sig = ed25519_dalek::Signature::from_slice(&self.signature)
+            .map_err(|_| format!("signature is {} bytes, not 64", self.signature.len()))?;
+        // The Sig_structure over the protected header exactly as it arrived (coset uses
+        // `original_data` verbatim), never a re-encoding.
+        let protected = ProtectedHeader {
+            original_data: Some(self.protected.clone()),
+            header: Header::default(),
+        };
+        let tbs = sig_structure_data(SignatureContext::CoseSign1, protected, None, b"", &self.payload_bytes);
+        key.verify_strict(&tbs, &sig)
+            .map_err(|_| "signature does not verify".to_string())
     }
 }
 
@@ -169,41 +191,79 @@ pub fn split<'a>(log: &'a [u8], limits: &Limits) -> Result<Vec<&'a [u8]>, Custod
     Ok(items)
 }
 
-/// Parses one entry (SPEC §9.1): a COSE_Sign1_Tagged message with an empty unprotected header and
-/// an attached payload that is a custody payload. Does not check the signature.
+/// Parses one entry (SPEC §9.1): a tag-18 array of protected header (a non-empty byte string
+/// holding a map), an empty unprotected map, an attached payload that is a custody payload, and a
+/// 64-byte signature. Reads labels 1 (alg) and 4 (kid) of the protected header and ignores the rest.
+/// Does not check the signature.
 ///
 /// # Errors
 /// [`CustodyError::Entry`] or [`CustodyError::Cbor`] naming entry `index`.
 pub fn parse_entry(index: usize, item: &[u8], max_depth: usize) -> Result<Entry, CustodyError> {
-    let bad = |message: String| CustodyError::Entry { entry: index, message };
-    let sign1 = CoseSign1::from_tagged_slice(item).map_err(|e| bad(format!("not a tagged COSE_Sign1 message: {e}")))?;
-    if !sign1.unprotected.is_empty() {
-        return Err(bad(
-            "the unprotected header is not empty (SPEC §9.1: nothing unsigned)".into()
-        ));
-    }
-    let protected = sign1.protected.original_data.as_deref().unwrap_or_default();
+    let bad = |message: &str| CustodyError::Entry {
+        entry: index,
+        message: message.to_string(),
+    };
+    let rules = cbor::Rules {
+        max_depth,
+        root_tag: Some(COSE_SIGN1_TAG),
+    };
+    cbor::check_exact(item, rules).map_err(|source| CustodyError::Cbor { entry: index, source })?;
+    let value: Value = ciborium::de::from_reader_with_recursion_limit(item, max_depth + 4)
+        .map_err(|e| bad(&format!("not CBOR: {e}")))?;
+    let Value::Tag(COSE_SIGN1_TAG, inner) = value else {
+        return Err(bad("not a COSE_Sign1_Tagged message (tag 18)"));
+    };
+    let Value::Array(parts) = *inner else {
+        return Err(bad("COSE_Sign1 is not an array"));
+    };
+    let [protected, unprotected, payload, signature] =
+        <[Value; 4]>::try_from(parts).map_err(|p| bad(&format!("COSE_Sign1 has {} elements, not 4", p.len())))?;
+    let Value::Bytes(protected) = protected else {
+        return Err(bad("the protected header is not a byte string"));
+    };
     if protected.is_empty() {
         return Err(bad(
-            "the protected header is empty; it must carry alg and kid (SPEC §9.1)".into(),
+            "the protected header is empty; it must carry alg and kid (SPEC §9.1)",
         ));
     }
-    let rules = cbor::Rules::untagged(max_depth);
-    cbor::check_exact(protected, rules).map_err(|source| CustodyError::Cbor { entry: index, source })?;
-    let payload_bytes = sign1
-        .payload
-        .as_deref()
-        .ok_or_else(|| bad("the payload is detached".into()))?;
-    cbor::check_exact(payload_bytes, rules).map_err(|source| CustodyError::Cbor { entry: index, source })?;
-    if sign1.signature.len() != 64 {
-        return Err(bad(format!("the signature is {} bytes, not 64", sign1.signature.len())));
+    let untagged = cbor::Rules::untagged(max_depth);
+    cbor::check_exact(&protected, untagged).map_err(|source| CustodyError::Cbor { entry: index, source })?;
+    let Ok(Value::Map(labels)) = ciborium::de::from_reader::<Value, _>(protected.as_slice()) else {
+        return Err(bad("the protected header is not a map"));
+    };
+    let label = |n: i64| {
+        labels
+            .iter()
+            .find(|(k, _)| *k == Value::Integer(n.into()))
+            .map(|(_, v)| v.clone())
+    };
+    let (alg, kid) = (label(1), label(4));
+    if !matches!(&unprotected, Value::Map(m) if m.is_empty()) {
+        return Err(bad(
+            "the unprotected header is not an empty map (SPEC §9.1: nothing unsigned)",
+        ));
     }
-    let payload: Payload = ciborium::de::from_reader_with_recursion_limit(payload_bytes, max_depth + 4)
-        .map_err(|e| bad(format!("payload is not a custody payload: {e}")))?;
+    let payload_bytes = match payload {
+        Value::Bytes(b) => b,
+        Value::Null => return Err(bad("the payload is detached")),
+        _ => return Err(bad("the payload is not a byte string")),
+    };
+    let signature = match signature {
+        Value::Bytes(b) if b.len() == 64 => b,
+        Value::Bytes(b) => return Err(bad(&format!("the signature is {} bytes, not 64", b.len()))),
+        _ => return Err(bad("the signature is not a byte string")),
+    };
+    cbor::check_exact(&payload_bytes, untagged).map_err(|source| CustodyError::Cbor { entry: index, source })?;
+    let payload: Payload = ciborium::de::from_reader_with_recursion_limit(payload_bytes.as_slice(), max_depth + 4)
+        .map_err(|e| bad(&format!("payload is not a custody payload: {e}")))?;
     Ok(Entry {
         bytes: item.to_vec(),
         payload,
-        sign1,
+        protected,
+        payload_bytes,
+        signature,
+        alg,
+        kid,
     })
 }
 

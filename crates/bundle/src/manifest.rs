@@ -35,16 +35,32 @@ pub struct Manifest {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Case {
     /// Case identifier.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub case_id: Option<String>,
     /// Evidence item number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub evidence_number: Option<String>,
     /// Examiner name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub examiner: Option<String>,
     /// Free-text notes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub notes: Option<String>,
 }
 
@@ -56,13 +72,25 @@ pub struct Collector {
     /// Tool version.
     pub version: String,
     /// Host name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub host: Option<String>,
     /// Kernel release.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub kernel: Option<String>,
     /// Command line.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub argv: Option<Vec<RawPath>>,
 }
 
@@ -83,23 +111,59 @@ impl Collector {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct Target {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub runtime: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub container_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub container_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub pod: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub namespace: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub node: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub pid: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub image_ref: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub image_digest: Option<String>,
 }
 
@@ -132,10 +196,18 @@ pub struct Member {
     /// Where it came from.
     pub source: Source,
     /// Metadata of the original file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub meta: Option<FileMeta>,
     /// The original was larger than what was kept.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub truncated: Option<bool>,
 }
 
@@ -188,7 +260,11 @@ pub enum Source {
         /// The command line.
         argv: Vec<RawPath>,
         /// Its exit status, if known.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "crate::manifest::present"
+        )]
         exit: Option<i64>,
     },
     /// Computed by the collector.
@@ -201,9 +277,13 @@ pub enum Source {
 /// The keys a `source` map may have; exactly one of the three alternatives must be present.
 #[derive(Deserialize)]
 struct SourceFields {
+    #[serde(default, deserialize_with = "present")]
     path: Option<RawPath>,
+    #[serde(default, deserialize_with = "present")]
     argv: Option<Vec<RawPath>>,
+    #[serde(default, deserialize_with = "present")]
     exit: Option<i64>,
+    #[serde(default, deserialize_with = "present")]
     derived: Option<String>,
 }
 
@@ -253,14 +333,26 @@ pub struct FileMeta {
     pub size: u64,
     pub mtime_ns: i64,
     pub ctime_ns: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub atime_ns: Option<i64>,
     pub inode: u64,
     pub dev: u64,
     pub nlink: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub symlink_target: Option<RawPath>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
     pub xattrs: Option<Vec<Xattr>>,
 }
 
@@ -361,6 +453,12 @@ impl Manifest {
         }
         Ok(())
     }
+}
+
+/// Deserializes an optional key that is present: its value must have the key's type (SPEC §6
+/// gives no key a null value, so `null` is malformed rather than "absent").
+pub(crate) fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 fn schema_message(e: ciborium::de::Error<std::io::Error>) -> String {

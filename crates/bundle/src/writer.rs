@@ -101,7 +101,7 @@ pub struct MemberSpec {
     pub compression: Compression,
     /// Expected length if known; content of 4 GiB or more needs Zip64 fields, which are
     /// written when this is `None` or large.
-        pub size_hint: Option<u64>,
+    pub size_hint: Option<u64>,
     /// Copy at most this many bytes; if the source has more, the member is marked truncated
     /// (the writer reads one byte past the limit to find out).
     pub max_len: Option<u64>,
@@ -117,7 +117,7 @@ impl MemberSpec {
             meta: None,
             truncated: false,
             compression: Compression::Deflate,
-                        size_hint: None,
+            size_hint: None,
             max_len: None,
         }
     }
@@ -223,7 +223,7 @@ impl<W: Write + Seek> BundleWriter<W> {
             Compression::Stored => CompressionMethod::Stored,
             Compression::Deflate => CompressionMethod::Deflated,
         };
-                let expected = match (spec.size_hint, spec.max_len) {
+        let expected = match (spec.size_hint, spec.max_len) {
             (Some(s), Some(m)) => Some(s.min(m)),
             (Some(s), None) => Some(s),
             (None, m) => m,
@@ -235,7 +235,7 @@ impl<W: Write + Seek> BundleWriter<W> {
             .unix_permissions(0o644)
             .large_file(large);
         self.zip.start_file(full.as_str(), opts)?;
-                let mut hw = HashingWriter::new(&mut self.zip);
+        let mut hw = HashingWriter::new(&mut self.zip);
         let more = match spec.max_len {
             Some(max) => {
                 copy(&mut (&mut content).take(max), &mut hw)?;
@@ -255,7 +255,7 @@ impl<W: Write + Seek> BundleWriter<W> {
             captured: spec.captured,
             source: spec.source,
             meta: spec.meta,
-                        truncated: (spec.truncated || more).then_some(true),
+            truncated: (spec.truncated || more).then_some(true),
         });
         self.members
             .last()

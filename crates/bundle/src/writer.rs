@@ -295,12 +295,25 @@ impl<W: Write + Seek> BundleWriter<W> {
         &self.members
     }
 
+    /// Gaps recorded so far.
+    pub fn gaps(&self) -> &[Gap] {
+        &self.gaps
+    }
+
     /// Writes `manifest.cbor`, `SHA256SUMS` and `custody.cbor` with the seal entry, and finishes the
     /// archive. Returns the inner writer (not yet synced: the caller syncs before renaming).
     ///
     /// # Errors
     /// [`WriteError`] if a section is still open, or on I/O or encoding failure.
-    pub fn finish(mut self, seal: &Seal<'_>) -> Result<W, WriteError> {
+    pub fn finish(self, seal: &Seal<'_>) -> Result<W, WriteError> {
+        self.finish_with_digest(seal).map(|(w, _)| w)
+    }
+
+    /// Like [`BundleWriter::finish`], also returning the manifest digest (what the seal signs).
+    ///
+    /// # Errors
+    /// As [`BundleWriter::finish`].
+    pub fn finish_with_digest(mut self, seal: &Seal<'_>) -> Result<(W, Digest), WriteError> {
         if let Some((open, _)) = &self.open {
             return Err(WriteError::Order(format!("section {open} is still open")));
         }
@@ -332,7 +345,7 @@ impl<W: Write + Seek> BundleWriter<W> {
         self.put(MANIFEST, &manifest_bytes, CompressionMethod::Deflated)?;
         self.put(SHA256SUMS, sums.as_bytes(), CompressionMethod::Deflated)?;
         self.put(CUSTODY, &log, CompressionMethod::Stored)?;
-        Ok(self.zip.finish()?)
+        Ok((self.zip.finish()?, digest))
     }
 
     fn put(&mut self, name: &str, bytes: &[u8], method: CompressionMethod) -> Result<(), WriteError> {

@@ -683,6 +683,11 @@ def _z64(*values: int) -> bytes:
     return struct.pack("<HH", 1, 8 * len(values)) + b"".join(struct.pack("<Q", v) for v in values)
 
 
+def _z64_raw(data: bytes) -> bytes:
+    """A Zip64 extra block with the given data."""
+    return struct.pack("<HH", 1, len(data)) + data
+
+
 def _build_zip(entries, *, zip64=False, eocd=None, z64=None, loc=None, z64_tail=b"") -> bytes:
     """A ZIP file per §2.1 (or not, through the overrides)."""
     out = bytearray()
@@ -872,6 +877,58 @@ def test_zip64_extra_wrong_order_or_too_short_is_malformed():
         _read(_build_zip(_two(c_usize=0xFFFFFFFF)))
     with pytest.raises(vb.ContainerError, match="too short"):
         _read(_build_zip(_two(l_usize=0xFFFFFFFF, l_csize=0xFFFFFFFF, lextra=_z64(len(body)))))
+
+
+def test_zip64_extra_longer_than_needed_is_accepted():
+    """§2.1 item 8: a Zip64 block too short for the saturated fields is malformed, a
+    longer one is accepted -- in the central directory and in a local header alike.
+    Only the values for the saturated fields are read, from the start, in order."""
+    body = b"hello " * 100
+    comp = _deflate(body)
+    offset = 30 + 8 + 38
+    cases = [
+        # central directory: extra values (a stray 8-byte value, APPNOTE's 4-byte disk number)
+        dict(c_usize=0xFFFFFFFF, cextra=_z64(len(body), 12345)),
+        dict(c_usize=0xFFFFFFFF, cextra=_z64_raw(struct.pack("<QI", len(body), 0))),
+        dict(c_offset=0xFFFFFFFF, cextra=_z64(offset, 0, 0)),
+        dict(c_usize=0xFFFFFFFF, c_csize=0xFFFFFFFF, c_offset=0xFFFFFFFF,
+             cextra=_z64_raw(struct.pack("<QQQI", len(body), len(comp), offset, 0))),
+        dict(cextra=_z64(1, 2, 3)),                       # nothing saturated: all of it is extra
+        # local header: only saturated fields are present, in order; more bytes are fine
+        dict(l_usize=0xFFFFFFFF, lextra=_z64(len(body))),
+        dict(l_usize=0xFFFFFFFF, lextra=_z64(len(body), 999)),
+        dict(l_csize=0xFFFFFFFF, lextra=_z64(len(comp), 999)),
+        dict(l_usize=0xFFFFFFFF, l_csize=0xFFFFFFFF, lextra=_z64(len(body), len(comp), 999)),
+        dict(lextra=_z64(1, 2)),                          # nothing saturated
+        dict(lextra=_z64_raw(b"abc")),                    # nothing saturated, odd length
+        # both headers at once, each with its own fields
+        dict(l_csize=0xFFFFFFFF, lextra=_z64(len(comp)), c_offset=0xFFFFFFFF, cextra=_z64(offset, 7)),
+    ]
+    for kw in cases:
+        m = _read(_build_zip(_two(**kw)))[1]
+        assert (m.usize, m.csize, m.local_offset) == (len(body), len(comp), offset), kw
+
+
+def test_zip64_local_header_holds_only_the_saturated_fields():
+    """§2.1 item 8, "(in a local header too)": when only the local compressed size is
+    saturated, the block's first value is the compressed size. A local block written
+    as APPNOTE's local form (uncompressed size first, whatever is saturated) is then
+    read wrongly and disagrees with the central directory: malformed."""
+    body = b"hello " * 100
+    comp = _deflate(body)
+    assert len(comp) != len(body)
+    with pytest.raises(vb.ContainerError, match="sizes differ"):
+        _read(_build_zip(_two(l_csize=0xFFFFFFFF, lextra=_z64(len(body), len(comp)))))
+    # a block too short for the saturated local fields, or none at all
+    with pytest.raises(vb.ContainerError, match="too short"):
+        _read(_build_zip(_two(l_usize=0xFFFFFFFF, l_csize=0xFFFFFFFF, lextra=_z64(len(body)))))
+    with pytest.raises(vb.ContainerError, match="too short"):
+        _read(_build_zip(_two(l_csize=0xFFFFFFFF, lextra=_z64_raw(b"\0" * 7))))
+    with pytest.raises(vb.ContainerError, match="no Zip64"):  # the central block does not count
+        _read(_build_zip(_two(l_usize=0xFFFFFFFF, c_usize=0xFFFFFFFF, cextra=_z64(len(body)))))
+    # for a stored member the two sizes are equal, so the APPNOTE form reads right
+    entries = [_entry("mimetype", vb.MIMETYPE_CONTENT, l_csize=0xFFFFFFFF, lextra=_z64(38, 38))]
+    assert _read(_build_zip(entries))[0].csize == 38
 
 
 def test_local_header_checks():
@@ -1113,7 +1170,8 @@ def _member_with_source(source) -> list:
         _manifest_case(members=_member_with_source({"path": "/a", "exit": 0})),
         # unknown keys are ignored (but follow the profile)
         _with_raw_pair(_manifest_case(), cbor2.dumps("x-extra"), b"\x81" * 14 + b"\x80"),  # map + 15 = 16
-        _with_raw_pair(_manifest_case(), b"\x01", b"\xf6"),  # an integer key, null value
+        _with_raw_pair(_manifest_case(), cbor2.dumps("x-extra"), b"\xf6"),  # an unknown key, null value
+        _manifest_case(**{"x-extra": {"a": [{"b": {}}]}}),  # text keys all the way down
     ],
 )
 def test_manifest_accepted(manifest):
@@ -1157,6 +1215,154 @@ def test_manifest_malformed(manifest):
 def test_manifest_version_2():
     with pytest.raises(vb.VersionError):
         vb.parse_manifest(_manifest_case(version=2))
+
+
+# §6: "Every map key in the manifest and in custody payloads is a text string".
+NON_TEXT_KEYS = [
+    pytest.param(b"\x01", id="uint"),
+    pytest.param(b"\x20", id="negative-int"),
+    pytest.param(b"\x41k", id="bstr"),
+    pytest.param(b"\xf5", id="true"),
+    pytest.param(b"\xf6", id="null"),
+    pytest.param(b"\x80", id="array"),
+    pytest.param(b"\xa0", id="map"),
+]
+
+_META = {"type": "file", "mode": 0o644, "uid": 0, "gid": 0, "size": 1, "mtime_ns": 0, "ctime_ns": 0,
+         "inode": 1, "dev": 1, "nlink": 1}
+
+
+def _manifest_with_map_at(where: str, marker: dict) -> dict:
+    """A manifest whose map at ``where`` has the extra pair ``marker`` ({"@": 0}, later
+    replaced by a raw non-text key)."""
+    m = _manifest()
+    member = m["members"][0]
+    if where == "root":
+        m.update(marker)
+    elif where in ("case", "collector", "target"):
+        m[where] = {**m[where], **marker}
+    elif where == "section":
+        m["sections"] = [{**m["sections"][0], **marker}]
+    elif where == "member":
+        m["members"] = [{**member, **marker}]
+    elif where == "source":
+        m["members"] = [{**member, "source": {**member["source"], **marker}}]
+    elif where == "meta":
+        m["members"] = [{**member, "meta": {**_META, **marker}}]
+    elif where == "gap":
+        m["gaps"] = [{"section": "network", "what": "sockets", "reason": "no netns", **marker}]
+    elif where == "unknown-value":
+        m["x-extra"] = marker
+    elif where == "unknown-value-deep":
+        m["x-extra"] = [{"a": [marker]}]
+    else:
+        raise AssertionError(where)
+    return m
+
+
+def _replace_marker_key(encoded: bytes, raw_key: bytes) -> bytes:
+    """Replace the text key "@" (0x6140) of the one marker pair by ``raw_key``."""
+    assert encoded.count(b"\x61@") == 1
+    return encoded.replace(b"\x61@", raw_key)
+
+
+MAP_PLACES = ["root", "case", "collector", "target", "section", "member", "source", "meta", "gap",
+              "unknown-value", "unknown-value-deep"]
+
+
+@pytest.mark.parametrize("where", MAP_PLACES)
+def test_manifest_marker_pair_with_a_text_key_is_accepted(where):
+    # The control for the test below: the same manifests with the key "@" parse.
+    vb.parse_manifest(cbor2.dumps(_manifest_with_map_at(where, {"@": 0})))
+
+
+@pytest.mark.parametrize("raw_key", NON_TEXT_KEYS)
+@pytest.mark.parametrize("where", MAP_PLACES)
+def test_manifest_non_text_map_key_is_malformed(where, raw_key):
+    data = _replace_marker_key(cbor2.dumps(_manifest_with_map_at(where, {"@": 0})), raw_key)
+    vb.cbor_decode(data)  # still an item of the CBOR profile: the key rule is what fails
+    with pytest.raises(vb.ManifestError, match="not a text string"):
+        vb.parse_manifest(data)
+
+
+@pytest.mark.parametrize("where", ["root", "case", "unknown-value-deep"])
+def test_manifest_non_text_key_is_judged_before_the_version(where):
+    # The key rule is checked over the whole item with the CBOR profile, before format
+    # and version (a choice: §6 and §11 step 4 do not order the two; see the report).
+    m = _manifest_with_map_at(where, {"@": 0})
+    m["version"] = 2
+    with pytest.raises(vb.ManifestError, match="not a text string"):
+        vb.parse_manifest(_replace_marker_key(cbor2.dumps(m), b"\x01"))
+    with pytest.raises(vb.VersionError):  # the control
+        vb.parse_manifest(cbor2.dumps(m))
+
+
+def test_bundle_with_non_text_manifest_key(tmp_path):
+    data = _replace_marker_key(cbor2.dumps(_manifest_with_map_at("target", {"@": 0})), b"\x07")
+    result = _verify(tmp_path, _bundle(manifest=data))
+    assert result.classes == {"malformed-manifest"}
+    assert "not a text string" in result.failures[0].message
+
+
+def test_non_text_key_walk():
+    assert vb.non_text_key(vb.cbor_decode(cbor2.dumps({"a": [{"b": {"c": 1}}]})), "m") is None
+    found = vb.non_text_key(vb.cbor_decode(cbor2.dumps({"a": [{"b": {2: 1}}]})), "m")
+    assert found == "m.a[0].b: a map key is an integer (2), not a text string"
+    # the first one in encoded order is named
+    found = vb.non_text_key(vb.cbor_decode(cbor2.dumps({"a": {b"x": 0}, "b": {1: 0}})), "m")
+    assert found.startswith("m.a: a map key is a byte string")
+    # only map keys: integers as values and array elements are fine
+    assert vb.non_text_key(vb.cbor_decode(cbor2.dumps([1, {"a": 2}, [b"x"]])), "m") is None
+
+
+# §6: "An optional key (`?`) is either absent or has the type given: `null` is not a
+# way to say 'absent'" -- every optional key of the manifest CDDL.
+OPTIONAL_MANIFEST_KEYS = (
+    [("case", k) for k in ("case_id", "evidence_number", "examiner", "notes")]
+    + [("collector", k) for k in ("host", "kernel", "argv")]
+    + [("target", k) for k in ("runtime", "container_id", "container_name", "pod", "namespace", "node", "pid",
+                               "image_ref", "image_digest")]
+    + [("member", k) for k in ("meta", "truncated")]
+    + [("source", "exit")]
+    + [("meta", k) for k in ("atime_ns", "symlink_target", "xattrs")]
+)
+
+
+def _manifest_with(place: str, key: str, value) -> dict:
+    return _manifest_with_map_at(place, {key: value})
+
+
+@pytest.mark.parametrize("place, key", OPTIONAL_MANIFEST_KEYS)
+def test_optional_manifest_key_null_is_malformed(place, key):
+    good = {"pid": 1, "argv": ["x"], "truncated": True, "meta": _META, "exit": 0, "atime_ns": -1,
+            "symlink_target": b"\xff", "xattrs": [["user.x", b""]]}.get(key, "text")
+    vb.parse_manifest(cbor2.dumps(_manifest_with(place, key, good)))  # present, of its type: fine
+    m = _manifest_with(place, key, good)
+    if place in ("case", "collector", "target"):
+        del m[place][key]
+    elif place == "member":
+        del m["members"][0][key]
+    elif place == "source":
+        del m["members"][0]["source"][key]
+    elif place == "meta":
+        del m["members"][0]["meta"][key]
+    vb.parse_manifest(cbor2.dumps(m))  # absent: fine
+    with pytest.raises(vb.ManifestError, match=key):
+        vb.parse_manifest(cbor2.dumps(_manifest_with(place, key, None)))
+
+
+@pytest.mark.parametrize(
+    "key, ok, bad",
+    [
+        ("mode", 0o7777, 0o10000),            # uint .le 4095
+        ("uid", 2**32 - 1, 2**32),            # uint .size 4
+        ("gid", 2**32 - 1, 2**32),
+    ],
+)
+def test_file_meta_bounded_uints(key, ok, bad):
+    vb.parse_manifest(cbor2.dumps(_manifest_with("meta", key, ok)))
+    with pytest.raises(vb.ManifestError, match=key):
+        vb.parse_manifest(cbor2.dumps(_manifest_with("meta", key, bad)))
 
 
 def test_bundle_with_malformed_manifest(tmp_path):
@@ -1300,6 +1506,142 @@ def test_custody_untagged_or_nested_tag(tmp_path):
     assert _verify(tmp_path, _bundle(manifest, item[1:])).classes == {"malformed-custody"}  # untagged
     assert _verify(tmp_path, _bundle(manifest, b"\xd2" + item)).classes == {"malformed-custody"}  # 18(18(...))
     assert _verify(tmp_path, _bundle(manifest, b"\xd8\x12" + item[1:])).classes == {"malformed-custody"}
+
+
+@pytest.mark.parametrize("raw_key", NON_TEXT_KEYS)
+@pytest.mark.parametrize("where", ["payload", "actor", "unknown-value", "unknown-value-deep"])
+def test_custody_payload_non_text_map_key_is_malformed(tmp_path, where, raw_key):
+    # §6: every map key in a custody payload is a text string, at any depth.
+    manifest = _manifest_case()
+    p = _payload(manifest, _raw_public(ALICE))
+    marker = {"@": 0}
+    if where == "payload":
+        p.update(marker)
+    elif where == "actor":
+        p["actor"] = {**p["actor"], **marker}
+    elif where == "unknown-value":
+        p["x-extra"] = marker
+    else:
+        p["x-extra"] = [{"a": [marker]}]
+    control = _custody_item(cbor2.dumps(p))
+    assert _verify(tmp_path, _bundle(manifest, control)).verified
+    item = _custody_item(_replace_marker_key(cbor2.dumps(p), raw_key))  # signed as is
+    result = _verify(tmp_path, _bundle(manifest, item))
+    assert result.classes == {"malformed-custody"}, [str(f) for f in result.failures]
+    assert "not a text string" in result.failures[0].message
+
+
+def test_protected_header_integer_labels_are_not_payload_keys(tmp_path):
+    # The key rule is for the payload; the protected header's labels are integers (§9.1),
+    # and its text labels are ignored like any label other than 1 and 4.
+    manifest, payload = _entry_bytes()
+    protected = cbor2.dumps({1: -8, 4: _fingerprint(ALICE), "x": 1, b"y": 2})
+    assert _verify(tmp_path, _bundle(manifest, _custody_item(payload, protected=protected))).verified
+
+
+def _big_second_entry(manifest: bytes, first: bytes) -> bytes:
+    """A well-formed, validly signed entry 1 over the 64 KiB limit of §10."""
+    big = _custody_item(cbor2.dumps(_payload(manifest, _raw_public(ALICE), seq=1, action="annotated",
+                                             prev=hashlib.sha256(first).digest(), note="n" * 70_000)))
+    assert len(big) > vb.MAX_CUSTODY_ENTRY
+    return big
+
+
+def _item0_variants(manifest: bytes) -> dict[str, bytes]:
+    good = cbor2.dumps(_payload(manifest, _raw_public(ALICE)))
+    entry = _custody_item(good)
+    return {
+        # well-formed items that are not valid entries: judged only after the whole split
+        "untagged": entry[1:],
+        "array of 3": b"\x83\x01\x02\x03",
+        "plain uint": b"\x00",
+        "protected header ill-formed inside its bstr": _custody_item(good, protected=b"\xa1\x01\x38\x07"),
+        "protected header not a map": _custody_item(good, protected=cbor2.dumps([1])),
+        "payload ill-formed inside its bstr": _custody_item(b"\xff"),
+        "payload with trailing bytes": _custody_item(good + b"\x00"),
+        "payload with an integer key": _custody_item(_with_raw_pair(good, b"\x01", b"\x00")),
+        "payload with a float inside": _custody_item(_with_raw_pair(good, cbor2.dumps("x"), b"\xf9\x3c\x00")),
+        "payload nil (detached)": b"\xd2\x84\x41\xa0\xa0\xf6" + cbor2.dumps(b"s" * 64),
+        "signature of 63 bytes": _custody_item(good, signature=b"s" * 63),
+        "unprotected not empty": _custody_item(good, unprotected=b"\xa1\x01\x00"),
+        "bad signature": _custody_item(good, signature=b"\x00" * 64),
+    }
+
+
+def _item0_ill_formed() -> dict[str, bytes]:
+    # items that are not well-formed per the §6 profile, judged on the item's own bytes
+    return {
+        "tag 18 nested": b"\xd2\xd2\x80",
+        "tag 19 at the root": b"\xd3\x80",
+        "tag below the root": b"\x81\xc1\x00",
+        "depth 17": b"\xd2" + b"\x81" * 15 + b"\x80",
+        "non-shortest signature length": b"\xd2\x84\x41\xa0\xa0\x41\xa0\x59\x00\x40" + b"s" * 64,
+        "duplicate key in the unprotected map": b"\xd2\x84\x41\xa0\xa2\x01\x00\x01\x00\x41\xa0\x40",
+        "float": b"\xf9\x3c\x00",
+        "undefined": b"\xf7",
+        "indefinite array": b"\xd2\x9f\xff",
+        "invalid UTF-8 text": b"\x62\xc3\x28",
+    }
+
+
+@pytest.mark.parametrize("what", list(_item0_variants(_manifest_case())))
+def test_custody_split_before_parse_well_formed_item_then_big_item(tmp_path, what):
+    """§10: the log is split first (count, well-formedness of the item's own bytes,
+    size); only when the whole log splits are items parsed as COSE_Sign1. So a
+    well-formed item 0 that is no valid entry, followed by an item over 64 KiB, is
+    limit-exceeded; alone it is whatever §9 makes it."""
+    manifest = _manifest_case()
+    item0 = _item0_variants(manifest)[what]
+    first = _custody_item(cbor2.dumps(_payload(manifest, _raw_public(ALICE))))
+    result = _verify(tmp_path, _bundle(manifest, item0 + _big_second_entry(manifest, first)))
+    assert result.classes == {"limit-exceeded"}, [str(f) for f in result.failures]
+    alone = _verify(tmp_path, _bundle(manifest, item0)).classes
+    assert alone and "limit-exceeded" not in alone
+
+
+@pytest.mark.parametrize("what", list(_item0_ill_formed()))
+def test_custody_split_ill_formed_item_then_big_item(tmp_path, what):
+    manifest = _manifest_case()
+    item0 = _item0_ill_formed()[what]
+    first = _custody_item(cbor2.dumps(_payload(manifest, _raw_public(ALICE))))
+    big = _big_second_entry(manifest, first)
+    assert _verify(tmp_path, _bundle(manifest, item0 + big)).classes == {"malformed-custody"}
+    # after the big item instead: the big item is met first
+    assert _verify(tmp_path, _bundle(manifest, first + big + item0)).classes == {"limit-exceeded"}
+
+
+def test_custody_items_are_parsed_only_after_the_whole_log_splits(monkeypatch):
+    calls = []
+    real = vb._parse_custody_entry
+    monkeypatch.setattr(vb, "_parse_custody_entry", lambda i, raw, item: calls.append(i) or real(i, raw, item))
+    manifest = _manifest_case()
+    first = _custody_item(cbor2.dumps(_payload(manifest, _raw_public(ALICE))))
+    big = _big_second_entry(manifest, first)
+    for log, exc in [(first + big, vb.LimitError), (first + b"\xf7", vb.CustodyError),
+                     (first + b"\x00" * vb.MAX_CUSTODY_ENTRIES, vb.LimitError)]:
+        calls.clear()
+        with pytest.raises(exc):
+            vb.parse_custody(log)
+        assert calls == [], "an entry was parsed before the whole log had split"
+    # a log that splits: entries are parsed in order, and the first bad one is reported
+    calls.clear()
+    with pytest.raises(vb.CustodyError) as err:
+        vb.parse_custody(first + b"\x00" + first)
+    assert calls == [0, 1] and err.value.entry == 1
+
+
+def test_custody_count_limit_is_checked_before_the_item_itself(tmp_path):
+    manifest = _manifest_case()
+    first = _custody_item(cbor2.dumps(_payload(manifest, _raw_public(ALICE))))
+    filler = b"\x00" * (vb.MAX_CUSTODY_ENTRIES - 1)  # items 1 .. 9,999: well-formed, not entries
+    big = _big_second_entry(manifest, first)
+    # 10,000 items split; item 1 is no entry: malformed-custody
+    assert _verify(tmp_path, _bundle(manifest, first + filler)).classes == {"malformed-custody"}
+    # item 10,000 exists: limit-exceeded, whatever it is (ill-formed, too big, or fine)
+    for extra in (b"\xf7", big, first):
+        assert _verify(tmp_path, _bundle(manifest, first + filler + extra)).classes == {"limit-exceeded"}
+    # item 9,999 ill-formed: malformed-custody (the count is not passed)
+    assert _verify(tmp_path, _bundle(manifest, first + filler[:-1] + b"\xf7")).classes == {"malformed-custody"}
 
 
 def test_bundle_with_stored_size_mismatch_is_malformed_container(tmp_path):

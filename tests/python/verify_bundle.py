@@ -430,7 +430,11 @@ def cbor_split_sequence(
     §10: items are checked one at a time, in order, and for item i: i ≥ ``max_items``
     raises LimitError; then an item that is not well-formed per §6 raises
     SequenceItemError; then an item longer than ``max_item_len`` bytes raises
-    LimitError."""
+    LimitError. Well-formedness is judged on the item's own bytes only: byte strings
+    are not looked into (a custody item's protected header and payload are parsed
+    later, once the whole log has split), and the item's structure (tag 18, an array
+    of four, ...) is not judged here either: an untagged item is a well-formed item
+    with no tags."""
     items = []
     pos = 0
     while pos < len(data):
@@ -1088,6 +1092,50 @@ class Manifest:
     members: list[ManifestMember]
 
 
+def _cbor_kind(v: Any) -> str:
+    """A decoded item's CBOR type, for messages."""
+    if isinstance(v, bool):
+        return "a boolean"
+    if is_int(v):
+        return "an integer"
+    if isinstance(v, bytes):
+        return "a byte string"
+    if isinstance(v, str):
+        return "a text string"
+    if isinstance(v, list):
+        return "an array"
+    if isinstance(v, CborMap):
+        return "a map"
+    if isinstance(v, Tag):
+        return "a tag"
+    return "null" if v is None else type(v).__name__
+
+
+def non_text_key(value: Any, where: str) -> Optional[str]:
+    """§6: "Every map key in the manifest and in custody payloads is a text string".
+
+    Walks the whole decoded item -- every map at any depth, the maps the CDDL defines
+    and the maps inside the values of unknown keys alike ("every map key in the
+    manifest") -- and returns where the first map key that is not a text string is,
+    in encoded order, or None. (Protected-header labels are integers, §9.1: this is
+    not applied to the protected header.) Depth is bounded by the §6 profile (16)."""
+    if isinstance(value, CborMap):
+        for k, v in value.pairs:
+            if not isinstance(k, str):
+                return f"{where}: a map key is {_cbor_kind(k)} ({k!r}), not a text string"
+            found = non_text_key(v, f"{where}.{k}")
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found = non_text_key(v, f"{where}[{i}]")
+            if found:
+                return found
+    elif isinstance(value, Tag):
+        return non_text_key(value.value, where)
+    return None
+
+
 def _req(m: CborMap, key: str, check, what: str, ctx: str) -> Any:
     if key not in m:
         raise ManifestError(f"{ctx}: missing {key!r}")
@@ -1142,9 +1190,9 @@ _FILE_TYPES = {"file", "dir", "symlink", "fifo", "socket", "char", "block"}
 _FILE_META = _map_with(
     {
         "type": (True, lambda v: isinstance(v, str) and v in _FILE_TYPES, "a file type"),
-        "mode": (True, is_uint, "a uint"),
-        "uid": (True, is_uint, "a uint"),
-        "gid": (True, is_uint, "a uint"),
+        "mode": (True, lambda v: is_uint(v) and v <= 0o7777, "a uint .le 4095"),
+        "uid": (True, lambda v: is_uint(v) and v <= U32_MAX, "a uint .size 4 (at most 2^32 - 1)"),
+        "gid": (True, lambda v: is_uint(v) and v <= U32_MAX, "a uint .size 4 (at most 2^32 - 1)"),
         "size": (True, is_uint, "a uint"),
         "mtime_ns": (True, is_int, "an int"),
         "ctime_ns": (True, is_int, "an int"),
@@ -1187,15 +1235,22 @@ def _check_source(v: Any) -> bool:
 def parse_manifest(data: bytes) -> Manifest:
     """§6. Raises ManifestError (malformed-manifest) or VersionError (unsupported-version).
 
-    The whole item is first checked against the CBOR profile (unknown keys included);
-    then ``format`` and ``version``, since another version may have another structure;
-    then every other key of the CDDL."""
+    The whole item is first checked against the CBOR profile and the rule that every
+    map key in it is a text string (both over the whole item, unknown keys included:
+    they are rules on the manifest's encoding, not on one version's keys); then
+    ``format`` and ``version``, since another version may have another structure; then
+    every other key of the CDDL. So a version-2 manifest with an integer map key
+    anywhere is malformed-manifest. (§6 and §11 step 4 do not say whether the key rule
+    or the version comes first; this order is this verifier's choice.)"""
     try:
         root = cbor_decode(data)  # §6 profile: no tags at all in the manifest
     except CborError as e:
         raise ManifestError(f"not one well-formed CBOR item: {e}") from None
     if not isinstance(root, CborMap):
         raise ManifestError("the manifest is not a map")
+    problem = non_text_key(root, "manifest")
+    if problem:
+        raise ManifestError(problem)
     ctx = "manifest"
     # format, then version first: a later version may have another structure.
     fmt = _req(root, "format", _is_tstr, "a tstr", ctx)
@@ -1330,6 +1385,11 @@ def _parse_custody_entry(i: int, raw: bytes, item: Any) -> CustodyEntry:
         raise CustodyError(f"payload: {e}", i) from None
     if not isinstance(payload, CborMap):
         raise CustodyError("payload is not a map", i)
+    # §6: every map key in a custody payload is a text string, at any depth (actor and
+    # the values of unknown keys included).
+    problem = non_text_key(payload, "payload")
+    if problem:
+        raise CustodyError(problem, i)
 
     def field_(key: str, check, what: str, required: bool = True) -> Any:
         if key not in payload:
@@ -1362,8 +1422,10 @@ def parse_custody(data: bytes) -> list[CustodyEntry]:
     """§9.1 / §11 step 9: split and parse the log. Raises CustodyError or LimitError.
 
     First the split, item by item in the order of §10 (count, well-formed per the §6
-    profile with the one root tag 18, size); then, once every item is split, each
-    item's COSE_Sign1 structure and payload (§9.1)."""
+    profile with the one root tag 18, size), so that a limit passed by a later item is
+    limit-exceeded even when an earlier, well-formed item is not a COSE_Sign1 message;
+    then, only once the whole log has split, each item's COSE_Sign1 structure, its
+    protected header and its payload (§9.1), in order."""
     if not data:
         raise CustodyError("custody.cbor is empty")
     try:

@@ -38,6 +38,9 @@ pub enum CborError {
     /// A floating-point number or a simple value other than false, true and null.
     #[error("CBOR value at byte {0} is a float or a simple value other than false/true/null")]
     BadSimple(usize),
+    /// A map key that is not a text string where only text keys are allowed.
+    #[error("CBOR map key at byte {0} is not a text string")]
+    NonTextKey(usize),
     /// A tag where SPEC §6/§9.1 allows none.
     #[error("CBOR tag {tag} at byte {at} is not allowed here")]
     Tag {
@@ -56,6 +59,8 @@ pub struct Rules {
     pub max_depth: usize,
     /// The one tag allowed, and only on the root item.
     pub root_tag: Option<u64>,
+    /// Every map key, at any depth, must be a text string (manifest and custody payloads).
+    pub text_keys: bool,
 }
 
 impl Rules {
@@ -64,6 +69,16 @@ impl Rules {
         Rules {
             max_depth,
             root_tag: None,
+            text_keys: false,
+        }
+    }
+
+    /// No tags, and text keys only: the manifest and custody payloads (SPEC §6).
+    pub fn text_keyed(max_depth: usize) -> Rules {
+        Rules {
+            max_depth,
+            root_tag: None,
+            text_keys: true,
         }
     }
 }
@@ -191,6 +206,9 @@ impl Walker<'_> {
         let mut seen: HashSet<&[u8]> = HashSet::new();
         for _ in 0..n {
             let start = self.pos;
+            if self.rules.text_keys && self.buf.get(start).is_some_and(|h| h >> 5 != 3) {
+                return Err(CborError::NonTextKey(start));
+            }
             self.item(depth)?;
             let key = self.buf.get(start..self.pos).unwrap_or(&[]);
             if !seen.insert(key) {
@@ -209,6 +227,7 @@ mod tests {
     const R: Rules = Rules {
         max_depth: 16,
         root_tag: None,
+        text_keys: false,
     };
 
     #[test]
@@ -226,7 +245,8 @@ mod tests {
                 &tagged,
                 Rules {
                     max_depth: 16,
-                    root_tag: Some(18)
+                    root_tag: Some(18),
+                    text_keys: false
                 }
             ),
             Ok(2)
@@ -238,7 +258,8 @@ mod tests {
                 &inner_tag,
                 Rules {
                     max_depth: 16,
-                    root_tag: Some(18)
+                    root_tag: Some(18),
+                    text_keys: false
                 }
             ),
             Err(CborError::Tag { .. })
@@ -266,6 +287,12 @@ mod tests {
         assert_eq!(
             check_item(&[0xc2, 0x41, 0x01], R),
             Err(CborError::Tag { tag: 2, at: 0 })
+        );
+        let nested_int_key = [0xa1, 0x61, b'a', 0xa1, 0x01, 0x02];
+        assert!(check_item(&nested_int_key, R).is_ok());
+        assert_eq!(
+            check_item(&nested_int_key, Rules::text_keyed(16)),
+            Err(CborError::NonTextKey(4))
         );
     }
 

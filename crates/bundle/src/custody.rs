@@ -176,6 +176,7 @@ pub fn split<'a>(log: &'a [u8], limits: &Limits) -> Result<Vec<&'a [u8]>, Custod
         let rules = cbor::Rules {
             max_depth: limits.max_cbor_depth,
             root_tag: Some(COSE_SIGN1_TAG),
+            text_keys: false,
         };
         let n = cbor::check_item(rest, rules).map_err(|source| CustodyError::Cbor { entry, source })?;
         if n as u64 > limits.max_custody_entry {
@@ -206,6 +207,7 @@ pub fn parse_entry(index: usize, item: &[u8], max_depth: usize) -> Result<Entry,
     let rules = cbor::Rules {
         max_depth,
         root_tag: Some(COSE_SIGN1_TAG),
+        text_keys: false,
     };
     cbor::check_exact(item, rules).map_err(|source| CustodyError::Cbor { entry: index, source })?;
     let value: Value = ciborium::de::from_reader_with_recursion_limit(item, max_depth + 4)
@@ -253,7 +255,8 @@ pub fn parse_entry(index: usize, item: &[u8], max_depth: usize) -> Result<Entry,
         Value::Bytes(b) => return Err(bad(&format!("the signature is {} bytes, not 64", b.len()))),
         _ => return Err(bad("the signature is not a byte string")),
     };
-    cbor::check_exact(&payload_bytes, untagged).map_err(|source| CustodyError::Cbor { entry: index, source })?;
+    cbor::check_exact(&payload_bytes, cbor::Rules::text_keyed(max_depth))
+        .map_err(|source| CustodyError::Cbor { entry: index, source })?;
     let payload: Payload = ciborium::de::from_reader_with_recursion_limit(payload_bytes.as_slice(), max_depth + 4)
         .map_err(|e| bad(&format!("payload is not a custody payload: {e}")))?;
     Ok(Entry {

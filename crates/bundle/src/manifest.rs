@@ -416,7 +416,7 @@ impl Manifest {
     /// # Errors
     /// [`ManifestError`] naming what is wrong.
     pub fn from_cbor(bytes: &[u8], max_depth: usize) -> Result<Manifest, ManifestError> {
-        cbor::check_exact(bytes, cbor::Rules::untagged(max_depth))?;
+        cbor::check_exact(bytes, cbor::Rules::text_keyed(max_depth))?;
         // Read the version first so that a v2 manifest is reported as such, not as a schema error.
         #[derive(Deserialize)]
         struct Probe {
@@ -442,6 +442,14 @@ impl Manifest {
     fn check_names(&self) -> Result<(), ManifestError> {
         let mut seen = std::collections::HashSet::new();
         for m in &self.members {
+            if let Some(meta) = &m.meta
+                && meta.mode > 0o7777
+            {
+                return Err(ManifestError::Schema(format!(
+                    "member {:?}: mode {} is above 4095 (0o7777)",
+                    m.name, meta.mode
+                )));
+            }
             crate::name::validate(&m.name)
                 .map_err(|e| ManifestError::Schema(format!("member name {:?}: {e}", m.name)))?;
             if crate::METADATA_NAMES.contains(&m.name.as_str()) {

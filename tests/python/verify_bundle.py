@@ -268,13 +268,14 @@ class CborMap:
 
 
 def is_int(v: Any) -> bool:
-    """CDDL ``int``: major type 0 or 1 (booleans excluded)."""
-    return isinstance(v, int) and not isinstance(v, bool)
+    """CDDL ``int`` as §6 bounds it: major type 0 or 1 within the signed 64-bit range (booleans
+    excluded)."""
+    return isinstance(v, int) and not isinstance(v, bool) and -(2**63) <= v < 2**63
 
 
 def is_uint(v: Any) -> bool:
-    """CDDL ``uint``: major type 0."""
-    return is_int(v) and v >= 0
+    """CDDL ``uint``: major type 0 (at most 2^64 - 1, which CBOR cannot exceed anyway)."""
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**64
 
 
 # §6 profile, "every head in its shortest form": the smallest argument each

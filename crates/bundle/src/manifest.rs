@@ -440,6 +440,14 @@ impl Manifest {
     }
 
     fn check_names(&self) -> Result<(), ManifestError> {
+        for s in &self.sections {
+            if !(1..=9).contains(&s.number) || Section::from_name(&s.name).is_none() {
+                return Err(ManifestError::Schema(format!(
+                    "section record {} {:?}: the number must be 1..9 and the name one of SPEC §4's",
+                    s.number, s.name
+                )));
+            }
+        }
         let mut seen = std::collections::HashSet::new();
         for m in &self.members {
             if let Some(meta) = &m.meta

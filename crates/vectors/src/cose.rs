@@ -83,3 +83,53 @@ pub(crate) fn malleate(entry: &[u8]) -> Result<Vec<u8>, Error> {
     }
     Ok(out)
 }
+
+/// The head of a CBOR item of major type `major` with argument `n` (below 2³², as every length
+/// here is), in shortest form.
+fn head(major: u8, n: usize) -> Vec<u8> {
+    let m = major << 5;
+    // Each arm's guard bounds `n` to the width it is cast to.
+    match n {
+        0..=23 => vec![m | n as u8],
+        24..=0xff => vec![m | 24, n as u8],
+        0x100..=0xffff => [&[m | 25][..], &(n as u16).to_be_bytes()].concat(),
+        _ => [&[m | 26][..], &(n as u32).to_be_bytes()].concat(),
+    }
+}
+
+/// A CBOR byte string.
+fn bstr(b: &[u8]) -> Vec<u8> {
+    [head(2, b.len()), b.to_vec()].concat()
+}
+
+/// The `Sig_structure` of SPEC §9.2 over `protected` and `payload` exactly as given.
+pub(crate) fn to_be_signed(protected: &[u8], payload: &[u8]) -> Vec<u8> {
+    [
+        &[0x84, 0x6a][..],
+        b"Signature1",
+        &bstr(protected),
+        &[0x40],
+        &bstr(payload),
+    ]
+    .concat()
+}
+
+/// A COSE_Sign1_Tagged entry assembled byte by byte (for protected headers and signatures that
+/// coset will not build): tag 18, the protected header and payload byte strings exactly as given,
+/// an empty unprotected map and `signature`.
+pub(crate) fn raw_entry(protected: &[u8], payload: &[u8], signature: &[u8]) -> Vec<u8> {
+    [
+        &[0xd2, 0x84][..],
+        &bstr(protected),
+        &[0xa0],
+        &bstr(payload),
+        &bstr(signature),
+    ]
+    .concat()
+}
+
+/// [`raw_entry`] signed by `signer` over the `Sig_structure` of exactly these bytes.
+pub(crate) fn raw_signed(protected: &[u8], payload: &[u8], signer: &SigningKey) -> Vec<u8> {
+    let sig = signer.sign(&to_be_signed(protected, payload)).to_bytes();
+    raw_entry(protected, payload, &sig)
+}

@@ -351,6 +351,23 @@ pub(crate) fn zip64_plan() -> Plan {
     plan
 }
 
+/// One mebibyte of zeros in the memory section: deflate's best case, about 1,000:1.
+pub(crate) fn high_ratio_plan() -> Plan {
+    Plan {
+        bundle_id: "6f9b3c2e-8a41-4d07-9e15-000000000007",
+        full_header: true,
+        sections: vec![SectionPlan {
+            section: Section::Memory,
+            members: vec![Content::file(
+                "1/7f0000000000-7f0000100000.bin",
+                "/proc/4242/mem",
+                &vec![0u8; 1 << 20],
+            )],
+        }],
+        gaps: Vec::new(),
+    }
+}
+
 /// A custody log of four entries over `bundle_id`/`digest`: sealed by alice, transferred by
 /// alice to bob, received by bob, annotated by carol. `last`, if given, replaces the bundle id and
 /// manifest digest carol's entry signs (to break rule 4 or 5 in the last entry only).

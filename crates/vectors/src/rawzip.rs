@@ -1,11 +1,14 @@
-//! Byte-level edits of a ZIP file (no Zip64), for the vectors whose point is a broken container
-//! or broken member data: header fields, inserted bytes with offsets fixed up, duplicated
-//! central directory entries.
+//! Byte-level edits of a ZIP file, for the vectors whose point is a broken container or broken
+//! member data: header fields, inserted or replaced bytes with offsets fixed up, extra fields and
+//! comments, duplicated central directory entries, and added Zip64 end records. The input has no
+//! Zip64 end records and no saturated local header offsets (Zip64 sizes are fine).
 
 use crate::Error;
 
 const SIG_CENTRAL: u32 = 0x0201_4b50;
 const SIG_EOCD: u32 = 0x0605_4b50;
+const SIG_ZIP64_EOCD: u32 = 0x0606_4b50;
+const SIG_ZIP64_LOCATOR: u32 = 0x0706_4b50;
 
 /// Where one member's records are.
 #[derive(Debug, Clone)]
@@ -145,21 +148,23 @@ pub(crate) fn flip(zip: &[u8], at: usize, mask: u8) -> Result<Vec<u8>, Error> {
 /// Inserts `data` at `at` and shifts every local header offset and the central directory offset
 /// that point at or after `at`, so that the archive stays readable by lenient ZIP readers.
 pub(crate) fn insert(zip: &[u8], at: usize, data: &[u8]) -> Result<Vec<u8>, Error> {
+    splice(zip, at, 0, data)
+}
+
+/// Replaces the `remove` bytes at `at` (which lie before the central directory) by `data`, and
+/// moves every local header offset and the central directory offset that point at or after the
+/// end of the removed bytes, so that the archive stays readable by lenient ZIP readers.
+pub(crate) fn splice(zip: &[u8], at: usize, remove: usize, data: &[u8]) -> Result<Vec<u8>, Error> {
     let l = layout(zip)?;
-    let shift = |v: u32| -> Result<u32, Error> {
-        if to_usize(v)? >= at {
-            to_u32(to_usize(v)? + data.len())
-        } else {
-            Ok(v)
-        }
-    };
+    let end = at + remove;
+    let moved = |pos: usize| -> usize { if pos >= end { pos - remove + data.len() } else { pos } };
+    let shift = |v: u32| -> Result<u32, Error> { to_u32(moved(to_usize(v)?)) };
     let mut out = zip
         .get(..at)
-        .ok_or_else(|| Error::new("insertion point past the end"))?
+        .ok_or_else(|| Error::new("edit point past the end"))?
         .to_vec();
     out.extend_from_slice(data);
-    out.extend_from_slice(zip.get(at..).unwrap_or_default());
-    let moved = |pos: usize| if pos >= at { pos + data.len() } else { pos };
+    out.extend_from_slice(zip.get(end..).ok_or_else(|| Error::new("removed bytes past the end"))?);
     for m in &l.members {
         let field = moved(m.central) + 42;
         let v = shift(get_u32(&out, field)?)?;
@@ -168,6 +173,121 @@ pub(crate) fn insert(zip: &[u8], at: usize, data: &[u8]) -> Result<Vec<u8>, Erro
     let field = moved(l.eocd) + 16;
     let v = shift(get_u32(&out, field)?)?;
     set_u32(&mut out, field, v)?;
+    Ok(out)
+}
+
+/// Replaces the extra field area of member `name`'s local header by `extra`, fixing its length
+/// and every later offset.
+pub(crate) fn set_local_extra(zip: &[u8], name: &str, extra: &[u8]) -> Result<Vec<u8>, Error> {
+    let l = layout(zip)?;
+    let m = l.member(name)?;
+    let name_len = usize::from(get_u16(zip, m.local + 26)?);
+    let old_len = usize::from(get_u16(zip, m.local + 28)?);
+    let mut out = splice(zip, m.local + 30 + name_len, old_len, extra)?;
+    set_u16(
+        &mut out,
+        m.local + 28,
+        u16::try_from(extra.len()).map_err(|_| Error::new("extra area too long"))?,
+    )?;
+    Ok(out)
+}
+
+/// Replaces the extra field area and the file comment of member `name`'s central directory entry
+/// (`None`: keep it), fixing their lengths and the end record's central directory size.
+pub(crate) fn set_central_extra_comment(
+    zip: &[u8],
+    name: &str,
+    extra: Option<&[u8]>,
+    comment: Option<&[u8]>,
+) -> Result<Vec<u8>, Error> {
+    let l = layout(zip)?;
+    let m = l.member(name)?;
+    let entry = zip
+        .get(m.central..m.central + m.central_len)
+        .ok_or_else(|| Error::new("central entry out of range"))?;
+    let name_len = usize::from(get_u16(entry, 28)?);
+    let extra_len = usize::from(get_u16(entry, 30)?);
+    let old_extra = entry.get(46 + name_len..46 + name_len + extra_len).unwrap_or_default();
+    let old_comment = entry.get(46 + name_len + extra_len..).unwrap_or_default();
+    let (extra, comment) = (extra.unwrap_or(old_extra), comment.unwrap_or(old_comment));
+    let len16 = |b: &[u8]| u16::try_from(b.len()).map_err(|_| Error::new("field too long"));
+    let mut new = entry.get(..46 + name_len).unwrap_or_default().to_vec();
+    set_u16(&mut new, 30, len16(extra)?)?;
+    set_u16(&mut new, 32, len16(comment)?)?;
+    new.extend_from_slice(extra);
+    new.extend_from_slice(comment);
+    let mut out = zip.get(..m.central).unwrap_or_default().to_vec();
+    out.extend_from_slice(&new);
+    out.extend_from_slice(zip.get(m.central + m.central_len..).unwrap_or_default());
+    let eocd = l.eocd + new.len() - m.central_len;
+    let size = to_usize(get_u32(&out, eocd + 12)?)? + new.len() - m.central_len;
+    set_u32(&mut out, eocd + 12, to_u32(size)?)?;
+    Ok(out)
+}
+
+/// The extra field area of member `name`'s central directory entry.
+pub(crate) fn central_extra(zip: &[u8], name: &str) -> Result<Vec<u8>, Error> {
+    let m = layout(zip)?.member(name)?.clone();
+    let name_len = usize::from(get_u16(zip, m.central + 28)?);
+    let start = m.central + 46 + name_len;
+    let extra_len = usize::from(get_u16(zip, m.central + 30)?);
+    Ok(zip
+        .get(start..start + extra_len)
+        .ok_or_else(|| Error::new("central entry out of range"))?
+        .to_vec())
+}
+
+/// Sets the compressed size of member `name` in both headers.
+pub(crate) fn set_compressed_size(zip: &[u8], name: &str, size: u32) -> Result<Vec<u8>, Error> {
+    let l = layout(zip)?;
+    let m = l.member(name)?;
+    let mut out = zip.to_vec();
+    set_u32(&mut out, m.local + 18, size)?;
+    set_u32(&mut out, m.central + 20, size)?;
+    Ok(out)
+}
+
+/// Sets both entry counts ("on this disk" and "total") of the end record.
+pub(crate) fn set_entry_counts(zip: &[u8], n: u16) -> Result<Vec<u8>, Error> {
+    let l = layout(zip)?;
+    let mut out = zip.to_vec();
+    set_u16(&mut out, l.eocd + 8, n)?;
+    set_u16(&mut out, l.eocd + 10, n)?;
+    Ok(out)
+}
+
+/// Inserts a Zip64 end of central directory record (56 bytes, "size of record" 44, version 4.5)
+/// and its locator (one disk) between the central directory and the end record, carrying the end
+/// record's entry count, central directory size and offset. Each end record field listed in
+/// `saturate` (by offset in the end record: 8, 10, 12 or 16) is then set to 0xFFFF / 0xFFFFFFFF.
+pub(crate) fn add_zip64_end(zip: &[u8], saturate: &[usize]) -> Result<Vec<u8>, Error> {
+    let l = layout(zip)?;
+    let e = l.eocd;
+    let entries = u64::from(get_u16(zip, e + 10)?);
+    let (cd_size, cd_offset) = (u64::from(get_u32(zip, e + 12)?), u64::from(get_u32(zip, e + 16)?));
+    let mut rec = SIG_ZIP64_EOCD.to_le_bytes().to_vec();
+    rec.extend_from_slice(&44u64.to_le_bytes());
+    rec.extend_from_slice(&45u16.to_le_bytes());
+    rec.extend_from_slice(&45u16.to_le_bytes());
+    rec.extend_from_slice(&[0; 8]);
+    for v in [entries, entries, cd_size, cd_offset] {
+        rec.extend_from_slice(&v.to_le_bytes());
+    }
+    rec.extend_from_slice(&SIG_ZIP64_LOCATOR.to_le_bytes());
+    rec.extend_from_slice(&0u32.to_le_bytes());
+    rec.extend_from_slice(&(e as u64).to_le_bytes());
+    rec.extend_from_slice(&1u32.to_le_bytes());
+    let mut out = zip.get(..e).unwrap_or_default().to_vec();
+    out.extend_from_slice(&rec);
+    out.extend_from_slice(zip.get(e..).unwrap_or_default());
+    let e = e + rec.len();
+    for &at in saturate {
+        match at {
+            8 | 10 => set_u16(&mut out, e + at, u16::MAX)?,
+            12 | 16 => set_u32(&mut out, e + at, u32::MAX)?,
+            _ => return Err(Error::new(format!("no saturable end record field at {at}"))),
+        }
+    }
     Ok(out)
 }
 

@@ -2,6 +2,7 @@
 //! of member data.
 
 use super::{Fixtures, vector};
+use crate::fixture::{self, build};
 use crate::rawzip;
 use crate::{Error, Vector};
 use forensic_bundle::verify::FailureClass::*;
@@ -11,7 +12,142 @@ const PS: &str = "1-processes/ps.txt";
 const TCP: &str = "2-network/tcp.txt";
 const POD: &str = "6-podspec/pod-spec.yaml";
 
+fn to_u32(n: usize) -> Result<u32, Error> {
+    u32::try_from(n).map_err(|_| Error::new("does not fit 32 bits"))
+}
+
+/// An extended-timestamp extra field (ID 0x5455, "UT": flags 1, mtime 2026-01-02T03:04:05Z), which
+/// readers ignore (SPEC §2.1).
+const UT_EXTRA: [u8; 9] = [0x55, 0x54, 0x05, 0x00, 0x01, 0x25, 0x37, 0x57, 0x69];
+
+/// The records of SPEC §2.1 items 2, 5, 7 and 8 (end records, sizes, comments, extra fields), the
+/// marker's exact bytes (§2.2) and the end of a deflate stream.
+fn records(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
+    let base = &fx.base;
+    let layout = rawzip::layout(base)?;
+    let ps = layout.member(PS)?;
+    let n = u16::try_from(layout.members.len()).map_err(|_| Error::new("too many members"))?;
+
+    let zip64 = build(&fixture::zip64_plan())?;
+    let z_extra = rawzip::central_extra(&zip64, PS)?;
+    if z_extra.len() != 20 || z_extra.get(..4) != Some(&[0x01, 0x00, 0x10, 0x00][..]) {
+        return Err(Error::new(
+            "the Zip64 member's central extra field is not one 16-byte Zip64 block",
+        ));
+    }
+    // The local Zip64 block cut to its first value (uncompressed size), though the local header
+    // saturates both sizes.
+    let short_block = [&[0x01, 0x00, 0x08, 0x00][..], z_extra.get(4..12).unwrap_or_default()].concat();
+
+    let junk = b"bytes after the end of the deflate stream";
+    let junk_inside = rawzip::set_compressed_size(
+        &rawzip::insert(base, ps.data + ps.data_len, junk)?,
+        PS,
+        to_u32(ps.data_len + junk.len())?,
+    )?;
+    let at_limit = 1_100 * ps.data_len + 1_024;
+
+    let mut newline_marker = fx.base_archive()?;
+    newline_marker.set(MIMETYPE, b"application/vnd.forensic-bundle.v1+zip\n".to_vec())?;
+    let mut v01_marker = fx.base_archive()?;
+    v01_marker.set(MIMETYPE, b"application/vnd.forensic-bundle.v01+zip".to_vec())?;
+
+    let ut_local = rawzip::set_local_extra(base, PS, &UT_EXTRA)?;
+
+    Ok(vec![
+        vector(
+            "container-entry-comment",
+            "A central directory entry has a file comment (SPEC §2.1 item 7: no entry has a file comment).",
+            &[MalformedContainer],
+            rawzip::set_central_extra_comment(base, TCP, None, Some(b"a file comment"))?,
+        ),
+        vector(
+            "container-stored-sizes-differ",
+            "A stored member declares an uncompressed size one more than its compressed size, in both headers (SPEC §2.1 item 5).",
+            &[MalformedContainer],
+            rawzip::set_size(base, TCP, to_u32(layout.member(TCP)?.data_len + 1)?)?,
+        ),
+        vector(
+            "container-extra-not-tiled",
+            "A central directory entry's extra area is an extra field header announcing 9 bytes of which only 1 follows (SPEC §2.1 item 8: the blocks fill the area exactly).",
+            &[MalformedContainer],
+            rawzip::set_central_extra_comment(base, PS, Some(&[0x55, 0x54, 0x09, 0x00, 0x01]), None)?,
+        ),
+        vector(
+            "valid-extra-fields",
+            "A member carries an extended-timestamp extra field (0x5455) in its local and central headers: extra fields other than Zip64 are ignored (SPEC §2.1).",
+            &[],
+            rawzip::set_central_extra_comment(&ut_local, PS, Some(&UT_EXTRA), None)?,
+        ),
+        vector(
+            "container-two-zip64-blocks",
+            "In valid-zip64, a central directory entry's extra area holds its Zip64 block twice (SPEC §2.1 item 8: at most one Zip64 block).",
+            &[MalformedContainer],
+            rawzip::set_central_extra_comment(&zip64, PS, Some(&[&z_extra[..], &z_extra[..]].concat()), None)?,
+        ),
+        vector(
+            "container-zip64-block-short",
+            "In valid-zip64, a local header saturates both sizes but its Zip64 block holds only the uncompressed size (SPEC §2.1 item 8: a block too short for the saturated fields).",
+            &[MalformedContainer],
+            rawzip::set_local_extra(&zip64, PS, &short_block)?,
+        ),
+        vector(
+            "valid-zip64-end-record",
+            "The base bundle with a Zip64 end record and locator; the end record saturates its entry counts and central directory offset and repeats the central directory size (SPEC §2.1 item 2).",
+            &[],
+            rawzip::add_zip64_end(base, &[8, 10, 16])?,
+        ),
+        vector(
+            "container-zip64-end-disagrees",
+            "The base bundle with a correct Zip64 end record and locator, but the end record's unsaturated entry counts say one entry less (SPEC §2.1 item 2: unsaturated fields equal the Zip64 record's).",
+            &[MalformedContainer],
+            rawzip::set_entry_counts(&rawzip::add_zip64_end(base, &[])?, n - 1)?,
+        ),
+        vector(
+            "container-marker-newline",
+            "The marker is application/vnd.forensic-bundle.v1+zip followed by a line feed (SPEC §2.2: exactly 38 bytes, no line end).",
+            &[MalformedContainer],
+            newline_marker.write()?,
+        ),
+        vector(
+            "version-marker-v01",
+            "The marker says v01: N is the decimal numeral 01, which is not the text 1, so another version rather than a malformed marker (SPEC §2.2).",
+            &[UnsupportedVersion],
+            v01_marker.write()?,
+        ),
+        vector(
+            "corrupt-deflate-junk-after-end",
+            "A deflated member's compressed data has bytes after the end of its deflate stream, with its compressed size and later offsets adjusted (SPEC §2.1: the stream ends exactly at the end of the compressed data).",
+            &[CorruptMember],
+            junk_inside,
+        ),
+        vector(
+            "limit-deflate-ratio-at-limit",
+            &format!(
+                "A deflated member of {} compressed bytes declares {at_limit} bytes of content, exactly 1,100 × compressed + 1,024: not past SPEC §10's limit, but the stream is shorter (SPEC §2.1).",
+                ps.data_len
+            ),
+            &[CorruptMember],
+            rawzip::set_size(base, PS, to_u32(at_limit)?)?,
+        ),
+        vector(
+            "valid-high-ratio",
+            "One mebibyte of zeros deflated at about 1,000:1, deflate's best, stays within SPEC §10's ratio limit.",
+            &[],
+            build(&fixture::high_ratio_plan())?,
+        ),
+    ])
+}
+
 pub(super) fn vectors(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
+    let mut out = basics(fx)?;
+    out.extend(records(fx)?);
+    Ok(out)
+}
+
+/// The first container vectors: not a ZIP, data around or between the records, flags, names and
+/// the marker.
+fn basics(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
     let base = &fx.base;
     let layout = rawzip::layout(base)?;
     let (ps, tcp, custody) = (layout.member(PS)?, layout.member(TCP)?, layout.member(CUSTODY)?);

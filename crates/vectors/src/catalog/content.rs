@@ -265,6 +265,166 @@ fn manifest(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
     ])
 }
 
+/// The entries of a CBOR map value.
+fn map_mut(v: &mut Value) -> Result<&mut Vec<(Value, Value)>, Error> {
+    v.as_map_mut().ok_or_else(|| Error::new("not a map"))
+}
+
+/// Entry `i` of the manifest's `members` array.
+fn member_mut(v: &mut Value, i: usize) -> Result<&mut Value, Error> {
+    field(v, "members")?
+        .as_array_mut()
+        .and_then(|a| a.get_mut(i))
+        .ok_or_else(|| Error::new(format!("no member {i}")))
+}
+
+/// `v` with the key `key` added at the end of its root map.
+fn with_key(v: &Value, key: Value, value: Value) -> Result<Value, Error> {
+    let mut v = v.clone();
+    map_mut(&mut v)?.push((key, value));
+    Ok(v)
+}
+
+/// `depth` arrays nested in each other, the innermost empty.
+fn nested(depth: usize) -> Value {
+    (1..depth).fold(Value::Array(Vec::new()), |inner, _| Value::Array(vec![inner]))
+}
+
+/// Manifests that break the CBOR profile and key rules of SPEC §6 (and two that only stretch
+/// them), each resealed (SHA256SUMS and a fresh seal over the new manifest digest) so that only
+/// the manifest rule shows.
+fn profile(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
+    let m = fx.base_archive()?.manifest()?;
+    let value = Value::serialized(&m)?;
+    let encoded = m.to_cbor()?;
+    let resealed = |bytes: Vec<u8>| -> Result<Vec<u8>, Error> {
+        let mut a = fx.base_archive()?;
+        a.reseal(bytes, &m, "alice", "alice")?;
+        a.write()
+    };
+    let text = |s: &str| Value::Text(s.into());
+
+    // The first section's number 1 written as 0x18 0x01 instead of 0x01.
+    let number = [&[0x66][..], b"number"].concat();
+    let long_head = replace(
+        &encoded,
+        &[&number[..], &[0x01]].concat(),
+        &[&number[..], &[0x18, 0x01]].concat(),
+    )?;
+
+    // An unknown key whose value is undefined (simple value 23, 0xf7): encoded as null, then
+    // that one byte changed.
+    let undefined_key = [&[0x6b][..], b"x-undefined"].concat();
+    let with_null = encode(&with_key(&value, text("x-undefined"), Value::Null)?)?;
+    let undefined = replace(
+        &with_null,
+        &[&undefined_key[..], &[0xf6]].concat(),
+        &[&undefined_key[..], &[0xf7]].concat(),
+    )?;
+
+    // The tcp member's size 226 as a bignum: tag 2 over h'e2'.
+    let mut bignum = value.clone();
+    let size = field(member_mut(&mut bignum, 1)?, "size")?;
+    let n = size
+        .as_integer()
+        .and_then(|i| u8::try_from(i).ok())
+        .ok_or_else(|| Error::new("the tcp member's size does not fit one byte"))?;
+    *size = Value::Tag(2, Box::new(Value::Bytes(vec![n])));
+
+    let mut bytes_key = value.clone();
+    map_mut(field(&mut bytes_key, "target")?)?.push((Value::Bytes(b"node".to_vec()), text("node-1.test.invalid")));
+
+    let mut null_notes = value.clone();
+    *field(field(&mut null_notes, "case")?, "notes")? = Value::Null;
+
+    let mut two_sources = value.clone();
+    map_mut(field(member_mut(&mut two_sources, 1)?, "source")?)?
+        .push((text("derived"), text("copied from /proc/4242/net/tcp")));
+
+    Ok(vec![
+        vector(
+            "manifest-non-shortest-head",
+            "The first section's number 1 is encoded in two bytes (0x18 0x01) instead of one (SPEC §6: every head in its shortest form).",
+            &[MalformedManifest],
+            resealed(long_head)?,
+        ),
+        vector(
+            "manifest-float",
+            "An unknown key x-ratio holds the floating-point number 1.5; unknown keys are ignored but their values must follow the CBOR profile (SPEC §6: no floating-point numbers).",
+            &[MalformedManifest],
+            resealed(encode(&with_key(&value, text("x-ratio"), Value::Float(1.5))?)?)?,
+        ),
+        vector(
+            "manifest-tag",
+            "A member's size is the right number written as a bignum, tag 2 over a byte string (SPEC §6: no tags).",
+            &[MalformedManifest],
+            resealed(encode(&bignum)?)?,
+        ),
+        vector(
+            "manifest-simple-undefined",
+            "An unknown key x-undefined holds the simple value undefined (0xf7) (SPEC §6: no simple values other than false, true and null).",
+            &[MalformedManifest],
+            resealed(undefined)?,
+        ),
+        vector(
+            "manifest-depth-17",
+            "An unknown key holds 16 nested arrays: with the manifest map, 17 levels of nesting (SPEC §6, §10: at most 16).",
+            &[MalformedManifest],
+            resealed(encode(&with_key(&value, text("x-nested"), nested(16))?)?)?,
+        ),
+        vector(
+            "valid-manifest-depth-16",
+            "An unknown key holds 15 nested arrays: with the manifest map, exactly 16 levels of nesting, the most SPEC §6 and §10 allow.",
+            &[],
+            resealed(encode(&with_key(&value, text("x-nested"), nested(15))?)?)?,
+        ),
+        vector(
+            "manifest-integer-key",
+            "The manifest map has an extra key that is the integer 99, with a text value (SPEC §6: every map key in the manifest is a text string).",
+            &[MalformedManifest],
+            resealed(encode(&with_key(&value, Value::Integer(99.into()), text("x"))?)?)?,
+        ),
+        vector(
+            "manifest-integer-key-nested",
+            "An unknown key x-map holds a map whose one key is the integer 1 (SPEC §6: every map key in the manifest is a text string, under unknown keys too).",
+            &[MalformedManifest],
+            resealed(encode(&with_key(
+                &value,
+                text("x-map"),
+                Value::Map(vec![(Value::Integer(1.into()), text("x"))]),
+            )?)?)?,
+        ),
+        vector(
+            "manifest-bytes-key",
+            "The target map has an extra key that is the byte string 'node' (not the text string), with a text value (SPEC §6: every map key in the manifest is a text string).",
+            &[MalformedManifest],
+            resealed(encode(&bytes_key)?)?,
+        ),
+        vector(
+            "manifest-null-optional",
+            "The optional case.notes is present with the value null (SPEC §6: null is not a way to say \"absent\").",
+            &[MalformedManifest],
+            resealed(encode(&null_notes)?)?,
+        ),
+        vector(
+            "manifest-source-path-and-derived",
+            "A member's source has both a path and a derived key (SPEC §6: exactly one of path, argv and derived).",
+            &[MalformedManifest],
+            resealed(encode(&two_sources)?)?,
+        ),
+        vector(
+            "valid-manifest-unknown-key",
+            "The manifest map has an extra text key x-comment with a text value, sealed like the rest: readers ignore unknown keys (SPEC §6).",
+            &[],
+            resealed(encode(&with_key(
+                &value,
+                text("x-comment"),
+                text("added by a later writer"),
+            )?)?)?,
+        ),
+    ])
+}
+
 /// Vectors whose manifest breaks the section rules of SPEC §4 (§11 step 6), resealed.
 fn order(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
     let m = fx.base_archive()?.manifest()?;
@@ -333,6 +493,7 @@ pub(super) fn vectors(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
     let mut out = member_set(fx)?;
     out.extend(sums(fx)?);
     out.extend(manifest(fx)?);
+    out.extend(profile(fx)?);
     out.extend(order(fx)?);
     Ok(out)
 }

@@ -8,9 +8,11 @@ use crate::rezip::Archive;
 use crate::{Error, Vector};
 use ciborium::Value;
 use coset::{Header, HeaderBuilder, iana};
+use ed25519_dalek::Signer;
 use forensic_bundle::CUSTODY;
-use forensic_bundle::custody::{self, NewEntry};
+use forensic_bundle::custody::{self, Actor, NewEntry};
 use forensic_bundle::digest::Digest;
+use forensic_bundle::keys::Fingerprint;
 use forensic_bundle::limits::Limits;
 use forensic_bundle::verify::FailureClass::*;
 
@@ -126,6 +128,124 @@ fn envelopes(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
             "A seal signed by alice with Ed25519 whose protected header says alg ES256 (-7) (SPEC §9.3 rule 6).",
             &[BadSignature],
             with_log(fx, cose::tagged(alice_seal(fx, es256, none, "alice")?)?)?,
+        ),
+    ])
+}
+
+/// A protected header map with these (label, value) pairs, in this order.
+fn header_map(labels: Vec<(i64, Value)>) -> Result<Vec<u8>, Error> {
+    encode(&Value::Map(
+        labels.into_iter().map(|(l, v)| (Value::Integer(l.into()), v)).collect(),
+    ))
+}
+
+/// Protected headers and payloads byte by byte (SPEC §9.1, §9.2, §9.3 rule 6), on the base bundle:
+/// what the strict parser must refuse, what it must ignore, and a forgery with a small-order key.
+fn headers(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
+    let alice = key("alice");
+    let kid = || Value::Bytes(fp("alice").0.to_vec());
+    let eddsa = || Value::Integer((-8).into());
+    let usual = header_map(vec![(1, eddsa()), (4, kid())])?;
+    let payload = encode(&seal_payload("alice", &fx.bundle_id, &fx.digest)?)?;
+    let seal_with = |protected: &[u8]| with_log(fx, cose::raw_signed(protected, &payload, &alice));
+    let payload_with = |key: Value, value: Value| -> Result<Vec<u8>, Error> {
+        let mut p = Value::serialized(&seal_payload("alice", &fx.bundle_id, &fx.digest)?)?;
+        p.as_map_mut()
+            .ok_or_else(|| Error::new("the payload is not a map"))?
+            .push((key, value));
+        let p = encode(&p)?;
+        with_log(fx, cose::raw_signed(&usual, &p, &alice))
+    };
+    let short_sig = {
+        let full = alice.sign(&cose::to_be_signed(&usual, &payload)).to_bytes();
+        cose::raw_entry(&usual, &payload, full.get(..63).unwrap_or_default())
+    };
+
+    // The identity point (encoding: y = 1) as public key A and as R, with S = 0: RFC 8032's
+    // equation [S]B = R + [k]A reads identity = identity + identity for every k, so it holds for
+    // any message; only the small-order check of SPEC §9.2 rejects it.
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let mut forged_payload = seal_payload("alice", &fx.bundle_id, &fx.digest)?;
+    forged_payload.actor = Actor {
+        name: "mallory".into(),
+        key: Digest(identity),
+    };
+    let forged_protected = header_map(vec![
+        (1, eddsa()),
+        (4, Value::Bytes(Fingerprint::of_raw(&identity).0.to_vec())),
+    ])?;
+    let forged_sig = [identity, [0u8; 32]].concat();
+    let forged = cose::raw_entry(&forged_protected, &encode(&forged_payload)?, &forged_sig);
+
+    Ok(vec![
+        vector(
+            "custody-protected-empty",
+            "The seal's protected header is the empty byte string h'', correctly signed over it (SPEC §9.1: a non-empty byte string holding a map).",
+            &[MalformedCustody],
+            seal_with(&[])?,
+        ),
+        vector(
+            "valid-custody-protected-content-type",
+            "The seal's protected header also has label 3 (content type) with a byte string value, which COSE does not allow but readers ignore (SPEC §9.1: every label other than 1 and 4).",
+            &[],
+            seal_with(&header_map(vec![
+                (1, eddsa()),
+                (3, Value::Bytes(b"application/cbor".to_vec())),
+                (4, kid()),
+            ])?)?,
+        ),
+        vector(
+            "valid-custody-protected-crit",
+            "The seal's protected header also has label 2 (crit) with the integer 7 instead of an array of labels: ignored like every label other than 1 and 4 (SPEC §9.1).",
+            &[],
+            seal_with(&header_map(vec![
+                (1, eddsa()),
+                (2, Value::Integer(7.into())),
+                (4, kid()),
+            ])?)?,
+        ),
+        vector(
+            "signature-kid-text",
+            "The seal's kid is alice's fingerprint as a text string of hex digits instead of a byte string (SPEC §9.3 rule 6).",
+            &[BadSignature],
+            seal_with(&header_map(vec![(1, eddsa()), (4, Value::Text(fp("alice").hex()))])?)?,
+        ),
+        vector(
+            "signature-alg-null",
+            "The seal's protected header has alg (label 1) null instead of -8 (SPEC §9.3 rule 6).",
+            &[BadSignature],
+            seal_with(&header_map(vec![(1, Value::Null), (4, kid())])?)?,
+        ),
+        vector(
+            "custody-signature-63-bytes",
+            "The seal's signature is its first 63 bytes (SPEC §9.1: bstr .size 64).",
+            &[MalformedCustody],
+            with_log(fx, short_sig)?,
+        ),
+        vector(
+            "custody-payload-integer-key",
+            "The seal's payload has an extra key that is the integer 99, correctly signed (SPEC §6, §9.1: every map key in a custody payload is a text string).",
+            &[MalformedCustody],
+            payload_with(Value::Integer(99.into()), Value::Text("x".into()))?,
+        ),
+        vector(
+            "custody-payload-bytes-key",
+            "The seal's payload has an extra key that is the byte string 'x-extra', correctly signed (SPEC §6, §9.1: every map key in a custody payload is a text string).",
+            &[MalformedCustody],
+            payload_with(Value::Bytes(b"x-extra".to_vec()), Value::Text("x".into()))?,
+        ),
+        vector(
+            "custody-payload-null-note",
+            "The seal's payload has note: null, correctly signed (SPEC §6, §9.1: an optional key is absent or has its type).",
+            &[MalformedCustody],
+            payload_with(Value::Text("note".into()), Value::Null)?,
+        ),
+        vector(
+            "signature-small-order-key",
+            "A forged seal: actor.key and R are the identity point and S is 0, so the RFC 8032 equation holds for any message; SPEC §9.2 rejects public keys and R of small order.",
+            &[BadSignature],
+            with_log(fx, forged)?,
         ),
     ])
 }
@@ -295,6 +415,7 @@ fn limits_and_trust(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
 
 pub(super) fn vectors(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
     let mut out = envelopes(fx)?;
+    out.extend(headers(fx)?);
     out.extend(chain(fx)?);
     out.extend(limits_and_trust(fx)?);
     Ok(out)

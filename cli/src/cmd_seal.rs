@@ -2,7 +2,7 @@
 
 use crate::{EXIT_OK, keyfiles, progress::Bar, view};
 use anyhow::Result;
-use forensic_bundle::manifest::Case;
+use crate::case_args::CaseArgs;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -27,21 +27,8 @@ pub struct Args {
     /// Private key (PKCS#8 PEM from `forensic keygen`) that seals the bundle.
     #[arg(long, value_name = "KEY")]
     key: PathBuf,
-    /// Name recorded for the sealer in the custody log (default: --examiner, else $USER).
-    #[arg(long)]
-    actor: Option<String>,
-    /// Case identifier.
-    #[arg(long = "case", value_name = "ID")]
-    case_id: Option<String>,
-    /// Evidence item number.
-    #[arg(long, value_name = "N")]
-    evidence_number: Option<String>,
-    /// Examiner name.
-    #[arg(long, value_name = "NAME")]
-    examiner: Option<String>,
-    /// Case notes, stored in the manifest.
-    #[arg(long, value_name = "TEXT")]
-    note: Option<String>,
+    #[command(flatten)]
+    case: CaseArgs,
     /// Place files matching GLOB (relative to DIR) in section NAME; repeatable, tried in order
     /// before the built-in names.
     #[arg(long = "section", value_name = "NAME=GLOB")]
@@ -62,25 +49,13 @@ pub fn run(args: Args) -> Result<u8> {
         .iter()
         .map(|r| forensic_seal::parse_rule(r))
         .collect::<Result<Vec<_>, _>>()?;
-    let actor = args
-        .actor
-        .clone()
-        .or_else(|| args.examiner.clone())
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "unknown".into());
-    let case = Case {
-        case_id: args.case_id.clone(),
-        evidence_number: args.evidence_number.clone(),
-        examiner: args.examiner.clone(),
-        notes: args.note.clone(),
-    };
     let bar = Bar::bytes("sealing", None, args.quiet || args.json);
     let opts = forensic_seal::SealOptions {
         dir: args.dir.clone(),
         output: args.output.clone(),
         key,
-        actor,
-        case,
+                actor: args.case.actor(),
+        case: args.case.case(),
         target: Default::default(),
         rules,
         argv: std::env::args_os().collect(),

@@ -3,6 +3,8 @@
 //! A thin binary: it parses arguments, calls the library crates, prints, and maps outcomes to the
 //! documented exit codes (0 success/intact, 1 verification failed, 2 could not run).
 
+mod case_args;
+mod cmd_collect;
 mod cmd_custody;
 mod cmd_keygen;
 mod cmd_ls;
@@ -41,6 +43,8 @@ struct Cli {
 enum Command {
     /// Create an Ed25519 key pair: NAME.key (private, mode 0600) and NAME.pub.
     Keygen(cmd_keygen::Args),
+    /// Collect evidence live from a running container (from the host side) into a sealed bundle.
+    Collect(Box<cmd_collect::Args>),
     /// Package a directory of hand-collected evidence into a sealed bundle.
     Seal(cmd_seal::Args),
     /// Verify a bundle: structure, every member's SHA-256, the manifest seal and the custody chain.
@@ -56,6 +60,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Keygen(a) => cmd_keygen::run(a),
+        Command::Collect(a) => cmd_collect::run(*a),
         Command::Seal(a) => cmd_seal::run(a),
         Command::Verify(a) => cmd_verify::run(a),
         Command::Ls(a) => cmd_ls::run(a),

@@ -25,7 +25,13 @@ pub struct NewMember {
 impl NewMember {
     /// A member with no metadata and no limit.
     pub fn new(name: impl Into<String>, source: Source) -> NewMember {
-        NewMember { name: name.into(), source, meta: None, max_len: None, size_hint: None }
+        NewMember {
+            name: name.into(),
+            source,
+            meta: None,
+            max_len: None,
+            size_hint: None,
+        }
     }
 }
 
@@ -95,6 +101,9 @@ impl Sink for MemorySink {
 impl MemorySink {
     /// The content of the member named `name`, if written.
     pub fn content(&self, name: &str) -> Option<&[u8]> {
-        self.members.iter().find(|(m, _, _)| m.name == name).map(|(_, c, _)| c.as_slice())
+        self.members
+            .iter()
+            .find(|(m, _, _)| m.name == name)
+            .map(|(_, c, _)| c.as_slice())
     }
 }

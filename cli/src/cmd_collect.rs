@@ -1,0 +1,172 @@
+//! `forensic collect`.
+
+use crate::case_args::{CaseArgs, parse_duration, parse_size};
+use crate::{EXIT_OK, keyfiles, view};
+use anyhow::{Result, bail};
+use forensic_collect::collect::{CollectOptions, Event, collect};
+use forensic_collect::command::SystemRunner;
+use forensic_collect::target::{Runtime, TargetSpec};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Collect evidence from a running container, from the host side, in the order of volatility
+/// (processes, network, memory, logs, filesystem, pod spec, audit log, alerts, image), into one
+/// sealed bundle.
+#[derive(clap::Args)]
+#[command(after_help = "Run on the node, as root. Never execs into the container, never writes inside it, \
+starts no process in its namespaces, and reads with O_NOATIME; symlinks inside the container are recorded, \
+never followed; FIFOs, sockets and devices are never opened.\n\
+The bundle is written to a temporary file beside OUTPUT and renamed into place only when complete and \
+synced. Something that cannot be collected is recorded in the bundle as a gap, and collection goes on.\n\
+Exit codes: 0 collected and sealed; 2 could not collect (nothing written).")]
+pub struct Args {
+    /// Collect from this process (any process: its namespaces and root are the "container").
+    #[arg(long, value_name = "PID", conflicts_with_all = ["pod"])]
+    pid: Option<u32>,
+    /// Collect from this container (id or name); with --pod, the container within the pod.
+    #[arg(long, value_name = "ID|NAME")]
+    container: Option<String>,
+    /// Container runtime client to ask (default: the first of crictl, podman, docker installed).
+    #[arg(long, value_parser = ["podman", "docker", "crictl"])]
+    runtime: Option<String>,
+    /// Collect from this Kubernetes pod (resolved with kubectl; must run on this node).
+    #[arg(long, value_name = "NAME")]
+    pod: Option<String>,
+    /// The pod's namespace.
+    #[arg(short = 'n', long, value_name = "NAMESPACE", default_value = "default")]
+    namespace: String,
+    /// The bundle to write (must not exist).
+    #[arg(short = 'o', long = "output", value_name = "BUNDLE")]
+    output: PathBuf,
+    /// Private key that seals the bundle.
+    #[arg(long, value_name = "KEY")]
+    key: PathBuf,
+    #[command(flatten)]
+    case: CaseArgs,
+    /// Kubernetes audit log to copy (default: /var/log/kubernetes/audit/audit.log when it exists).
+    #[arg(long, value_name = "PATH")]
+    audit_log: Option<PathBuf>,
+    /// Falco alert log to copy (default: `journalctl -u falco`).
+    #[arg(long, value_name = "PATH")]
+    falco_log: Option<PathBuf>,
+    /// What "recently modified" means for the derived file list.
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_duration)]
+    since: std::time::Duration,
+    /// Also collect process memory (readable regions from /proc/<pid>/mem).
+    #[arg(long)]
+    memory: bool,
+    /// Cap on the memory collected in all.
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_size)]
+    max_memory: u64,
+    /// Cap on one copied file; larger files are truncated and marked so.
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
+    max_file_size: u64,
+    /// This node's name as Kubernetes knows it (default: the host name).
+    #[arg(long, value_name = "NAME")]
+    node_name: Option<String>,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// No progress display.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn target(args: &Args) -> Result<TargetSpec> {
+    let runtime = args.runtime.as_deref().and_then(Runtime::from_name);
+    Ok(match (&args.pid, &args.pod, &args.container) {
+        (Some(pid), None, None) => TargetSpec::Pid(*pid),
+        (None, Some(pod), c) => TargetSpec::Pod {
+            name: pod.clone(),
+            namespace: args.namespace.clone(),
+            container: c.clone(),
+            runtime,
+        },
+        (None, None, Some(c)) => TargetSpec::Container { id: c.clone(), runtime },
+        (None, None, None) => bail!("name a target: --pid PID, --container ID|NAME, or --pod NAME -n NAMESPACE"),
+        _ => bail!("--pid cannot be combined with --container or --pod"),
+    })
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> Result<u8> {
+    let target = target(&args)?;
+    let key = keyfiles::load_signing_key(&args.key)?;
+    let mut opts = CollectOptions::new(target, args.output.clone(), key, args.case.actor());
+    opts.case = args.case.case();
+    opts.audit_log = args.audit_log.clone();
+    opts.falco_log = args.falco_log.clone();
+    opts.since = args.since;
+    opts.memory = args.memory;
+    opts.max_memory = args.max_memory;
+    opts.max_file_size = args.max_file_size;
+    opts.node_name = args.node_name.clone();
+    opts.argv = std::env::args_os().collect();
+    let bar = (!args.quiet && !args.json && std::io::stderr().is_terminal()).then(|| {
+        let pb = ProgressBar::new_spinner();
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {bytes} {binary_bytes_per_sec}") {
+            pb.set_style(style);
+        }
+        pb.enable_steady_tick(std::time::Duration::from_millis(200));
+        pb
+    });
+    if let Some(pb) = bar.clone() {
+        opts.progress = Some(Arc::new(move |e: Event| match e {
+            Event::SectionStarted(s) => pb.set_message(format!("{} {}", s.number(), s.name())),
+            Event::SectionFinished(..) => {}
+            Event::Bytes(n) => pb.inc(n),
+        }));
+    }
+    let clock = forensic_seal::Clock::new()?;
+    let runner = SystemRunner::new(&clock);
+    let summary = collect(&opts, &runner)?;
+    if let Some(pb) = &bar {
+        pb.finish_and_clear();
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let v = serde_json::json!({
+            "bundle": summary.output.display().to_string(),
+            "bundle_id": summary.bundle_id,
+            "manifest_sha256": summary.manifest_digest.hex(),
+            "target": summary.target,
+            "sections": summary.sections.iter().map(|s| serde_json::json!({
+                "number": s.section.number(), "name": s.section.name(), "members": s.members, "bytes": s.bytes,
+                "started": s.started.as_str(), "finished": s.finished.as_str()})).collect::<Vec<_>>(),
+            "gaps": summary.gaps.iter().map(|g| serde_json::json!({"section": g.section.name(), "what": g.what, "reason": g.reason})).collect::<Vec<_>>(),
+            "counts": summary.counts,
+        });
+        writeln!(out, "{v}")?;
+    } else {
+        writeln!(out, "collected {}", summary.output.display())?;
+        let t = &summary.target;
+        writeln!(
+            out,
+            "  target   pid {} {} {}",
+            t.pid.unwrap_or(0),
+            t.runtime.as_deref().unwrap_or("(no runtime)"),
+            t.container_id.as_deref().map(|c| c.chars().take(12).collect::<String>()).unwrap_or_default()
+        )?;
+        for s in &summary.sections {
+            writeln!(
+                out,
+                "  {} {:<11} {:>6} members {:>10}   {} → {}",
+                s.section.number(),
+                s.section.name(),
+                s.members,
+                view::human_bytes(s.bytes),
+                s.started.as_str().get(11..23).unwrap_or_default(),
+                s.finished.as_str().get(11..23).unwrap_or_default()
+            )?;
+        }
+        for (k, v) in &summary.counts {
+            writeln!(out, "  {k}: {v}")?;
+        }
+        writeln!(out, "  {} items not collected (see `forensic verify` or the manifest's gaps)", summary.gaps.len())?;
+        writeln!(out, "  manifest sha256 {}", summary.manifest_digest.hex())?;
+        writeln!(out, "next: forensic verify {}", summary.output.display())?;
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,118 @@
+//! The [`Sink`] that writes into a bundle being built.
+
+use crate::sink::{NewMember, Sink, Written};
+use forensic_bundle::manifest::Gap;
+use forensic_bundle::section::Section;
+use forensic_bundle::writer::{BundleWriter, Compression, MemberSpec, WriteError};
+use forensic_seal::Clock;
+use std::io::{self, Read, Seek, Write};
+
+/// Bytes sampled to decide between deflate and store.
+const SAMPLE: usize = 64 * 1024;
+
+/// Writes members into the open section of a [`BundleWriter`], choosing deflate or store by
+/// sampling each member's first 64 KiB.
+pub struct BundleSink<'a, W: Write + Seek> {
+    writer: &'a mut BundleWriter<W>,
+    clock: &'a Clock,
+    section: Section,
+    /// Members written to this section, and their bytes.
+    pub members: u64,
+    /// Content bytes written to this section.
+    pub bytes: u64,
+    progress: Option<&'a (dyn Fn(u64) + Sync)>,
+}
+
+impl<'a, W: Write + Seek> BundleSink<'a, W> {
+    /// A sink for `section`, which must already be open in `writer`.
+    pub fn new(
+        writer: &'a mut BundleWriter<W>,
+        clock: &'a Clock,
+        section: Section,
+        progress: Option<&'a (dyn Fn(u64) + Sync)>,
+    ) -> Self {
+        BundleSink { writer, clock, section, members: 0, bytes: 0, progress }
+    }
+}
+
+fn to_io(e: WriteError) -> io::Error {
+    match e {
+        WriteError::Io(e) => e,
+        other => io::Error::other(other.to_string()),
+    }
+}
+
+/// Chooses the storage method from a sample: deflate when it shrinks below 90 %.
+pub fn choose_compression(sample: &[u8]) -> Compression {
+    if sample.is_empty() {
+        return Compression::Deflate;
+    }
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    let small = enc.write_all(sample).and_then(|()| enc.finish()).map(|v| v.len());
+    match small {
+        Ok(n) if (n as u64) * 10 < (sample.len() as u64) * 9 => Compression::Deflate,
+        _ => Compression::Stored,
+    }
+}
+
+struct Counting<'r> {
+    inner: &'r mut dyn Read,
+    progress: Option<&'r (dyn Fn(u64) + Sync)>,
+}
+
+impl Read for Counting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(p) = self.progress {
+            p(n as u64);
+        }
+        Ok(n)
+    }
+}
+
+impl<W: Write + Seek> Sink for BundleSink<'_, W> {
+    fn member(&mut self, m: NewMember, content: &mut dyn Read) -> io::Result<Written> {
+        let mut head = Vec::with_capacity(SAMPLE);
+        let want = m.max_len.map_or(SAMPLE as u64, |x| x.min(SAMPLE as u64));
+        content.take(want).read_to_end(&mut head)?;
+        let compression = choose_compression(&head);
+        let captured = self.clock.now();
+        let spec = MemberSpec {
+            name: m.name,
+            source: m.source,
+            captured,
+            meta: m.meta,
+            truncated: false,
+            compression,
+            size_hint: m.size_hint,
+            max_len: m.max_len,
+        };
+        let mut chained = io::Cursor::new(head).chain(content);
+        let mut counting = Counting { inner: &mut chained, progress: self.progress };
+        let member = self.writer.add_member(spec, &mut counting).map_err(to_io)?;
+        self.members += 1;
+        self.bytes += member.size;
+        Ok(Written {
+            name: member.name.clone(),
+            size: member.size,
+            sha256: member.sha256,
+            truncated: member.truncated == Some(true),
+        })
+    }
+
+    fn gap(&mut self, what: String, reason: String) {
+        self.writer.add_gap(Gap { section: self.section, what, reason });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_deflated_and_noise_is_stored() {
+        assert_eq!(choose_compression(&b"GET / 200\n".repeat(1000)), Compression::Deflate);
+        let noise: Vec<u8> = (0..65536u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        assert_eq!(choose_compression(&noise), Compression::Stored);
+    }
+}

@@ -1,0 +1,47 @@
+//! Errors that stop a collection before anything is written.
+
+use std::path::PathBuf;
+
+/// Why collection could not run. Problems with single items during collection are not errors:
+/// they are recorded in the bundle as gaps, and collection goes on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CollectError {
+    /// The target could not be found or resolved.
+    #[error("{0}")]
+    Target(String),
+    /// The pod runs on another node.
+    #[error("pod {namespace}/{pod} runs on node {pod_node:?}, but this is node {this_node:?}: run forensic collect on {pod_node:?}")]
+    WrongNode {
+        /// Pod name.
+        pod: String,
+        /// Namespace.
+        namespace: String,
+        /// The pod's node.
+        pod_node: String,
+        /// This node.
+        this_node: String,
+    },
+    /// No container runtime client could be found.
+    #[error("no container runtime found (looked for {0}); name one with --runtime, or use --pid")]
+    NoRuntime(String),
+    /// Writing the bundle failed.
+    #[error(transparent)]
+    Seal(#[from] forensic_seal::SealError),
+    /// Writing the bundle failed.
+    #[error("writing {path}: {source}")]
+    Write {
+        /// The bundle.
+        path: PathBuf,
+        /// What failed.
+        source: forensic_bundle::writer::WriteError,
+    },
+    /// I/O outside the target (temporary files, the output directory).
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,54 @@
+//! Section 6: the runtime's inspect output verbatim, a normalized container record, and what
+//! kubectl knows of the pod.
+
+use crate::command::argv;
+use crate::ctx::{Ctx, derived};
+use crate::sink::Sink;
+use serde_json::json;
+use std::io;
+use std::time::Duration;
+
+const KUBECTL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Collects section 6.
+///
+/// # Errors
+/// Only when the bundle cannot be written.
+pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
+    if let Some(mut out) = ctx.target.inspect.take() {
+        ctx.command_member(sink, &mut out, "inspect.json")?;
+    }
+    if let Some(mut out) = ctx.target.pod_json.take() {
+        ctx.command_member(sink, &mut out, "pod.json")?;
+    }
+    let record = match &ctx.target.record {
+        Some(r) => serde_json::to_value(r).map_err(io::Error::other)?,
+        None => json!({
+            "runtime": null,
+            "pid": ctx.target.pid,
+            "note": "target given by --pid: no container runtime record",
+        }),
+    };
+    derived(
+        sink,
+        "container.json",
+        "normalized from the runtime's inspect output (same fields whatever the runtime)",
+        &serde_json::to_vec_pretty(&record).map_err(io::Error::other)?,
+    )?;
+    if let Some((pod, ns)) = ctx.target.pod.clone() {
+        if !ctx.runner.available("kubectl") {
+            sink.gap("kubectl get pod / describe / events".into(), "kubectl is not installed here".into());
+            return Ok(());
+        }
+        ctx.run_into(sink, &argv(&["kubectl", "get", "pod", &pod, "-n", &ns, "-o", "yaml"]), "pod.yaml", KUBECTL_TIMEOUT)?;
+        ctx.run_into(sink, &argv(&["kubectl", "describe", "pod", &pod, "-n", &ns]), "pod-describe.txt", KUBECTL_TIMEOUT)?;
+        let selector = format!("involvedObject.name={pod}");
+        ctx.run_into(
+            sink,
+            &argv(&["kubectl", "get", "events", "-n", &ns, "--field-selector", &selector, "--sort-by=.lastTimestamp"]),
+            "events.txt",
+            KUBECTL_TIMEOUT,
+        )?;
+    }
+    Ok(())
+}

@@ -38,7 +38,7 @@ impl CaseArgs {
         self.actor
             .clone()
             .or_else(|| self.examiner.clone())
-                        .or_else(|| std::env::var("USER").ok())
+            .or_else(|| std::env::var("USER").ok())
             .or_else(|| std::env::var("LOGNAME").ok())
             .unwrap_or_else(|| {
                 use std::os::unix::fs::MetadataExt;
@@ -50,7 +50,9 @@ impl CaseArgs {
 /// Parses `30s`, `15m`, `24h`, `7d` (or plain seconds).
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num.parse().map_err(|_| format!("{s:?} is not a duration like 30m, 24h or 7d"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 30m, 24h or 7d"))?;
     let mult = match unit {
         "" | "s" => 1,
         "m" => 60,

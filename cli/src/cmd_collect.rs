@@ -15,12 +15,14 @@ use std::sync::Arc;
 /// (processes, network, memory, logs, filesystem, pod spec, audit log, alerts, image), into one
 /// sealed bundle.
 #[derive(clap::Args)]
-#[command(after_help = "Run on the node, as root. Never execs into the container, never writes inside it, \
+#[command(
+    after_help = "Run on the node, as root. Never execs into the container, never writes inside it, \
 starts no process in its namespaces, and reads with O_NOATIME; symlinks inside the container are recorded, \
 never followed; FIFOs, sockets and devices are never opened.\n\
 The bundle is written to a temporary file beside OUTPUT and renamed into place only when complete and \
 synced. Something that cannot be collected is recorded in the bundle as a gap, and collection goes on.\n\
-Exit codes: 0 collected and sealed; 2 could not collect (nothing written).")]
+Exit codes: 0 collected and sealed; 2 could not collect (nothing written)."
+)]
 pub struct Args {
     /// Collect from this process (any process: its namespaces and root are the "container").
     #[arg(long, value_name = "PID", conflicts_with_all = ["pod"])]
@@ -147,7 +149,10 @@ pub fn run(args: Args) -> Result<u8> {
             "  target   pid {} {} {}",
             t.pid.unwrap_or(0),
             t.runtime.as_deref().unwrap_or("(no runtime)"),
-            t.container_id.as_deref().map(|c| c.chars().take(12).collect::<String>()).unwrap_or_default()
+            t.container_id
+                .as_deref()
+                .map(|c| c.chars().take(12).collect::<String>())
+                .unwrap_or_default()
         )?;
         for s in &summary.sections {
             writeln!(
@@ -164,7 +169,11 @@ pub fn run(args: Args) -> Result<u8> {
         for (k, v) in &summary.counts {
             writeln!(out, "  {k}: {v}")?;
         }
-        writeln!(out, "  {} items not collected (see `forensic verify` or the manifest's gaps)", summary.gaps.len())?;
+        writeln!(
+            out,
+            "  {} items not collected (see `forensic verify` or the manifest's gaps)",
+            summary.gaps.len()
+        )?;
         writeln!(out, "  manifest sha256 {}", summary.manifest_digest.hex())?;
         writeln!(out, "next: forensic verify {}", summary.output.display())?;
     }

@@ -1,8 +1,8 @@
 //! `forensic seal`.
 
+use crate::case_args::CaseArgs;
 use crate::{EXIT_OK, keyfiles, progress::Bar, view};
 use anyhow::Result;
-use crate::case_args::CaseArgs;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -54,7 +54,7 @@ pub fn run(args: Args) -> Result<u8> {
         dir: args.dir.clone(),
         output: args.output.clone(),
         key,
-                actor: args.case.actor(),
+        actor: args.case.actor(),
         case: args.case.case(),
         target: Default::default(),
         rules,

@@ -126,13 +126,16 @@ pub struct CollectSummary {
 
 fn host_names() -> (String, String) {
     let u = rustix::system::uname();
-    (u.nodename().to_string_lossy().into_owned(), u.release().to_string_lossy().into_owned())
+    (
+        u.nodename().to_string_lossy().into_owned(),
+        u.release().to_string_lossy().into_owned(),
+    )
 }
 
 fn manifest_target(r: &Resolved, node: &str) -> Target {
     let rec = r.record.as_ref();
     Target {
-                runtime: rec
+        runtime: rec
             .and_then(|x| serde_json::to_value(x.runtime).ok()?.as_str().map(str::to_string))
             .or_else(|| r.runtime.map(|rt| rt.program().to_string())),
         container_id: rec.map(|x| x.id.clone()),
@@ -161,15 +164,30 @@ pub fn collect(opts: &CollectOptions, runner: &dyn Runner) -> Result<CollectSumm
     let mut resolved = target::resolve(&opts.target, runner, &opts.proc_root, &node)?;
     let out = AtomicFile::create(&opts.output)?;
     let target = manifest_target(&resolved, &node);
-    let bundle_id = new_bundle_id().map_err(|source| CollectError::Io { what: "making a bundle id".into(), source })?;
+    let bundle_id = new_bundle_id().map_err(|source| CollectError::Io {
+        what: "making a bundle id".into(),
+        source,
+    })?;
     let mut collector = Collector::new("forensic", env!("CARGO_PKG_VERSION"));
     collector.host = Some(host);
     collector.kernel = Some(kernel);
     collector.argv = Some(opts.argv.iter().map(|a| RawPath::from_bytes(a.as_bytes())).collect());
-    let header = Header { bundle_id: bundle_id.clone(), created: clock.now(), case: opts.case.clone(), collector, target: target.clone() };
+    let header = Header {
+        bundle_id: bundle_id.clone(),
+        created: clock.now(),
+        case: opts.case.clone(),
+        collector,
+        target: target.clone(),
+    };
     let path = opts.output.clone();
-    let werr = |source| CollectError::Write { path: path.clone(), source };
-    let file = out.file().try_clone().map_err(|source| CollectError::Io { what: "opening the temporary bundle".into(), source })?;
+    let werr = |source| CollectError::Write {
+        path: path.clone(),
+        source,
+    };
+    let file = out.file().try_clone().map_err(|source| CollectError::Io {
+        what: "opening the temporary bundle".into(),
+        source,
+    })?;
     let mut writer = BundleWriter::new(BufWriter::with_capacity(1 << 20, file), header).map_err(werr)?;
     let mut ctx = Ctx {
         opts,
@@ -192,30 +210,60 @@ pub fn collect(opts: &CollectOptions, runner: &dyn Runner) -> Result<CollectSumm
         }
         let started = clock.now();
         writer.begin_section(section, started.clone()).map_err(werr)?;
-        let mut sink = BundleSink::new(&mut writer, &clock, section, bytes_cb.as_ref().map(|f| f as &(dyn Fn(u64) + Sync)));
+        let mut sink = BundleSink::new(
+            &mut writer,
+            &clock,
+            section,
+            bytes_cb.as_ref().map(|f| f as &(dyn Fn(u64) + Sync)),
+        );
         if section == Section::PodSpec {
             ctx.commands.extend(resolution.iter().cloned());
         }
         run_section(section, &mut ctx, &mut sink)
             .and_then(|()| ctx.flush_commands(&mut sink))
-            .map_err(|source| CollectError::Io { what: format!("writing section {section}"), source })?;
+            .map_err(|source| CollectError::Io {
+                what: format!("writing section {section}"),
+                source,
+            })?;
         let (members, bytes) = (sink.members, sink.bytes);
         let finished = clock.now();
         writer.end_section(finished.clone()).map_err(werr)?;
         if let Some(p) = &progress {
             p(Event::SectionFinished(section, members));
         }
-        sections.push(SectionSummary { section, members, bytes, started, finished });
+        sections.push(SectionSummary {
+            section,
+            members,
+            bytes,
+            started,
+            finished,
+        });
     }
     let counts = std::mem::take(&mut ctx.counts);
     drop(ctx);
-    let seal = Seal { key: &opts.key, actor: opts.actor.clone(), time: clock.now(), note: Some("collected live by forensic collect".into()) };
+    let seal = Seal {
+        key: &opts.key,
+        actor: opts.actor.clone(),
+        time: clock.now(),
+        note: Some("collected live by forensic collect".into()),
+    };
     let manifest_gaps = writer.gaps().to_vec();
     let (mut buf, manifest_digest) = writer.finish_with_digest(&seal).map_err(werr)?;
-    buf.flush().map_err(|source| CollectError::Io { what: "writing the bundle".into(), source })?;
+    buf.flush().map_err(|source| CollectError::Io {
+        what: "writing the bundle".into(),
+        source,
+    })?;
     drop(buf);
     let output = out.commit()?;
-    Ok(CollectSummary { output, bundle_id, manifest_digest, target, sections, gaps: manifest_gaps, counts })
+    Ok(CollectSummary {
+        output,
+        bundle_id,
+        manifest_digest,
+        target,
+        sections,
+        gaps: manifest_gaps,
+        counts,
+    })
 }
 
 fn run_section(section: Section, ctx: &mut Ctx<'_>, sink: &mut dyn crate::sink::Sink) -> io::Result<()> {

@@ -76,7 +76,10 @@ fn read_text(f: &mut std::fs::File, max: u64) -> io::Result<String> {
     f.take(max + 1).read_to_end(&mut buf)?;
     f.seek(SeekFrom::Start(0))?;
     if buf.len() as u64 > max {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("output is larger than {max} bytes")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("output is larger than {max} bytes"),
+        ));
     }
     String::from_utf8(buf).map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "output is not UTF-8"))
 }
@@ -174,16 +177,19 @@ impl Runner for SystemRunner<'_> {
 pub fn find_in_path(program: &str) -> Option<std::path::PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(program)).find(|p| {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    })
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
 }
+
+/// One canned answer: (argv, exit status, stdout, stderr).
+pub type Answer = (Vec<String>, i32, Vec<u8>, Vec<u8>);
 
 /// A canned runner for tests: answers each command line with fixed output.
 #[derive(Default)]
 pub struct FakeRunner {
     /// (argv, exit, stdout, stderr) in any order; the first entry whose argv matches answers.
-    pub answers: Vec<(Vec<String>, i32, Vec<u8>, Vec<u8>)>,
+    pub answers: Vec<Answer>,
     /// Programs that [`Runner::available`] reports.
     pub programs: Vec<String>,
     /// Every command line asked for, in order.
@@ -193,8 +199,12 @@ pub struct FakeRunner {
 impl FakeRunner {
     /// Adds an answer.
     pub fn answer(&mut self, argv: &[&str], exit: i32, stdout: &[u8], stderr: &[u8]) {
-        self.answers
-            .push((argv.iter().map(|s| s.to_string()).collect(), exit, stdout.to_vec(), stderr.to_vec()));
+        self.answers.push((
+            argv.iter().map(|s| s.to_string()).collect(),
+            exit,
+            stdout.to_vec(),
+            stderr.to_vec(),
+        ));
         if let Some(p) = argv.first()
             && !self.programs.iter().any(|x| x == p)
         {
@@ -253,7 +263,12 @@ mod tests {
     fn records_exit_output_and_timeout() {
         let clock = Clock::new().unwrap();
         let r = SystemRunner::new(&clock);
-        let mut o = r.run(&argv(&["sh", "-c", "echo out; echo err >&2; exit 3"]), Duration::from_secs(10)).unwrap();
+        let mut o = r
+            .run(
+                &argv(&["sh", "-c", "echo out; echo err >&2; exit 3"]),
+                Duration::from_secs(10),
+            )
+            .unwrap();
         assert_eq!(o.record.exit, Some(3));
         assert_eq!(o.stdout_text(100).unwrap(), "out\n");
         assert_eq!(o.stderr_text(100), "err\n");
@@ -262,6 +277,12 @@ mod tests {
         assert!(o.record.timed_out);
         assert!(!o.record.succeeded());
         let o = r.run(&argv(&["/nonexistent/tool"]), Duration::from_secs(1)).unwrap();
-        assert!(o.record.error.as_deref().unwrap().contains("could not start /nonexistent/tool"));
+        assert!(
+            o.record
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("could not start /nonexistent/tool")
+        );
     }
 }

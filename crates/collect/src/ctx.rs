@@ -1,10 +1,10 @@
 //! State shared by the section collectors of one collection.
 
+use crate::CollectOptions;
 use crate::command::{CommandOutput, CommandRecord, Runner};
 use crate::procs::ProcRoot;
 use crate::sink::{NewMember, Sink};
 use crate::target::Resolved;
-use crate::CollectOptions;
 use forensic_bundle::manifest::{RawPath, Source};
 use forensic_seal::Clock;
 use std::collections::BTreeMap;
@@ -92,7 +92,13 @@ impl Ctx<'_> {
 
     /// Runs a command and stores its output as [`Ctx::command_member`] does; a command that cannot
     /// run or fails is still recorded (its stderr says why) and noted as a gap.
-    pub fn run_into(&mut self, sink: &mut dyn Sink, argv: &[String], name: &str, timeout: Duration) -> io::Result<bool> {
+    pub fn run_into(
+        &mut self,
+        sink: &mut dyn Sink,
+        argv: &[String],
+        name: &str,
+        timeout: Duration,
+    ) -> io::Result<bool> {
         let mut out = self.runner.run(argv, timeout)?;
         let ok = out.record.succeeded();
         if let Some(err) = &out.record.error {
@@ -106,9 +112,9 @@ impl Ctx<'_> {
                 "timed out".to_string()
             } else {
                 {
-                let exit = out.record.exit;
-                format!("exit status {exit:?}: {}", out.stderr_text(500).trim())
-            }
+                    let exit = out.record.exit;
+                    format!("exit status {exit:?}: {}", out.stderr_text(500).trim())
+                }
             };
             sink.gap(argv.join(" "), why);
         }
@@ -125,7 +131,12 @@ impl Ctx<'_> {
             text.push_str(&serde_json::to_string(&c).map_err(io::Error::other)?);
             text.push('\n');
         }
-        let m = NewMember::new("commands.jsonl", Source::Derived { derived: "every command run for this section".into() });
+        let m = NewMember::new(
+            "commands.jsonl",
+            Source::Derived {
+                derived: "every command run for this section".into(),
+            },
+        );
         sink.member(m, &mut text.as_bytes())?;
         Ok(())
     }
@@ -133,7 +144,15 @@ impl Ctx<'_> {
 
 /// Stores derived bytes (a table computed by the collector) as a member.
 pub fn derived(sink: &mut dyn Sink, name: &str, from: &str, bytes: &[u8]) -> io::Result<crate::sink::Written> {
-    sink.member(NewMember::new(name, Source::Derived { derived: from.to_string() }), &mut { bytes })
+    sink.member(
+        NewMember::new(
+            name,
+            Source::Derived {
+                derived: from.to_string(),
+            },
+        ),
+        &mut { bytes },
+    )
 }
 
 /// Reads a small kernel file as text (lossy), bounded.

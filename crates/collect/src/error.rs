@@ -11,7 +11,9 @@ pub enum CollectError {
     #[error("{0}")]
     Target(String),
     /// The pod runs on another node.
-    #[error("pod {namespace}/{pod} runs on node {pod_node:?}, but this is node {this_node:?}: run forensic collect on {pod_node:?}")]
+    #[error(
+        "pod {namespace}/{pod} runs on node {pod_node:?}, but this is node {this_node:?}: run forensic collect on {pod_node:?}"
+    )]
     WrongNode {
         /// Pod name.
         pod: String,

@@ -43,7 +43,11 @@ impl ProcRoot {
     /// If the target's own namespace cannot be read.
     pub fn same_pid_namespace(&self, pid: u32) -> std::io::Result<Vec<u32>> {
         let ns = self.namespace(pid, "pid")?;
-        Ok(self.all_pids().into_iter().filter(|&p| self.namespace(p, "pid").is_ok_and(|n| n == ns)).collect())
+        Ok(self
+            .all_pids()
+            .into_iter()
+            .filter(|&p| self.namespace(p, "pid").is_ok_and(|n| n == ns))
+            .collect())
     }
 
     /// Whether `/proc/<pid>` exists.

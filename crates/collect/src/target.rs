@@ -38,7 +38,9 @@ impl Runtime {
 
     /// The runtime named `s` (`podman`, `docker`, `crictl`).
     pub fn from_name(s: &str) -> Option<Runtime> {
-        [Runtime::Podman, Runtime::Docker, Runtime::Crictl].into_iter().find(|r| r.program() == s)
+        [Runtime::Podman, Runtime::Docker, Runtime::Crictl]
+            .into_iter()
+            .find(|r| r.program() == s)
     }
 
     /// The inspect command line for container `id`.
@@ -136,7 +138,10 @@ pub fn resolve(
     match spec {
         TargetSpec::Pid(pid) => {
             if !proc.exists(*pid) {
-                return Err(CollectError::Target(format!("no process {pid} (looked in {})", proc.0.display())));
+                return Err(CollectError::Target(format!(
+                    "no process {pid} (looked in {})",
+                    proc.0.display()
+                )));
             }
             Ok(Resolved {
                 pid: *pid,
@@ -149,9 +154,12 @@ pub fn resolve(
             })
         }
         TargetSpec::Container { id, runtime } => resolve_container(id, *runtime, runner, proc, Vec::new()),
-        TargetSpec::Pod { name, namespace, container, runtime } => {
-            resolve_pod(name, namespace, container.as_deref(), *runtime, runner, proc, this_node)
-        }
+        TargetSpec::Pod {
+            name,
+            namespace,
+            container,
+            runtime,
+        } => resolve_pod(name, namespace, container.as_deref(), *runtime, runner, proc, this_node),
     }
 }
 
@@ -164,7 +172,10 @@ fn resolve_container(
 ) -> Result<Resolved, CollectError> {
     let candidates: Vec<Runtime> = match runtime {
         Some(r) => vec![r],
-        None => Runtime::DETECT_ORDER.into_iter().filter(|r| runner.available(r.program())).collect(),
+        None => Runtime::DETECT_ORDER
+            .into_iter()
+            .filter(|r| runner.available(r.program()))
+            .collect(),
     };
     if candidates.is_empty() {
         let names: Vec<&str> = Runtime::DETECT_ORDER.iter().map(|r| r.program()).collect();
@@ -174,10 +185,17 @@ fn resolve_container(
     for rt in candidates {
         let mut out = runner
             .run(&rt.inspect_argv(id), QUERY_TIMEOUT)
-            .map_err(|source| CollectError::Io { what: "running the runtime's inspect".into(), source })?;
+            .map_err(|source| CollectError::Io {
+                what: "running the runtime's inspect".into(),
+                source,
+            })?;
         commands.push(out.record.clone());
         if !out.record.succeeded() {
-            let why = out.record.error.clone().unwrap_or_else(|| out.stderr_text(2000).trim().to_string());
+            let why = out
+                .record
+                .error
+                .clone()
+                .unwrap_or_else(|| out.stderr_text(2000).trim().to_string());
             tried.push(format!("{}: {why}", out.record.argv.join(" ")));
             continue;
         }
@@ -222,7 +240,10 @@ fn resolve_container(
             commands,
         });
     }
-    Err(CollectError::Target(format!("no runtime knows container {id:?}:\n  {}", tried.join("\n  "))))
+    Err(CollectError::Target(format!(
+        "no runtime knows container {id:?}:\n  {}",
+        tried.join("\n  ")
+    )))
 }
 
 fn resolve_pod(
@@ -235,19 +256,35 @@ fn resolve_pod(
     this_node: &str,
 ) -> Result<Resolved, CollectError> {
     let mut out = runner
-        .run(&argv(&["kubectl", "get", "pod", name, "-n", namespace, "-o", "json"]), QUERY_TIMEOUT)
-        .map_err(|source| CollectError::Io { what: "running kubectl".into(), source })?;
+        .run(
+            &argv(&["kubectl", "get", "pod", name, "-n", namespace, "-o", "json"]),
+            QUERY_TIMEOUT,
+        )
+        .map_err(|source| CollectError::Io {
+            what: "running kubectl".into(),
+            source,
+        })?;
     let commands = vec![out.record.clone()];
     if !out.record.succeeded() {
-        let why = out.record.error.clone().unwrap_or_else(|| out.stderr_text(2000).trim().to_string());
-        return Err(CollectError::Target(format!("kubectl could not get pod {namespace}/{name}: {why}")));
+        let why = out
+            .record
+            .error
+            .clone()
+            .unwrap_or_else(|| out.stderr_text(2000).trim().to_string());
+        return Err(CollectError::Target(format!(
+            "kubectl could not get pod {namespace}/{name}: {why}"
+        )));
     }
     let json = out
         .stdout_text(MAX_JSON)
         .map_err(|e| CollectError::Target(format!("kubectl get pod output: {e}")))?;
     let pod: serde_json::Value = serde_json::from_str(&json)
         .map_err(|e| CollectError::Target(format!("kubectl get pod output is not JSON: {e}")))?;
-    let node = pod["spec"]["nodeName"].as_str().unwrap_or_default().to_string();
+    let node = pod
+        .pointer("/spec/nodeName")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string();
     if !node.eq_ignore_ascii_case(this_node) {
         return Err(CollectError::WrongNode {
             pod: name.into(),
@@ -256,8 +293,8 @@ fn resolve_pod(
             this_node: this_node.into(),
         });
     }
-    let (cname, cid) = pick_container(&pod, container)
-        .map_err(|e| CollectError::Target(format!("pod {namespace}/{name}: {e}")))?;
+    let (cname, cid) =
+        pick_container(&pod, container).map_err(|e| CollectError::Target(format!("pod {namespace}/{name}: {e}")))?;
     let (scheme, id) = cid.split_once("://").unwrap_or(("", cid.as_str()));
     let rt = runtime.or(match scheme {
         "docker" => Some(Runtime::Docker),
@@ -273,10 +310,19 @@ fn resolve_pod(
 
 /// Picks the container (name, id) from a pod's status.
 fn pick_container(pod: &serde_json::Value, wanted: Option<&str>) -> Result<(String, String), String> {
-    let statuses = pod["status"]["containerStatuses"].as_array().cloned().unwrap_or_default();
+    let statuses = pod
+        .pointer("/status/containerStatuses")
+        .and_then(|v| v.as_array())
+        .cloned()
+        .unwrap_or_default();
     let running: Vec<(String, String)> = statuses
         .iter()
-        .filter_map(|s| Some((s["name"].as_str()?.to_string(), s["containerID"].as_str()?.to_string())))
+        .filter_map(|s| {
+            Some((
+                s.get("name")?.as_str()?.to_string(),
+                s.get("containerID")?.as_str()?.to_string(),
+            ))
+        })
         .collect();
     let names: Vec<&str> = running.iter().map(|(n, _)| n.as_str()).collect();
     match wanted {
@@ -287,7 +333,10 @@ fn pick_container(pod: &serde_json::Value, wanted: Option<&str>) -> Result<(Stri
             .ok_or_else(|| format!("no container {w:?} with an id (containers: {})", names.join(", "))),
         None if running.len() == 1 => running.first().cloned().ok_or_else(|| "no containers".to_string()),
         None if running.is_empty() => Err("no container has started (no container id yet)".to_string()),
-        None => Err(format!("several containers ({}): choose one with --container", names.join(", "))),
+        None => Err(format!(
+            "several containers ({}): choose one with --container",
+            names.join(", ")
+        )),
     }
 }
 
@@ -297,7 +346,9 @@ mod tests {
     use crate::command::FakeRunner;
 
     fn sample(rel: &str) -> String {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples").join(rel);
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/samples")
+            .join(rel);
         std::fs::read_to_string(p).unwrap()
     }
 
@@ -310,8 +361,18 @@ mod tests {
     #[test]
     fn a_pod_on_another_node_is_refused_with_both_names() {
         let mut r = FakeRunner::default();
-        r.answer(&["kubectl", "get", "pod", "web", "-n", "shop", "-o", "json"], 0, POD_JSON.as_bytes(), b"");
-        let spec = TargetSpec::Pod { name: "web".into(), namespace: "shop".into(), container: None, runtime: None };
+        r.answer(
+            &["kubectl", "get", "pod", "web", "-n", "shop", "-o", "json"],
+            0,
+            POD_JSON.as_bytes(),
+            b"",
+        );
+        let spec = TargetSpec::Pod {
+            name: "web".into(),
+            namespace: "shop".into(),
+            container: None,
+            runtime: None,
+        };
         let e = resolve(&spec, &r, &ProcRoot::default(), "node-2").unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -324,7 +385,12 @@ mod tests {
         // The crictl output is a real capture (shared/samples); its PID (2092) does not exist here,
         // which the resolver must say rather than collect from an unrelated process.
         let mut r = FakeRunner::default();
-        r.answer(&["kubectl", "get", "pod", "web", "-n", "shop", "-o", "json"], 0, POD_JSON.as_bytes(), b"");
+        r.answer(
+            &["kubectl", "get", "pod", "web", "-n", "shop", "-o", "json"],
+            0,
+            POD_JSON.as_bytes(),
+            b"",
+        );
         let id = "b1f06ea5c5d2bd0c4b4c65b28c1f3e3a3ea6e29c9f1c7c4b32bcd7f57cb18129";
         let inspect = sample("crictl-inspect/bpfman-operator-containerd-kind.json");
         r.answer(&["crictl", "inspect", "-o", "json", id], 0, inspect.as_bytes(), b"");
@@ -336,9 +402,16 @@ mod tests {
         };
         let fake_proc = tempfile::tempdir().unwrap();
         let e = resolve(&spec, &r, &ProcRoot(fake_proc.path().into()), "node-1").unwrap_err();
-        assert!(e.to_string().contains("has PID 2092, but there is no such process here"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("has PID 2092, but there is no such process here"),
+            "{e}"
+        );
         let asked = r.asked.borrow();
-        assert_eq!(asked[0], argv(&["kubectl", "get", "pod", "web", "-n", "shop", "-o", "json"]));
+        assert_eq!(
+            asked[0],
+            argv(&["kubectl", "get", "pod", "web", "-n", "shop", "-o", "json"])
+        );
         assert_eq!(asked[1], argv(&["crictl", "inspect", "-o", "json", id]));
         std::fs::create_dir(fake_proc.path().join("2092")).unwrap();
         drop(asked);
@@ -352,16 +425,33 @@ mod tests {
     #[test]
     fn several_containers_need_a_choice() {
         let mut r = FakeRunner::default();
-        r.answer(&["kubectl", "get", "pod", "web", "-n", "shop", "-o", "json"], 0, POD_JSON.as_bytes(), b"");
-        let spec = TargetSpec::Pod { name: "web".into(), namespace: "shop".into(), container: None, runtime: None };
+        r.answer(
+            &["kubectl", "get", "pod", "web", "-n", "shop", "-o", "json"],
+            0,
+            POD_JSON.as_bytes(),
+            b"",
+        );
+        let spec = TargetSpec::Pod {
+            name: "web".into(),
+            namespace: "shop".into(),
+            container: None,
+            runtime: None,
+        };
         let e = resolve(&spec, &r, &ProcRoot::default(), "node-1").unwrap_err();
-        assert!(e.to_string().contains("several containers (app, sidecar): choose one with --container"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("several containers (app, sidecar): choose one with --container"),
+            "{e}"
+        );
     }
 
     #[test]
     fn no_runtime_installed_is_a_clear_error() {
         let r = FakeRunner::default();
-        let spec = TargetSpec::Container { id: "abc".into(), runtime: None };
+        let spec = TargetSpec::Container {
+            id: "abc".into(),
+            runtime: None,
+        };
         let e = resolve(&spec, &r, &ProcRoot::default(), "n").unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -46,8 +46,13 @@ impl Clock {
     /// Never earlier than a previous reading of the same clock while the readings stay within
     /// year 9999; past that (a clock set to the last hours of 9999) the first reading is returned.
     pub fn now(&self) -> Timestamp {
+        Timestamp::from_unix_nanos(self.now_unix_nanos()).unwrap_or_else(|_| self.first.clone())
+    }
+
+    /// The current time as nanoseconds since the Unix epoch (same reading as [`Clock::now`]).
+    pub fn now_unix_nanos(&self) -> i128 {
         let elapsed = i128::try_from(self.start.elapsed().as_nanos()).unwrap_or(i128::MAX);
-        Timestamp::from_unix_nanos(self.wall_ns.saturating_add(elapsed)).unwrap_or_else(|_| self.first.clone())
+        self.wall_ns.saturating_add(elapsed)
     }
 }
 

@@ -1,9 +1,56 @@
 //! Section 5: the container's filesystem, read from the host through /proc/<pid>/root and the
-//! overlay upper directory, without following any link inside it.
+//! overlay upper directory, without following any link inside it (see [`crate::rootfs`]).
+//!
+//! Members: `mountinfo` (the target's mount table), `tree-index.jsonl` (every entry of the root
+//! filesystem with metadata and SHA-256), `upper/…` and `upper-changes.jsonl` (the writable layer:
+//! added, modified and deleted paths), `root/…` (copies of the places attackers use) and
+//! `derived/…` (setuid files, executables in temporary directories, recently modified files).
 
-use crate::ctx::Ctx;
-use crate::sink::Sink;
-use std::io;
+use crate::ctx::{Ctx, MAX_PROC_FILE, read_proc_bytes};
+use crate::rootfs::copy::{self, CopyOptions};
+use crate::rootfs::derived::{DerivedOptions, collect_derived};
+use crate::rootfs::index::{IndexOptions, write_index};
+use crate::rootfs::places::{ATTACKER_PLACES, copy_places};
+use crate::rootfs::upper::{UpperOptions, collect_upper};
+use crate::rootfs::{RootError, RootFs};
+use crate::sink::{NewMember, Sink};
+use forensic_bundle::manifest::Source;
+use std::io::{self, Seek, SeekFrom};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+/// A container-side problem is a gap; a failure to write the bundle stops collection.
+fn settle<T>(sink: &mut dyn Sink, what: &str, r: Result<T, RootError>) -> io::Result<Option<T>> {
+    match r {
+        Ok(t) => Ok(Some(t)),
+        Err(RootError::Output { source, .. }) => Err(source),
+        Err(e) => {
+            sink.gap(what.to_string(), e.to_string());
+            Ok(None)
+        }
+    }
+}
+
+fn open_root(ctx: &Ctx<'_>, sink: &mut dyn Sink) -> Option<RootFs> {
+    let path = ctx.proc.path(ctx.target.pid, "root");
+    match RootFs::open(&path) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            sink.gap(
+                path.display().to_string(),
+                format!("the container's root could not be opened: {e}"),
+            );
+            None
+        }
+    }
+}
+
+fn copy_options(ctx: &Ctx<'_>) -> CopyOptions {
+    CopyOptions {
+        max_file_size: Some(ctx.opts.max_file_size),
+        ..CopyOptions::default()
+    }
+}
 
 /// Collects section 5.
 ///
@@ -12,21 +59,161 @@ use std::io;
 pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
     let pid = ctx.target.pid;
     ctx.proc_file(sink, &ctx.proc.path(pid, "mountinfo"), "mountinfo");
+    let Some(root) = open_root(ctx, sink) else {
+        return Ok(());
+    };
+    // (b) the full-tree index, spooled to a temporary file and stored as one member.
+    let mut spool = tempfile::tempfile()?;
+    if let Some(stats) = settle(
+        sink,
+        "full-tree index",
+        write_index(&root, &mut spool, &IndexOptions::default()),
+    )? {
+        ctx.count("entries indexed", stats.entries);
+        ctx.count("files hashed", stats.files_hashed);
+        for s in stats.skipped_list.iter().take(100) {
+            sink.gap(
+                format!("index: {}", crate::rootfs::display_path(&s.path)),
+                s.reason.clone(),
+            );
+        }
+        let len = spool.seek(SeekFrom::End(0))?;
+        spool.seek(SeekFrom::Start(0))?;
+        let mut m = NewMember::new(
+            "tree-index.jsonl",
+            Source::Derived {
+                derived: format!("walk of /proc/{pid}/root (root filesystem only, no link followed)"),
+            },
+        );
+        m.size_hint = Some(len);
+        sink.member(m, &mut spool)?;
+    }
+    // (a) the overlay upper layer.
+    upper_layer(ctx, sink)?;
+    // (c) the places attackers use.
+    if let Some(stats) = {
+        let r = copy_places(&root, ATTACKER_PLACES, "root/", sink, &copy_options(ctx));
+        settle(sink, "attacker places", r)?
+    } {
+        ctx.count("files copied", stats.files);
+    }
+    // (d) derived lists.
+    let now_ns = i64::try_from(ctx.clock.now_unix_nanos()).unwrap_or(i64::MAX);
+    let opts = DerivedOptions::new(now_ns, ctx.opts.since);
+    let r = collect_derived(&root, sink, &opts);
+    settle(sink, "derived lists", r)?;
     Ok(())
 }
 
-/// Copies single files of the container (relative to its root) into `prefix/…`.
-///
-/// # Errors
-/// Only when the bundle cannot be written.
-pub fn copy_container_files(_ctx: &mut Ctx<'_>, _sink: &mut dyn Sink, _files: &[&str], _prefix: &str) -> io::Result<()> {
+/// The overlay mount of the container's root: from the runtime record, else the mount table.
+fn overlay_dirs(ctx: &Ctx<'_>) -> Option<(PathBuf, Vec<PathBuf>)> {
+    if let Some(r) = &ctx.target.record
+        && let Some(upper) = r.upper_dir.clone().filter(|u| !u.is_empty())
+    {
+        return Some((PathBuf::from(upper), r.lower_dirs.iter().map(PathBuf::from).collect()));
+    }
+    let text = read_proc_bytes(&ctx.proc.path(ctx.target.pid, "mountinfo"), MAX_PROC_FILE).ok()?;
+    let table = forensic_proc::mountinfo::parse_mountinfo(&text);
+    let root = forensic_proc::mountinfo::root_mount(&table.rows)?;
+    let ov = forensic_proc::mountinfo::overlay(root)?;
+    let path = |b: &forensic_proc::ByteString| PathBuf::from(std::ffi::OsStr::from_bytes(b.as_bytes()));
+    Some((path(ov.upperdir.as_ref()?), ov.lowerdirs.iter().map(path).collect()))
+}
+
+fn upper_layer(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
+    let Some((upper, lowers)) = overlay_dirs(ctx) else {
+        sink.gap(
+            "writable (upper) layer".into(),
+            "the container's root is not an overlay mount with an upper directory visible from here".into(),
+        );
+        return Ok(());
+    };
+    let lower_refs: Vec<&std::path::Path> = lowers.iter().map(PathBuf::as_path).collect();
+    let opts = UpperOptions {
+        copy: CopyOptions {
+            max_file_size: Some(ctx.opts.max_file_size),
+            ..UpperOptions::default().copy
+        },
+        ..UpperOptions::default()
+    };
+    if let Some(stats) = {
+        let r = collect_upper(&upper, &lower_refs, sink, &opts);
+        settle(sink, &format!("upper layer {}", upper.display()), r)?
+    } {
+        ctx.count("upper layer: added", stats.added);
+        ctx.count("upper layer: modified", stats.modified + stats.added_or_modified);
+        ctx.count("upper layer: deleted", stats.deleted);
+    }
     Ok(())
 }
 
-/// Indexes the image's lower layers as present on this node.
+/// Copies single files of the container (paths relative to its root, e.g. `etc/resolv.conf`) into
+/// `prefix/…`; a missing file is skipped.
 ///
 /// # Errors
 /// Only when the bundle cannot be written.
-pub fn index_lower_layers(_ctx: &mut Ctx<'_>, _sink: &mut dyn Sink) -> io::Result<()> {
+pub fn copy_container_files(ctx: &mut Ctx<'_>, sink: &mut dyn Sink, files: &[&str], prefix: &str) -> io::Result<()> {
+    let Some(root) = open_root(ctx, sink) else {
+        return Ok(());
+    };
+    let opts = copy_options(ctx);
+    for f in files {
+        let base = f.rsplit('/').next().unwrap_or(f);
+        let r = copy::copy_file(&root, f.as_bytes(), &format!("{prefix}/{base}"), sink, &opts);
+        settle(sink, f, r)?;
+    }
+    Ok(())
+}
+
+/// Indexes the image's lower layers as present on this node (`layers/<n>.jsonl`), with a list of
+/// which directory each is (`layers.json`).
+///
+/// # Errors
+/// Only when the bundle cannot be written.
+pub fn index_lower_layers(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
+    let Some((_, lowers)) = overlay_dirs(ctx) else {
+        sink.gap(
+            "image layers".into(),
+            "the container's root is not an overlay mount: no layers to index".into(),
+        );
+        return Ok(());
+    };
+    let mut list = Vec::new();
+    for (i, dir) in lowers.iter().enumerate() {
+        list.push(
+            serde_json::json!({"layer": i, "path": dir.display().to_string(), "member": format!("layers/{i}.jsonl")}),
+        );
+        let root = match RootFs::open(dir) {
+            Ok(r) => r,
+            Err(e) => {
+                sink.gap(dir.display().to_string(), format!("layer not readable: {e}"));
+                continue;
+            }
+        };
+        let mut spool = tempfile::tempfile()?;
+        if settle(
+            sink,
+            &dir.display().to_string(),
+            write_index(&root, &mut spool, &IndexOptions::default()),
+        )?
+        .is_some()
+        {
+            spool.seek(SeekFrom::Start(0))?;
+            let m = NewMember::new(
+                format!("layers/{i}.jsonl"),
+                Source::Derived {
+                    derived: format!("walk of lower layer {}", dir.display()),
+                },
+            );
+            sink.member(m, &mut spool)?;
+        }
+    }
+    let doc = serde_json::to_vec_pretty(&list).map_err(io::Error::other)?;
+    crate::ctx::derived(
+        sink,
+        "layers.json",
+        "lower layers of the container's overlay root, top first",
+        &doc,
+    )?;
     Ok(())
 }

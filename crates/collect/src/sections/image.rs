@@ -19,12 +19,30 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
         "image_id": record.as_ref().and_then(|r| r.image_id.clone()),
         "image_digest": record.as_ref().and_then(|r| r.image_digest.clone()),
     });
-    derived(sink, "image.json", "image reference, id and digest from the container record", &serde_json::to_vec_pretty(&reference).map_err(io::Error::other)?)?;
-    match (ctx.target.runtime, record.as_ref().and_then(|r| r.image_id.clone().or_else(|| r.image_ref.clone()))) {
+    derived(
+        sink,
+        "image.json",
+        "image reference, id and digest from the container record",
+        &serde_json::to_vec_pretty(&reference).map_err(io::Error::other)?,
+    )?;
+    match (
+        ctx.target.runtime,
+        record
+            .as_ref()
+            .and_then(|r| r.image_id.clone().or_else(|| r.image_ref.clone())),
+    ) {
         (Some(rt), Some(image)) => {
-            ctx.run_into(sink, &rt.image_inspect_argv(&image), "image-inspect.json", Duration::from_secs(60))?;
+            ctx.run_into(
+                sink,
+                &rt.image_inspect_argv(&image),
+                "image-inspect.json",
+                Duration::from_secs(60),
+            )?;
         }
-        _ => sink.gap("image inspect".into(), "no runtime record for this target: the image is unknown".into()),
+        _ => sink.gap(
+            "image inspect".into(),
+            "no runtime record for this target: the image is unknown".into(),
+        ),
     }
     crate::sections::filesystem::index_lower_layers(ctx, sink)?;
     Ok(())

@@ -63,12 +63,23 @@ pub fn alerts(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
         return Ok(());
     }
     if ctx.runner.available("journalctl") {
-        let ok = ctx.run_into(sink, &argv(&["journalctl", "-u", "falco", "--no-pager", "-o", "cat"]), "falco-journal.txt", LONG_COMMAND)?;
+        let ok = ctx.run_into(
+            sink,
+            &argv(&["journalctl", "-u", "falco", "--no-pager", "-o", "cat"]),
+            "falco-journal.txt",
+            LONG_COMMAND,
+        )?;
         if !ok {
-            sink.gap("Falco alerts".into(), "journalctl -u falco gave no alerts (is Falco installed here?)".into());
+            sink.gap(
+                "Falco alerts".into(),
+                "journalctl -u falco gave no alerts (is Falco installed here?)".into(),
+            );
         }
     } else {
-        sink.gap("Falco alerts".into(), "not collected: no --falco-log given and no journalctl on this node".into());
+        sink.gap(
+            "Falco alerts".into(),
+            "not collected: no --falco-log given and no journalctl on this node".into(),
+        );
     }
     Ok(())
 }

@@ -13,7 +13,10 @@ use std::os::unix::fs::FileExt;
 /// Only when the bundle cannot be written.
 pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
     if !ctx.opts.memory {
-        sink.gap("process memory".into(), "not collected: not requested (use --memory)".into());
+        sink.gap(
+            "process memory".into(),
+            "not collected: not requested (use --memory)".into(),
+        );
         return Ok(());
     }
     let mut budget = ctx.opts.max_memory;
@@ -27,8 +30,11 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
                 continue;
             }
         };
-                for r in forensic_proc::process::parse_maps(&maps).rows {
-            let special = r.path.as_ref().is_some_and(|p| *p == "[vvar]" || *p == "[vsyscall]" || *p == "[vvar_vclock]");
+        for r in forensic_proc::process::parse_maps(&maps).rows {
+            let special = r
+                .path
+                .as_ref()
+                .is_some_and(|p| *p == "[vvar]" || *p == "[vsyscall]" || *p == "[vvar_vclock]");
             if !r.perms.read || special {
                 continue;
             }
@@ -36,30 +42,49 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
             if len > budget {
                 sink.gap(
                     format!("/proc/{pid}/mem {:x}-{:x}", r.start, r.end),
-                    format!("not collected: the memory cap ({} bytes) is used up", ctx.opts.max_memory),
+                    format!(
+                        "not collected: the memory cap ({} bytes) is used up",
+                        ctx.opts.max_memory
+                    ),
                 );
                 continue;
             }
             let name = format!("{pid}/{:016x}-{:016x}.bin", r.start, r.end);
-            let mut reader = RegionReader { mem: &mem, pos: r.start, end: r.end, error: None };
+            let mut reader = RegionReader {
+                mem: &mem,
+                pos: r.start,
+                end: r.end,
+                error: None,
+            };
             let mut m = NewMember::new(name.clone(), Source::path(RawPath::Text(format!("/proc/{pid}/mem"))));
             m.size_hint = Some(len);
             let w = sink.member(m, &mut reader)?;
             budget -= w.size.min(budget);
             if let Some(e) = reader.error {
-                sink.gap(format!("/proc/{pid}/mem {:x}-{:x}", r.start, r.end), format!("read stopped after {} bytes: {e}", w.size));
+                sink.gap(
+                    format!("/proc/{pid}/mem {:x}-{:x}", r.start, r.end),
+                    format!("read stopped after {} bytes: {e}", w.size),
+                );
             }
             index.push_str(&format!(
                 "{name}\t{:x}-{:x}\t{}\t{}\n",
                 r.start,
                 r.end,
-                                r.perms,
-                r.path.as_ref().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default()
+                r.perms,
+                r.path
+                    .as_ref()
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default()
             ));
             ctx.count("memory bytes", w.size);
         }
     }
-    derived(sink, "regions.txt", "member, address range, permissions, mapping of each region read", index.as_bytes())?;
+    derived(
+        sink,
+        "regions.txt",
+        "member, address range, permissions, mapping of each region read",
+        index.as_bytes(),
+    )?;
     Ok(())
 }
 
@@ -76,7 +101,9 @@ impl Read for RegionReader<'_> {
         if self.pos >= self.end || self.error.is_some() {
             return Ok(0);
         }
-        let want = usize::try_from(self.end - self.pos).unwrap_or(usize::MAX).min(buf.len());
+        let want = usize::try_from(self.end - self.pos)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
         match self.mem.read_at(buf.get_mut(..want).unwrap_or_default(), self.pos) {
             Ok(n) => {
                 self.pos += n as u64;

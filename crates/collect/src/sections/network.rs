@@ -8,8 +8,21 @@ use serde_json::{Value, json};
 use std::io;
 
 /// Raw tables copied from /proc/<pid>/net.
-const NET_FILES: [&str; 13] =
-    ["tcp", "tcp6", "udp", "udp6", "raw", "raw6", "unix", "packet", "dev", "route", "ipv6_route", "if_inet6", "arp"];
+const NET_FILES: [&str; 13] = [
+    "tcp",
+    "tcp6",
+    "udp",
+    "udp6",
+    "raw",
+    "raw6",
+    "unix",
+    "packet",
+    "dev",
+    "route",
+    "ipv6_route",
+    "if_inet6",
+    "arp",
+];
 const INET: [(&str, Proto); 6] = [
     ("tcp", Proto::Tcp),
     ("tcp6", Proto::Tcp6),
@@ -31,7 +44,7 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
     let mut sockets = Vec::new();
     for (file, proto) in INET {
         let text = read_proc_text(&ctx.proc.path(pid, &format!("net/{file}")), MAX_PROC_FILE).unwrap_or_default();
-                let table = match net::parse_inet(proto, &text) {
+        let table = match net::parse_inet(proto, &text) {
             Ok(t) => t,
             Err(e) => {
                 sink.gap(format!("/proc/{pid}/net/{file}"), format!("not decoded: {e}"));
@@ -39,7 +52,10 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
             }
         };
         for bad in &table.errors {
-            sink.gap(format!("/proc/{pid}/net/{file} line {}", bad.line), format!("not decoded: {}", bad.error));
+            sink.gap(
+                format!("/proc/{pid}/net/{file} line {}", bad.line),
+                format!("not decoded: {}", bad.error),
+            );
         }
         for s in table.rows {
             sockets.push(json!({
@@ -54,7 +70,7 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
         }
     }
     let unix_text = read_proc_text(&ctx.proc.path(pid, "net/unix"), MAX_PROC_FILE).unwrap_or_default();
-        let unix: Vec<Value> = net::parse_unix(&unix_text)
+    let unix: Vec<Value> = net::parse_unix(&unix_text)
         .map(|t| t.rows)
         .unwrap_or_default()
         .into_iter()

@@ -37,15 +37,37 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
     )?;
     if let Some((pod, ns)) = ctx.target.pod.clone() {
         if !ctx.runner.available("kubectl") {
-            sink.gap("kubectl get pod / describe / events".into(), "kubectl is not installed here".into());
+            sink.gap(
+                "kubectl get pod / describe / events".into(),
+                "kubectl is not installed here".into(),
+            );
             return Ok(());
         }
-        ctx.run_into(sink, &argv(&["kubectl", "get", "pod", &pod, "-n", &ns, "-o", "yaml"]), "pod.yaml", KUBECTL_TIMEOUT)?;
-        ctx.run_into(sink, &argv(&["kubectl", "describe", "pod", &pod, "-n", &ns]), "pod-describe.txt", KUBECTL_TIMEOUT)?;
+        ctx.run_into(
+            sink,
+            &argv(&["kubectl", "get", "pod", &pod, "-n", &ns, "-o", "yaml"]),
+            "pod.yaml",
+            KUBECTL_TIMEOUT,
+        )?;
+        ctx.run_into(
+            sink,
+            &argv(&["kubectl", "describe", "pod", &pod, "-n", &ns]),
+            "pod-describe.txt",
+            KUBECTL_TIMEOUT,
+        )?;
         let selector = format!("involvedObject.name={pod}");
         ctx.run_into(
             sink,
-            &argv(&["kubectl", "get", "events", "-n", &ns, "--field-selector", &selector, "--sort-by=.lastTimestamp"]),
+            &argv(&[
+                "kubectl",
+                "get",
+                "events",
+                "-n",
+                &ns,
+                "--field-selector",
+                &selector,
+                "--sort-by=.lastTimestamp",
+            ]),
             "events.txt",
             KUBECTL_TIMEOUT,
         )?;

@@ -9,7 +9,17 @@ use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 
 /// Raw /proc files copied for every process.
-const PROC_FILES: [&str; 9] = ["cmdline", "environ", "status", "stat", "maps", "cgroup", "limits", "loginuid", "mountinfo"];
+const PROC_FILES: [&str; 9] = [
+    "cmdline",
+    "environ",
+    "status",
+    "stat",
+    "maps",
+    "cgroup",
+    "limits",
+    "loginuid",
+    "mountinfo",
+];
 /// Namespaces recorded.
 const NAMESPACES: [&str; 8] = ["pid", "net", "mnt", "uts", "ipc", "user", "cgroup", "time"];
 /// Directories a process should not run from.
@@ -25,7 +35,10 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
     ctx.pids = match ctx.proc.same_pid_namespace(pid) {
         Ok(p) if !p.is_empty() => p,
         Ok(_) | Err(_) => {
-            sink.gap(format!("processes in the PID namespace of {pid}"), "the namespace could not be read: only the target process is collected".into());
+            sink.gap(
+                format!("processes in the PID namespace of {pid}"),
+                "the namespace could not be read: only the target process is collected".into(),
+            );
             vec![pid]
         }
     };
@@ -39,13 +52,25 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
     }
     ctx.count("processes", rows.len() as u64);
     let table = serde_json::to_vec_pretty(&rows).map_err(io::Error::other)?;
-    derived(sink, "processes.json", "decoded from /proc/<pid>/{status,stat,cmdline,exe,cwd,root,maps,fd,ns}", &table)?;
-    derived(sink, "tree.txt", "process tree from processes.json (ppid links)", tree(&rows).as_bytes())?;
+    derived(
+        sink,
+        "processes.json",
+        "decoded from /proc/<pid>/{status,stat,cmdline,exe,cwd,root,maps,fd,ns}",
+        &table,
+    )?;
+    derived(
+        sink,
+        "tree.txt",
+        "process tree from processes.json (ppid links)",
+        tree(&rows).as_bytes(),
+    )?;
     Ok(())
 }
 
 fn link(ctx: &Ctx<'_>, pid: u32, rel: &str) -> Option<String> {
-    std::fs::read_link(ctx.proc.path(pid, rel)).ok().map(|l| String::from_utf8_lossy(l.as_os_str().as_bytes()).into_owned())
+    std::fs::read_link(ctx.proc.path(pid, rel))
+        .ok()
+        .map(|l| String::from_utf8_lossy(l.as_os_str().as_bytes()).into_owned())
 }
 
 fn one_process(ctx: &mut Ctx<'_>, sink: &mut dyn Sink, pid: u32) -> io::Result<Value> {
@@ -60,12 +85,21 @@ fn one_process(ctx: &mut Ctx<'_>, sink: &mut dyn Sink, pid: u32) -> io::Result<V
     fd_list.sort_unstable();
     for fd in &fd_list {
         let target = link(ctx, pid, &format!("fd/{fd}")).unwrap_or_else(|| "?".into());
-        if let Some(inode) = target.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')).and_then(|s| s.parse().ok()) {
+        if let Some(inode) = target
+            .strip_prefix("socket:[")
+            .and_then(|s| s.strip_suffix(']'))
+            .and_then(|s| s.parse().ok())
+        {
             ctx.socket_owners.entry(inode).or_default().push((pid, *fd));
         }
         fds.push_str(&format!("{fd}\t{}\n", target.escape_debug()));
     }
-    derived(sink, &format!("{pid}/fds.txt"), &format!("readlink /proc/{pid}/fd/*"), fds.as_bytes())?;
+    derived(
+        sink,
+        &format!("{pid}/fds.txt"),
+        &format!("readlink /proc/{pid}/fd/*"),
+        fds.as_bytes(),
+    )?;
     let mut ns = serde_json::Map::new();
     let mut ns_text = String::new();
     for kind in NAMESPACES {
@@ -74,21 +108,30 @@ fn one_process(ctx: &mut Ctx<'_>, sink: &mut dyn Sink, pid: u32) -> io::Result<V
             ns.insert(kind.into(), json!(l));
         }
     }
-    derived(sink, &format!("{pid}/namespaces.txt"), &format!("readlink /proc/{pid}/ns/*"), ns_text.as_bytes())?;
+    derived(
+        sink,
+        &format!("{pid}/namespaces.txt"),
+        &format!("readlink /proc/{pid}/ns/*"),
+        ns_text.as_bytes(),
+    )?;
 
     let status = read_proc_text(&ctx.proc.path(pid, "status"), MAX_PROC_FILE).ok();
-    let status = status.as_deref().and_then(|s| forensic_proc::process::parse_status(s).ok());
+    let status = status
+        .as_deref()
+        .and_then(|s| forensic_proc::process::parse_status(s).ok());
     let stat = read_proc_text(&ctx.proc.path(pid, "stat"), 64 << 10).ok();
     let stat = stat.as_deref().and_then(|s| forensic_proc::process::parse_stat(s).ok());
     let cmdline = read_proc_bytes(&ctx.proc.path(pid, "cmdline"), 1 << 20).unwrap_or_default();
-    let args: Vec<String> =
-        forensic_proc::process::split_nul(&cmdline).iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+    let args: Vec<String> = forensic_proc::process::split_nul(&cmdline)
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
     let exe = link(ctx, pid, "exe");
     let deleted = exe.as_deref().is_some_and(|e| e.ends_with(" (deleted)"));
     let exe_sha256 = exe_digest(ctx, sink, pid, deleted)?;
     let maps = read_proc_text(&ctx.proc.path(pid, "maps"), MAX_PROC_FILE).unwrap_or_default();
     let mut flags: Vec<String> = Vec::new();
-        for region in forensic_proc::process::parse_maps(&maps).rows {
+    for region in forensic_proc::process::parse_maps(&maps).rows {
         for f in forensic_proc::process::suspicious(&region) {
             let f = format!("{f:?}");
             if !flags.contains(&f) {
@@ -97,7 +140,10 @@ fn one_process(ctx: &mut Ctx<'_>, sink: &mut dyn Sink, pid: u32) -> io::Result<V
         }
     }
     let exe_path = exe.as_deref().map(|e| e.trim_end_matches(" (deleted)").to_string());
-    if exe_path.as_deref().is_some_and(|e| TEMP_DIRS.iter().any(|d| e.starts_with(d))) {
+    if exe_path
+        .as_deref()
+        .is_some_and(|e| TEMP_DIRS.iter().any(|d| e.starts_with(d)))
+    {
         flags.push("RunsFromTempDir".into());
     }
     if deleted {
@@ -131,12 +177,18 @@ fn exe_digest(ctx: &mut Ctx<'_>, sink: &mut dyn Sink, pid: u32, deleted: bool) -
     let mut file = match std::fs::File::open(&path) {
         Ok(f) => f,
         Err(e) => {
-            sink.gap(path.display().to_string(), format!("the executable could not be opened: {e}"));
+            sink.gap(
+                path.display().to_string(),
+                format!("the executable could not be opened: {e}"),
+            );
             return Ok(None);
         }
     };
     if deleted {
-        let mut m = NewMember::new(format!("{pid}/exe"), Source::path(RawPath::Text(path.display().to_string())));
+        let mut m = NewMember::new(
+            format!("{pid}/exe"),
+            Source::path(RawPath::Text(path.display().to_string())),
+        );
         m.max_len = Some(ctx.opts.max_file_size);
         let w = sink.member(m, &mut file)?;
         ctx.count("deleted executables copied", 1);
@@ -149,7 +201,10 @@ fn exe_digest(ctx: &mut Ctx<'_>, sink: &mut dyn Sink, pid: u32, deleted: bool) -
             Ok(0) => break,
             Ok(n) => h.update(buf.get(..n).unwrap_or(&[])),
             Err(e) => {
-                sink.gap(path.display().to_string(), format!("the executable could not be read: {e}"));
+                sink.gap(
+                    path.display().to_string(),
+                    format!("the executable could not be read: {e}"),
+                );
                 return Ok(None);
             }
         }
@@ -159,9 +214,12 @@ fn exe_digest(ctx: &mut Ctx<'_>, sink: &mut dyn Sink, pid: u32, deleted: bool) -
 
 /// An indented process tree, roots first, children by pid.
 fn tree(rows: &[Value]) -> String {
-    let pids: Vec<u64> = rows.iter().filter_map(|r| r["pid"].as_u64()).collect();
+    let pids: Vec<u64> = rows.iter().filter_map(|r| r.get("pid")?.as_u64()).collect();
     let mut out = String::new();
-    let roots: Vec<&Value> = rows.iter().filter(|r| !r["ppid"].as_u64().is_some_and(|pp| pids.contains(&pp))).collect();
+    let roots: Vec<&Value> = rows
+        .iter()
+        .filter(|r| !r["ppid"].as_u64().is_some_and(|pp| pids.contains(&pp)))
+        .collect();
     for r in roots {
         walk(rows, r, 0, &mut out);
     }
@@ -169,13 +227,24 @@ fn tree(rows: &[Value]) -> String {
 }
 
 fn walk(rows: &[Value], node: &Value, depth: usize, out: &mut String) {
-    let cmd: Vec<&str> = node["cmdline"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-    let pid = node["pid"].as_u64().unwrap_or(0);
-    out.push_str(&format!("{}{} {}\n", "  ".repeat(depth.min(64)), pid, cmd.join(" ").escape_debug()));
+    let cmd: Vec<&str> = node["cmdline"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let pid = node.get("pid").and_then(Value::as_u64).unwrap_or(0);
+    out.push_str(&format!(
+        "{}{} {}\n",
+        "  ".repeat(depth.min(64)),
+        pid,
+        cmd.join(" ").escape_debug()
+    ));
     if depth > 4096 {
         return;
     }
-    for child in rows.iter().filter(|r| r["ppid"].as_u64() == Some(pid) && r["pid"].as_u64() != Some(pid)) {
+    for child in rows
+        .iter()
+        .filter(|r| r["ppid"].as_u64() == Some(pid) && r["pid"].as_u64() != Some(pid))
+    {
         walk(rows, child, depth + 1, out);
     }
 }

@@ -1,0 +1,577 @@
+//! The full-tree index: one JSON line per entry of the container's root filesystem, with the
+//! SHA-256 of every regular file, hashed in parallel while the walk goes on.
+//!
+//! Line format (one object per line, in walk order):
+//!
+//! ```text
+//! {"path":"/etc/passwd","type":"file","mode":"0644","uid":0,"gid":0,"size":1024,
+//!  "mtime_ns":…,"ctime_ns":…,"inode":…,"nlink":1,"symlink_target":null,"xattrs":null,
+//!  "sha256":"…"}
+//! ```
+//!
+//! - `path` (and `symlink_target`, and xattr values) is a string when the bytes are UTF-8,
+//!   otherwise `{"bytes_hex": "…"}`.
+//! - `type` is a SPEC §6 file type, or `"mountpoint-skipped"` for a directory on another
+//!   filesystem (or a pseudo filesystem) that was not entered, or `"skipped"` for an entry that
+//!   could not be examined (with `error`).
+//! - `sha256` is set for regular files only; it covers the first `size` bytes as `fstat` showed
+//!   them when the file was opened. It is `null` with an `error` when the file could not be read.
+//! - `rdev` (`"major:minor"`) is added for device nodes, `note` for directories not entered.
+
+use crate::rootfs::error::RootError;
+use crate::rootfs::json::{self, Raw, Xattrs};
+use crate::rootfs::root::RootFs;
+use crate::rootfs::sys;
+use crate::rootfs::walk::{self, Descent, DirHandle, Entry, Skipped, Visit, WalkOptions, WalkStats, XattrPolicy};
+use forensic_bundle::manifest::{FileKind, Xattr};
+use rayon::prelude::*;
+use rustix::fd::AsFd;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::io::{Read, Write};
+use std::sync::mpsc;
+
+/// How to index.
+#[derive(Debug, Clone)]
+pub struct IndexOptions {
+    /// The walk: by default on the root filesystem only, extended attributes of regular files
+    /// read from the opened file by the hashing workers.
+    pub walk: WalkOptions,
+    /// Regular files per batch handed to the hashing workers.
+    pub batch_files: usize,
+    /// Files larger than this are listed but not hashed (`sha256` null, with an `error`): a sparse
+    /// file can claim terabytes. `None`: no limit.
+    pub max_hash_size: Option<u64>,
+    /// How many skip records [`IndexStats::skipped_list`] keeps (all are counted and written).
+    pub max_skipped_kept: usize,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        IndexOptions {
+            walk: WalkOptions {
+                one_filesystem: true,
+                xattrs: XattrPolicy::NotRegularFiles,
+                ..WalkOptions::default()
+            },
+            batch_files: 256,
+            max_hash_size: Some(4 << 30),
+            max_skipped_kept: 1000,
+        }
+    }
+}
+
+/// What an index run did.
+#[derive(Debug, Clone, Default)]
+pub struct IndexStats {
+    /// Lines written for entries (not counting skip lines).
+    pub entries: u64,
+    /// Regular files hashed.
+    pub files_hashed: u64,
+    /// Bytes hashed.
+    pub bytes_hashed: u64,
+    /// Regular files listed but not hashed (unreadable, replaced, over the size limit).
+    pub files_not_hashed: u64,
+    /// Directories on other (or pseudo) filesystems that were not entered.
+    pub mountpoints_skipped: u64,
+    /// Entries that could not be examined or read, and parts of the tree not listed.
+    pub skipped: u64,
+    /// The first `max_skipped_kept` of them, with the reason.
+    pub skipped_list: Vec<Skipped>,
+    /// The walk's own counts.
+    pub walk: WalkStats,
+}
+
+/// Writes the index of the whole container root to `w`, one JSON line per entry (see the module
+/// documentation for the format).
+///
+/// # Security
+/// Files are opened relative to their directory's descriptor, `O_NOFOLLOW | O_NONBLOCK |
+/// O_NOATIME`, only when `lstat` listed a regular file, and only read if `fstat` shows the same
+/// inode. Memory is bounded by one batch being filled, one in the channel and one being hashed
+/// (each at most `batch_files` files, 16 × that many entries and 32 directories), plus a 256 KiB
+/// buffer per worker thread. Descriptors: the walk's (see [`WalkOptions::max_open_dirs`]), the
+/// directories the three batches keep open (at most 32 each, and at most 1/16 of the soft
+/// `RLIMIT_NOFILE`), and one open file per worker.
+///
+/// # Errors
+/// The root cannot be listed, or writing to `w` failed. Unreadable entries are lines with an
+/// `error`, not errors.
+///
+/// ```no_run
+/// use forensic_collect::rootfs::{RootFs, index::{IndexOptions, write_index}};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let root = RootFs::open("/proc/4242/root".as_ref())?;
+/// let mut out = std::io::BufWriter::new(std::fs::File::create("/tmp/evidence/index.jsonl")?);
+/// let stats = write_index(&root, &mut out, &IndexOptions::default())?;
+/// println!("{} entries, {} files hashed", stats.entries, stats.files_hashed);
+/// # Ok(()) }
+/// ```
+pub fn write_index(root: &RootFs, w: &mut dyn Write, opts: &IndexOptions) -> Result<IndexStats, RootError> {
+    write_index_observed(root, w, opts, &mut |_| Ok(()))
+}
+
+/// [`write_index`], calling `observe` with every entry as the walk finds it (on the calling
+/// thread, in walk order), e.g. [`crate::rootfs::derived::DerivedLists::observe`], so that other
+/// lists need no second walk.
+///
+/// # Errors
+/// As [`write_index`], and any error `observe` returns.
+pub fn write_index_observed(
+    root: &RootFs,
+    w: &mut dyn Write,
+    opts: &IndexOptions,
+    observe: &mut dyn FnMut(&Entry) -> Result<(), RootError>,
+) -> Result<IndexStats, RootError> {
+    let cfg = HashConfig {
+        max_hash_size: opts.max_hash_size,
+        xattrs_from_file: opts.walk.xattrs == XattrPolicy::NotRegularFiles,
+    };
+    std::thread::scope(|s| {
+        let (tx, rx) = mpsc::sync_channel::<Vec<Item>>(1);
+        let (done_tx, done_rx) = mpsc::channel::<Done>();
+        s.spawn(move || {
+            for batch in rx {
+                if done_tx.send(hash_batch(batch, &cfg)).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut out = Output {
+            w,
+            stats: IndexStats::default(),
+            keep: opts.max_skipped_kept,
+        };
+        let mut batch = Batch::new(opts.batch_files.max(1), walk::nofile_share(16).clamp(1, 32));
+        let walked = walk::walk(root, b"", &opts.walk, &mut |v| {
+            match v {
+                Visit::Entry(e, dir) => {
+                    observe(&e)?;
+                    batch.push_entry(e, dir);
+                }
+                Visit::Skipped(sk) => batch.items.push(Item::Skipped(sk.clone())),
+            }
+            if batch.full() {
+                tx.send(batch.take()).map_err(|_| hasher_stopped())?;
+                while let Ok(done) = done_rx.try_recv() {
+                    out.write(done)?;
+                }
+            }
+            Ok(())
+        })?;
+        if !batch.items.is_empty() {
+            tx.send(batch.take()).map_err(|_| hasher_stopped())?;
+        }
+        drop(tx);
+        for done in done_rx {
+            out.write(done)?;
+        }
+        out.w.flush().map_err(|e| RootError::output("the index", e))?;
+        let mut stats = out.stats;
+        stats.walk = walked;
+        Ok(stats)
+    })
+}
+
+fn hasher_stopped() -> RootError {
+    RootError::output("the index", std::io::Error::other("the hashing thread stopped"))
+}
+
+/// One line to write, in walk order.
+#[allow(clippy::large_enum_variant)] // held in a Vec; boxing would add an allocation per entry
+enum Item {
+    /// An entry; `dir` is its directory when it is a regular file to hash.
+    Entry(Entry, Option<DirHandle>),
+    Skipped(Skipped),
+}
+
+/// The batch being filled by the walk.
+struct Batch {
+    items: Vec<Item>,
+    files: usize,
+    dirs: usize,
+    last_dir: Option<DirHandle>,
+    max_files: usize,
+    max_dirs: usize,
+}
+
+impl Batch {
+    fn new(max_files: usize, max_dirs: usize) -> Batch {
+        Batch {
+            items: Vec::new(),
+            files: 0,
+            dirs: 0,
+            last_dir: None,
+            max_files,
+            max_dirs,
+        }
+    }
+
+    fn push_entry(&mut self, e: Entry, dir: Option<&DirHandle>) {
+        let dir = match dir {
+            Some(d) if e.meta.kind == FileKind::File => {
+                self.files += 1;
+                if !self.last_dir.as_ref().is_some_and(|l| l.same(d)) {
+                    self.dirs += 1;
+                    self.last_dir = Some(d.clone());
+                }
+                Some(d.clone())
+            }
+            _ => None,
+        };
+        self.items.push(Item::Entry(e, dir));
+    }
+
+    /// Full: enough files, entries, or distinct directories held open by the batch.
+    fn full(&self) -> bool {
+        self.files >= self.max_files || self.items.len() >= 16 * self.max_files || self.dirs >= self.max_dirs
+    }
+
+    fn take(&mut self) -> Vec<Item> {
+        self.files = 0;
+        self.dirs = 0;
+        self.last_dir = None;
+        std::mem::take(&mut self.items)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct HashConfig {
+    max_hash_size: Option<u64>,
+    xattrs_from_file: bool,
+}
+
+/// The lines of one batch and what hashing them found.
+#[derive(Default)]
+struct Done {
+    text: Vec<u8>,
+    entries: u64,
+    hashed: u64,
+    bytes: u64,
+    not_hashed: u64,
+    mountpoints: u64,
+    problems: Vec<Skipped>,
+}
+
+/// What became of one item.
+enum Outcome {
+    Listed,
+    Mountpoint,
+    Hashed(u64),
+    NotHashed(Skipped),
+    Skipped(Skipped),
+}
+
+/// Items per unit of parallel work (one output buffer each).
+const CHUNK: usize = 16;
+
+fn hash_batch(batch: Vec<Item>, cfg: &HashConfig) -> Done {
+    let parts: Vec<(Vec<u8>, Vec<Outcome>)> = batch
+        .par_chunks(CHUNK)
+        .map(|chunk| {
+            let mut text = Vec::with_capacity(chunk.len() * 320);
+            let outcomes = chunk.iter().map(|item| index_item(item, cfg, &mut text)).collect();
+            (text, outcomes)
+        })
+        .collect();
+    let mut done = Done::default();
+    for (text, outcomes) in parts {
+        done.text.extend_from_slice(&text);
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Listed => done.entries += 1,
+                Outcome::Mountpoint => {
+                    done.entries += 1;
+                    done.mountpoints += 1;
+                }
+                Outcome::Hashed(n) => {
+                    done.entries += 1;
+                    done.hashed += 1;
+                    done.bytes += n;
+                }
+                Outcome::NotHashed(s) => {
+                    done.entries += 1;
+                    done.not_hashed += 1;
+                    done.problems.push(s);
+                }
+                Outcome::Skipped(s) => done.problems.push(s),
+            }
+        }
+    }
+    done
+}
+
+/// One index line.
+#[derive(Serialize)]
+struct Line<'a> {
+    path: Raw<'a>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    mode: String,
+    uid: u32,
+    gid: u32,
+    size: u64,
+    mtime_ns: i64,
+    ctime_ns: i64,
+    inode: u64,
+    nlink: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rdev: Option<String>,
+    symlink_target: Option<Raw<'a>>,
+    xattrs: Option<Xattrs<'a>>,
+    sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// The line of something that could not be examined.
+#[derive(Serialize)]
+struct SkipLine<'a> {
+    path: Raw<'a>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    error: &'a str,
+}
+
+/// Appends the line of `item` to `line` (hashing a regular file first).
+fn index_item(item: &Item, cfg: &HashConfig, line: &mut Vec<u8>) -> Outcome {
+    let (entry, dir) = match item {
+        Item::Skipped(s) => {
+            let path = json::absolute(&s.path);
+            json::push_line(
+                line,
+                &SkipLine {
+                    path: Raw(&path),
+                    kind: "skipped",
+                    error: &s.reason,
+                },
+            );
+            return Outcome::Skipped(s.clone());
+        }
+        Item::Entry(e, dir) => (e, dir),
+    };
+    let mut xattrs_read: Option<Vec<Xattr>> = None;
+    let (sha256, error, outcome) = match dir {
+        Some(dir) => match hash_file(dir, entry, cfg, &mut xattrs_read) {
+            Ok((digest, n)) => (Some(digest), None, Outcome::Hashed(n)),
+            Err(reason) => {
+                let s = Skipped {
+                    path: entry.path.clone(),
+                    reason: reason.clone(),
+                };
+                (None, Some(reason), Outcome::NotHashed(s))
+            }
+        },
+        None => (None, None, Outcome::Listed),
+    };
+    let (kind, note, outcome) = match &entry.descent {
+        Descent::OtherFilesystem => (
+            "mountpoint-skipped",
+            Some("another filesystem: not entered".to_string()),
+            Outcome::Mountpoint,
+        ),
+        Descent::PseudoFilesystem(fs) => (
+            "mountpoint-skipped",
+            Some(format!("{fs} filesystem: not entered")),
+            Outcome::Mountpoint,
+        ),
+        Descent::DepthLimit => (
+            json::kind(entry.meta.kind),
+            Some("depth limit: not entered".to_string()),
+            outcome,
+        ),
+        Descent::Failed(why) => (
+            json::kind(entry.meta.kind),
+            Some(format!("not entered: {why}")),
+            outcome,
+        ),
+        Descent::NotADirectory | Descent::Entered => (json::kind(entry.meta.kind), None, outcome),
+    };
+    let m = &entry.meta;
+    let path = json::absolute(&entry.path);
+    let xattrs = xattrs_read.as_deref().or(m.xattrs.as_deref());
+    let rdev = matches!(m.kind, FileKind::Char | FileKind::Block).then(|| json::device(entry.rdev));
+    json::push_line(
+        line,
+        &Line {
+            path: Raw(&path),
+            kind,
+            mode: json::mode(m.mode),
+            uid: m.uid,
+            gid: m.gid,
+            size: m.size,
+            mtime_ns: m.mtime_ns,
+            ctime_ns: m.ctime_ns,
+            inode: m.inode,
+            nlink: m.nlink,
+            rdev,
+            symlink_target: m.symlink_target.as_ref().map(Raw::of_path),
+            xattrs: xattrs.map(Xattrs),
+            sha256,
+            note,
+            error,
+        },
+    );
+    outcome
+}
+
+thread_local! {
+    /// One read buffer per hashing worker.
+    static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Size of each worker's read buffer.
+const BUFFER_SIZE: usize = 256 * 1024;
+
+/// Opens and hashes one regular file; its xattrs too when the walk left them to us.
+fn hash_file(
+    dir: &DirHandle,
+    e: &Entry,
+    cfg: &HashConfig,
+    xattrs: &mut Option<Vec<Xattr>>,
+) -> Result<(String, u64), String> {
+    let (mut file, opened) = dir.open_listed(e).map_err(|err| err.to_string())?;
+    if cfg.xattrs_from_file {
+        *xattrs = sys::fd_xattrs(file.as_fd());
+    }
+    let size = opened.size;
+    if let Some(max) = cfg.max_hash_size.filter(|&max| size > max) {
+        return Err(format!(
+            "{size} bytes: larger than the hashing limit of {max} bytes; not hashed"
+        ));
+    }
+    BUFFER.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        if buf.len() < BUFFER_SIZE {
+            buf.resize(BUFFER_SIZE, 0);
+        }
+        let mut h = Sha256::new();
+        let mut done: u64 = 0;
+        while done < size {
+            let want = usize::try_from(size - done).unwrap_or(usize::MAX).min(buf.len());
+            let Some(chunk) = buf.get_mut(..want) else { break };
+            match file.read(chunk) {
+                Ok(0) => break,
+                Ok(n) => {
+                    h.update(chunk.get(..n).unwrap_or_default());
+                    done += n as u64;
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(format!("read error after {done} bytes: {err}")),
+            }
+        }
+        if done < size {
+            return Err(format!("shrank while being read: {done} of {size} bytes"));
+        }
+        Ok((json::hex(&h.finalize()), done))
+    })
+}
+
+/// Writes finished batches and keeps the counts.
+struct Output<'w> {
+    w: &'w mut dyn Write,
+    stats: IndexStats,
+    keep: usize,
+}
+
+impl Output<'_> {
+    fn write(&mut self, done: Done) -> Result<(), RootError> {
+        self.w
+            .write_all(&done.text)
+            .map_err(|e| RootError::output("the index", e))?;
+        let s = &mut self.stats;
+        s.entries += done.entries;
+        s.files_hashed += done.hashed;
+        s.bytes_hashed += done.bytes;
+        s.files_not_hashed += done.not_hashed;
+        s.mountpoints_skipped += done.mountpoints;
+        s.skipped += done.problems.len() as u64;
+        let room = self.keep.saturating_sub(s.skipped_list.len());
+        s.skipped_list.extend(done.problems.into_iter().take(room));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn lines(root: &RootFs, opts: &IndexOptions) -> (Vec<Value>, IndexStats) {
+        let mut out = Vec::new();
+        let stats = write_index(root, &mut out, opts).unwrap();
+        let v = out
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect();
+        (v, stats)
+    }
+
+    #[test]
+    fn every_entry_gets_a_line_and_files_a_hash() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir(t.path().join("etc")).unwrap();
+        std::fs::write(t.path().join("etc/passwd"), b"root:x:0:0\n").unwrap();
+        std::os::unix::fs::symlink("/etc/shadow", t.path().join("etc/link")).unwrap();
+        for i in 0..600 {
+            std::fs::write(t.path().join(format!("etc/f{i:03}")), i.to_string()).unwrap();
+        }
+        let root = RootFs::open(t.path()).unwrap();
+        let opts = IndexOptions {
+            batch_files: 7,
+            ..IndexOptions::default()
+        };
+        let (v, stats) = lines(&root, &opts);
+        assert_eq!(v.len(), 1 + 1 + 2 + 600);
+        assert_eq!((stats.entries, stats.files_hashed, stats.skipped), (604, 601, 0));
+        assert_eq!(v[0]["path"], "/");
+        assert_eq!(v[0]["type"], "dir");
+        assert_eq!(v[1]["path"], "/etc");
+        let paths: Vec<&str> = v.iter().map(|l| l["path"].as_str().unwrap()).collect();
+        let mut sorted = paths.clone();
+        sorted.sort_unstable();
+        assert_eq!(paths, sorted, "walk order is kept across batches");
+        let passwd = v.iter().find(|l| l["path"] == "/etc/passwd").unwrap();
+        assert_eq!(passwd["sha256"], hex::encode(Sha256::digest(b"root:x:0:0\n")));
+        assert_eq!(passwd["type"], "file");
+        assert_eq!(passwd["size"], 11);
+        let link = v.iter().find(|l| l["path"] == "/etc/link").unwrap();
+        assert_eq!(
+            (&link["type"], &link["symlink_target"], &link["sha256"]),
+            (&Value::from("symlink"), &Value::from("/etc/shadow"), &Value::Null)
+        );
+    }
+
+    #[test]
+    fn files_over_the_limit_are_listed_unhashed() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("big"), vec![0u8; 1000]).unwrap();
+        let root = RootFs::open(t.path()).unwrap();
+        let opts = IndexOptions {
+            max_hash_size: Some(999),
+            ..IndexOptions::default()
+        };
+        let (v, stats) = lines(&root, &opts);
+        assert_eq!(v[1]["sha256"], Value::Null);
+        assert!(v[1]["error"].as_str().unwrap().contains("hashing limit"));
+        assert_eq!((stats.files_not_hashed, stats.skipped_list.len()), (1, 1));
+    }
+
+    #[test]
+    fn an_observer_sees_every_entry() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("a"), b"").unwrap();
+        let root = RootFs::open(t.path()).unwrap();
+        let mut seen = Vec::new();
+        write_index_observed(&root, &mut Vec::new(), &IndexOptions::default(), &mut |e| {
+            seen.push(e.path.clone());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, [b"".to_vec(), b"a".to_vec()]);
+    }
+}

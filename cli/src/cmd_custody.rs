@@ -1,8 +1,11 @@
-//! `forensic custody ...`.
+//! `forensic custody ...`: the chain-of-custody log (SPEC §9).
 
 use crate::{EXIT_FAILED, EXIT_OK, keyfiles, view};
 use anyhow::{Context, Result};
+use forensic_bundle::custody::{self, NewEntry};
+use forensic_bundle::keys::Fingerprint;
 use forensic_bundle::verify::{VerifyOptions, verify};
+use forensic_seal::{AppendOptions, SealError};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -11,14 +14,20 @@ use std::path::PathBuf;
 pub enum Command {
     /// Show the custody log: who did what, when, with which key, and whether it is trusted.
     Log(LogArgs),
+    /// Hand the bundle to another key holder: append a signed `transferred` entry naming their key.
+    Transfer(TransferArgs),
+    /// Acknowledge a transfer to your key: append your signed `received` entry.
+    Receive(AppendArgs),
+    /// Append any other signed statement (`annotated`).
+    Annotate(AnnotateArgs),
 }
 
 /// Arguments of `custody log`.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Checks every entry's signature and chain link, but does not hash member contents \
-(use `forensic verify`). Exit codes: 0 the log checks; 1 it does not (entries that could be read are still \
-shown); 2 could not run."
+    after_help = "Checks every entry's signature, chain link and the custody rules (SPEC §9.4), but does not \
+hash member contents (use `forensic verify`). Exit codes: 0 the log checks; 1 it does not (entries that \
+could be read are still shown); 2 could not run."
 )]
 pub struct LogArgs {
     /// The bundle.
@@ -31,11 +40,159 @@ pub struct LogArgs {
     json: bool,
 }
 
+/// What every appending command takes.
+#[derive(clap::Args)]
+#[command(after_help = APPEND_HELP)]
+pub struct AppendArgs {
+    /// The bundle (rewritten in place, atomically).
+    bundle: PathBuf,
+    /// Your private key (PKCS#8 PEM from `forensic keygen`).
+    #[arg(long, value_name = "KEY")]
+    key: PathBuf,
+    /// Free text recorded in the signed entry.
+    #[arg(long, value_name = "TEXT")]
+    note: Option<String>,
+    /// Your name as recorded in the entry (default: $USER).
+    #[arg(long, value_name = "NAME")]
+    actor: Option<String>,
+    /// Trusted public key (.pub) or directory of them; repeatable: refuse unless every earlier
+    /// signer is trusted.
+    #[arg(long, value_name = "FILE_OR_DIR")]
+    trust: Vec<PathBuf>,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+const APPEND_HELP: &str = "The bundle is verified first (every member hashed, the seal and the custody log \
+checked); an entry is appended only to a bundle that verifies, and only if the custody rules allow it \
+(SPEC §9.4): a transfer by the key that holds the bundle, a receipt by the key the last transfer names. \
+The new bundle is written beside the original, synced, checked and renamed over it: every evidence member \
+and every earlier entry keeps its stored bytes, and a crash leaves the original untouched.\n\
+Exit codes: 0 appended; 1 refused (the bundle does not verify, or the custody rules forbid the entry; \
+nothing written); 2 could not run.";
+
+/// Arguments of `custody transfer`.
+#[derive(clap::Args)]
+#[command(after_help = APPEND_HELP)]
+pub struct TransferArgs {
+    #[command(flatten)]
+    common: AppendArgs,
+    /// The recipient's public key (.pub): only its holder can receive the bundle.
+    #[arg(long, value_name = "PUB")]
+    to: PathBuf,
+}
+
+/// Arguments of `custody annotate`.
+#[derive(clap::Args)]
+#[command(after_help = APPEND_HELP)]
+pub struct AnnotateArgs {
+    #[command(flatten)]
+    common: AppendArgs,
+    /// The action recorded (default `annotated`; not `sealed`, `transferred` or `received`).
+    #[arg(long, value_name = "ACTION", default_value = custody::ANNOTATED)]
+    action: String,
+}
+
 /// Runs a custody subcommand.
 pub fn run(cmd: Command) -> Result<u8> {
     match cmd {
         Command::Log(a) => log(a),
+        Command::Transfer(a) => {
+            let to = Fingerprint::of(&keyfiles::load_public_key(&a.to)?);
+            append(a.common, custody::TRANSFERRED, Some(to))
+        }
+        Command::Receive(a) => append(a, custody::RECEIVED, None),
+        Command::Annotate(a) => {
+            if [custody::SEALED, custody::TRANSFERRED, custody::RECEIVED].contains(&a.action.as_str()) {
+                anyhow::bail!(
+                    "--action {:?}: use `forensic custody transfer` or `receive` (a bundle is sealed once)",
+                    a.action
+                );
+            }
+            if a.common.note.is_none() {
+                anyhow::bail!("annotate needs --note TEXT: the statement to sign");
+            }
+            let action = a.action.clone();
+            append(a.common, &action, None)
+        }
     }
+}
+
+/// Test-only failpoint: with `FORENSIC_TEST_FAILPOINT=custody-before-rename` the process aborts
+/// after the new bundle is complete in its temporary file and before it replaces the original,
+/// as a crash would (the crash-safety test uses it).
+const FAILPOINT_ENV: &str = "FORENSIC_TEST_FAILPOINT";
+
+fn append(args: AppendArgs, action: &str, recipient: Option<Fingerprint>) -> Result<u8> {
+    let key = keyfiles::load_signing_key(&args.key)?;
+    let trust = keyfiles::load_trust(&args.trust)?;
+    let actor = args
+        .actor
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".into());
+    let time = forensic_seal::Clock::new()?.now();
+    let entry = NewEntry {
+        key: &key,
+        actor,
+        action: action.to_string(),
+        time,
+        recipient,
+        note: args.note.clone(),
+    };
+    let opts = AppendOptions {
+        trust,
+        ..AppendOptions::default()
+    };
+    let pending = match forensic_seal::prepare_append(&args.bundle, &entry, &opts) {
+        Ok(p) => p,
+        Err(e @ (SealError::NotVerified { .. } | SealError::CustodyRefused { .. })) => {
+            eprintln!("forensic: refused: {e}");
+            if let SealError::NotVerified { report, .. } = &e {
+                let mut err = std::io::stderr().lock();
+                view::print_failures(&mut err, &report.failures)?;
+            }
+            return Ok(EXIT_FAILED);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if std::env::var_os(FAILPOINT_ENV).is_some_and(|v| v == "custody-before-rename") {
+        std::process::abort();
+    }
+    let done = pending.commit()?;
+    let me = Fingerprint::of(&key.verifying_key());
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let v = serde_json::json!({
+            "bundle": done.path.display().to_string(),
+            "seq": done.seq,
+            "action": action,
+            "fingerprint": me.hex(),
+            "recipient": recipient.map(|r| r.hex()),
+            "previous_head_sha256": done.previous_head.hex(),
+            "custody_head_sha256": done.head.hex(),
+        });
+        writeln!(out, "{v}")?;
+    } else {
+        writeln!(
+            out,
+            "{}: custody entry #{} {action} signed by key {}",
+            done.path.display(),
+            done.seq,
+            me.short()
+        )?;
+        if let Some(r) = recipient {
+            writeln!(out, "  to key {r}")?;
+        }
+        writeln!(out, "  custody head {}", done.head)?;
+        writeln!(
+            out,
+            "  record this head in your case notes; `forensic verify --expect-head {}` detects a log cut back before it",
+            done.head
+        )?;
+    }
+    Ok(EXIT_OK)
 }
 
 fn log(args: LogArgs) -> Result<u8> {
@@ -70,7 +227,7 @@ fn log(args: LogArgs) -> Result<u8> {
         }
         let head = report.custody_head.map(|d| d.hex()).unwrap_or_else(|| "-".into());
         writeln!(out, "  {} custody entries, head {head}", report.custody.len())?;
-        view::print_custody(&mut out, &report.custody)?;
+        view::print_custody_table(&mut out, &report.custody)?;
         if !ok {
             writeln!(out, "FAILED:")?;
             let all: Vec<_> = if custody_failures.is_empty() {

@@ -13,7 +13,8 @@ use std::path::PathBuf;
     after_help = "Exit codes: 0 the bundle is intact (and, with --trust, every signer is trusted); \
 1 verification failed — every failure found is listed; 2 could not run (usage, unreadable file).\n\
 The custody head printed is the SHA-256 of the last custody entry: record it in your case notes, since a \
-log cut back to an earlier entry is itself valid (SPEC §9.3)."
+log cut back to an earlier entry is itself valid (SPEC §9.3); later, --expect-head HEAD fails \
+(truncated-custody) unless the log still holds that entry (SPEC §9.5)."
 )]
 pub struct Args {
     /// The bundle.
@@ -25,6 +26,10 @@ pub struct Args {
     /// Print the report as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// A custody head recorded earlier (64 hex digits): fail unless some custody entry has it,
+    /// i.e. unless the log is that one or a continuation of it (SPEC §9.5).
+    #[arg(long, value_name = "HEX", value_parser = parse_head)]
+    expect_head: Option<forensic_bundle::digest::Digest>,
     /// Print only the verdict line (and failures).
     #[arg(short, long)]
     quiet: bool,
@@ -38,6 +43,7 @@ pub fn run(args: Args) -> Result<u8> {
     let opts = VerifyOptions {
         trust,
         progress: bar.callback(),
+        expect_head: args.expect_head,
         ..VerifyOptions::default()
     };
     let report = verify(&file, &opts).with_context(|| format!("reading {}", args.bundle.display()))?;
@@ -70,10 +76,11 @@ pub fn run(args: Args) -> Result<u8> {
         }
         if report.verified() {
             let n = report.manifest.as_ref().map_or(0, |m| m.members.len());
-            let trusted = if opts.trust.is_some() {
-                ", every signer trusted"
-            } else {
-                ""
+            let trusted = match (opts.trust.is_some(), opts.expect_head.is_some()) {
+                (true, true) => ", every signer trusted, the recorded head present",
+                (true, false) => ", every signer trusted",
+                (false, true) => ", the recorded head present",
+                (false, false) => "",
             };
             writeln!(
                 out,
@@ -86,4 +93,9 @@ pub fn run(args: Args) -> Result<u8> {
         }
     }
     Ok(if report.verified() { EXIT_OK } else { EXIT_FAILED })
+}
+
+fn parse_head(s: &str) -> Result<forensic_bundle::digest::Digest, String> {
+    forensic_bundle::digest::Digest::from_hex(&s.to_ascii_lowercase())
+        .ok_or_else(|| format!("{s:?} is not a custody head: 64 hex digits, as `forensic verify` prints it"))
 }

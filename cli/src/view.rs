@@ -219,3 +219,42 @@ pub fn print_failures(out: &mut impl Write, failures: &[Failure]) -> io::Result<
     }
     Ok(())
 }
+
+/// The custody log as a table: who, action, when, key fingerprint (short), signature, trusted.
+pub fn print_custody_table(out: &mut impl Write, records: &[CustodyRecord]) -> io::Result<()> {
+    let width = records
+        .iter()
+        .map(|c| c.payload.actor.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(5, 24);
+    writeln!(
+        out,
+        "  {:>3}  {:<12} {:<30}  {:<width$}  {:<16}  {:<9}  TRUSTED",
+        "#", "ACTION", "TIME", "ACTOR", "KEY", "SIGNATURE"
+    )?;
+    for (i, c) in records.iter().enumerate() {
+        let p = &c.payload;
+        let trust = match c.trusted {
+            Some(true) => "yes",
+            Some(false) => "NO",
+            None => "-",
+        };
+        let sig = if c.signature_ok { "ok" } else { "BAD" };
+        let actor: String = p.actor.name.chars().take(width).collect();
+        writeln!(
+            out,
+            "  {i:>3}  {:<12} {:<30}  {actor:<width$}  {:<16}  {sig:<9}  {trust}",
+            p.action,
+            p.time.as_str(),
+            c.signer.short()
+        )?;
+        if let Some(r) = &p.recipient {
+            writeln!(out, "  {:>3}  to key {}", "", r.hex())?;
+        }
+        if let Some(n) = &p.note {
+            writeln!(out, "  {:>3}  note: {n}", "")?;
+        }
+    }
+    Ok(())
+}

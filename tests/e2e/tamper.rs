@@ -273,15 +273,20 @@ fn reordered_dropped_or_forged_custody_entries_break_the_chain() {
     let good = members(&small_bundle());
     let manifest = &good[3].1;
     let digest = forensic_bundle::digest::Digest::of(manifest);
-    let lab = signing_key_from_seed(&[2; 32]);
+    let (tester, lab) = (signing_key_from_seed(&[1; 32]), signing_key_from_seed(&[2; 32]));
+    let to_lab = forensic_bundle::keys::Fingerprint::of(&lab.verifying_key());
     let mut log = good[5].1.clone();
-    for (i, action) in ["transferred", "received", "annotated"].iter().enumerate() {
+    // A valid history (SPEC §9.4): the sealer transfers to lab, lab receives and annotates.
+    for (i, (key, action)) in [(&tester, "transferred"), (&lab, "received"), (&lab, "annotated")]
+        .into_iter()
+        .enumerate()
+    {
         let e = NewEntry {
-            key: &lab,
+            key,
             actor: "lab".into(),
             action: action.to_string(),
             time: t(&format!("1{i}")),
-            recipient: None,
+            recipient: (action == "transferred").then_some(to_lab),
             note: None,
         };
         log = custody::append(&log, &e, "small", &digest, &Limits::default()).unwrap();

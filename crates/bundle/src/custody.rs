@@ -18,11 +18,23 @@ use coset::{
 use ed25519_dalek::Signer;
 use serde::{Deserialize, Serialize};
 
+mod semantics;
+pub use semantics::check_semantics;
+
 /// CBOR tag of COSE_Sign1_Tagged (RFC 9052).
 pub const COSE_SIGN1_TAG: u64 = 18;
 
 /// The well-known action of the first entry.
 pub const SEALED: &str = "sealed";
+/// The action of a transfer to the key named by `recipient` (SPEC §9.4).
+pub const TRANSFERRED: &str = "transferred";
+/// The action of the recipient's receipt of a transfer (SPEC §9.4).
+pub const RECEIVED: &str = "received";
+/// The action of any other signed statement (SPEC §9.4).
+pub const ANNOTATED: &str = "annotated";
+/// How far an entry's time may lie before the previous entry's (or, for the seal, before the
+/// manifest's `created`): SPEC §9.4 rule 2.
+pub const TIME_TOLERANCE_SECS: u32 = 300;
 
 /// The signed payload of one custody entry (SPEC §9.1 `custody-payload`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,8 +7,9 @@
 //! - [`writer::BundleWriter`] streams evidence into a new bundle and seals it (§2–§9).
 //! - [`verify::verify`] runs the verification algorithm of §11 and returns a [`verify::Report`]
 //!   listing every failure found, each with its [`verify::FailureClass`] (§12).
-//! - [`custody`] signs, parses and appends custody entries (§9); [`keys`] handles key files and
-//!   fingerprints (§8).
+//! - [`custody`] signs, parses and appends custody entries and checks their chain and semantics
+//!   (§9); [`append`] writes a bundle with one more entry, rewriting only its tail; [`keys`]
+//!   handles key files and fingerprints (§8).
 //!
 //! ```
 //! use forensic_bundle::{keys, manifest::*, section::Section, time::Timestamp, writer::*};
@@ -28,6 +29,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod append;
 pub mod cbor;
 pub mod custody;
 pub mod digest;

@@ -56,6 +56,18 @@ impl Timestamp {
         Timestamp::parse(&dt.format("%Y-%m-%dT%H:%M:%S.%9fZ").to_string())
     }
 
+    /// Nanoseconds since the Unix epoch (negative before 1970), for comparing instants (SPEC §9.4).
+    pub fn unix_nanos(&self) -> i128 {
+        // The text was validated by `parse`, so these parses succeed; 0 is never reached.
+        let secs = self
+            .0
+            .get(..19)
+            .and_then(|t| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S").ok())
+            .map_or(0, |dt| dt.and_utc().timestamp());
+        let nanos: i128 = self.0.get(20..29).and_then(|f| f.parse().ok()).unwrap_or(0);
+        i128::from(secs) * 1_000_000_000 + nanos
+    }
+
     /// The text form.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -128,6 +140,8 @@ mod tests {
         let t = Timestamp::from_unix_nanos(1_700_000_000_123_456_789)?;
         assert_eq!(t.as_str(), "2023-11-14T22:13:20.123456789Z");
         assert_eq!(t.fields(), (2023, 11, 14, 22, 13, 20));
+        assert_eq!(t.unix_nanos(), 1_700_000_000_123_456_789);
+        assert_eq!(Timestamp::from_unix_nanos(-1)?.unix_nanos(), -1);
         Ok(())
     }
 }

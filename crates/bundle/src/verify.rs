@@ -54,12 +54,14 @@ pub enum FailureClass {
     BadSignature,
     BrokenChain,
     SealMismatch,
+    CustodySemantics,
     UntrustedSigner,
+    TruncatedCustody,
 }
 
 impl FailureClass {
     /// Every class, in the order of SPEC §12.
-    pub const ALL: [FailureClass; 15] = [
+    pub const ALL: [FailureClass; 17] = [
         FailureClass::MalformedContainer,
         FailureClass::UnsupportedVersion,
         FailureClass::LimitExceeded,
@@ -74,7 +76,9 @@ impl FailureClass {
         FailureClass::BadSignature,
         FailureClass::BrokenChain,
         FailureClass::SealMismatch,
+        FailureClass::CustodySemantics,
         FailureClass::UntrustedSigner,
+        FailureClass::TruncatedCustody,
     ];
 
     /// The class id of SPEC §12, e.g. `digest-mismatch`.
@@ -94,7 +98,9 @@ impl FailureClass {
             FailureClass::BadSignature => "bad-signature",
             FailureClass::BrokenChain => "broken-chain",
             FailureClass::SealMismatch => "seal-mismatch",
+            FailureClass::CustodySemantics => "custody-semantics",
             FailureClass::UntrustedSigner => "untrusted-signer",
+            FailureClass::TruncatedCustody => "truncated-custody",
         }
     }
 
@@ -207,6 +213,8 @@ pub struct VerifyOptions {
     /// Run step 7 (hash every member). `false` reads structure, manifest, sums and custody only,
     /// for listing commands; such a report does not say the evidence is intact.
     pub check_contents: bool,
+    /// A custody head recorded earlier (SPEC §9.5); `None` skips step 11.
+    pub expect_head: Option<Digest>,
 }
 
 impl Default for VerifyOptions {
@@ -216,6 +224,7 @@ impl Default for VerifyOptions {
             limits: Limits::default(),
             progress: None,
             check_contents: true,
+            expect_head: None,
         }
     }
 }
@@ -225,6 +234,8 @@ impl fmt::Debug for VerifyOptions {
         f.debug_struct("VerifyOptions")
             .field("trust", &self.trust)
             .field("limits", &self.limits)
+            .field("check_contents", &self.check_contents)
+            .field("expect_head", &self.expect_head)
             .finish_non_exhaustive()
     }
 }
@@ -662,12 +673,36 @@ fn check_custody(log: &[u8], manifest: &Manifest, manifest_digest: &Digest, opts
             trusted,
         });
     }
+    let mut intact = report.custody.iter().all(|c| c.signature_ok);
     for (i, problem) in custody::check_chain(&entries, &manifest.bundle_id, manifest_digest) {
         match problem {
-            ChainProblem::Broken(m) => report.fail(FailureClass::BrokenChain, Some(CUSTODY), Some(i), m),
+            ChainProblem::Broken(m) => {
+                intact = false;
+                report.fail(FailureClass::BrokenChain, Some(CUSTODY), Some(i), m);
+            }
             // The manifest is what fails to match its seal: name it.
             ChainProblem::SealMismatch(m) => report.fail(FailureClass::SealMismatch, Some(MANIFEST), Some(i), m),
         }
+    }
+    // Step 9d: semantics only of a history every entry signed, unbroken (SPEC §9.4).
+    if intact {
+        for (i, m) in custody::check_semantics(&entries, &manifest.created) {
+            report.fail(FailureClass::CustodySemantics, Some(CUSTODY), Some(i), m);
+        }
+    }
+    // Step 11: the recorded head (SPEC §9.5).
+    if let Some(head) = opts.expect_head
+        && !report.custody.iter().any(|c| c.digest == head)
+    {
+        report.fail(
+            FailureClass::TruncatedCustody,
+            Some(CUSTODY),
+            None,
+            format!(
+                "no custody entry has the recorded head {head}: entries were removed since it was recorded, \
+                 or this is another log (SPEC §9.5)"
+            ),
+        );
     }
     report.custody_head = entries.last().map(custody::Entry::digest);
 }

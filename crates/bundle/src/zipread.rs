@@ -49,6 +49,10 @@ pub struct ZipEntry {
 pub struct ZipIndex {
     /// Members in order.
     pub entries: Vec<ZipEntry>,
+    /// Offset of the central directory.
+    pub cd_offset: u64,
+    /// Length of the central directory in bytes.
+    pub cd_size: u64,
 }
 
 /// Why a file is not a ZIP of SPEC §2.1's profile.
@@ -253,6 +257,50 @@ fn apply_zip64(extra: &[u8], s: &mut Sizes, with_offset: bool, what: &str) -> Re
 /// [`ContainerError::Malformed`] or [`ContainerError::Limit`] naming the member or byte offset;
 /// [`ContainerError::Io`] only when the underlying reader fails.
 pub fn read_index<R: Read + Seek>(r: &mut R, limits: &Limits) -> Result<ZipIndex, ContainerError> {
+    read_index_with(r, limits, None)
+}
+
+/// Reads what can be read of an archive that [`read_index`] refuses, for salvage (`extract
+/// --force`): the end records and the member-count limit must hold, but a central directory entry
+/// or local header that breaks SPEC §2.1 or §3 (a bad or duplicate name, a forbidden flag or
+/// method, a local header that disagrees), or a member over a size limit of §10, is left out and
+/// described in the returned list instead; gaps and overlaps between members are tolerated.
+///
+/// # Security
+/// Every entry returned has a valid member name (SPEC §3), a unique name, a local header that
+/// agrees with its central directory entry, and declared sizes within the limits, so that it can be
+/// read with [`MemberReader`] like an entry of a valid bundle. Nothing else about the archive is
+/// vouched for: a bundle read this way did not verify.
+///
+/// # Errors
+/// [`ContainerError`] when not even the end records and the central directory can be walked.
+pub fn read_index_salvage<R: Read + Seek>(
+    r: &mut R,
+    limits: &Limits,
+) -> Result<(ZipIndex, Vec<String>), ContainerError> {
+    let mut problems = Vec::new();
+    let index = read_index_with(r, limits, Some(&mut problems))?;
+    Ok((index, problems))
+}
+
+/// [`read_index`] when `salvage` is `None`; otherwise entries with problems are left out and
+/// their problems pushed to `salvage`.
+fn read_index_with<R: Read + Seek>(
+    r: &mut R,
+    limits: &Limits,
+    mut salvage: Option<&mut Vec<String>>,
+) -> Result<ZipIndex, ContainerError> {
+    let salvaging = salvage.is_some();
+    // In salvage mode a problem is recorded and the entry skipped; otherwise it is the verdict.
+    let mut problem = |msg: String| -> Result<(), ContainerError> {
+        match salvage.as_deref_mut() {
+            Some(list) => {
+                list.push(msg);
+                Ok(())
+            }
+            None => Err(ContainerError::Malformed(msg)),
+        }
+    };
     let file_len = r.seek(SeekFrom::End(0))?;
     let end = read_end_record(r, file_len)?;
     if end.entries > limits.max_members {
@@ -262,10 +310,10 @@ pub fn read_index<R: Read + Seek>(r: &mut R, limits: &Limits) -> Result<ZipIndex
         )));
     }
     if end.cd_offset.checked_add(end.cd_size) != Some(end.cd_end) {
-        return malformed(format!(
+        problem(format!(
             "the central directory (byte {}, {} bytes) does not end where the end record begins (byte {})",
             end.cd_offset, end.cd_size, end.cd_end
-        ));
+        ))?;
     }
     r.seek(SeekFrom::Start(end.cd_offset))?;
     let mut cd = io::BufReader::with_capacity(64 * 1024, (&mut *r).take(end.cd_size));
@@ -283,91 +331,151 @@ pub fn read_index<R: Read + Seek>(r: &mut R, limits: &Limits) -> Result<ZipIndex
             usize::from(u16_at(&h, 30)),
             usize::from(u16_at(&h, 32)),
         );
-        if name_len > name::MAX_NAME_LEN {
-            return malformed(format!(
-                "central directory entry {i}: the name is {name_len} bytes; at most 1024 are allowed"
-            ));
-        }
         let mut name_bytes = vec![0u8; name_len];
         let mut extra = vec![0u8; extra_len];
         let mut comment = vec![0u8; comment_len];
         let trunc = |_| ContainerError::Malformed(format!("central directory entry {i} is truncated"));
+        if name_len > name::MAX_NAME_LEN && !salvaging {
+            return malformed(format!(
+                "central directory entry {i}: the name is {name_len} bytes; at most 1024 are allowed"
+            ));
+        }
         cd.read_exact(&mut name_bytes).map_err(trunc)?;
         cd.read_exact(&mut extra).map_err(trunc)?;
         cd.read_exact(&mut comment).map_err(trunc)?;
-        let name = String::from_utf8(name_bytes)
-            .map_err(|_| ContainerError::Malformed(format!("central directory entry {i}: the name is not UTF-8")))?;
-        let what = format!("member {name:?}");
-        name::validate(&name).map_err(|e| ContainerError::Malformed(format!("{what}: bad member name: {e}")))?;
-        if !names.insert(name.clone()) {
-            return malformed(format!("{what} appears twice in the central directory"));
+        match central_entry(i, &h, name_bytes, &extra, comment_len, &names) {
+            Ok(entry) => {
+                names.insert(entry.name.clone());
+                raw.push(entry);
+            }
+            Err(msg) => problem(msg)?,
         }
-        if comment_len != 0 {
-            return malformed(format!("{what} has a file comment (SPEC §2.1)"));
-        }
-        let flags = u16_at(&h, 8);
-        if flags & FORBIDDEN_FLAGS != 0 {
-            return malformed(format!(
-                "{what}: general-purpose flags {flags:#06x} (encryption, data descriptor or patch data) are not allowed"
-            ));
-        }
-        let method = match u16_at(&h, 10) {
-            0 => Method::Stored,
-            8 => Method::Deflate,
-            m => return malformed(format!("{what}: compression method {m} is not allowed (only 0 and 8)")),
-        };
-        let mut s = Sizes {
-            size: u64::from(u32_at(&h, 24)),
-            compressed: u64::from(u32_at(&h, 20)),
-            offset: u64::from(u32_at(&h, 42)),
-        };
-        apply_zip64(&extra, &mut s, true, &what)?;
-        if method == Method::Stored && s.size != s.compressed {
-            return malformed(format!(
-                "{what}: stored, but its compressed ({}) and uncompressed ({}) sizes differ",
-                s.compressed, s.size
-            ));
-        }
-        if u16_at(&h, 34) != 0 {
-            return malformed(format!("{what}: starts on another disk"));
-        }
-        raw.push((
-            ZipEntry {
-                name,
-                method,
-                crc32: u32_at(&h, 16),
-                compressed_size: s.compressed,
-                size: s.size,
-                header_offset: s.offset,
-                data_offset: 0,
-            },
-            flags,
-        ));
     }
     let mut rest = [0u8; 1];
     if cd.read(&mut rest)? != 0 {
-        return malformed("the central directory has bytes after its last entry");
+        problem("the central directory has bytes after its last entry".to_string())?;
     }
     drop(cd);
     let mut entries = Vec::with_capacity(raw.len());
     let mut expected = 0u64;
-    for (mut e, _flags) in raw {
-        check_local(r, &mut e, expected, file_len)?;
+    for mut e in raw {
+        // Salvage tolerates gaps and overlaps: each member is judged at its own offset.
+        let at = if salvaging { e.header_offset } else { expected };
+        match check_local(r, &mut e, at, file_len) {
+            Ok(()) => {}
+            Err(ContainerError::Malformed(msg)) if salvaging => {
+                problem(msg)?;
+                continue;
+            }
+            Err(err) => return Err(err),
+        }
         expected = e
             .data_offset
             .checked_add(e.compressed_size)
             .ok_or_else(|| ContainerError::Malformed(format!("member {:?}: sizes overflow", e.name)))?;
         entries.push(e);
     }
-    if expected != end.cd_offset {
-        return malformed(format!(
-            "{} bytes of unlisted data lie between the last member and the central directory (byte {expected} to {})",
-            end.cd_offset.saturating_sub(expected),
-            end.cd_offset
+    match salvage {
+        None => {
+            if expected != end.cd_offset {
+                return malformed(format!(
+                    "{} bytes of unlisted data lie between the last member and the central directory (byte {expected} to {})",
+                    end.cd_offset.saturating_sub(expected),
+                    end.cd_offset
+                ));
+            }
+            check_sizes(&entries, limits)?;
+        }
+        Some(list) => {
+            entries.retain(|e| match check_sizes(std::slice::from_ref(e), limits) {
+                Ok(()) => true,
+                Err(err) => {
+                    list.push(err.to_string());
+                    false
+                }
+            });
+            let mut total = 0u64;
+            entries.retain(|e| {
+                total = total.saturating_add(e.size);
+                let keep = total <= limits.max_total_size;
+                if !keep {
+                    list.push(format!(
+                        "member {:?} left out: the members declare more than {} bytes in all (SPEC §10)",
+                        e.name, limits.max_total_size
+                    ));
+                }
+                keep
+            });
+        }
+    }
+    Ok(ZipIndex {
+        entries,
+        cd_offset: end.cd_offset,
+        cd_size: end.cd_size,
+    })
+}
+
+/// Checks one central directory entry (SPEC §2.1 items 4–8, §3) whose fixed header is `h`;
+/// `names` are the names of the entries accepted before it. Returns the entry, or what is wrong.
+fn central_entry(
+    i: u64,
+    h: &[u8; 46],
+    name_bytes: Vec<u8>,
+    extra: &[u8],
+    comment_len: usize,
+    names: &std::collections::HashSet<String>,
+) -> Result<ZipEntry, String> {
+    if name_bytes.len() > name::MAX_NAME_LEN {
+        return Err(format!(
+            "central directory entry {i}: the name is {} bytes; at most 1024 are allowed",
+            name_bytes.len()
         ));
     }
-    check_sizes(&entries, limits)?;
-    Ok(ZipIndex { entries })
+    let name =
+        String::from_utf8(name_bytes).map_err(|_| format!("central directory entry {i}: the name is not UTF-8"))?;
+    let what = format!("member {name:?}");
+    name::validate(&name).map_err(|e| format!("{what}: bad member name: {e}"))?;
+    if names.contains(&name) {
+        return Err(format!("{what} appears twice in the central directory"));
+    }
+    if comment_len != 0 {
+        return Err(format!("{what} has a file comment (SPEC §2.1)"));
+    }
+    let flags = u16_at(h, 8);
+    if flags & FORBIDDEN_FLAGS != 0 {
+        return Err(format!(
+            "{what}: general-purpose flags {flags:#06x} (encryption, data descriptor or patch data) are not allowed"
+        ));
+    }
+    let method = match u16_at(h, 10) {
+        0 => Method::Stored,
+        8 => Method::Deflate,
+        m => return Err(format!("{what}: compression method {m} is not allowed (only 0 and 8)")),
+    };
+    let mut s = Sizes {
+        size: u64::from(u32_at(h, 24)),
+        compressed: u64::from(u32_at(h, 20)),
+        offset: u64::from(u32_at(h, 42)),
+    };
+    apply_zip64(extra, &mut s, true, &what).map_err(|e| e.to_string())?;
+    if method == Method::Stored && s.size != s.compressed {
+        return Err(format!(
+            "{what}: stored, but its compressed ({}) and uncompressed ({}) sizes differ",
+            s.compressed, s.size
+        ));
+    }
+    if u16_at(h, 34) != 0 {
+        return Err(format!("{what}: starts on another disk"));
+    }
+    Ok(ZipEntry {
+        name,
+        method,
+        crc32: u32_at(h, 16),
+        compressed_size: s.compressed,
+        size: s.size,
+        header_offset: s.offset,
+        data_offset: 0,
+    })
 }
 
 fn check_sizes(entries: &[ZipEntry], limits: &Limits) -> Result<(), ContainerError> {
@@ -561,4 +669,40 @@ pub fn read_small<R: Read + Seek>(r: R, e: &ZipEntry, max: u64) -> io::Result<Ve
     let mut out = Vec::with_capacity(usize::try_from(e.size).unwrap_or(0));
     MemberReader::new(r, e)?.read_to_end(&mut out)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Cursor, Write};
+
+    fn zip_of(names: &[&str]) -> Vec<u8> {
+        let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for n in names {
+            let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+            z.start_file(*n, opts).unwrap();
+            z.write_all(n.as_bytes()).unwrap();
+        }
+        z.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn salvage_leaves_out_unsafe_entries_that_the_strict_reader_refuses() {
+        let bytes = zip_of(&["mimetype", "../evil", "5-filesystem/ok", "/abs"]);
+        let strict = read_index(&mut Cursor::new(&bytes[..]), &Limits::default());
+        assert!(matches!(strict, Err(ContainerError::Malformed(m)) if m.contains("../evil")));
+        let (index, problems) = read_index_salvage(&mut Cursor::new(&bytes[..]), &Limits::default()).unwrap();
+        let names: Vec<&str> = index.entries.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["mimetype", "5-filesystem/ok"]);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        let e = &index.entries[1];
+        let mut content = Vec::new();
+        MemberReader::new(Cursor::new(&bytes[..]), e)
+            .unwrap()
+            .read_to_end(&mut content)
+            .unwrap();
+        assert_eq!(content, b"5-filesystem/ok");
+        // A file that is not a ZIP at all cannot be salvaged.
+        assert!(read_index_salvage(&mut Cursor::new(&b"not a zip"[..]), &Limits::default()).is_err());
+    }
 }

@@ -45,6 +45,26 @@ impl BundleFile {
         })
     }
 
+    /// Wraps a file already opened (read-only) as `path`.
+    ///
+    /// # Errors
+    /// [`SealError::Io`] naming the path if it is not a regular file.
+    pub fn from_file(file: File, path: &Path) -> Result<BundleFile, SealError> {
+        let md = file.metadata().map_err(|e| SealError::io(path, e))?;
+        if !md.is_file() {
+            let e = io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file: a bundle is a ZIP file",
+            );
+            return Err(SealError::io(path, e));
+        }
+        Ok(BundleFile {
+            file: Arc::new(file),
+            len: md.len(),
+            path: path.to_path_buf(),
+        })
+    }
+
     /// The file's length when it was opened.
     pub fn len(&self) -> u64 {
         self.len

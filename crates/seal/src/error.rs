@@ -75,6 +75,38 @@ pub enum SealError {
         /// What failed.
         source: WriteError,
     },
+    /// A custody entry can only be appended to a bundle that verifies (SPEC §11).
+    #[error(
+        "{} does not verify ({} problem(s), the first: {}); custody entries are appended only to a bundle that verifies",
+        path.display(),
+        report.failures.len(),
+        report.failures.first().map(ToString::to_string).unwrap_or_default()
+    )]
+    NotVerified {
+        /// The bundle.
+        path: PathBuf,
+        /// What verification found.
+        report: Box<forensic_bundle::verify::Report>,
+    },
+    /// The new entry would break the custody rules (SPEC §9.3, §9.4); nothing was written.
+    #[error("{}: {reason}; nothing was written", path.display())]
+    CustodyRefused {
+        /// The bundle.
+        path: PathBuf,
+        /// Which rule, in words.
+        reason: String,
+    },
+    /// Another process holds the bundle's lock (it is appending a custody entry).
+    #[error("{} is locked by another process appending to it; try again when it has finished", .0.display())]
+    Busy(PathBuf),
+    /// The bundle changed in a way that makes appending unsafe, or the rewrite failed.
+    #[error("appending to {}: {reason}; the bundle was left untouched", path.display())]
+    Append {
+        /// The bundle.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// The bundle just written could not be read back to compute the manifest digest.
     #[error("reading back {}: {reason}", path.display())]
     ReadBack {

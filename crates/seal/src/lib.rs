@@ -11,6 +11,8 @@
 //! - [`bundle_file::BundleFile`] and [`bundle_file::verify_path`] verify a bundle on disk with
 //!   several threads reading at once.
 //! - [`meta::file_meta`] records a file's metadata (never following symlinks).
+//! - [`custody_append::append_entry`] appends a signed custody entry to a bundle atomically
+//!   (temporary file beside it, synced, renamed over it), refusing entries that break SPEC §9.4.
 //!
 //! ```no_run
 //! use forensic_seal::seal::{SealOptions, seal_directory};
@@ -29,6 +31,7 @@ pub mod atomic;
 pub mod bundle_file;
 pub mod clock;
 mod content;
+pub mod custody_append;
 pub mod error;
 mod member;
 pub mod meta;
@@ -41,6 +44,7 @@ mod walk;
 pub use atomic::AtomicFile;
 pub use bundle_file::{BundleFile, PosReader, verify_path};
 pub use clock::Clock;
+pub use custody_append::{AppendOptions, Appended, PendingAppend, append_entry, prepare_append};
 pub use error::SealError;
 pub use meta::file_meta;
 pub use rules::{Rule, parse_rule};

@@ -18,7 +18,8 @@ pub fn default_dir() -> PathBuf {
 }
 
 /// The text of `NAME.expect` (SPEC §13): a `description:` line, an `expect:` line (`ok`, or the
-/// class ids sorted and space-separated) and one `trust:` line per trusted key file.
+/// class ids sorted and space-separated), one `trust:` line per trusted key file and a `head:`
+/// line for a recorded custody head.
 pub fn expect_text(v: &Vector) -> String {
     let mut classes = v.expect.clone();
     classes.sort_unstable();
@@ -32,6 +33,9 @@ pub fn expect_text(v: &Vector) -> String {
     for t in &v.trust {
         out.push_str(&format!("trust: {t}\n"));
     }
+    if let Some(h) = &v.head {
+        out.push_str(&format!("head: {h}\n"));
+    }
     out
 }
 
@@ -44,16 +48,19 @@ pub struct Expect {
     pub expect: Vec<String>,
     /// The `trust:` key files, relative to the vectors directory.
     pub trust: Vec<String>,
+    /// The `head:` recorded custody head (SPEC §9.5), if any.
+    pub head: Option<String>,
 }
 
 impl Expect {
     /// Parses `key: value` lines: exactly one `description` and one `expect` (`ok`, or class ids
-    /// sorted, unique and separated by single spaces), any number of `trust`.
+    /// sorted, unique and separated by single spaces), any number of `trust`, at most one `head`
+    /// (64 lowercase hex digits).
     ///
     /// # Errors
     /// [`Error`] naming the line that is not of that form.
     pub fn parse(text: &str) -> Result<Expect, Error> {
-        let (mut description, mut expect, mut trust) = (None, None, Vec::new());
+        let (mut description, mut expect, mut trust, mut head) = (None, None, Vec::new(), None);
         for (n, line) in text.lines().enumerate() {
             let (k, v) = line
                 .split_once(": ")
@@ -75,7 +82,16 @@ impl Expect {
                     }
                     expect = Some(c);
                 }
-                "description" | "expect" => return Err(dup(k)),
+                "head" if head.is_none() => {
+                    if v.len() != 64 || !v.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+                        return Err(Error::new(format!(
+                            "line {}: head is not 64 lowercase hex digits",
+                            n + 1
+                        )));
+                    }
+                    head = Some(v.to_string());
+                }
+                "description" | "expect" | "head" => return Err(dup(k)),
                 "trust" => trust.push(v.to_string()),
                 _ => return Err(Error::new(format!("line {}: unknown key {k:?}", n + 1))),
             }
@@ -84,6 +100,7 @@ impl Expect {
             description: description.ok_or_else(|| Error::new("no `description:` line"))?,
             expect: expect.ok_or_else(|| Error::new("no `expect:` line"))?,
             trust,
+            head,
         })
     }
 }
@@ -96,6 +113,7 @@ what a conforming verifier reports for it:
     description: one sentence
     expect: ok                  (or the failure classes of SPEC §12, sorted, space-separated)
     trust: keys/alice.pub       (optional, repeatable: verify with this trust list)
+    head: 64 hex digits         (optional: verify with this recorded custody head, SPEC §9.5)
 
 `keys/` holds the keys that signed them: **public TEST keys**, each derived from a fixed seed
 (the SHA-256 of the ASCII text `forensic test vector key NAME`). Everyone has the private keys;

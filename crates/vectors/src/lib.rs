@@ -108,6 +108,8 @@ pub struct Vector {
     /// Trust list: public key files relative to the vectors directory, e.g. `keys/alice.pub`.
     /// Empty means verify without a trust list.
     pub trust: Vec<String>,
+    /// A recorded custody head to verify with (SPEC §9.5): 64 lowercase hex digits.
+    pub head: Option<String>,
     /// The bundle file.
     pub bytes: Vec<u8>,
 }

@@ -69,6 +69,9 @@ fn every_vector_gets_its_expected_classes() -> TestResult {
             }
             opts.trust = Some(trust);
         }
+        if let Some(h) = &expect.head {
+            opts.expect_head = Some(forensic_bundle::digest::Digest::from_hex(h).ok_or("bad head")?);
+        }
         let report = verify(&bundle[..], &opts)?;
         let mut got: Vec<String> = report.classes().iter().map(|c| c.as_str().to_string()).collect();
         got.sort();
@@ -95,7 +98,7 @@ fn every_vector_gets_its_expected_classes() -> TestResult {
     Ok(())
 }
 
-/// SPEC §12: each of the 15 failure classes is the expected outcome of at least one vector, and
+/// SPEC §12: each of the 17 failure classes is the expected outcome of at least one vector, and
 /// every class id in an `.expect` file is one of them (and there is at least one valid vector).
 #[test]
 fn every_failure_class_has_a_vector() -> TestResult {
@@ -130,8 +133,9 @@ fn expect_files_follow_spec_13() -> TestResult {
         want.sort();
         assert_eq!(parsed.expect, want, "{}", v.name);
         assert_eq!(parsed.trust, v.trust, "{}", v.name);
+        assert_eq!(parsed.head, v.head, "{}", v.name);
         assert!(
-            text.ends_with('\n') && text.lines().count() == 2 + v.trust.len(),
+            text.ends_with('\n') && text.lines().count() == 2 + v.trust.len() + usize::from(v.head.is_some()),
             "{}",
             v.name
         );

@@ -305,7 +305,7 @@ fn chain(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
         ),
         vector(
             "chain-middle-removed",
-            "Entry 1 (the transfer) removed from the four-entry log (SPEC §9.3 rules 1–2).",
+            "Entry 1 (the transfer) removed from the four-entry log (SPEC §9.3 rules 1–2); the receipt no longer follows a transfer, but §9.4 is not judged on a broken chain (SPEC §11 step 9d).",
             &[BrokenChain],
             with_log(fx, pick(&[0, 2, 3]))?,
         ),

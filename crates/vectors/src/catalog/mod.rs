@@ -4,6 +4,7 @@
 mod container;
 mod content;
 mod custody;
+mod semantics;
 mod valid;
 
 use crate::fixture::{self, build};
@@ -64,8 +65,15 @@ pub(crate) fn vector(name: &str, description: &str, expect: &[FailureClass], byt
         description: description.to_string(),
         expect: expect.iter().map(|c| c.as_str()).collect(),
         trust: Vec::new(),
+        head: None,
         bytes,
     }
+}
+
+/// `v` verified with the recorded custody head `head` (SPEC §9.5).
+pub(crate) fn with_head(mut v: Vector, head: &Digest) -> Vector {
+    v.head = Some(head.hex());
+    v
 }
 
 /// `v` verified with the trust list of the test keys `names`.
@@ -81,5 +89,6 @@ pub(crate) fn all() -> Result<Vec<Vector>, Error> {
     out.extend(container::vectors(&fx)?);
     out.extend(content::vectors(&fx)?);
     out.extend(custody::vectors(&fx)?);
+    out.extend(semantics::vectors(&fx)?);
     Ok(out)
 }

@@ -1,0 +1,41 @@
+//! `forensic cat`.
+
+use crate::{EXIT_FAILED, EXIT_OK, view};
+use anyhow::Result;
+use forensic_bundle::limits::Limits;
+use forensic_extract::ExtractError;
+use std::path::PathBuf;
+
+/// Write one member's content to stdout, after checking it against the sealed manifest.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Verifies the bundle's structure, manifest, SHA256SUMS and custody log, then checks the member's \
+size and SHA-256 against the manifest before writing a byte.\n\
+Exit codes: 0 written; 1 the bundle does not verify or the member differs from the manifest (nothing \
+written); 2 could not run (no such member, unreadable file)."
+)]
+pub struct Args {
+    /// The bundle.
+    bundle: PathBuf,
+    /// The member's name, e.g. `6-podspec/pod-spec.yaml` (as `forensic ls` shows it).
+    member: String,
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> Result<u8> {
+    let bundle = forensic_seal::BundleFile::open(&args.bundle)?;
+    let mut out = std::io::stdout().lock();
+    match forensic_extract::cat::cat_member(&bundle, &args.member, &Limits::default(), &mut out) {
+        Ok(_) => Ok(EXIT_OK),
+        Err(ExtractError::NotVerified { report }) => {
+            eprintln!("forensic: refused: {} does not verify:", args.bundle.display());
+            view::print_failures(&mut std::io::stderr().lock(), &report.failures)?;
+            Ok(EXIT_FAILED)
+        }
+        Err(e @ (ExtractError::DigestMismatch { .. } | ExtractError::Changed { .. })) => {
+            eprintln!("forensic: {e}");
+            Ok(EXIT_FAILED)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

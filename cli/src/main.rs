@@ -4,8 +4,11 @@
 //! documented exit codes (0 success/intact, 1 verification failed, 2 could not run).
 
 mod case_args;
+mod cmd_cat;
 mod cmd_collect;
 mod cmd_custody;
+mod cmd_diff;
+mod cmd_extract;
 mod cmd_keygen;
 mod cmd_ls;
 mod cmd_seal;
@@ -51,9 +54,15 @@ enum Command {
     Verify(cmd_verify::Args),
     /// List a bundle's sections and members with size, SHA-256 and source.
     Ls(cmd_ls::Args),
+    /// Compare the container's files in a bundle with its original image (podman diff form), with findings.
+    Diff(Box<cmd_diff::Args>),
     /// Chain-of-custody commands.
     #[command(subcommand)]
     Custody(cmd_custody::Command),
+    /// Extract a verified bundle's evidence into a directory (safely: never outside it).
+    Extract(cmd_extract::Args),
+    /// Write one member to stdout after checking its SHA-256 against the sealed manifest.
+    Cat(cmd_cat::Args),
 }
 
 fn main() -> ExitCode {
@@ -64,7 +73,10 @@ fn main() -> ExitCode {
         Command::Seal(a) => cmd_seal::run(a),
         Command::Verify(a) => cmd_verify::run(a),
         Command::Ls(a) => cmd_ls::run(a),
+        Command::Diff(a) => cmd_diff::run(*a),
         Command::Custody(c) => cmd_custody::run(c),
+        Command::Extract(a) => cmd_extract::run(a),
+        Command::Cat(a) => cmd_cat::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -4,6 +4,9 @@
 
 mod cli;
 mod collect;
+mod custody;
+mod diff;
+mod extract;
 mod podman;
 mod tamper;
 mod util;

@@ -44,6 +44,13 @@ pub struct Image {
 impl Image {
     /// Builds and imports the image.
     pub fn build(work: &Path, tag: &str) -> Image {
+        Image::build_with(work, tag, &[])
+    }
+
+    /// Builds and imports the image with extra files (`(path, content)`, paths relative to the
+    /// root). A file naming the test makes the layer unique, so that no other test's image
+    /// shares it (podman stores identical layers once).
+    pub fn build_with(work: &Path, tag: &str, extra: &[(&str, &[u8])]) -> Image {
         let root = work.join("rootfs");
         for d in [
             "bin",
@@ -81,6 +88,9 @@ impl Image {
         std::fs::write(root.join("etc/motd"), "welcome\n").unwrap();
         std::fs::write(root.join("etc/hosts"), "127.0.0.1 localhost\n").unwrap();
         std::fs::write(root.join("usr/bin/report"), "#!/bin/sh\necho report\n").unwrap();
+        for (path, content) in extra {
+            std::fs::write(root.join(path), content).unwrap();
+        }
         let tar = work.join("rootfs.tar");
         let o = Command::new("tar")
             .args(["-C", root.to_str().unwrap(), "-cf", tar.to_str().unwrap(), "."])

@@ -1,0 +1,221 @@
+//! `forensic diff`: the container's files in a bundle compared with its original image, offline.
+
+use crate::{EXIT_FAILED, EXIT_OK, EXIT_TROUBLE, keyfiles, progress::Bar, view};
+use anyhow::{Context as _, Result};
+use forensic_bundle::verify::{Report, VerifyOptions, verify};
+use forensic_image::bundle_index::{BundleEvidence, Check, ReadLimits, TREE_INDEX};
+use forensic_image::diff::{DiffOptions, diff};
+use forensic_image::findings::{Contents, Finding, Side, content_wanted, findings};
+use forensic_image::report::{Context, DiffReport, FailureRecord, ImageRecord};
+use forensic_image::{ImageOptions, Platform, open_image};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Compare the container's files recorded in a bundle with its original image: a change list in
+/// `podman diff` form (A added, C changed, D deleted; by content hash too), then findings.
+#[derive(clap::Args)]
+#[command(
+    after_help = "The bundle is verified first; one that does not verify is refused unless --force.\n\
+IMAGE: an OCI layout directory, an OCI archive, a docker-archive (`podman image save --format \
+oci-dir|oci-archive|docker-archive`), or a root filesystem as a directory or tar.\n\
+Exit codes, like diff(1): 0 no differences, 1 differences found, 2 trouble (unreadable input, a \
+bundle that does not verify without --force). JSON schema: docs/diff-json.md."
+)]
+pub struct Args {
+    /// The bundle.
+    bundle: PathBuf,
+    /// The image the container was started from.
+    #[arg(long, value_name = "IMAGE", required_unless_present = "image_from_bundle")]
+    image: Option<PathBuf>,
+    /// Compare with the image as it was on the node: the lower-layer indexes the collector stored.
+    #[arg(long, conflicts_with_all = ["image", "platform"])]
+    image_from_bundle: bool,
+    /// The platform to pick from a multi-platform image (OS/ARCH[/VARIANT], e.g. linux/arm64).
+    #[arg(long, value_name = "PLATFORM")]
+    platform: Option<String>,
+    /// Print the result as JSON (schema forensic-diff/1, docs/diff-json.md).
+    #[arg(long)]
+    json: bool,
+    /// Also list what podman diff leaves out: the root directory, paths the runtime makes
+    /// (/etc/hosts, /etc/resolv.conf, /run/.containerenv, …) and owner-only directory changes.
+    #[arg(long)]
+    all: bool,
+    /// Diff a bundle that does not verify (the output says so at the top).
+    #[arg(long)]
+    force: bool,
+    /// Trusted signer public key (.pub) or a directory of them; repeatable. With it, a bundle
+    /// signed by anyone else does not verify.
+    #[arg(long, value_name = "FILE_OR_DIR")]
+    trust: Vec<PathBuf>,
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> Result<u8> {
+    let trust = keyfiles::load_trust(&args.trust)?;
+    let file = forensic_seal::BundleFile::open(&args.bundle)?;
+    let shown = args.bundle.display().to_string();
+    let bar = Bar::bytes("verifying", None, false);
+    let opts = VerifyOptions {
+        trust,
+        progress: bar.callback(),
+        ..VerifyOptions::default()
+    };
+    let verdict = verify(&file, &opts).with_context(|| format!("reading {shown}"))?;
+    bar.finish();
+    if !verdict.verified() && !args.force {
+        let mut err = std::io::stderr().lock();
+        writeln!(
+            err,
+            "forensic: {shown} did not verify ({} problems); refusing to diff evidence that may have been altered (--force diffs it anyway):",
+            verdict.failures.len()
+        )?;
+        view::print_failures(&mut err, &verdict.failures)?;
+        return Ok(EXIT_TROUBLE);
+    }
+    let report = build(&args, &file, &verdict, shown)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        print_text(&mut out, &report)?;
+    }
+    Ok(if report.differs() { EXIT_FAILED } else { EXIT_OK })
+}
+
+fn build(args: &Args, file: &forensic_seal::BundleFile, verdict: &Report, shown: String) -> Result<DiffReport> {
+    let check = if verdict.verified() {
+        Check::Strict
+    } else {
+        Check::Lenient
+    };
+    let mut evidence = BundleEvidence::open(file, verdict.manifest.as_ref(), check, ReadLimits::default())
+        .with_context(|| format!("reading {shown}"))?;
+    let container = evidence.container().with_context(|| format!("reading {shown}"))?;
+    let (image, record) = match &args.image {
+        Some(path) => {
+            let platform = args.platform.as_deref().map(Platform::parse).transpose()?;
+            let img = open_image(path, &ImageOptions::with_platform(platform))?;
+            let index = img.index()?;
+            let kind = img.kind().name();
+            let record = ImageRecord {
+                source: kind.to_string(),
+                path: Some(path.display().to_string()),
+                description: format!("image {kind} {}", path.display()),
+                entries: index.len(),
+            };
+            (index, record)
+        }
+        None => {
+            let index = evidence
+                .image_from_layers()
+                .with_context(|| format!("reading the image's layers from {shown}"))?;
+            let record = ImageRecord {
+                source: "bundle".into(),
+                path: None,
+                description: "9-image/layers".into(),
+                entries: index.len(),
+            };
+            (index, record)
+        }
+    };
+    let d = diff(&image, &container, &DiffOptions { all: args.all });
+    let wanted = content_wanted(&d.changes);
+    let loaded = evidence
+        .container_contents(&container, &wanted)
+        .with_context(|| format!("reading {shown}"))?;
+    // The image readers give indexes only: per-account findings use the container's copies.
+    let image_contents = Contents::new();
+    let no_sources = BTreeMap::new();
+    let found: Vec<Finding> = findings(
+        &d.changes,
+        &Side {
+            index_source: &record.description,
+            index: &image,
+            contents: &image_contents,
+            sources: &no_sources,
+        },
+        &Side {
+            index_source: TREE_INDEX,
+            index: &container.files,
+            contents: &loaded.contents,
+            sources: &loaded.members,
+        },
+    );
+    let ctx = Context {
+        bundle: shown,
+        verified: verdict.verified(),
+        forced: args.force && !verdict.verified(),
+        failures: verdict.failures.iter().map(FailureRecord::from).collect(),
+        warnings: evidence.warnings().to_vec(),
+        image: record,
+        all: args.all,
+    };
+    Ok(DiffReport::new(ctx, d, found, &image, &container.files))
+}
+
+/// Control characters of a path as escapes, so that one change is one line.
+fn shown_path(p: &str) -> String {
+    p.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+fn print_text(out: &mut dyn Write, r: &DiffReport) -> Result<()> {
+    if r.forced {
+        writeln!(
+            out,
+            "WARNING: THE EVIDENCE DID NOT VERIFY ({} problems); diffed anyway because of --force. Do not rely on this result.",
+            r.verification_failures.len()
+        )?;
+        for f in &r.verification_failures {
+            let member = f.member.as_deref().map(|m| format!("{m}: ")).unwrap_or_default();
+            writeln!(out, "  {}: {member}{}", f.class, f.message)?;
+        }
+    }
+    for w in &r.warnings {
+        writeln!(out, "WARNING: {w}")?;
+    }
+    for c in &r.changes {
+        writeln!(out, "{} {}", c.change.letter(), shown_path(&c.path))?;
+    }
+    let s = &r.summary;
+    writeln!(
+        out,
+        "\n{} added, {} changed, {} deleted, compared with {} ({} entries)",
+        s.added, s.changed, s.deleted, r.image.description, r.image.entries
+    )?;
+    for n in &r.not_compared {
+        writeln!(
+            out,
+            "not compared: {} image paths below {} ({})",
+            n.image_entries,
+            shown_path(&n.path),
+            n.why
+        )?;
+    }
+    if r.findings.is_empty() {
+        writeln!(out, "\nNo findings.")?;
+        return Ok(());
+    }
+    writeln!(out, "\nFindings:")?;
+    let mut current = None;
+    for f in &r.findings {
+        if current != Some(f.severity) {
+            current = Some(f.severity);
+            writeln!(out, "{}", f.severity.as_str().to_uppercase())?;
+        }
+        writeln!(out, "  [{}] {}", f.kind, shown_path(&f.message))?;
+        for e in &f.evidence {
+            writeln!(out, "      evidence: {}", shown_path(e))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,545 @@
+//! Reading a bundle for `diff`: the container's filesystem (the full-tree index and the overlay
+//! writable layer), the image as it was on the node (the lower-layer indexes), and the content of
+//! the files the findings read.
+//!
+//! Members read:
+//!
+//! - [`TREE_INDEX`]: every entry of the container's root filesystem (see [`crate::diff`]);
+//! - [`UPPER_CHANGES`]: what the writable layer holds (absent when the root was not an overlay);
+//! - [`LAYERS_LIST`] and `9-image/layers/N.jsonl`: the indexes of the overlay lower directories,
+//!   top first, merged bottom-up with overlayfs semantics (see `lower_layers`);
+//! - `5-filesystem/upper/<path>` (every file the container wrote) and then
+//!   `5-filesystem/root/<path>` (copies of the places attackers use) for file contents.
+//!
+//! # Security
+//! Verification (SPEC §11) is the caller's job, before this. Because the file may change after
+//! it was verified, every member read here is hashed again while it streams and compared with the
+//! manifest: with [`Check::Strict`] a mismatch is an error; with [`Check::Lenient`] (a bundle the
+//! examiner chose to use although it did not verify) it is a warning, see
+//! [`BundleEvidence::warnings`]. Member names are looked up, never used as file paths. Lines,
+//! entries, layers and contents are bounded by [`ReadLimits`].
+
+use crate::diff::{ContainerFs, WritableLayer};
+use crate::findings::Contents;
+use crate::index::{FileIndex, Kind};
+use crate::index_line::{self, IndexLine, IndexedEntry};
+use crate::lower_layers;
+use forensic_bundle::digest::Digest;
+use forensic_bundle::manifest::Manifest;
+use forensic_bundle::verify::OpenReader;
+use forensic_bundle::zipread::{self, ContainerError, MemberReader, ZipEntry};
+use sha2::{Digest as _, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, BufRead, BufReader, Read};
+
+/// The container's full-tree index.
+pub const TREE_INDEX: &str = "5-filesystem/tree-index.jsonl";
+/// The writable layer's change list.
+pub const UPPER_CHANGES: &str = "5-filesystem/upper-changes.jsonl";
+/// The list of the image's lower layers on the node, top first.
+pub const LAYERS_LIST: &str = "9-image/layers.json";
+/// Prefix of the names in [`LAYERS_LIST`].
+const IMAGE_SECTION: &str = "9-image/";
+/// Copies of the places attackers use.
+const ROOT_PREFIX: &str = "5-filesystem/root/";
+
+/// Why the bundle's filesystem evidence could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BundleIndexError {
+    /// The file is not a readable bundle ZIP (verification should have said so).
+    #[error("the bundle's ZIP structure: {0}")]
+    Container(String),
+    /// Reading or decompressing a member failed.
+    #[error("reading member {member}: {source}")]
+    Io {
+        /// The member (or `the bundle` for the file itself).
+        member: String,
+        /// The error.
+        source: io::Error,
+    },
+    /// A member `diff` needs is not in the bundle.
+    #[error("the bundle has no member {member}: {why}")]
+    Missing {
+        /// The member.
+        member: String,
+        /// What it would have held.
+        why: &'static str,
+    },
+    /// A member is not listed in the manifest, so it cannot be checked.
+    #[error("member {member} is not listed in the manifest: its content cannot be checked")]
+    NotInManifest {
+        /// The member.
+        member: String,
+    },
+    /// A member's content no longer matches the manifest (changed since it was verified?).
+    #[error(
+        "member {member} does not match the manifest: {size} bytes with SHA-256 {actual}, the manifest says {expected_size} bytes with {expected}"
+    )]
+    DigestMismatch {
+        /// The member.
+        member: String,
+        /// The manifest's SHA-256.
+        expected: Digest,
+        /// The manifest's size.
+        expected_size: u64,
+        /// SHA-256 of what was read.
+        actual: Digest,
+        /// Bytes read.
+        size: u64,
+    },
+    /// A line of a JSON member is not what the collector writes.
+    #[error("{member} line {line}: {why}")]
+    Line {
+        /// The member.
+        member: String,
+        /// 1-based line number.
+        line: u64,
+        /// What is wrong.
+        why: String,
+    },
+    /// A reader limit was reached.
+    #[error("{member}: {why}")]
+    Limit {
+        /// The member.
+        member: String,
+        /// Which limit.
+        why: String,
+    },
+    /// [`Check::Strict`] needs the manifest.
+    #[error("no manifest to check members against")]
+    NoManifest,
+}
+
+/// How members are checked against the manifest while they are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// A member that does not match the manifest, or is not in it, is an error.
+    Strict,
+    /// Such a member is used anyway, with a warning (`--force`).
+    Lenient,
+}
+
+/// Bounds on what is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadLimits {
+    /// Longest JSON line, in bytes. Default 1 MiB.
+    pub max_line: usize,
+    /// Most entries in an index (the tree index, or all lower layers together). Default 10,000,000.
+    pub max_entries: u64,
+    /// Most lower layers. Default 500.
+    pub max_layers: usize,
+    /// Largest file content read for the findings; larger copies are skipped. Default 4 MiB.
+    pub max_content: u64,
+    /// Largest `layers.json`. Default 1 MiB.
+    pub max_list: u64,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        ReadLimits {
+            max_line: 1 << 20,
+            max_entries: 10_000_000,
+            max_layers: 500,
+            max_content: 4 << 20,
+            max_list: 1 << 20,
+        }
+    }
+}
+
+/// The members of one bundle, read with checking.
+pub struct BundleEvidence<'s, S: OpenReader + ?Sized> {
+    src: &'s S,
+    entries: HashMap<String, ZipEntry>,
+    expected: Option<HashMap<String, (u64, Digest)>>,
+    check: Check,
+    limits: ReadLimits,
+    warnings: Vec<String>,
+    /// Path → member of the writable layer's copies, learned from [`UPPER_CHANGES`].
+    upper_members: BTreeMap<String, String>,
+}
+
+/// File contents read for the findings, with the member each came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadedContents {
+    /// Content by container path.
+    pub contents: Contents,
+    /// Member name by container path.
+    pub members: BTreeMap<String, String>,
+}
+
+impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
+    /// Reads the bundle's ZIP directory. `manifest` is the one verification read; with
+    /// [`Check::Strict`] it is required.
+    ///
+    /// # Errors
+    /// [`BundleIndexError::Container`] or [`BundleIndexError::Io`] when the ZIP directory cannot
+    /// be read; [`BundleIndexError::NoManifest`] for a strict check without a manifest.
+    pub fn open(
+        src: &'s S,
+        manifest: Option<&Manifest>,
+        check: Check,
+        limits: ReadLimits,
+    ) -> Result<Self, BundleIndexError> {
+        if check == Check::Strict && manifest.is_none() {
+            return Err(BundleIndexError::NoManifest);
+        }
+        let mut r = src.open().map_err(|e| io_err("the bundle", e))?;
+        let index = zipread::read_index(&mut r, &forensic_bundle::limits::Limits::default()).map_err(|e| match e {
+            ContainerError::Io(e) => io_err("the bundle", e),
+            other => BundleIndexError::Container(other.to_string()),
+        })?;
+        let entries = index.entries.into_iter().map(|e| (e.name.clone(), e)).collect();
+        let expected = manifest.map(|m| m.members.iter().map(|m| (m.name.clone(), (m.size, m.sha256))).collect());
+        let mut warnings = Vec::new();
+        if manifest.is_none() {
+            warnings.push("the manifest could not be read: no member could be checked against it".into());
+        }
+        Ok(BundleEvidence {
+            src,
+            entries,
+            expected,
+            check,
+            limits,
+            warnings,
+            upper_members: BTreeMap::new(),
+        })
+    }
+
+    /// What was used although it did not check (only with [`Check::Lenient`]), in the order met.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Whether the bundle has a member of this name.
+    pub fn has_member(&self, name: &str) -> bool {
+        self.entries.contains_key(name)
+    }
+
+    /// The SHA-256 the manifest gives for a member.
+    pub fn manifest_digest(&self, name: &str) -> Option<Digest> {
+        self.expected.as_ref()?.get(name).map(|(_, d)| *d)
+    }
+
+    /// Streams member `name` through `f`, then checks what was read against the manifest.
+    fn stream<T>(
+        &mut self,
+        name: &str,
+        why: &'static str,
+        f: impl FnOnce(&mut dyn BufRead) -> Result<T, BundleIndexError>,
+    ) -> Result<T, BundleIndexError> {
+        let entry = self.entries.get(name).ok_or_else(|| BundleIndexError::Missing {
+            member: name.to_string(),
+            why,
+        })?;
+        let r = self.src.open().map_err(|e| io_err(name, e))?;
+        let member = MemberReader::new(r, entry).map_err(|e| io_err(name, e))?;
+        let mut reader = BufReader::with_capacity(
+            256 * 1024,
+            Hashing {
+                inner: member,
+                hash: Sha256::new(),
+                n: 0,
+            },
+        );
+        let out = f(&mut reader)?;
+        io::copy(&mut reader, &mut io::sink()).map_err(|e| io_err(name, e))?;
+        let hashing = reader.into_inner();
+        let actual = Digest(hashing.hash.finalize().into());
+        self.settle(name, actual, hashing.n)?;
+        Ok(out)
+    }
+
+    /// Compares what was read with the manifest.
+    fn settle(&mut self, name: &str, actual: Digest, size: u64) -> Result<(), BundleIndexError> {
+        let Some(expected) = &self.expected else {
+            return Ok(());
+        };
+        let problem = match expected.get(name) {
+            None => BundleIndexError::NotInManifest { member: name.into() },
+            Some(&(expected_size, expected)) if (expected_size, expected) != (size, actual) => {
+                BundleIndexError::DigestMismatch {
+                    member: name.into(),
+                    expected,
+                    expected_size,
+                    actual,
+                    size,
+                }
+            }
+            Some(_) => return Ok(()),
+        };
+        match self.check {
+            Check::Strict => Err(problem),
+            Check::Lenient => {
+                self.warnings.push(format!("{problem}; used anyway (--force)"));
+                Ok(())
+            }
+        }
+    }
+
+    /// Reads a whole member of at most `max` bytes.
+    ///
+    /// # Errors
+    /// The member is missing, larger than `max`, unreadable, or does not match the manifest.
+    pub fn read_member(&mut self, name: &str, max: u64, why: &'static str) -> Result<Vec<u8>, BundleIndexError> {
+        if let Some(e) = self.entries.get(name).filter(|e| e.size > max) {
+            return Err(BundleIndexError::Limit {
+                member: name.into(),
+                why: format!("{} bytes; at most {max} are read", e.size),
+            });
+        }
+        self.stream(name, why, |r| {
+            let mut out = Vec::new();
+            r.take(max).read_to_end(&mut out).map_err(|e| io_err(name, e))?;
+            Ok(out)
+        })
+    }
+
+    /// Calls `f` with each non-empty line of member `name` and its 1-based number.
+    fn lines(
+        &mut self,
+        name: &str,
+        why: &'static str,
+        mut f: impl FnMut(u64, &[u8]) -> Result<(), BundleIndexError>,
+    ) -> Result<(), BundleIndexError> {
+        let max = self.limits.max_line;
+        self.stream(name, why, |r| {
+            let mut buf = Vec::new();
+            let mut n = 0u64;
+            loop {
+                buf.clear();
+                let got = r
+                    .take(max as u64 + 1)
+                    .read_until(b'\n', &mut buf)
+                    .map_err(|e| io_err(name, e))?;
+                if got == 0 {
+                    return Ok(());
+                }
+                n += 1;
+                if buf.last() == Some(&b'\n') {
+                    buf.pop();
+                } else if buf.len() > max {
+                    return Err(BundleIndexError::Limit {
+                        member: name.into(),
+                        why: format!("line {n} is longer than {max} bytes"),
+                    });
+                }
+                if !buf.is_empty() {
+                    f(n, &buf)?;
+                }
+            }
+        })
+    }
+
+    /// The container's filesystem: [`TREE_INDEX`], with [`UPPER_CHANGES`] when the bundle has it.
+    ///
+    /// # Errors
+    /// The tree index is missing or unreadable, a line is malformed, a limit is reached, or a
+    /// member does not match the manifest (strict).
+    pub fn container(&mut self) -> Result<ContainerFs, BundleIndexError> {
+        let mut fs = ContainerFs::default();
+        let max = self.limits.max_entries;
+        let mut count = 0u64;
+        self.lines(TREE_INDEX, "the container's full-tree index", |n, line| {
+            count += 1;
+            if count > max {
+                return Err(limit(TREE_INDEX, format!("more than {max} entries")));
+            }
+            match index_line::parse(line).map_err(|why| line_err(TREE_INDEX, n, why))? {
+                IndexLine::Entry(e) => {
+                    if let Some(why) = e.unexplored {
+                        fs.unexplored.insert(e.entry.path.clone(), why);
+                    }
+                    fs.files.insert(e.entry.path.clone(), e.entry);
+                }
+                IndexLine::Unexamined { path, why } => {
+                    fs.unexplored.insert(path, why);
+                }
+            }
+            Ok(())
+        })?;
+        if self.has_member(UPPER_CHANGES) {
+            fs.writable = Some(self.writable_layer()?);
+        }
+        Ok(fs)
+    }
+
+    fn writable_layer(&mut self) -> Result<WritableLayer, BundleIndexError> {
+        let mut w = WritableLayer::default();
+        w.entries.insert("/".into());
+        let mut members = BTreeMap::new();
+        let max = self.limits.max_entries;
+        let mut count = 0u64;
+        self.lines(UPPER_CHANGES, "the writable layer's change list", |n, line| {
+            count += 1;
+            if count > max {
+                return Err(limit(UPPER_CHANGES, format!("more than {max} entries")));
+            }
+            let l = index_line::parse_upper(line).map_err(|why| line_err(UPPER_CHANGES, n, why))?;
+            match l.change.as_str() {
+                "deleted" => {
+                    w.deleted.insert(l.path);
+                }
+                change => {
+                    if change == "opaque-dir" {
+                        w.opaque.insert(l.path.clone());
+                    }
+                    if let Some(m) = l.member {
+                        members.insert(l.path.clone(), m);
+                    }
+                    w.entries.insert(l.path);
+                }
+            }
+            Ok(())
+        })?;
+        self.upper_members = members;
+        Ok(w)
+    }
+
+    /// The image as it was on the node: the lower-layer indexes of [`LAYERS_LIST`], merged.
+    ///
+    /// # Errors
+    /// The list or a layer's index is missing or unreadable, a line is malformed, a limit is
+    /// reached, or a member does not match the manifest (strict).
+    pub fn image_from_layers(&mut self) -> Result<FileIndex, BundleIndexError> {
+        let list = self.read_member(LAYERS_LIST, self.limits.max_list, "the list of the image's layers")?;
+        let layers = lower_layers::parse_layer_list(&list).map_err(|why| line_err(LAYERS_LIST, 1, why))?;
+        if layers.is_empty() {
+            return Err(limit(LAYERS_LIST, "lists no layers".into()));
+        }
+        if layers.len() > self.limits.max_layers {
+            return Err(limit(
+                LAYERS_LIST,
+                format!("{} layers; at most {} are read", layers.len(), self.limits.max_layers),
+            ));
+        }
+        let mut merged = FileIndex::new();
+        let mut count = 0u64;
+        let mut unexamined = 0u64;
+        let max = self.limits.max_entries;
+        for layer in layers.iter().rev() {
+            let name = format!("{IMAGE_SECTION}{}", layer.member);
+            let mut entries: Vec<IndexedEntry> = Vec::new();
+            self.lines(&name, "an index of one of the image's layers", |n, line| {
+                count += 1;
+                if count > max {
+                    return Err(limit(&name, format!("more than {max} entries in all layers")));
+                }
+                match index_line::parse(line).map_err(|why| line_err(&name, n, why))? {
+                    IndexLine::Entry(e) => entries.push(e),
+                    IndexLine::Unexamined { .. } => unexamined += 1,
+                }
+                Ok(())
+            })?;
+            lower_layers::apply_layer(&mut merged, entries);
+        }
+        if unexamined > 0 {
+            self.warnings.push(format!(
+                "{unexamined} entries of the image's layers could not be examined by the collector: they are not in the image index"
+            ));
+        }
+        Ok(merged)
+    }
+
+    /// Reads the container's copy of each of `paths` (regular files of `container`): the
+    /// writable layer's copy, else the copy under `5-filesystem/root/`. A copy whose manifest
+    /// digest matches the indexed file is preferred. Paths with no copy, or with one larger than
+    /// [`ReadLimits::max_content`], are left out.
+    ///
+    /// # Errors
+    /// A copy is unreadable or does not match the manifest (strict).
+    pub fn container_contents<'p>(
+        &mut self,
+        container: &ContainerFs,
+        paths: impl IntoIterator<Item = &'p String>,
+    ) -> Result<LoadedContents, BundleIndexError> {
+        let mut out = LoadedContents::default();
+        for path in paths {
+            let Some(entry) = container.files.get(path).filter(|e| e.kind == Kind::File) else {
+                continue;
+            };
+            let candidates: Vec<String> = self
+                .upper_members
+                .get(path)
+                .cloned()
+                .into_iter()
+                .chain(root_member(path))
+                .filter(|m| self.has_member(m))
+                .collect();
+            let matching = candidates
+                .iter()
+                .find(|m| entry.sha256.is_some() && self.manifest_digest(m) == entry.sha256);
+            let Some(member) = matching.or(candidates.first()).cloned() else {
+                continue;
+            };
+            if self
+                .entries
+                .get(&member)
+                .is_some_and(|e| e.size > self.limits.max_content)
+            {
+                continue;
+            }
+            let bytes = self.read_member(&member, self.limits.max_content, "a copy of a container file")?;
+            out.contents.insert(path.clone(), bytes);
+            out.members.insert(path.clone(), member);
+        }
+        Ok(out)
+    }
+}
+
+/// The member name `forensic collect` gives the copy of `path` under `5-filesystem/root/`, when
+/// the path is UTF-8 and short enough not to be stored under a hashed name.
+fn root_member(path: &str) -> Option<String> {
+    if path.contains("\\x") {
+        return None;
+    }
+    let mut name = ROOT_PREFIX.to_string();
+    for (i, comp) in path.split('/').filter(|c| !c.is_empty()).enumerate() {
+        if i > 0 {
+            name.push('/');
+        }
+        name.push_str(&forensic_bundle::name::escape_segment(comp.as_bytes()));
+    }
+    (name.len() <= forensic_bundle::name::MAX_NAME_LEN - 32 && name.len() > ROOT_PREFIX.len()).then_some(name)
+}
+
+fn io_err(member: &str, source: io::Error) -> BundleIndexError {
+    BundleIndexError::Io {
+        member: member.into(),
+        source,
+    }
+}
+
+fn line_err(member: &str, line: u64, why: String) -> BundleIndexError {
+    BundleIndexError::Line {
+        member: member.into(),
+        line,
+        why,
+    }
+}
+
+fn limit(member: &str, why: String) -> BundleIndexError {
+    BundleIndexError::Limit {
+        member: member.into(),
+        why,
+    }
+}
+
+/// A reader that hashes and counts what passes through it.
+struct Hashing<R> {
+    inner: R,
+    hash: Sha256,
+    n: u64,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(buf.get(..n).unwrap_or_default());
+        self.n += n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests;

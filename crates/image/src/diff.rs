@@ -1,0 +1,454 @@
+//! Comparing a container's filesystem with an image: the change list of `podman diff`
+//! (`A path`, `C path`, `D path`), found by content hash as well as metadata.
+//!
+//! # Rules
+//!
+//! The container side is the merged view the collector indexed (`5-filesystem/tree-index.jsonl`),
+//! optionally with what the overlay writable (upper) layer held ([`WritableLayer`]). These rules
+//! reproduce what `podman diff` prints (containers/storage's overlay change walk, then libpod's
+//! filter), checked against podman in the end-to-end tests:
+//!
+//! 1. **A**: the path exists in the container and not in the image. A mount point (a directory
+//!    the collector did not enter) that is not in the image is `A` too.
+//! 2. **D**: the path exists in the image and not in the container, and its parent exists in the
+//!    container as a directory: only the topmost deleted path is listed, not its content.
+//! 3. **C**, for a path in both (not a mount point):
+//!    - not a directory: the type, content (SHA-256, or size when a hash is missing), permission
+//!      bits, owner, symlink target or modification time differ; or the path is in the writable
+//!      layer at all (podman lists every copied-up file, even one rewritten with the same bytes
+//!      and times: reason `written`);
+//!    - a directory: its permission bits or modification time differ (podman ignores a
+//!      directory's owner: that reason shows only with [`DiffOptions::all`]);
+//!    - times compare like containers/storage's `sameFsTime`: equal, or the same second when
+//!      one side has no sub-second part (tar headers keep whole seconds).
+//! 4. Every ancestor (except `/`) of an `A` or `D` path that is not itself listed is `C` with
+//!    reason `parent`, as podman does for parents whose own metadata did not change.
+//! 5. A directory the writable layer marks **opaque** (removed and created again) is `D` when
+//!    the image has it, like podman; what is below it is compared as usual and image paths
+//!    below it that are gone are not listed.
+//! 6. Without [`DiffOptions::all`], like podman: the root directory is not compared and the
+//!    paths the runtime makes or mounts itself ([`RUNTIME_PATHS`]) are not listed.
+//!
+//! Beyond podman: content is compared by hash, so a file whose bytes changed but whose size and
+//! modification time were put back is `C` (`content`) even if the writable layer was not
+//! collected; and the image is the original, not the node's copy of its layers, so a change
+//! made to those (which podman cannot see) shows, with reason `lower-layer` when the writable
+//! layer is known and does not hold the path.
+//!
+//! # Unknown, not deleted
+//!
+//! Paths the collector never indexed are unknown, never `D`: everything below a directory the
+//! container index marks as not entered (a mount point of another or a pseudo filesystem,
+//! the depth limit, an error), below an entry it could not examine, and below the pseudo
+//! filesystem roots `/proc`, `/sys` and `/dev` when the index has no entered directory there.
+//! They are counted in [`Diff::not_compared`].
+
+use crate::index::{FileEntry, FileIndex, Kind};
+use crate::tree;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+#[cfg(test)]
+mod tests;
+
+/// Paths the container runtime creates or mounts in every container, which `podman diff` leaves
+/// out (libpod's `initInodes`): exactly these paths, not what is below them.
+pub const RUNTIME_PATHS: [&str; 12] = [
+    "/dev",
+    "/etc/hostname",
+    "/etc/hosts",
+    "/etc/mtab",
+    "/etc/resolv.conf",
+    "/proc",
+    "/run",
+    "/run/.containerenv",
+    "/run/notify",
+    "/run/podman-init",
+    "/run/secrets",
+    "/sys",
+];
+
+/// Pseudo filesystem roots: below them, nothing the image holds is visible in a container.
+const PSEUDO_ROOTS: [&str; 3] = ["/proc", "/sys", "/dev"];
+
+/// The container's filesystem as collected.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerFs {
+    /// Every entry of the merged root filesystem that was examined.
+    pub files: FileIndex,
+    /// Paths whose content is not known, with the collector's reason: directories not entered
+    /// (mount points, depth limit, errors) and entries that could not be examined.
+    pub unexplored: BTreeMap<String, String>,
+    /// What the overlay writable layer held, when it was collected.
+    pub writable: Option<WritableLayer>,
+}
+
+/// The paths in the container's overlay writable (upper) layer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WritableLayer {
+    /// Entries present in the layer (files, links, directories…), copied up or created.
+    pub entries: BTreeSet<String>,
+    /// Paths the layer deletes (whiteouts).
+    pub deleted: BTreeSet<String>,
+    /// Directories the layer makes opaque (removed and created again).
+    pub opaque: BTreeSet<String>,
+}
+
+/// Options of [`diff`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DiffOptions {
+    /// Also list what `podman diff` leaves out: the root directory, [`RUNTIME_PATHS`], and
+    /// directories whose only change is their owner.
+    pub all: bool,
+}
+
+/// `A`, `C` or `D`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum ChangeKind {
+    /// In the container, not in the image.
+    #[serde(rename = "A")]
+    Added,
+    /// In both, different.
+    #[serde(rename = "C")]
+    Changed,
+    /// In the image, not in the container.
+    #[serde(rename = "D")]
+    Deleted,
+}
+
+impl ChangeKind {
+    /// The letter `podman diff` prints.
+    pub fn letter(self) -> char {
+        match self {
+            ChangeKind::Added => 'A',
+            ChangeKind::Changed => 'C',
+            ChangeKind::Deleted => 'D',
+        }
+    }
+}
+
+/// Why a path is listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    /// The type of entry differs (a file became a symlink, …).
+    Type,
+    /// The content differs (SHA-256, or size).
+    Content,
+    /// The permission bits differ (including setuid, setgid, sticky).
+    Mode,
+    /// The owner or group differs.
+    Owner,
+    /// The symlink target differs.
+    Link,
+    /// The modification time differs.
+    Mtime,
+    /// The path is in the container's writable layer (written, copied up or created there).
+    Written,
+    /// The change is not in the container's writable layer: the node's copy of the image layers
+    /// differs from this image.
+    LowerLayer,
+    /// Listed because something below it was added or deleted.
+    Parent,
+    /// A directory removed and created again (opaque in the writable layer).
+    Replaced,
+}
+
+impl Reason {
+    /// The stable name used in text and JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Type => "type",
+            Reason::Content => "content",
+            Reason::Mode => "mode",
+            Reason::Owner => "owner",
+            Reason::Link => "link",
+            Reason::Mtime => "mtime",
+            Reason::Written => "written",
+            Reason::LowerLayer => "lower-layer",
+            Reason::Parent => "parent",
+            Reason::Replaced => "replaced",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One line of the change list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// `A`, `C` or `D`.
+    pub kind: ChangeKind,
+    /// Absolute path.
+    pub path: String,
+    /// Why, sorted; empty for a plain `A` or `D`.
+    pub reasons: Vec<Reason>,
+}
+
+impl fmt::Display for Change {
+    /// `podman diff` form: `C /etc/passwd`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind.letter(), self.path)
+    }
+}
+
+/// Image paths that were not compared because the container side is unknown there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotCompared {
+    /// The container directory (or entry) below which nothing is known.
+    pub path: String,
+    /// Why (the collector's note).
+    pub why: String,
+    /// How many image paths lie below it.
+    pub image_entries: u64,
+}
+
+/// The result of [`diff`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diff {
+    /// The change list, sorted by path.
+    pub changes: Vec<Change>,
+    /// Where image paths were not compared, sorted by path.
+    pub not_compared: Vec<NotCompared>,
+}
+
+/// Compares `container` with `image` (see the module documentation for the rules).
+///
+/// ```
+/// use forensic_image::diff::{diff, ContainerFs, DiffOptions};
+/// use forensic_image::index::{FileEntry, FileIndex, Kind};
+/// let dir = |p: &str| FileEntry { path: p.into(), kind: Kind::Dir, mode: 0o755, uid: 0, gid: 0,
+///     size: 0, mtime_ns: Some(1), sha256: None, link_target: None };
+/// let image: FileIndex = [("/etc".to_string(), dir("/etc"))].into();
+/// let mut container = ContainerFs { files: image.clone(), ..Default::default() };
+/// container.files.insert("/etc/cron.d".into(), dir("/etc/cron.d"));
+/// let d = diff(&image, &container, &DiffOptions::default());
+/// let lines: Vec<String> = d.changes.iter().map(|c| c.to_string()).collect();
+/// assert_eq!(lines, ["C /etc", "A /etc/cron.d"]);
+/// ```
+pub fn diff(image: &FileIndex, container: &ContainerFs, opts: &DiffOptions) -> Diff {
+    let mut changes: BTreeMap<String, Change> = BTreeMap::new();
+    let mut not_compared: BTreeMap<String, NotCompared> = BTreeMap::new();
+    let writable = container.writable.as_ref();
+    for (path, c) in &container.files {
+        if path == "/" && !opts.all {
+            continue;
+        }
+        let change = match image.get(path) {
+            None => Some(added(path, writable)),
+            Some(_) if container.unexplored.contains_key(path) => None,
+            Some(i) => compare(i, c, writable, opts),
+        };
+        if let Some(ch) = change {
+            changes.insert(path.clone(), ch);
+        }
+    }
+    let opaque: Vec<String> = changes
+        .values()
+        .filter(|c| c.reasons.contains(&Reason::Replaced))
+        .map(|c| c.path.clone())
+        .collect();
+    for path in image.keys() {
+        if container.files.contains_key(path) {
+            continue;
+        }
+        if let Some((root, why)) = unknown_below(path, container) {
+            let e = not_compared.entry(root.to_string()).or_insert_with(|| NotCompared {
+                path: root.to_string(),
+                why: why.to_string(),
+                image_entries: 0,
+            });
+            e.image_entries += 1;
+            continue;
+        }
+        if opaque.iter().any(|o| is_below(path, o)) {
+            continue;
+        }
+        let parent_is_dir = tree::parent(path)
+            .and_then(|p| container.files.get(p))
+            .is_some_and(|p| p.kind == Kind::Dir);
+        if parent_is_dir {
+            changes.insert(path.clone(), deleted(path, writable));
+        }
+    }
+    add_parents(&mut changes);
+    let changes = changes
+        .into_values()
+        .filter(|c| opts.all || !RUNTIME_PATHS.contains(&c.path.as_str()))
+        .collect();
+    Diff {
+        changes,
+        not_compared: not_compared.into_values().collect(),
+    }
+}
+
+fn added(path: &str, writable: Option<&WritableLayer>) -> Change {
+    let mut reasons = Vec::new();
+    if writable.is_some_and(|w| !w.entries.contains(path)) {
+        reasons.push(Reason::LowerLayer);
+    }
+    Change {
+        kind: ChangeKind::Added,
+        path: path.to_string(),
+        reasons,
+    }
+}
+
+fn deleted(path: &str, writable: Option<&WritableLayer>) -> Change {
+    let mut reasons = Vec::new();
+    if writable.is_some_and(|w| !w.deleted.contains(path)) {
+        reasons.push(Reason::LowerLayer);
+    }
+    Change {
+        kind: ChangeKind::Deleted,
+        path: path.to_string(),
+        reasons,
+    }
+}
+
+/// The change of a path in both, if any.
+fn compare(i: &FileEntry, c: &FileEntry, writable: Option<&WritableLayer>, opts: &DiffOptions) -> Option<Change> {
+    let path = c.path.as_str();
+    let in_upper = writable.map(|w| w.entries.contains(path));
+    if c.kind == Kind::Dir && i.kind == Kind::Dir {
+        if writable.is_some_and(|w| w.opaque.contains(path)) {
+            return Some(Change {
+                kind: ChangeKind::Deleted,
+                path: path.to_string(),
+                reasons: vec![Reason::Replaced],
+            });
+        }
+        let mut reasons = Vec::new();
+        if i.mode != c.mode {
+            reasons.push(Reason::Mode);
+        }
+        if opts.all && (i.uid, i.gid) != (c.uid, c.gid) {
+            reasons.push(Reason::Owner);
+        }
+        if !same_time(i.mtime_ns, c.mtime_ns) {
+            reasons.push(Reason::Mtime);
+        }
+        if reasons.is_empty() {
+            return None;
+        }
+        if in_upper == Some(false) {
+            reasons.push(Reason::LowerLayer);
+        }
+        return Some(changed(path, reasons));
+    }
+    let mut reasons = if i.kind != c.kind {
+        vec![Reason::Type]
+    } else {
+        same_kind_reasons(i, c)
+    };
+    match in_upper {
+        Some(true) => reasons.push(Reason::Written),
+        Some(false) if !reasons.is_empty() => reasons.push(Reason::LowerLayer),
+        _ => {}
+    }
+    (!reasons.is_empty()).then(|| changed(path, reasons))
+}
+
+/// Differences between two non-directory entries of the same type.
+fn same_kind_reasons(i: &FileEntry, c: &FileEntry) -> Vec<Reason> {
+    let mut reasons = Vec::new();
+    if i.kind == Kind::File {
+        let content = match (i.sha256, c.sha256) {
+            (Some(a), Some(b)) => a != b,
+            _ => i.size != c.size,
+        };
+        if content {
+            reasons.push(Reason::Content);
+        }
+    }
+    if i.kind != Kind::Symlink && i.mode != c.mode {
+        reasons.push(Reason::Mode);
+    }
+    if (i.uid, i.gid) != (c.uid, c.gid) {
+        reasons.push(Reason::Owner);
+    }
+    if i.kind == Kind::Symlink && i.link_target != c.link_target {
+        reasons.push(Reason::Link);
+    }
+    if !same_time(i.mtime_ns, c.mtime_ns) {
+        reasons.push(Reason::Mtime);
+    }
+    reasons
+}
+
+fn changed(path: &str, reasons: Vec<Reason>) -> Change {
+    Change {
+        kind: ChangeKind::Changed,
+        path: path.to_string(),
+        reasons,
+    }
+}
+
+/// Rule 4: every ancestor of an `A` or `D` (except `/`) is listed.
+fn add_parents(changes: &mut BTreeMap<String, Change>) {
+    let mut parents = BTreeSet::new();
+    for c in changes.values() {
+        if c.kind == ChangeKind::Changed {
+            continue;
+        }
+        let mut p = tree::parent(&c.path);
+        while let Some(dir) = p.filter(|d| *d != "/") {
+            if !parents.insert(dir.to_string()) {
+                break;
+            }
+            p = tree::parent(dir);
+        }
+    }
+    for dir in parents {
+        changes
+            .entry(dir.clone())
+            .or_insert_with(|| changed(&dir, vec![Reason::Parent]));
+    }
+}
+
+/// Whether two modification times are the same the way containers/storage's `sameFsTime`
+/// judges: equal, or the same second (or one second apart, rounded up) when either side has no
+/// sub-second part. An unknown time is never a difference.
+pub fn same_time(a: Option<i64>, b: Option<i64>) -> bool {
+    let (Some(a), Some(b)) = (a, b) else {
+        return true;
+    };
+    if a == b {
+        return true;
+    }
+    const NS: i64 = 1_000_000_000;
+    let (a_s, a_n) = (a.div_euclid(NS), a.rem_euclid(NS));
+    let (b_s, b_n) = (b.div_euclid(NS), b.rem_euclid(NS));
+    if a_n != 0 && b_n != 0 {
+        return false;
+    }
+    a_s == b_s || (b_n == 0 && a_s == b_s - 1) || (a_n == 0 && a_s - 1 == b_s)
+}
+
+/// The container path below which `path` is unknown, with the reason.
+fn unknown_below<'c>(path: &str, container: &'c ContainerFs) -> Option<(&'c str, &'c str)> {
+    let mut p = Some(path);
+    while let Some(dir) = p {
+        if let Some((k, why)) = container.unexplored.get_key_value(dir) {
+            return Some((k.as_str(), why.as_str()));
+        }
+        p = tree::parent(dir);
+    }
+    PSEUDO_ROOTS.iter().find_map(|root| {
+        let entered = container.files.get(*root).is_some_and(|e| e.kind == Kind::Dir);
+        (is_below(path, root) && !entered).then_some((*root, "pseudo filesystem: not indexed"))
+    })
+}
+
+/// Whether `path` lies strictly below the directory `dir`.
+pub(crate) fn is_below(path: &str, dir: &str) -> bool {
+    if dir == "/" {
+        return path != "/" && path.starts_with('/');
+    }
+    path.len() > dir.len() && path.starts_with(dir) && path.as_bytes().get(dir.len()) == Some(&b'/')
+}

@@ -1,0 +1,316 @@
+//! One line of a full-tree index member (`5-filesystem/tree-index.jsonl`, `9-image/layers/N.jsonl`),
+//! as `forensic collect` writes it:
+//!
+//! ```text
+//! {"path":"/etc/passwd","type":"file","mode":"0644","uid":0,"gid":0,"size":1024,"mtime_ns":…,
+//!  "ctime_ns":…,"inode":…,"nlink":1,"symlink_target":null,"xattrs":null,"sha256":"…"}
+//! ```
+//!
+//! Raw bytes (`path`, `symlink_target`, xattr values) are a JSON string when they are UTF-8, else
+//! `{"bytes_hex": "…"}`. `type` is a file type, `"mountpoint-skipped"` (a directory on another or a
+//! pseudo filesystem, not entered) or `"skipped"` (could not be examined, with `error`). A
+//! directory that was not entered for another reason carries a `note`.
+
+use crate::index::{FileEntry, Kind};
+use crate::tree;
+use forensic_bundle::digest::Digest;
+use serde::Deserialize;
+
+/// Raw bytes as the collector writes them.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Raw {
+    Text(String),
+    Hex { bytes_hex: String },
+}
+
+impl Raw {
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        match self {
+            Raw::Text(s) => Ok(s.as_bytes().to_vec()),
+            Raw::Hex { bytes_hex } => hex::decode(bytes_hex).map_err(|e| format!("bad bytes_hex: {e}")),
+        }
+    }
+}
+
+/// The fields of a line this crate uses (others are ignored).
+#[derive(Debug, Deserialize)]
+struct Line {
+    path: Raw,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    mode: Option<String>,
+    #[serde(default)]
+    uid: Option<u32>,
+    #[serde(default)]
+    gid: Option<u32>,
+    #[serde(default)]
+    size: Option<u64>,
+    #[serde(default)]
+    mtime_ns: Option<i64>,
+    #[serde(default)]
+    rdev: Option<String>,
+    #[serde(default)]
+    symlink_target: Option<Raw>,
+    #[serde(default)]
+    xattrs: Option<Vec<(String, Raw)>>,
+    #[serde(default)]
+    sha256: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// One parsed line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum IndexLine {
+    /// An entry that was examined.
+    Entry(IndexedEntry),
+    /// An entry that could not be examined (`"skipped"`): it exists, nothing else is known.
+    Unexamined {
+        /// Index path.
+        path: String,
+        /// The collector's reason.
+        why: String,
+    },
+}
+
+/// An examined entry with what the index adds to a [`FileEntry`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IndexedEntry {
+    /// The entry.
+    pub entry: FileEntry,
+    /// Device number `(major, minor)` of a device node.
+    pub rdev: Option<(u64, u64)>,
+    /// Extended attributes recorded (names with raw values).
+    pub xattrs: Vec<(String, Vec<u8>)>,
+    /// Set when the directory's content is not in the index: another or a pseudo filesystem, the
+    /// depth limit, or an error on entering it.
+    pub unexplored: Option<String>,
+}
+
+impl IndexedEntry {
+    /// The value of the extended attribute `name`.
+    pub fn xattr(&self, name: &str) -> Option<&[u8]> {
+        self.xattrs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
+    }
+}
+
+fn kind_of(name: &str) -> Option<Kind> {
+    Some(match name {
+        "file" => Kind::File,
+        "dir" | "mountpoint-skipped" => Kind::Dir,
+        "symlink" => Kind::Symlink,
+        "fifo" => Kind::Fifo,
+        "socket" => Kind::Socket,
+        "char" => Kind::Char,
+        "block" => Kind::Block,
+        _ => return None,
+    })
+}
+
+fn rdev_of(s: &str) -> Option<(u64, u64)> {
+    let (a, b) = s.split_once(':')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// The index path of raw path bytes: absolute, `\xNN` for bytes that are not UTF-8.
+fn index_path(raw: &[u8]) -> Result<String, String> {
+    tree::checked_path(raw).map_err(|e| format!("path {:?} is not usable: {e:?}", tree::escape(raw)))
+}
+
+/// One line of the writable layer's change list (`5-filesystem/upper-changes.jsonl`):
+/// `{"path":…,"change":"added"|"modified"|"added-or-modified"|"deleted"|"opaque-dir"|"dir"|"unreadable",
+/// …,"member":"5-filesystem/upper/…"}`.
+#[derive(Debug, Deserialize)]
+struct UpperRaw {
+    path: Raw,
+    change: String,
+    #[serde(default)]
+    member: Option<String>,
+}
+
+/// What the writable layer holds at one path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UpperLine {
+    /// Index path.
+    pub path: String,
+    /// The collector's `change` word.
+    pub change: String,
+    /// The bundle member holding the copied file, if one was stored.
+    pub member: Option<String>,
+}
+
+/// Parses one line of the writable layer's change list.
+pub(crate) fn parse_upper(line: &[u8]) -> Result<UpperLine, String> {
+    let l: UpperRaw = serde_json::from_slice(line).map_err(|e| format!("not a change list line: {e}"))?;
+    Ok(UpperLine {
+        path: index_path(&l.path.bytes()?)?,
+        change: l.change,
+        member: l.member,
+    })
+}
+
+/// Parses one line. `Err` says what is wrong with it (the caller adds member and line number).
+pub(crate) fn parse(line: &[u8]) -> Result<IndexLine, String> {
+    let l: Line = serde_json::from_slice(line).map_err(|e| format!("not an index line: {e}"))?;
+    let path = index_path(&l.path.bytes()?)?;
+    if l.kind == "skipped" {
+        let why = l.error.unwrap_or_else(|| "could not be examined".to_string());
+        return Ok(IndexLine::Unexamined { path, why });
+    }
+    let kind = kind_of(&l.kind).ok_or_else(|| format!("{path}: unknown type {:?}", l.kind))?;
+    let mode_text = l.mode.ok_or_else(|| format!("{path}: no mode"))?;
+    let mode = u32::from_str_radix(&mode_text, 8)
+        .ok()
+        .filter(|m| *m <= 0o7777)
+        .ok_or_else(|| format!("{path}: mode {mode_text:?} is not four octal digits"))?;
+    let sha256 = match l.sha256 {
+        Some(h) => Some(Digest::from_hex(&h).ok_or_else(|| format!("{path}: sha256 {h:?} is not 64 hex digits"))?),
+        None => None,
+    };
+    let link_target = match l.symlink_target {
+        Some(t) => Some(tree::escape(&t.bytes()?)),
+        None => None,
+    };
+    let mut xattrs = Vec::new();
+    for (name, value) in l.xattrs.unwrap_or_default() {
+        xattrs.push((name, value.bytes()?));
+    }
+    let unexplored = match (l.kind.as_str(), l.note) {
+        ("mountpoint-skipped", note) => Some(note.unwrap_or_else(|| "another filesystem: not entered".into())),
+        ("dir", Some(note)) => Some(note),
+        _ => None,
+    };
+    Ok(IndexLine::Entry(IndexedEntry {
+        entry: FileEntry {
+            path,
+            kind,
+            mode,
+            uid: l.uid.unwrap_or(0),
+            gid: l.gid.unwrap_or(0),
+            size: l.size.unwrap_or(0),
+            mtime_ns: l.mtime_ns,
+            sha256,
+            link_target,
+        },
+        rdev: l.rdev.as_deref().and_then(rdev_of),
+        xattrs,
+        unexplored,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(line: &str) -> IndexedEntry {
+        match parse(line.as_bytes()).unwrap() {
+            IndexLine::Entry(e) => e,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_file_line_becomes_an_entry() {
+        let sha = Digest::of(b"root:x:0:0\n");
+        let e = entry(&format!(
+            r#"{{"path":"/etc/passwd","type":"file","mode":"0644","uid":0,"gid":42,"size":11,"mtime_ns":1700000000123456789,"ctime_ns":1,"inode":5,"nlink":1,"symlink_target":null,"xattrs":null,"sha256":"{}"}}"#,
+            sha.hex()
+        ));
+        assert_eq!(
+            e.entry,
+            FileEntry {
+                path: "/etc/passwd".into(),
+                kind: Kind::File,
+                mode: 0o644,
+                uid: 0,
+                gid: 42,
+                size: 11,
+                mtime_ns: Some(1_700_000_000_123_456_789),
+                sha256: Some(sha),
+                link_target: None,
+            }
+        );
+        assert_eq!((e.rdev, e.unexplored), (None, None));
+    }
+
+    #[test]
+    fn raw_bytes_links_devices_and_xattrs() {
+        let e = entry(
+            r#"{"path":{"bytes_hex":"2f746d702fff"},"type":"symlink","mode":"0777","uid":0,"gid":0,"size":3,"mtime_ns":1,"symlink_target":{"bytes_hex":"61ff"},"xattrs":null,"sha256":null}"#,
+        );
+        assert_eq!(e.entry.path, "/tmp/\\xff");
+        assert_eq!(e.entry.link_target.as_deref(), Some("a\\xff"));
+        let e = entry(
+            r#"{"path":"/a/x","type":"char","mode":"0000","uid":0,"gid":0,"size":0,"mtime_ns":1,"rdev":"0:0","symlink_target":null,"xattrs":null,"sha256":null}"#,
+        );
+        assert_eq!((e.entry.kind, e.rdev), (Kind::Char, Some((0, 0))));
+        let e = entry(
+            r#"{"path":"/a","type":"dir","mode":"4755","uid":0,"gid":0,"size":0,"mtime_ns":1,"symlink_target":null,"xattrs":[["trusted.overlay.opaque","y"],["user.x",{"bytes_hex":"00ff"}]],"sha256":null}"#,
+        );
+        assert_eq!(e.entry.mode, 0o4755);
+        assert_eq!(e.xattr("trusted.overlay.opaque"), Some(&b"y"[..]));
+        assert_eq!(e.xattr("user.x"), Some(&[0u8, 0xff][..]));
+    }
+
+    #[test]
+    fn unexplored_directories_and_skipped_entries() {
+        let e = entry(
+            r#"{"path":"/proc","type":"mountpoint-skipped","mode":"0555","uid":0,"gid":0,"size":0,"mtime_ns":1,"symlink_target":null,"xattrs":null,"sha256":null,"note":"proc filesystem: not entered"}"#,
+        );
+        assert_eq!(e.entry.kind, Kind::Dir);
+        assert_eq!(e.unexplored.as_deref(), Some("proc filesystem: not entered"));
+        let e = entry(
+            r#"{"path":"/deep","type":"dir","mode":"0755","uid":0,"gid":0,"size":0,"mtime_ns":1,"symlink_target":null,"xattrs":null,"sha256":null,"note":"depth limit: not entered"}"#,
+        );
+        assert_eq!(e.unexplored.as_deref(), Some("depth limit: not entered"));
+        assert_eq!(
+            parse(br#"{"path":"/x","type":"skipped","error":"permission denied"}"#).unwrap(),
+            IndexLine::Unexamined {
+                path: "/x".into(),
+                why: "permission denied".into()
+            }
+        );
+    }
+
+    #[test]
+    fn change_list_lines() {
+        let l = parse_upper(
+            br#"{"path":"/etc/passwd","change":"modified","type":"file","size":95,"mode":"0644","sha256":null,"member":"5-filesystem/upper/etc/passwd"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            l,
+            UpperLine {
+                path: "/etc/passwd".into(),
+                change: "modified".into(),
+                member: Some("5-filesystem/upper/etc/passwd".into())
+            }
+        );
+        let l = parse_upper(br#"{"path":"/x","change":"unreadable","error":"EACCES"}"#).unwrap();
+        assert_eq!((l.change.as_str(), l.member), ("unreadable", None));
+        assert!(parse_upper(b"[]").unwrap_err().starts_with("not a change list line"));
+    }
+
+    #[test]
+    fn bad_lines_say_what_is_wrong() {
+        let err = |l: &str| parse(l.as_bytes()).unwrap_err();
+        assert!(err("{").starts_with("not an index line"), "{}", err("{"));
+        assert_eq!(
+            err(r#"{"path":"/x","type":"door","mode":"0644"}"#),
+            r#"/x: unknown type "door""#
+        );
+        assert_eq!(
+            err(r#"{"path":"/x","type":"file","mode":"rw-r--r--"}"#),
+            r#"/x: mode "rw-r--r--" is not four octal digits"#
+        );
+        assert_eq!(
+            err(r#"{"path":"/x","type":"file","mode":"0644","sha256":"zz"}"#),
+            r#"/x: sha256 "zz" is not 64 hex digits"#
+        );
+        assert!(err(r#"{"path":"/../x","type":"file","mode":"0644"}"#).contains("not usable"));
+    }
+}

@@ -5,7 +5,7 @@ use anyhow::{Context as _, Result};
 use forensic_bundle::verify::{Report, VerifyOptions, verify};
 use forensic_image::bundle_index::{BundleEvidence, Check, ReadLimits, TREE_INDEX};
 use forensic_image::diff::{DiffOptions, diff};
-use forensic_image::findings::{Contents, Finding, Side, content_wanted, findings};
+use forensic_image::findings::{Contents, Finding, Side, content_of_interest, content_wanted, findings};
 use forensic_image::report::{Context, DiffReport, FailureRecord, ImageRecord};
 use forensic_image::{ImageOptions, Platform, open_image};
 use std::collections::BTreeMap;
@@ -50,6 +50,9 @@ pub struct Args {
     trust: Vec<PathBuf>,
 }
 
+/// Largest image file whose content is kept for findings (account files, persistence points).
+const MAX_CONTENT: u64 = 4 << 20;
+
 /// Runs the command.
 pub fn run(args: Args) -> Result<u8> {
     let trust = keyfiles::load_trust(&args.trust)?;
@@ -93,11 +96,11 @@ fn build(args: &Args, file: &forensic_seal::BundleFile, verdict: &Report, shown:
     let mut evidence = BundleEvidence::open(file, verdict.manifest.as_ref(), check, ReadLimits::default())
         .with_context(|| format!("reading {shown}"))?;
     let container = evidence.container().with_context(|| format!("reading {shown}"))?;
-    let (image, record) = match &args.image {
+    let (image, record, image_contents) = match &args.image {
         Some(path) => {
             let platform = args.platform.as_deref().map(Platform::parse).transpose()?;
             let img = open_image(path, &ImageOptions::with_platform(platform))?;
-            let index = img.index()?;
+            let (index, contents) = img.index_with_contents(content_of_interest, MAX_CONTENT)?;
             let kind = img.kind().name();
             let record = ImageRecord {
                 source: kind.to_string(),
@@ -105,7 +108,7 @@ fn build(args: &Args, file: &forensic_seal::BundleFile, verdict: &Report, shown:
                 description: format!("image {kind} {}", path.display()),
                 entries: index.len(),
             };
-            (index, record)
+            (index, record, contents)
         }
         None => {
             let index = evidence
@@ -117,7 +120,9 @@ fn build(args: &Args, file: &forensic_seal::BundleFile, verdict: &Report, shown:
                 description: "9-image/layers".into(),
                 entries: index.len(),
             };
-            (index, record)
+            // The node's layer indexes carry no contents: per-account findings then use the
+            // container's copies alone.
+            (index, record, Contents::new())
         }
     };
     let d = diff(&image, &container, &DiffOptions { all: args.all });
@@ -125,8 +130,7 @@ fn build(args: &Args, file: &forensic_seal::BundleFile, verdict: &Report, shown:
     let loaded = evidence
         .container_contents(&container, &wanted)
         .with_context(|| format!("reading {shown}"))?;
-    // The image readers give indexes only: per-account findings use the container's copies.
-    let image_contents = Contents::new();
+
     let no_sources = BTreeMap::new();
     let found: Vec<Finding> = findings(
         &d.changes,

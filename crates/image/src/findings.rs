@@ -110,6 +110,11 @@ const TMP_DIRS: [&str; 4] = ["/tmp", "/var/tmp", "/dev/shm", "/run"];
 /// Directory names that hold programs and libraries.
 const BINARY_DIRS: [&str; 7] = ["bin", "sbin", "lib", "lib32", "lib64", "libx32", "libexec"];
 
+/// Whether findings may need this path's content: the account files and persistence points.
+pub fn content_of_interest(path: &str) -> bool {
+    [PASSWD, SHADOW, GROUP].contains(&path) || persistence(path).is_some()
+}
+
 /// Paths whose content the findings read, among `changes`: the account files and the
 /// persistence points that were added or changed.
 pub fn content_wanted(changes: &[Change]) -> BTreeSet<String> {

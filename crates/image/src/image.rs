@@ -7,6 +7,7 @@ use crate::options::{ImageOptions, Platform};
 use crate::rootfs;
 use crate::store::Store;
 use forensic_bundle::digest::Digest;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The form an image was given in.
@@ -146,10 +147,43 @@ impl Image {
     /// Entry names are checked paths, never used on the filesystem; symlinks are recorded, never
     /// followed; sizes a tar declares are bounded before anything is read.
     pub fn index(&self) -> Result<FileIndex, ImageError> {
+        self.index_capturing(None)
+    }
+
+    /// Like [`Image::index`], also returning the content of every regular file whose path `want`
+    /// accepts and whose size is at most `max` bytes (account files and persistence points, for
+    /// findings), as it is in the final image. A root-filesystem directory gives no contents.
+    ///
+    /// # Errors
+    /// As [`Image::index`].
+    pub fn index_with_contents(
+        &self,
+        want: fn(&str) -> bool,
+        max: u64,
+    ) -> Result<(FileIndex, BTreeMap<String, Vec<u8>>), ImageError> {
+        let state = layer::CaptureState {
+            want,
+            max,
+            by_digest: std::collections::HashMap::new(),
+        };
+        let capture = std::sync::Arc::new(std::sync::Mutex::new(state));
+        let index = self.index_capturing(Some(capture.clone()))?;
+        let mut contents = BTreeMap::new();
+        if let Ok(c) = capture.lock() {
+            for (path, e) in &index {
+                if let Some(bytes) = e.sha256.and_then(|d| c.by_digest.get(&d)).filter(|_| want(path)) {
+                    contents.insert(path.clone(), bytes.clone());
+                }
+            }
+        }
+        Ok((index, contents))
+    }
+
+    fn index_capturing(&self, capture: Option<layer::Capture>) -> Result<FileIndex, ImageError> {
         match (self.kind, &self.store) {
             (ImageKind::RootfsDir, _) => rootfs::index_dir(&self.path, &self.opts),
-            (ImageKind::RootfsTar, _) => rootfs::index_tar(&self.path, &self.opts),
-            (_, Some(store)) => self.index_layers(store),
+            (ImageKind::RootfsTar, _) => rootfs::index_tar(&self.path, &self.opts, capture),
+            (_, Some(store)) => self.index_layers(store, capture),
             (_, None) => Err(ImageError::UnknownFormat {
                 path: self.path.clone(),
                 why: "no blob store".to_string(),
@@ -157,7 +191,7 @@ impl Image {
         }
     }
 
-    fn index_layers(&self, store: &Store) -> Result<FileIndex, ImageError> {
+    fn index_layers(&self, store: &Store, capture: Option<layer::Capture>) -> Result<FileIndex, ImageError> {
         let mut index = FileIndex::new();
         index.insert("/".to_string(), crate::tree::implicit_dir("/"));
         let mut entries_used = 0u64;
@@ -183,6 +217,7 @@ impl Image {
                 blob: plan.blob.clone(),
                 diff_id: plan.diff_id.clone(),
                 whiteouts: true,
+                capture: capture.clone(),
             };
             layer::apply_layer(&mut index, blob, &spec, &self.opts, &mut entries_used)?;
         }

@@ -44,6 +44,23 @@ pub(crate) struct LayerSpec {
     pub diff_id: Option<Expect>,
     /// Whether `.wh.` names are whiteouts (image layers) or ordinary files (a root-filesystem tar).
     pub whiteouts: bool,
+    /// Keep the content of some small files (account files, persistence points) as they are read.
+    pub capture: Option<Capture>,
+}
+
+/// Contents kept while reading layers, by digest: the final index says which digest each path
+/// ended with, so whiteouts and later layers need no bookkeeping here.
+pub(crate) type Capture = std::sync::Arc<std::sync::Mutex<CaptureState>>;
+
+/// What to keep, and what was kept.
+#[derive(Debug)]
+pub(crate) struct CaptureState {
+    /// Which absolute paths to keep.
+    pub want: fn(&str) -> bool,
+    /// Largest file kept.
+    pub max: u64,
+    /// Kept contents.
+    pub by_digest: std::collections::HashMap<Digest, Vec<u8>>,
 }
 
 /// What one layer changes: entries to write, paths to delete, directories to make opaque.
@@ -313,7 +330,18 @@ impl EntryReader<'_> {
         };
         match type_byte {
             T::Regular | T::Continuous | T::GNUSparse => {
-                let (size, digest) = self.hash_data(entry, shown, declared)?;
+                let keep = self
+                    .spec
+                    .capture
+                    .as_ref()
+                    .is_some_and(|c| c.lock().is_ok_and(|c| declared <= c.max && (c.want)(&e.path)));
+                let mut kept = keep.then(Vec::new);
+                let (size, digest) = self.hash_data(entry, shown, declared, kept.as_mut())?;
+                if let (Some(bytes), Some(c)) = (kept, self.spec.capture.as_ref())
+                    && let Ok(mut c) = c.lock()
+                {
+                    c.by_digest.insert(digest, bytes);
+                }
                 e.size = size;
                 e.sha256 = Some(digest);
                 return Ok(e);
@@ -403,6 +431,7 @@ impl EntryReader<'_> {
         entry: &mut tar::Entry<'_, R>,
         shown: &str,
         declared: u64,
+        mut keep: Option<&mut Vec<u8>>,
     ) -> Result<(u64, Digest), ImageError> {
         let mut hasher = Sha256::new();
         let mut len = 0u64;
@@ -411,7 +440,11 @@ impl EntryReader<'_> {
             if n == 0 {
                 break;
             }
-            hasher.update(self.buf.get(..n).unwrap_or_default());
+            let chunk = self.buf.get(..n).unwrap_or_default();
+            hasher.update(chunk);
+            if let Some(k) = keep.as_deref_mut() {
+                k.extend_from_slice(chunk);
+            }
             len += n as u64;
         }
         if len != declared {

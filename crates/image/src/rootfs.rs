@@ -20,7 +20,11 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
 /// The index of a root-filesystem tar (plain, gzip or zstd).
-pub(crate) fn index_tar(path: &Path, opts: &ImageOptions) -> Result<FileIndex, ImageError> {
+pub(crate) fn index_tar(
+    path: &Path,
+    opts: &ImageOptions,
+    capture: Option<layer::Capture>,
+) -> Result<FileIndex, ImageError> {
     let file = fs::File::open(path).map_err(|e| ImageError::Io {
         path: path.to_path_buf(),
         source: e,
@@ -30,6 +34,7 @@ pub(crate) fn index_tar(path: &Path, opts: &ImageOptions) -> Result<FileIndex, I
         blob: None,
         diff_id: None,
         whiteouts: false,
+        capture,
     };
     let mut index = FileIndex::new();
     let mut used = 0u64;

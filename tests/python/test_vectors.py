@@ -41,15 +41,18 @@ class Expectation:
     description: str
     classes: frozenset[str]
     trust: tuple[Path, ...]
+    head: str | None = None
 
 
 def parse_expect(path: Path) -> Expectation:
     """Parse a §13 expectation file: ``key: value`` lines, keys ``description`` (once),
     ``expect`` (once: ``ok`` or sorted, space-separated class names), ``trust`` (any
-    number of times, a path relative to the vectors directory)."""
+    number of times, a path relative to the vectors directory), ``head`` (at most once: a
+    recorded custody head, 64 hex digits, §9.5)."""
     description = None
     expect = None
     trust: list[Path] = []
+    head = None
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
@@ -64,8 +67,12 @@ def parse_expect(path: Path) -> Expectation:
             expect = value
         elif key == "trust":
             trust.append(VECTORS_DIR / value)
+        elif key == "head":
+            assert head is None, f"{path.name}:{n}: second head"
+            assert len(value) == 64 and all(c in "0123456789abcdef" for c in value), f"{path.name}:{n}: bad head"
+            head = value
         else:
-            raise AssertionError(f"{path.name}:{n}: unknown key {key!r} (§13 knows description, expect, trust)")
+            raise AssertionError(f"{path.name}:{n}: unknown key {key!r} (§13 knows description, expect, trust, head)")
     assert description is not None, f"{path.name}: no description line"
     assert expect, f"{path.name}: no expect line"
     if expect == "ok":
@@ -77,7 +84,7 @@ def parse_expect(path: Path) -> Expectation:
         assert classes == sorted(set(classes)), f"{path.name}: expect classes not sorted/unique: {expect!r}"
     for t in trust:
         assert t.exists(), f"{path.name}: trust key {t} does not exist"
-    return Expectation(description, frozenset(classes), tuple(trust))
+    return Expectation(description, frozenset(classes), tuple(trust), head)
 
 
 def _vector_params():
@@ -99,7 +106,8 @@ def _load(name: str | None) -> tuple[Path, Expectation]:
 
 
 def _python_result(zip_path: Path, exp: Expectation) -> vb.Result:
-    return vb.verify_file(zip_path, trust=list(exp.trust) or None)
+    head = bytes.fromhex(exp.head) if exp.head else None
+    return vb.verify_file(zip_path, trust=list(exp.trust) or None, expect_head=head)
 
 
 def _describe(result: vb.Result) -> str:
@@ -131,6 +139,8 @@ def test_rust_verifier(name):
     cmd = [binary, "verify", "--json"]
     for t in exp.trust:
         cmd += ["--trust", str(t)]
+    if exp.head:
+        cmd += ["--expect-head", exp.head]
     cmd.append(str(zip_path))
     proc = subprocess.run(cmd, capture_output=True, timeout=RUST_TIMEOUT_S)
     stdout = proc.stdout.decode("utf-8", "replace")

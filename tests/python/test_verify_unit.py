@@ -1444,7 +1444,9 @@ def test_identity_key_seal_is_bad_signature(tmp_path):
     "payload_over, cls",
     [
         (dict(note="n"), None),
-        (dict(recipient=b"\x01" * 32, note="x"), None),
+        # Well-formed (§9.1); that only a transfer names a recipient is §9.4 rule 1
+        # (test_custody_semantics.py).
+        (dict(recipient=b"\x01" * 32, note="x"), "custody-semantics"),
         (dict(extension={"nested": [[[]]]}), None),
         (dict(extension=1.5), "malformed-custody"),
         (dict(extension=cbor2.CBORTag(18, 0)), "malformed-custody"),
@@ -1713,3 +1715,4 @@ def test_sections_match_spec_section_4():
     rows = re.findall(r"^\| (\d) \| `([a-z]+)` \| `([0-9a-z/-]+)` \|", section, flags=re.M)
     assert {int(n): name for n, name, _ in rows} == vb.SECTIONS
     assert all(vb.section_prefix(name) == prefix for _, name, prefix in rows)
+

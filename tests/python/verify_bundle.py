@@ -6,13 +6,16 @@ Dependencies: the Python standard library, ``cbor2`` (only to encode the COSE
 Sig_structure) and ``cryptography`` (Ed25519, for the RFC 8032 equation).
 
 Usage:
-    python3 verify_bundle.py [--trust PUBFILE_OR_DIR]... [--json] BUNDLE.zip
+    python3 verify_bundle.py [--trust PUBFILE_OR_DIR]... [--expect-head HEX] [--json] BUNDLE.zip
+
+``--expect-head`` gives a recorded custody head (§9.5, 64 hex digits): the bundle then
+fails (``truncated-custody``) unless an entry of its custody log has that SHA-256.
 
 Exit status (§12): 0 verified, 1 at least one failure, 2 could not run (including a
 usage error such as a --trust directory that holds no ``*.pub`` file).
 
 As a module:
-    result = verify_file("bundle.zip", trust=["keys/alice.pub"])
+    result = verify_file("bundle.zip", trust=["keys/alice.pub"], expect_head=None)
     result.verified, result.failures, result.custody_head
 
 CBOR decoding is done by this module's own walker (``cbor_decode`` and friends) and
@@ -66,7 +69,9 @@ FAILURE_CLASSES = (
     "bad-signature",
     "broken-chain",
     "seal-mismatch",
+    "custody-semantics",
     "untrusted-signer",
+    "truncated-custody",
 )
 
 # §2.2
@@ -1342,6 +1347,7 @@ class CustodyEntry:
     actor_key: bytes
     bundle_id: str
     manifest_sha256: bytes
+    recipient: Optional[bytes] = None
 
 
 class CustodyError(Exception):
@@ -1413,10 +1419,10 @@ def _parse_custody_entry(i: int, raw: bytes, item: Any) -> CustodyEntry:
         raise CustodyError("actor.key is not a 32-byte bstr", i)
     bundle_id = field_("bundle_id", _is_tstr, "a tstr")
     manifest_sha256 = field_("manifest_sha256", _is_bstr32, "a 32-byte bstr")
-    field_("recipient", _is_bstr32, "a 32-byte bstr", required=False)
+    recipient = field_("recipient", _is_bstr32, "a 32-byte bstr", required=False)
     field_("note", _is_tstr, "a tstr", required=False)
     return CustodyEntry(raw, protected_raw, protected, payload_raw, signature, seq, prev, time, action,
-                        actor["name"], actor["key"], bundle_id, manifest_sha256)
+                        actor["name"], actor["key"], bundle_id, manifest_sha256, recipient)
 
 
 def parse_custody(data: bytes) -> list[CustodyEntry]:
@@ -1450,6 +1456,191 @@ def check_entry_signature(e: CustodyEntry) -> Optional[str]:
 
 
 # ---------------------------------------------------------------------------
+# Custody semantics (§9.4) and recorded heads (§9.5)
+# ---------------------------------------------------------------------------
+
+# §9.4: "The time tolerance T is 300 seconds. Times are compared as instants (§5 times
+# are UTC), to the nanosecond." T in nanoseconds:
+TIME_TOLERANCE_NS = 300 * 10**9
+
+# §9.4 action names that carry custody meaning; every other action (annotated, or any
+# extension) leaves custody where it is.
+ACTION_SEALED = "sealed"
+ACTION_TRANSFERRED = "transferred"
+ACTION_RECEIVED = "received"
+
+
+def _days_from_1970(year: int, month: int, day: int) -> int:
+    """Days from 1970-01-01 to the given date of the proleptic Gregorian calendar.
+
+    Done by hand rather than with ``datetime``/``calendar``, which have no year 0: §5
+    allows any four-digit year, 0000 included. The year is counted from 1 March, so
+    that the leap day is the last day of the counted year."""
+    y = year - 1 if month <= 2 else year
+    cycle, year_in_cycle = divmod(y, 400)           # 400-year cycles of 146,097 days
+    month_from_march = (month + 9) % 12              # March = 0 ... February = 11
+    day_of_year = (153 * month_from_march + 2) // 5 + day - 1
+    day_of_cycle = year_in_cycle * 365 + year_in_cycle // 4 - year_in_cycle // 100 + day_of_year
+    return cycle * 146_097 + day_of_cycle - 719_468  # 719,468: 0000-03-01 to 1970-01-01
+
+
+def instant_ns(t: str) -> int:
+    """A §5 time as an instant: nanoseconds since 1970-01-01T00:00:00Z (negative before).
+
+    ``t`` is a valid §5 time (the parser checked it): YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ."""
+    if not is_valid_time(t):
+        raise ValueError(f"not a §5 time: {t!r}")
+    date, clock = t[:10], t[11:-1]
+    year, month, day = int(date[0:4]), int(date[5:7]), int(date[8:10])
+    hours, minutes, rest = clock.split(":")
+    whole, fraction = rest.split(".")
+    seconds = _days_from_1970(year, month, day) * 86_400 + int(hours) * 3_600 + int(minutes) * 60 + int(whole)
+    return seconds * 10**9 + int(fraction)
+
+
+def signer_fingerprint(e: CustodyEntry) -> bytes:
+    """§9.4: an entry's signer is the holder of its ``actor.key``, named by that key's
+    fingerprint (§8)."""
+    return fingerprint_of_raw_key(e.actor_key)
+
+
+@dataclass(frozen=True)
+class HistoryViolation:
+    """One §9.4 failure: the entry it is reported for, the first rule (1–5) it fails."""
+
+    entry: int
+    rule: int
+    reason: str
+
+
+def _rule1_recipient(i: int, e: CustodyEntry, p: Optional[CustodyEntry], custodian: Optional[bytes],
+                     created: str) -> Optional[str]:
+    """Rule 1: ``recipient`` is present if and only if the action is ``transferred``."""
+    if e.action == ACTION_TRANSFERRED and e.recipient is None:
+        return "a 'transferred' entry names no recipient"
+    if e.action != ACTION_TRANSFERRED and e.recipient is not None:
+        return f"a {e.action!r} entry carries a recipient (only 'transferred' does)"
+    return None
+
+
+def _rule2_time(i: int, e: CustodyEntry, p: Optional[CustodyEntry], custodian: Optional[bytes],
+                created: str) -> Optional[str]:
+    """Rule 2: entry 0's time is not earlier than the manifest's ``created`` minus T; a
+    later entry's not earlier than the previous entry's time minus T."""
+    if p is None:
+        reference, what = created, "the manifest's created time"
+    else:
+        reference, what = p.time, f"entry {i - 1}'s time"
+    earliest = instant_ns(reference) - TIME_TOLERANCE_NS
+    own = instant_ns(e.time)
+    if own < earliest:
+        behind = instant_ns(reference) - own
+        return f"time {e.time} is {behind / 1e9:.9f} s before {what} {reference} (tolerance 300 s)"
+    return None
+
+
+def _rule3_receipt_follows_transfer(i: int, e: CustodyEntry, p: Optional[CustodyEntry],
+                                    custodian: Optional[bytes], created: str) -> Optional[str]:
+    """Rule 3: after a ``transferred`` entry comes the ``received`` entry of the key its
+    ``recipient`` names."""
+    if p is None or p.action != ACTION_TRANSFERRED:
+        return None
+    if e.action != ACTION_RECEIVED:
+        return f"entry {i - 1} is a transfer, but this entry is {e.action!r}, not its 'received'"
+    # A transfer without a recipient (itself a rule-1 failure) names no one, so no
+    # receipt can match it.
+    if p.recipient is None or signer_fingerprint(e) != p.recipient:
+        return f"received by {signer_fingerprint(e).hex()[:16]}, not by the recipient entry {i - 1} names"
+    return None
+
+
+def _rule4_transfer_precedes_receipt(i: int, e: CustodyEntry, p: Optional[CustodyEntry],
+                                     custodian: Optional[bytes], created: str) -> Optional[str]:
+    """Rule 4: a ``received`` entry is not entry 0 and comes right after a transfer."""
+    if e.action != ACTION_RECEIVED:
+        return None
+    if p is None:
+        return "entry 0 is a 'received' entry"
+    if p.action != ACTION_TRANSFERRED:
+        return f"'received' after a {p.action!r} entry, not after a transfer"
+    return None
+
+
+def _rule5_only_custodian_transfers(i: int, e: CustodyEntry, p: Optional[CustodyEntry],
+                                    custodian: Optional[bytes], created: str) -> Optional[str]:
+    """Rule 5: a ``transferred`` entry is signed by the custodian after entry i − 1."""
+    if e.action != ACTION_TRANSFERRED:
+        return None
+    if custodian is None:  # entry 0: there is no custodian before the seal
+        return "entry 0 is a transfer: nobody holds the bundle before it is sealed"
+    if signer_fingerprint(e) != custodian:
+        return (f"transferred by {signer_fingerprint(e).hex()[:16]}, but the custodian is "
+                f"{custodian.hex()[:16]}")
+    return None
+
+
+# §9.4: the rules in the order in which they are judged; the first that fails is the one
+# reported for the entry.
+CUSTODY_RULES = (
+    (1, _rule1_recipient),
+    (2, _rule2_time),
+    (3, _rule3_receipt_follows_transfer),
+    (4, _rule4_transfer_precedes_receipt),
+    (5, _rule5_only_custodian_transfers),
+)
+
+
+def judge_custody_history(entries: list[CustodyEntry], created: str) -> list[HistoryViolation]:
+    """§9.4 over a whole log (§11 step 9d): for each entry i from 0, the first of rules
+    1–5 it fails, if any (at most one violation per entry). ``created`` is the
+    manifest's ``created`` time.
+
+    The custodian after entry i is, by §9.4's definition, the signer of the last entry
+    among 0 … i whose action is ``received`` -- any such entry, the definition does not
+    ask whether the receipt itself obeyed the rules -- or else the signer of entry 0."""
+    violations: list[HistoryViolation] = []
+    last_receiver: Optional[bytes] = None  # signer of the last 'received' entry seen so far
+    for i, e in enumerate(entries):
+        previous = entries[i - 1] if i > 0 else None
+        if i == 0:
+            custodian_before = None
+        elif last_receiver is not None:
+            custodian_before = last_receiver
+        else:
+            custodian_before = signer_fingerprint(entries[0])
+        for rule, check in CUSTODY_RULES:
+            reason = check(i, e, previous, custodian_before, created)
+            if reason is not None:
+                violations.append(HistoryViolation(i, rule, f"§9.4 rule {rule}: {reason}"))
+                break
+        if e.action == ACTION_RECEIVED:
+            last_receiver = signer_fingerprint(e)
+    return violations
+
+
+def entry_digests(entries: list[CustodyEntry]) -> list[bytes]:
+    """SHA-256(E_i) of every entry's exact bytes (§9.3)."""
+    return [hashlib.sha256(e.raw).digest() for e in entries]
+
+
+def log_holds_head(entries: list[CustodyEntry], head: bytes) -> bool:
+    """§9.5: the log contains an entry i with SHA-256(E_i) equal to the recorded head
+    (the recorded entry itself, or a log continued after it)."""
+    return head in entry_digests(entries)
+
+
+_HEAD_RE = re.compile(r"[0-9A-Fa-f]{64}")
+
+
+def parse_recorded_head(text: str) -> bytes:
+    """§9.5: a recorded head is 64 hex digits (either case: "hex digits" does not say
+    which); returns its 32 bytes. Raises ValueError for anything else."""
+    if not _HEAD_RE.fullmatch(text):
+        raise ValueError(f"{text!r} is not a custody head: 64 hex digits expected")
+    return bytes.fromhex(text)
+
+
+# ---------------------------------------------------------------------------
 # The verification algorithm (§11)
 # ---------------------------------------------------------------------------
 
@@ -1468,10 +1659,12 @@ def marker_verdict(content: bytes) -> Optional[str]:
 
 
 class _Verifier:
-    def __init__(self, f: BinaryIO, file_size: int, trust: Optional[set[bytes]]):
+    def __init__(self, f: BinaryIO, file_size: int, trust: Optional[set[bytes]],
+                 expect_head: Optional[bytes] = None):
         self.f = f
         self.file_size = file_size
         self.trust = trust
+        self.expect_head = expect_head
         self.result = Result()
 
     def fail(self, cls: str, message: str, member: Optional[str] = None, entry: Optional[int] = None) -> None:
@@ -1568,10 +1761,8 @@ class _Verifier:
             if sums != want:
                 self.fail("sums-mismatch", self._sums_diagnostic(sums, want), SUMS_NAME)
 
-        # Steps 9–10: custody (§9) and trust (§8).
-        custody = self._read_small(by_name[CUSTODY_NAME], "skip")
-        if custody is not None:
-            self._check_custody(custody, manifest, manifest_digest)
+        # Steps 9–11: custody (§9), trust (§8), recorded head (§9.5).
+        self._custody_steps(by_name[CUSTODY_NAME], manifest, manifest_digest)
 
     def _read_small(self, m: ZipMember, on_corrupt: str) -> Optional[bytes]:
         """Read a metadata member whose declared size is already limit-checked."""
@@ -1641,60 +1832,121 @@ class _Verifier:
             if mm.section not in listed:
                 self.fail("section-order", f"section {mm.section!r} is not listed in 'sections'", mm.name)
 
-    def _check_custody(self, data: bytes, manifest: Manifest, manifest_digest: bytes) -> None:
-        """§11 steps 9 and 10."""
+    def _custody_steps(self, custody_member: ZipMember, manifest: Manifest, manifest_digest: bytes) -> None:
+        """§11 steps 9, 10 and 11.
+
+        What each early exit of step 9 skips, as §11 words it:
+
+        * ``custody.cbor`` unreadable (``corrupt-member``): "skip steps 9–11" (no entry
+          could be read, so there is nothing to hold a recorded head either).
+        * the log does not split, passes a §10 limit, or an item is not a COSE_Sign1
+          message per §9.1 (``malformed-custody`` / ``limit-exceeded``): "skip steps
+          9–11".
+        """
+        data = self._read_small(custody_member, "skip")
+        if data is None:
+            return
+        entries = self._step9_parse(data)
+        if entries is None:
+            return
+        self._step9_entries(entries, manifest, manifest_digest)
+        self._step10_trust(entries)
+        self._step11_recorded_head(entries)
+
+    def _step9_parse(self, data: bytes) -> Optional[list[CustodyEntry]]:
+        """Step 9, first part: split and parse the log (§9.1, §10). None: skip 9–11."""
         try:
             entries = parse_custody(data)
         except LimitError as e:
             self.fail("limit-exceeded", str(e), CUSTODY_NAME)
-            return
+            return None
         except CustodyError as e:
             self.fail("malformed-custody", str(e), CUSTODY_NAME, e.entry)
-            return
+            return None
         self.result.custody_entries = len(entries)
         self.result.custody_head = hashlib.sha256(entries[-1].raw).hexdigest()
+        return entries
+
+    def _step9_entries(self, entries: list[CustodyEntry], manifest: Manifest, manifest_digest: bytes) -> None:
+        """Step 9 a–d for each entry i.
+
+        d runs only when a and b found nothing for any entry. §9.4 words the condition
+        as a log that does not fail "§9.2 or §9.3 rules 1–4"; step a also checks §9.3
+        rule 6 (alg, kid), and §11 ("when a and b found no failure") is followed: a
+        wrong alg or kid also keeps d from running."""
+        signed_and_chained = True  # no failure from 9a or 9b for any entry so far
         for i, e in enumerate(entries):
-            # a. signature, alg, kid
+            # a. signature (§9.2), alg and kid (§9.3 rule 6).
             problem = check_entry_signature(e)
             if problem:
                 self.fail("bad-signature", problem, None, i)
-            # b. chain rules 1–4, at most one failure per entry
-            if e.seq != i:
-                self.fail("broken-chain", f"seq is {e.seq}, expected {i}", None, i)
-            elif i == 0 and e.prev is not None:
-                self.fail("broken-chain", "prev of entry 0 is not null", None, i)
-            elif i > 0 and e.prev != hashlib.sha256(entries[i - 1].raw).digest():
-                self.fail("broken-chain", "prev is not the SHA-256 of the previous entry", None, i)
-            elif i == 0 and e.action != "sealed":
-                self.fail("broken-chain", f"entry 0 has action {e.action!r}, not 'sealed'", None, i)
-            elif i > 0 and e.action == "sealed":
-                self.fail("broken-chain", "a second 'sealed' entry", None, i)
-            elif e.bundle_id != manifest.bundle_id:
-                self.fail("broken-chain", "bundle_id differs from the manifest's", None, i)
-            # c. rule 5
+                signed_and_chained = False
+            # b. §9.3 rules 1–4, at most one broken-chain per entry.
+            problem = self._chain_problem(i, e, entries, manifest)
+            if problem:
+                self.fail("broken-chain", problem, None, i)
+                signed_and_chained = False
+            # c. §9.3 rule 5. Not a reason to skip d.
             if e.manifest_sha256 != manifest_digest:
                 self.fail("seal-mismatch", "manifest_sha256 differs from the manifest digest", None, i)
-        # Step 10: trust (the signer is the holder of actor.key, §8).
-        if self.trust is not None:
-            for i, e in enumerate(entries):
-                fp = fingerprint_of_raw_key(e.actor_key)
-                if fp not in self.trust:
-                    self.fail("untrusted-signer", f"signer {e.actor_name!r} ({fp.hex()[:16]}) is not trusted", None, i)
+        # d. §9.4, only on a log whose every entry passed a and b.
+        if signed_and_chained:
+            for v in judge_custody_history(entries, manifest.created):
+                self.fail("custody-semantics", v.reason, None, v.entry)
+
+    @staticmethod
+    def _chain_problem(i: int, e: CustodyEntry, entries: list[CustodyEntry], manifest: Manifest) -> Optional[str]:
+        """§9.3 rules 1–4 for entry i: the first that fails, or None."""
+        if e.seq != i:
+            return f"seq is {e.seq}, expected {i}"
+        if i == 0 and e.prev is not None:
+            return "prev of entry 0 is not null"
+        if i > 0 and e.prev != hashlib.sha256(entries[i - 1].raw).digest():
+            return "prev is not the SHA-256 of the previous entry"
+        if i == 0 and e.action != ACTION_SEALED:
+            return f"entry 0 has action {e.action!r}, not 'sealed'"
+        if i > 0 and e.action == ACTION_SEALED:
+            return "a second 'sealed' entry"
+        if e.bundle_id != manifest.bundle_id:
+            return "bundle_id differs from the manifest's"
+        return None
+
+    def _step10_trust(self, entries: list[CustodyEntry]) -> None:
+        """Step 10: with a trust list, every entry whose signer is not in it."""
+        if self.trust is None:
+            return
+        for i, e in enumerate(entries):
+            fp = signer_fingerprint(e)
+            if fp not in self.trust:
+                self.fail("untrusted-signer", f"signer {e.actor_name!r} ({fp.hex()[:16]}) is not trusted", None, i)
+
+    def _step11_recorded_head(self, entries: list[CustodyEntry]) -> None:
+        """Step 11 (§9.5): with a recorded head, one truncated-custody for custody.cbor
+        unless some entry's SHA-256 is that head, whatever steps 9–10 found."""
+        if self.expect_head is None:
+            return
+        if not log_holds_head(entries, self.expect_head):
+            where = f"none of the {len(entries)} entries" if entries else "no entry could be read"
+            self.fail("truncated-custody", f"recorded head {self.expect_head.hex()}: {where} has it (§9.5)",
+                      CUSTODY_NAME)
 
 
 def verify_file(path: os.PathLike | str, trust: Optional[Iterable[os.PathLike | str]] = None,
-                trust_fingerprints: Optional[set[bytes]] = None) -> Result:
+                trust_fingerprints: Optional[set[bytes]] = None, expect_head: Optional[bytes] = None) -> Result:
     """Verify one bundle (§11). ``trust`` lists key files or directories (None or empty:
     no trust list); ``trust_fingerprints`` gives the trust list directly instead (an
     empty set is an empty trust list: every signer is untrusted). Raises CannotRun when
-    the bundle or a key cannot be read."""
+    the bundle or a key cannot be read. ``expect_head`` is a recorded custody head (§9.5):
+    32 bytes, or None."""
+    if expect_head is not None and len(expect_head) != 32:
+        raise ValueError("a recorded custody head is 32 bytes (64 hex digits, §9.5)")
     fingerprints = trust_fingerprints
     if trust:
         fingerprints = (fingerprints or set()) | load_trust(trust)
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
-            return _Verifier(f, size, fingerprints).run()
+            return _Verifier(f, size, fingerprints, expect_head).run()
     except OSError as e:
         raise CannotRun(f"cannot read {path}: {e}") from None
 
@@ -1709,6 +1961,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--trust", action="append", default=[], metavar="PUBFILE_OR_DIR",
                         help="trusted Ed25519 public key (PEM) or directory of *.pub files; repeatable")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--expect-head", metavar="HEX", default=None,
+                        help="a recorded custody head (64 hex digits, §9.5): fail unless an entry has it")
     parser.add_argument("bundle", help="the bundle (.zip)")
     args = parser.parse_args(argv)  # exits 2 on bad usage
     # Usage error, as in the Rust CLI: a --trust directory with no *.pub file in it.
@@ -1718,7 +1972,14 @@ def main(argv: Optional[list[str]] = None) -> int:
             return 2
     try:
         fingerprints = load_trust(args.trust) if args.trust else None
-        result = verify_file(args.bundle, trust_fingerprints=fingerprints)
+        head = None
+        if args.expect_head is not None:
+            try:
+                head = parse_recorded_head(args.expect_head)
+            except ValueError as e:
+                print(f"verify_bundle: usage error: --expect-head: {e}", file=sys.stderr)
+                return 2
+        result = verify_file(args.bundle, trust_fingerprints=fingerprints, expect_head=head)
     except CannotRun as e:
         print(f"verify_bundle: {e}", file=sys.stderr)
         return 2

@@ -4,11 +4,8 @@
 
 use crate::podman::{Container, Image, podman};
 use crate::util::*;
-use forensic_bundle::limits::Limits;
-use forensic_bundle::zipread::{self, MemberReader, Method};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::io::{Cursor, Read, Write};
 use std::path::Path;
 
 /// The dropped payload.
@@ -284,41 +281,6 @@ fn diff_equals_podman_diff_and_names_every_planted_change() {
     assert!(text.contains("\nFindings:\nCRITICAL\n"), "{text}");
 
     tampered_bundles_are_refused_unless_forced(w, &bundle);
-}
-
-/// (name, content, method) of every member.
-fn members(bytes: &[u8]) -> Vec<(String, Vec<u8>, Method)> {
-    let index = zipread::read_index(&mut Cursor::new(bytes), &Limits::default()).unwrap();
-    index
-        .entries
-        .iter()
-        .map(|e| {
-            let mut content = Vec::new();
-            MemberReader::new(Cursor::new(bytes), e)
-                .unwrap()
-                .read_to_end(&mut content)
-                .unwrap();
-            (e.name.clone(), content, e.method)
-        })
-        .collect()
-}
-
-/// A well-formed ZIP of these members (new CRCs): only the manifest digests catch the change.
-fn rezip(members: &[(String, Vec<u8>, Method)]) -> Vec<u8> {
-    let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    for (name, content, method) in members {
-        let m = match method {
-            Method::Stored => zip::CompressionMethod::Stored,
-            Method::Deflate => zip::CompressionMethod::Deflated,
-        };
-        z.start_file(
-            name.as_str(),
-            zip::write::SimpleFileOptions::default().compression_method(m),
-        )
-        .unwrap();
-        z.write_all(content).unwrap();
-    }
-    z.finish().unwrap().into_inner()
 }
 
 fn tampered_bundles_are_refused_unless_forced(w: &Path, bundle: &Path) {

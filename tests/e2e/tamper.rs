@@ -9,8 +9,8 @@ use forensic_bundle::section::Section;
 use forensic_bundle::time::Timestamp;
 use forensic_bundle::verify::{Report, VerifyOptions, verify};
 use forensic_bundle::writer::{BundleWriter, Compression, Header, MemberSpec, Seal};
-use forensic_bundle::zipread::{self, MemberReader, Method, ZipIndex};
-use std::io::{Cursor, Read, Write};
+use forensic_bundle::zipread::{self, Method, ZipIndex};
+use std::io::Cursor;
 use std::path::Path;
 
 fn t(s: &str) -> Timestamp {
@@ -186,40 +186,6 @@ fn every_truncation_fails_cleanly() {
         let r = check(&good[..len]);
         assert!(!r.verified(), "truncated to {len} bytes but verifies");
     }
-}
-
-/// (name, content, method) of every member.
-fn members(bytes: &[u8]) -> Vec<(String, Vec<u8>, Method)> {
-    index(bytes)
-        .entries
-        .iter()
-        .map(|e| {
-            let mut content = Vec::new();
-            MemberReader::new(Cursor::new(bytes), e)
-                .unwrap()
-                .read_to_end(&mut content)
-                .unwrap();
-            (e.name.clone(), content, e.method)
-        })
-        .collect()
-}
-
-/// A fresh, well-formed ZIP of these members (new CRCs): only the intended change shows.
-fn rezip(members: &[(String, Vec<u8>, Method)]) -> Vec<u8> {
-    let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    for (name, content, method) in members {
-        let m = match method {
-            Method::Stored => zip::CompressionMethod::Stored,
-            Method::Deflate => zip::CompressionMethod::Deflated,
-        };
-        z.start_file(
-            name.as_str(),
-            zip::write::SimpleFileOptions::default().compression_method(m),
-        )
-        .unwrap();
-        z.write_all(content).unwrap();
-    }
-    z.finish().unwrap().into_inner()
 }
 
 fn verify_file(dir: &Path, name: &str, bytes: &[u8]) -> (i32, Vec<String>, String) {

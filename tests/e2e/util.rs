@@ -1,5 +1,7 @@
 //! Helpers shared by the end-to-end tests.
 
+use forensic_bundle::zipread::{MemberReader, Method};
+use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -159,4 +161,42 @@ pub fn classes(v: &serde_json::Value) -> Vec<String> {
     c.sort();
     c.dedup();
     c
+}
+
+/// (name, content, method) of every member.
+pub fn members(bytes: &[u8]) -> Vec<(String, Vec<u8>, Method)> {
+    forensic_bundle::zipread::read_index(
+        &mut std::io::Cursor::new(bytes),
+        &forensic_bundle::limits::Limits::default(),
+    )
+    .unwrap()
+    .entries
+    .iter()
+    .map(|e| {
+        let mut content = Vec::new();
+        MemberReader::new(Cursor::new(bytes), e)
+            .unwrap()
+            .read_to_end(&mut content)
+            .unwrap();
+        (e.name.clone(), content, e.method)
+    })
+    .collect()
+}
+
+/// A fresh, well-formed ZIP of these members (new CRCs): only the intended change shows.
+pub fn rezip(members: &[(String, Vec<u8>, Method)]) -> Vec<u8> {
+    let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, content, method) in members {
+        let m = match method {
+            Method::Stored => zip::CompressionMethod::Stored,
+            Method::Deflate => zip::CompressionMethod::Deflated,
+        };
+        z.start_file(
+            name.as_str(),
+            zip::write::SimpleFileOptions::default().compression_method(m),
+        )
+        .unwrap();
+        z.write_all(content).unwrap();
+    }
+    z.finish().unwrap().into_inner()
 }

@@ -4,6 +4,7 @@
 //! documented exit codes (0 success/intact, 1 verification failed, 2 could not run).
 
 mod case_args;
+mod cmd_audit;
 mod cmd_cat;
 mod cmd_collect;
 mod cmd_custody;
@@ -12,9 +13,12 @@ mod cmd_extract;
 mod cmd_keygen;
 mod cmd_ls;
 mod cmd_seal;
+mod cmd_show;
+mod cmd_timeline;
 mod cmd_verify;
 mod keyfiles;
 mod progress;
+mod show_text;
 mod view;
 
 use clap::{Parser, Subcommand};
@@ -63,6 +67,13 @@ enum Command {
     Extract(cmd_extract::Args),
     /// Write one member to stdout after checking its SHA-256 against the sealed manifest.
     Cat(cmd_cat::Args),
+    /// Show one view of a bundle: summary, processes, network, files, suspicious.
+    Show(Box<cmd_show::Args>),
+    /// One time-ordered view across the bundle's sources (text, CSV, JSON Lines, mactime body file).
+    Timeline(cmd_timeline::Args),
+    /// Query a Kubernetes audit log (a bundle's, or a file): pod timeline, creator, exec sessions,
+    /// secret access, RBAC changes, impersonation.
+    Audit(Box<cmd_audit::Args>),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +88,9 @@ fn main() -> ExitCode {
         Command::Custody(c) => cmd_custody::run(c),
         Command::Extract(a) => cmd_extract::run(a),
         Command::Cat(a) => cmd_cat::run(a),
+        Command::Show(a) => cmd_show::run(*a),
+        Command::Timeline(a) => cmd_timeline::run(a),
+        Command::Audit(a) => cmd_audit::run(*a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -2,11 +2,13 @@
 //! the same library it calls) the way a responder and an examiner would.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod audit;
 mod cli;
 mod collect;
 mod custody;
 mod diff;
 mod extract;
 mod podman;
+mod show;
 mod tamper;
 mod util;

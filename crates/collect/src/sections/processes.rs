@@ -64,6 +64,35 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
         "process tree from processes.json (ppid links)",
         tree(&rows).as_bytes(),
     )?;
+    boot_time(ctx, sink)?;
+    Ok(())
+}
+
+/// Writes `boot.txt`: the host's boot time, the `btime` line of `/proc/stat` (seconds since the
+/// epoch), from which `start_time_ticks` in `processes.json` count (in `USER_HZ` ticks, 100 a
+/// second on Linux). Without it a process's start can only be given in ticks.
+fn boot_time(ctx: &Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
+    let path = ctx.proc.0.join("stat");
+    let text = read_proc_text(&path, 1 << 20).unwrap_or_default();
+    let btime = text
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .map(str::trim)
+        .filter(|v| v.parse::<u64>().is_ok());
+    match btime {
+        Some(v) => {
+            derived(
+                sink,
+                "boot.txt",
+                "the btime line of /proc/stat: the host's boot time, seconds since the epoch",
+                format!("btime {v}\n").as_bytes(),
+            )?;
+        }
+        None => sink.gap(
+            path.display().to_string(),
+            "no btime line: process start times can only be given in clock ticks since boot".into(),
+        ),
+    }
     Ok(())
 }
 

@@ -1,0 +1,105 @@
+//! `forensic timeline`: one time-ordered view across a verified bundle's sources.
+
+use crate::cmd_show::open_verified;
+use crate::{EXIT_OK, EXIT_TROUBLE};
+use anyhow::{Context as _, Result};
+use forensic_analysis::target::Target;
+use forensic_analysis::time::parse_bound;
+use forensic_analysis::timeline::{Format, TimelineOptions, write_timeline};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+/// Output formats.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// `TIME  SOURCE  KIND  DESCRIPTION  [EVIDENCE]`, one event a line.
+    Text,
+    /// CSV with a header row (time,time_ns,source,kind,description,evidence).
+    Csv,
+    /// One JSON object a line (docs/show-json.md).
+    Jsonl,
+    /// The Sleuth Kit body file for `mactime -b` (files with their times; other events as named lines).
+    Bodyfile,
+}
+
+/// One time-ordered view across the bundle: file times, process starts, Kubernetes audit events,
+/// Falco alerts of the container, the collection and the custody log.
+#[derive(clap::Args)]
+#[command(
+    after_help = "The bundle is verified first; one that does not verify is refused unless --force \
+(then a warning comes first: on stdout for text, as a # comment in a body file, else on stderr).\n\
+--since/--until: RFC 3339 (2024-05-07T18:54:19Z), a date (2024-05-07, UTC), @UNIX_SECONDS, or a duration \
+before the collection (30m, 24h, 7d).\n\
+Falco alerts are the container's when their 12-digit container.id starts its 64-digit id.\n\
+What is left out (alerts of other containers, process starts without the boot time) is noted on stderr.\n\
+Exit codes: 0 written, 2 trouble. Formats: docs/show-json.md.\n\
+Example: forensic timeline case.zip --format bodyfile > body && mactime -b body -y 2024-05-01"
+)]
+pub struct Args {
+    /// The bundle.
+    bundle: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: FormatArg,
+    /// Only events at or after this time.
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// Only events at or before this time.
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// Include Falco alerts of other containers and of the host.
+    #[arg(long)]
+    all_alerts: bool,
+    /// Use a bundle that does not verify.
+    #[arg(long)]
+    force: bool,
+    /// Trusted signer public key (.pub) or a directory of them; repeatable.
+    #[arg(long, value_name = "FILE_OR_DIR")]
+    trust: Vec<PathBuf>,
+    /// Events kept in memory while sorting (more are spilled to temporary files).
+    #[arg(long, value_name = "N", default_value_t = 200_000, hide = true)]
+    max_in_memory: usize,
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> Result<u8> {
+    let Some(opened) = open_verified(&args.bundle, args.force, &args.trust, "make a timeline of")? else {
+        return Ok(EXIT_TROUBLE);
+    };
+    let target = Target::from_manifest(opened.report.manifest.as_ref());
+    let bound = |s: &Option<String>| s.as_deref().map(|s| parse_bound(s, target.collected_ns)).transpose();
+    let format = match args.format {
+        FormatArg::Text => Format::Text,
+        FormatArg::Csv => Format::Csv,
+        FormatArg::Jsonl => Format::Jsonl,
+        FormatArg::Bodyfile => Format::Bodyfile,
+    };
+    let opts = TimelineOptions {
+        format,
+        since_ns: bound(&args.since)?,
+        until_ns: bound(&args.until)?,
+        all_alerts: args.all_alerts,
+        max_in_memory: args.max_in_memory,
+    };
+    let stdout = std::io::stdout().lock();
+    let mut out = BufWriter::with_capacity(256 * 1024, stdout);
+    if let Some(w) = opened.warning() {
+        match format {
+            Format::Text => writeln!(out, "{w}")?,
+            Format::Bodyfile => writeln!(out, "# {w}")?,
+            Format::Csv | Format::Jsonl => {}
+        }
+    }
+    let mut ev = opened.evidence()?;
+    let summary = write_timeline(&mut ev, &opened.report, &opts, &mut out)
+        .with_context(|| format!("reading {}", opened.shown))?;
+    out.flush()?;
+    let mut err = std::io::stderr().lock();
+    for n in &summary.notes {
+        writeln!(err, "forensic: note: {n}")?;
+    }
+    for w in ev.warnings() {
+        writeln!(err, "forensic: WARNING: {w}")?;
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,312 @@
+//! Text output of `forensic show`: one printer per view, for people (`--json` is for machines).
+//! Text from the evidence is escaped so that a name cannot forge a line.
+
+use crate::cmd_show::Opened;
+use crate::view;
+use anyhow::Result;
+use forensic_analysis::files::{FileEntry, escape_bytes, perm_string, type_char};
+use forensic_analysis::findings::Finding;
+use forensic_analysis::network::{InetRow, NetworkView, Owner};
+use forensic_analysis::processes::ProcessView;
+use forensic_analysis::summary::SummaryView;
+use forensic_analysis::suspicious::SuspiciousView;
+use forensic_analysis::time::format_ns;
+use serde_json::Value;
+use std::io::Write;
+
+pub fn print_file(out: &mut dyn Write, e: &FileEntry) -> std::io::Result<()> {
+    let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_else(|| "?".into());
+    let mut line = format!(
+        "{}{} {:>5}:{:<5} {:>10} {} {} {}",
+        type_char(&e.kind),
+        perm_string(e.perm()),
+        opt(e.uid.map(u64::from)),
+        opt(e.gid.map(u64::from)),
+        opt(e.size),
+        e.mtime_ns.map(format_ns).unwrap_or_else(|| format!("{:<30}", "?")),
+        e.sha256.as_deref().unwrap_or("-"),
+        e.path.shown()
+    );
+    if let Some(t) = &e.symlink_target {
+        line.push_str(&format!(" -> {}", t.shown()));
+    }
+    if e.kind == "mountpoint-skipped" || e.kind == "skipped" {
+        line.push_str(&format!(
+            "  ({})",
+            e.note.as_deref().or(e.error.as_deref()).unwrap_or(&e.kind)
+        ));
+    } else if let Some(err) = &e.error {
+        line.push_str(&format!("  ({err})"));
+    }
+    writeln!(out, "{line}")
+}
+
+pub fn print_summary(out: &mut dyn Write, v: &SummaryView, opened: &Opened) -> Result<()> {
+    let s = |x: &Value, k: &str| x.get(k).and_then(Value::as_str).map(str::to_string);
+    writeln!(
+        out,
+        "bundle     {}  created {}",
+        v.bundle_id.as_deref().unwrap_or("?"),
+        v.created.as_deref().unwrap_or("?")
+    )?;
+    let case: Vec<String> = [
+        ("case_id", "case"),
+        ("evidence_number", "evidence"),
+        ("examiner", "examiner"),
+    ]
+    .iter()
+    .filter_map(|(k, label)| s(&v.case, k).map(|x| format!("{label} {x}")))
+    .collect();
+    if !case.is_empty() {
+        writeln!(out, "case       {}", case.join(" · "))?;
+    }
+    let t = &v.target;
+    let target: Vec<String> = [
+        s(t, "runtime").map(|x| format!("runtime {x}")),
+        s(t, "container_id").map(|x| format!("container {x}")),
+        s(t, "container_name").map(|x| format!("name {x}")),
+        s(t, "pod").map(|x| format!("pod {x}")),
+        s(t, "namespace").map(|x| format!("namespace {x}")),
+        s(t, "node").map(|x| format!("node {x}")),
+        t.get("pid").and_then(Value::as_u64).map(|x| format!("pid {x}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    writeln!(
+        out,
+        "target     {}",
+        if target.is_empty() {
+            "?".into()
+        } else {
+            target.join(" · ")
+        }
+    )?;
+    writeln!(
+        out,
+        "image      {}{}",
+        v.image.as_deref().unwrap_or("?"),
+        v.image_digest.as_deref().map(|d| format!("  {d}")).unwrap_or_default()
+    )?;
+    let c = &v.collector;
+    writeln!(
+        out,
+        "collector  {} {} on {} (kernel {})",
+        s(c, "tool").unwrap_or_default(),
+        s(c, "version").unwrap_or_default(),
+        s(c, "host").unwrap_or_else(|| "?".into()),
+        s(c, "kernel").unwrap_or_else(|| "?".into())
+    )?;
+    let cu = &v.custody;
+    writeln!(
+        out,
+        "verified   {}",
+        if opened.report.verified() {
+            "yes"
+        } else {
+            "NO (--force)"
+        }
+    )?;
+    writeln!(
+        out,
+        "custody    {} entries, head {}; last: {} {} by {}",
+        cu.entries,
+        cu.head_sha256.as_deref().unwrap_or("?"),
+        cu.last_action.as_deref().unwrap_or("?"),
+        cu.last_time.as_deref().unwrap_or("?"),
+        cu.last_actor.as_deref().unwrap_or("?")
+    )?;
+    writeln!(out, "sections (order of volatility):")?;
+    for sec in &v.sections {
+        writeln!(
+            out,
+            "  {} {:<11} {:>5} members {:>10}   {} → {}",
+            sec.number,
+            sec.name,
+            sec.members,
+            view::human_bytes(sec.bytes),
+            sec.started,
+            sec.finished
+        )?;
+    }
+    let n = &v.counts;
+    let opt = |x: Option<u64>| x.map(|x| x.to_string()).unwrap_or_else(|| "-".into());
+    let optu = |x: Option<usize>| opt(x.map(|x| x as u64));
+    writeln!(
+        out,
+        "counts     {} members, {} gaps; processes {}; sockets {} ({} listening), unix {}; files indexed {}; Falco alerts {} ({} for this container); audit events {}",
+        n.members,
+        n.gaps,
+        optu(n.processes),
+        optu(n.sockets),
+        optu(n.listening),
+        optu(n.unix_sockets),
+        opt(n.files_indexed),
+        opt(n.alerts),
+        opt(n.alerts_for_container),
+        opt(n.audit_events)
+    )?;
+    let f = &v.findings;
+    writeln!(
+        out,
+        "findings   {} high, {} medium, {} low, {} info (forensic show BUNDLE suspicious)",
+        f.high, f.medium, f.low, f.info
+    )?;
+    if !v.top_findings.is_empty() {
+        writeln!(out, "top findings:")?;
+        print_findings(out, &v.top_findings)?;
+    }
+    for nc in &v.not_checked {
+        writeln!(out, "not checked: {nc}")?;
+    }
+    Ok(())
+}
+
+fn print_findings(out: &mut dyn Write, findings: &[Finding]) -> std::io::Result<()> {
+    let mut current = None;
+    for f in findings {
+        if current != Some(f.severity) {
+            current = Some(f.severity);
+            writeln!(out, "{}", f.severity.as_str().to_uppercase())?;
+        }
+        writeln!(out, "  [{}] {}", f.kind, f.message)?;
+        for e in &f.evidence {
+            writeln!(out, "      evidence: {e}")?;
+        }
+    }
+    Ok(())
+}
+
+pub fn print_suspicious(out: &mut dyn Write, v: &SuspiciousView) -> std::io::Result<()> {
+    if v.findings.is_empty() {
+        writeln!(out, "No findings.")?;
+    } else {
+        print_findings(out, &v.findings)?;
+    }
+    let c = &v.counts;
+    writeln!(
+        out,
+        "\n{} high, {} medium, {} low, {} info",
+        c.high, c.medium, c.low, c.info
+    )?;
+    for n in &v.not_checked {
+        writeln!(out, "not checked: {n}")?;
+    }
+    Ok(())
+}
+
+pub fn print_processes(out: &mut dyn Write, v: &ProcessView) -> std::io::Result<()> {
+    match &v.boot_time {
+        Some(b) => writeln!(out, "boot time {b}; start times from {}", v.evidence)?,
+        None => writeln!(
+            out,
+            "boot time unknown (no {}): start times are clock ticks since boot",
+            forensic_analysis::members::BOOT
+        )?,
+    }
+    writeln!(
+        out,
+        "{:>7} {:>7} {:>6} {:>5}  {:<30}  COMMAND",
+        "PID", "PPID", "IN-CTR", "UID", "START"
+    )?;
+    for p in &v.processes {
+        let start = match (&p.start_time, p.start_time_ticks) {
+            (Some(t), _) => t.clone(),
+            (None, Some(ticks)) => format!("+{ticks} ticks"),
+            (None, None) => "?".into(),
+        };
+        let indent = "  ".repeat(p.depth.min(32));
+        let cmd = if p.cmdline.is_empty() {
+            format!("[{}]", p.name.as_deref().unwrap_or("?"))
+        } else {
+            p.cmdline.join(" ")
+        };
+        writeln!(
+            out,
+            "{:>7} {:>7} {:>6} {:>5}  {start:<30}  {indent}{}",
+            p.pid,
+            p.ppid.map(|x| x.to_string()).unwrap_or_else(|| "?".into()),
+            p.container_pid.map(|x| x.to_string()).unwrap_or_else(|| "?".into()),
+            p.uid.map(|x| x.to_string()).unwrap_or_else(|| "?".into()),
+            escape_bytes(cmd.as_bytes())
+        )?;
+        let mut detail = format!(
+            "{:>63}{indent}  exe {}{} sha256 {}",
+            "",
+            escape_bytes(p.exe.as_deref().unwrap_or("?").as_bytes()),
+            if p.exe_deleted { " (deleted)" } else { "" },
+            p.exe_sha256.as_deref().unwrap_or("?")
+        );
+        if let Some(c) = &p.exe_copy {
+            detail.push_str(&format!(" copy {c}"));
+        }
+        if !p.flags.is_empty() {
+            detail.push_str(&format!("  flags: {}", p.flags.join(", ")));
+        }
+        writeln!(out, "{detail}")?;
+    }
+    Ok(())
+}
+
+/// `addr:port` with port 0 as `*`, as `ss` prints an unconnected peer.
+fn ss_addr(address: &str, port: u16, full: &str) -> String {
+    if port != 0 {
+        return full.to_string();
+    }
+    if address.contains(':') {
+        format!("[{address}]:*")
+    } else {
+        format!("{address}:*")
+    }
+}
+
+fn owners(o: &[Owner]) -> String {
+    o.iter()
+        .map(|o| format!("pid {} fd {} {}", o.pid, o.fd, o.cmdline))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+pub fn print_network(out: &mut dyn Write, v: &NetworkView) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:<6} {:<12} {:<40} {:<40} {:>5} {:>9}  PROCESS",
+        "PROTO", "STATE", "LOCAL", "REMOTE", "UID", "INODE"
+    )?;
+    for s in &v.inet {
+        print_inet(out, s)?;
+    }
+    if !v.unix.is_empty() {
+        writeln!(out, "\nUnix sockets:")?;
+        for u in &v.unix {
+            writeln!(
+                out,
+                "  {:>9} {:<9} {:<9} {}  {}",
+                u.inode,
+                u.kind,
+                if u.listening { "LISTEN" } else { "-" },
+                escape_bytes(u.path.as_deref().unwrap_or("-").as_bytes()),
+                owners(&u.owners)
+            )?;
+        }
+    }
+    writeln!(out, "\nowners from {}", v.owners_from)?;
+    for u in &v.undecoded {
+        writeln!(out, "not decoded: {u}")?;
+    }
+    Ok(())
+}
+
+fn print_inet(out: &mut dyn Write, s: &InetRow) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:<6} {:<12} {:<40} {:<40} {:>5} {:>9}  {}",
+        s.proto,
+        s.state,
+        ss_addr(&s.local_address, s.local_port, &s.local),
+        ss_addr(&s.remote_address, s.remote_port, &s.remote),
+        s.uid,
+        s.inode,
+        escape_bytes(owners(&s.owners).as_bytes())
+    )
+}

@@ -1,0 +1,554 @@
+//! The filesystem checks of [`crate::findings`] (section 5): the derived lists (the checklist's
+//! `find` commands), the writable layer's changes, and the copies of account files, histories,
+//! SSH keys and the preload list.
+
+use crate::error::AnalysisError;
+use crate::evidence::Evidence;
+use crate::files::{FileEntry, RawName, escape_bytes, perm_string};
+use crate::findings::{Finding, Grouped, Severity};
+use crate::members::{
+    DERIVED_RECENT, DERIVED_SETUID, DERIVED_TMP_EXEC, ROOT_COPIES, TREE_INDEX, UPPER_CHANGES, UPPER_COPIES,
+};
+use crate::target::Target;
+use crate::time::format_ns;
+use forensic_bundle::verify::OpenReader;
+use serde::Deserialize;
+use std::collections::VecDeque;
+
+/// Most files of one list given a finding each; the rest are grouped.
+const MAX_EACH: usize = 100;
+
+/// Directories whose setuid programs come with the distribution.
+const SYSTEM_DIRS: [&str; 10] = [
+    "/bin/",
+    "/sbin/",
+    "/usr/bin/",
+    "/usr/sbin/",
+    "/usr/lib/",
+    "/usr/lib64/",
+    "/usr/libexec/",
+    "/lib/",
+    "/lib64/",
+    "/usr/lib32/",
+];
+
+/// Temporary directories (as `collect`'s derived list defines them).
+const TEMP_DIRS: [&str; 4] = ["/tmp/", "/var/tmp/", "/dev/shm/", "/run/"];
+
+/// Account files.
+const ACCOUNT_FILES: [&str; 5] = [
+    "/etc/passwd",
+    "/etc/shadow",
+    "/etc/group",
+    "/etc/gshadow",
+    "/etc/sudoers",
+];
+
+/// Places that make a change survive or run code at login, boot or schedule.
+const PERSISTENCE: [&str; 16] = [
+    "/etc/ld.so.preload",
+    "/etc/ld.so.conf",
+    "/etc/crontab",
+    "/etc/cron.",
+    "/etc/cron.d/",
+    "/var/spool/cron/",
+    "/etc/profile",
+    "/etc/bash.bashrc",
+    "/etc/environment",
+    "/etc/rc.local",
+    "/etc/init.d/",
+    "/etc/systemd/",
+    "/lib/systemd/system/",
+    "/usr/lib/systemd/system/",
+    "/etc/sudoers.d/",
+    "/etc/update-motd.d/",
+];
+
+/// Files in a home directory that run at login, or let someone in.
+const HOME_PERSISTENCE: [&str; 5] = [
+    "/.ssh/authorized_keys",
+    "/.bashrc",
+    "/.profile",
+    "/.bash_profile",
+    "/.ashrc",
+];
+
+/// Directories of programs and libraries.
+const BINARY_DIRS: [&str; 10] = [
+    "/bin/",
+    "/sbin/",
+    "/usr/bin/",
+    "/usr/sbin/",
+    "/usr/local/bin/",
+    "/usr/local/sbin/",
+    "/lib/",
+    "/lib64/",
+    "/usr/lib/",
+    "/usr/lib64/",
+];
+
+/// Shell history file names.
+const HISTORIES: [&str; 5] = [
+    ".bash_history",
+    ".ash_history",
+    ".sh_history",
+    ".zsh_history",
+    ".history",
+];
+
+/// One line of a derived list.
+#[derive(Debug, Clone, Deserialize)]
+struct DerivedLine {
+    path: RawName,
+    #[serde(default)]
+    mode: Option<String>,
+    #[serde(default)]
+    uid: Option<u32>,
+    #[serde(default)]
+    gid: Option<u32>,
+    #[serde(default)]
+    size: Option<u64>,
+    #[serde(default)]
+    mtime_ns: Option<i64>,
+}
+
+impl DerivedLine {
+    fn describe(&self) -> String {
+        let perm = self
+            .mode
+            .as_deref()
+            .and_then(|m| u32::from_str_radix(m, 8).ok())
+            .unwrap_or(0);
+        format!(
+            "{} (-{} {}:{} {} bytes, modified {})",
+            self.path.shown(),
+            perm_string(perm),
+            opt(self.uid),
+            opt(self.gid),
+            opt(self.size),
+            self.mtime_ns.map(format_ns).unwrap_or_else(|| "?".into())
+        )
+    }
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_else(|| "?".into())
+}
+
+fn from_entry(e: &FileEntry) -> DerivedLine {
+    DerivedLine {
+        path: e.path.clone(),
+        mode: e.mode.clone(),
+        uid: e.uid,
+        gid: e.gid,
+        size: e.size,
+        mtime_ns: e.mtime_ns,
+    }
+}
+
+/// The member `collect` copies container path `path` to under `prefix`, when the path is plain.
+pub fn copy_member(prefix: &str, path: &str) -> Option<String> {
+    let mut name = prefix.to_string();
+    for (i, comp) in path.split('/').filter(|c| !c.is_empty()).enumerate() {
+        if i > 0 {
+            name.push('/');
+        }
+        name.push_str(&forensic_bundle::name::escape_segment(comp.as_bytes()));
+    }
+    (name.len() > prefix.len() && name.len() <= forensic_bundle::name::MAX_NAME_LEN).then_some(name)
+}
+
+/// Reads a derived list; `None` when the bundle does not have it.
+fn derived_list<S: OpenReader + ?Sized>(
+    ev: &mut Evidence<'_, S>,
+    member: &str,
+) -> Result<Option<Vec<(u64, DerivedLine)>>, AnalysisError> {
+    if !ev.has_member(member) {
+        return Ok(None);
+    }
+    let mut rows = Vec::new();
+    let mut over = 0u64;
+    ev.lines(member, |n, line| {
+        let l: DerivedLine = serde_json::from_slice(line).map_err(|e| AnalysisError::line(member, n, e.to_string()))?;
+        if rows.len() < crate::findings::MAX_EVIDENCE * 50 {
+            rows.push((n, l));
+        } else {
+            over += 1;
+        }
+        Ok(())
+    })?;
+    if over > 0 {
+        ev.warn(format!("{member}: {over} more lines not examined (limit)"));
+    }
+    Ok(Some(rows))
+}
+
+/// Runs the filesystem checks; returns the number of entries in the tree index, when read.
+///
+/// # Errors
+/// A member is unreadable, malformed, or does not match the manifest (strict).
+pub(crate) fn filesystem_findings<S: OpenReader + ?Sized>(
+    ev: &mut Evidence<'_, S>,
+    _target: &Target,
+    out: &mut Vec<Finding>,
+    not_checked: &mut Vec<String>,
+) -> Result<Option<u64>, AnalysisError> {
+    let mut tmp_exec = derived_list(ev, DERIVED_TMP_EXEC)?.map(|r| (DERIVED_TMP_EXEC.to_string(), r));
+    let mut setuid = derived_list(ev, DERIVED_SETUID)?.map(|r| (DERIVED_SETUID.to_string(), r));
+    let indexed = if ev.has_member(TREE_INDEX) {
+        let want_tmp = tmp_exec.is_none();
+        let want_suid = setuid.is_none();
+        let mut t = Vec::new();
+        let mut s = Vec::new();
+        let total = crate::files::for_each(ev, &crate::files::FileFilter::default(), |n, e| {
+            let path = e.path.lossy();
+            if want_tmp && e.is_executable() && TEMP_DIRS.iter().any(|d| path.starts_with(d)) && t.len() < 5000 {
+                t.push((n, from_entry(e)));
+            }
+            if want_suid && e.is_setuid() && s.len() < 5000 {
+                s.push((n, from_entry(e)));
+            }
+            Ok(())
+        })?;
+        if want_tmp {
+            tmp_exec = Some((TREE_INDEX.to_string(), t));
+        }
+        if want_suid {
+            setuid = Some((TREE_INDEX.to_string(), s));
+        }
+        Some(total)
+    } else {
+        None
+    };
+    match tmp_exec {
+        Some((member, rows)) => temp_executables(ev, &member, &rows, out),
+        None => not_checked.push(format!(
+            "executables in temporary directories: the bundle has neither {DERIVED_TMP_EXEC} nor {TREE_INDEX}"
+        )),
+    }
+    match setuid {
+        Some((member, rows)) => setuid_files(&member, &rows, out),
+        None => not_checked.push(format!(
+            "setuid files: the bundle has neither {DERIVED_SETUID} nor {TREE_INDEX}"
+        )),
+    }
+    if let Some(rows) = derived_list(ev, DERIVED_RECENT)? {
+        let mut g = Grouped::default();
+        for (n, l) in &rows {
+            g.add(format!("{DERIVED_RECENT} line {n}: {}", l.describe()), l.mtime_ns);
+        }
+        if g.count > 0 {
+            out.push(Finding::new(
+                Severity::Info,
+                "recently-modified",
+                format!(
+                    "{} regular files were modified or changed in the window before collection",
+                    g.count
+                ),
+                g.evidence_lines(),
+            ));
+        }
+    }
+    if ev.has_member(UPPER_CHANGES) {
+        upper_changes(ev, out)?;
+    } else {
+        not_checked.push(format!(
+            "changes of the writable layer: the bundle has no {UPPER_CHANGES}"
+        ));
+    }
+    accounts(ev, out)?;
+    copies(ev, out)?;
+    Ok(indexed)
+}
+
+fn temp_executables<S: OpenReader + ?Sized>(
+    ev: &Evidence<'_, S>,
+    member: &str,
+    rows: &[(u64, DerivedLine)],
+    out: &mut Vec<Finding>,
+) {
+    let mut rest = Grouped::default();
+    for (i, (n, l)) in rows.iter().enumerate() {
+        let at = format!("{member} line {n}");
+        if i >= MAX_EACH {
+            rest.add(format!("{at}: {}", l.describe()), None);
+            continue;
+        }
+        let mut evidence = vec![at];
+        if let Some(copy) = copy_member(ROOT_COPIES, &l.path.lossy()).filter(|c| ev.has_member(c)) {
+            evidence.push(copy);
+        }
+        out.push(Finding::new(
+            Severity::High,
+            "executable-in-temp-dir",
+            format!("executable file in a temporary directory: {}", l.describe()),
+            evidence,
+        ));
+    }
+    if rest.count > 0 {
+        out.push(Finding::new(
+            Severity::High,
+            "executable-in-temp-dir",
+            format!("{} more executable files in temporary directories", rest.count),
+            rest.evidence_lines(),
+        ));
+    }
+}
+
+fn setuid_files(member: &str, rows: &[(u64, DerivedLine)], out: &mut Vec<Finding>) {
+    let mut system = Grouped::default();
+    let mut others = 0;
+    for (n, l) in rows {
+        let path = l.path.lossy();
+        let at = format!("{member} line {n}");
+        if SYSTEM_DIRS.iter().any(|d| path.starts_with(d)) {
+            system.add(format!("{at}: {}", l.describe()), None);
+        } else if others < MAX_EACH {
+            others += 1;
+            out.push(Finding::new(
+                Severity::High,
+                "setuid-outside-system-dirs",
+                format!("setuid or setgid file outside the system directories: {}", l.describe()),
+                vec![at],
+            ));
+        }
+    }
+    if system.count > 0 {
+        out.push(Finding::new(
+            Severity::Low,
+            "setuid-files",
+            format!(
+                "{} setuid or setgid files in system directories (usually the distribution's own)",
+                system.count
+            ),
+            system.evidence_lines(),
+        ));
+    }
+}
+
+/// One line of `upper-changes.jsonl`.
+#[derive(Debug, Clone, Deserialize)]
+struct UpperLine {
+    path: RawName,
+    change: String,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    member: Option<String>,
+}
+
+fn upper_changes<S: OpenReader + ?Sized>(
+    ev: &mut Evidence<'_, S>,
+    out: &mut Vec<Finding>,
+) -> Result<(), AnalysisError> {
+    let mut deleted_logs = Grouped::default();
+    let mut found = Vec::new();
+    ev.lines(UPPER_CHANGES, |n, line| {
+        let l: UpperLine =
+            serde_json::from_slice(line).map_err(|e| AnalysisError::line(UPPER_CHANGES, n, e.to_string()))?;
+        let path = l.path.lossy();
+        let at = format!("{UPPER_CHANGES} line {n}");
+        let mut evidence = vec![at.clone()];
+        if let Some(m) = &l.member {
+            evidence.push(if m.starts_with("5-filesystem/") {
+                m.clone()
+            } else {
+                format!("5-filesystem/{m}")
+            });
+        }
+        let change = l.change.as_str();
+        let is_dir = matches!(l.kind.as_deref(), Some("dir")) || matches!(change, "dir" | "opaque-dir");
+        if change == "deleted" {
+            if path.starts_with("/var/log/") {
+                deleted_logs.add(format!("{at}: {}", l.path.shown()), None);
+            }
+            return Ok(());
+        }
+        if is_dir || found.len() >= MAX_EACH * 3 {
+            return Ok(());
+        }
+        let shown = l.path.shown();
+        if ACCOUNT_FILES.contains(&path.as_str()) || path.starts_with("/etc/sudoers.d/") {
+            found.push(Finding::new(
+                Severity::High,
+                "account-file-changed",
+                format!("account file {change}: {shown}"),
+                evidence,
+            ));
+        } else if PERSISTENCE.iter().any(|p| path.starts_with(p)) || HOME_PERSISTENCE.iter().any(|p| path.ends_with(p))
+        {
+            found.push(Finding::new(
+                Severity::High,
+                "persistence-point-changed",
+                format!("a place that runs code or lets someone in was {change}: {shown}"),
+                evidence,
+            ));
+        } else if BINARY_DIRS.iter().any(|d| path.starts_with(d)) {
+            found.push(Finding::new(
+                Severity::High,
+                "system-binary-changed",
+                format!("program or library {change} in the container: {shown}"),
+                evidence,
+            ));
+        }
+        Ok(())
+    })?;
+    out.extend(found);
+    if deleted_logs.count > 0 {
+        out.push(Finding::new(
+            Severity::Medium,
+            "log-deleted",
+            format!(
+                "{} files under /var/log were deleted in the container",
+                deleted_logs.count
+            ),
+            deleted_logs.evidence_lines(),
+        ));
+    }
+    Ok(())
+}
+
+/// The current copy of a container file: `5-filesystem/root/…`, else the writable layer's.
+fn current_copy<S: OpenReader + ?Sized>(ev: &Evidence<'_, S>, path: &str) -> Option<String> {
+    [ROOT_COPIES, UPPER_COPIES]
+        .iter()
+        .filter_map(|p| copy_member(p, path))
+        .find(|m| ev.has_member(m))
+}
+
+fn accounts<S: OpenReader + ?Sized>(ev: &mut Evidence<'_, S>, out: &mut Vec<Finding>) -> Result<(), AnalysisError> {
+    if let Some(member) = current_copy(ev, "/etc/passwd") {
+        let text = ev.read_member(&member)?;
+        for (i, line) in String::from_utf8_lossy(&text).lines().enumerate() {
+            let f: Vec<&str> = line.split(':').collect();
+            if let (Some(name), Some(uid)) = (f.first(), f.get(2))
+                && *uid == "0"
+                && *name != "root"
+            {
+                out.push(Finding::new(
+                    Severity::High,
+                    "uid0-account",
+                    format!("account {} has uid 0 (root's powers)", escape_bytes(name.as_bytes())),
+                    vec![format!("{member} line {}: {}", i + 1, escape_bytes(line.as_bytes()))],
+                ));
+            }
+        }
+    }
+    if let Some(member) = current_copy(ev, "/etc/shadow") {
+        let text = ev.read_member(&member)?;
+        for (i, line) in String::from_utf8_lossy(&text).lines().enumerate() {
+            let f: Vec<&str> = line.split(':').collect();
+            if let (Some(name), Some(hash)) = (f.first(), f.get(1))
+                && hash.is_empty()
+                && !name.is_empty()
+            {
+                out.push(Finding::new(
+                    Severity::High,
+                    "empty-password",
+                    format!(
+                        "account {} has an empty password: anyone may log in as it",
+                        escape_bytes(name.as_bytes())
+                    ),
+                    vec![format!("{member} line {}", i + 1)],
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The last lines of a history, newest last.
+const HISTORY_LINES: usize = 10;
+
+fn copies<S: OpenReader + ?Sized>(ev: &mut Evidence<'_, S>, out: &mut Vec<Finding>) -> Result<(), AnalysisError> {
+    let names: Vec<String> = ev
+        .names()
+        .filter(|n| n.starts_with(ROOT_COPIES))
+        .map(str::to_string)
+        .collect();
+    for member in names {
+        let base = member.rsplit('/').next().unwrap_or_default();
+        let path = member
+            .strip_prefix(ROOT_COPIES.trim_end_matches('/'))
+            .unwrap_or(&member);
+        if HISTORIES.contains(&base) {
+            let mut count = 0usize;
+            let mut last: VecDeque<String> = VecDeque::new();
+            ev.lines(&member, |n, line| {
+                count += 1;
+                if last.len() == HISTORY_LINES {
+                    last.pop_front();
+                }
+                last.push_back(format!("{member} line {n}: {}", escape_bytes(line)));
+                Ok(())
+            })?;
+            if count == 0 {
+                continue;
+            }
+            let mut evidence = vec![member.clone()];
+            evidence.extend(last);
+            out.push(Finding::new(
+                Severity::Medium,
+                "shell-history",
+                format!(
+                    "shell history {path}: {count} commands (the last {} shown)",
+                    count.min(HISTORY_LINES)
+                ),
+                evidence,
+            ));
+        } else if member.ends_with("/.ssh/authorized_keys") {
+            let text = ev.read_member(&member)?;
+            let keys: Vec<String> = String::from_utf8_lossy(&text)
+                .lines()
+                .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+                .map(|l| l.split_whitespace().nth(2).unwrap_or("(no comment)").to_string())
+                .collect();
+            if !keys.is_empty() {
+                out.push(Finding::new(
+                    Severity::Medium,
+                    "authorized-keys",
+                    format!(
+                        "{path} lets {} SSH keys in: {}",
+                        keys.len(),
+                        escape_bytes(keys.join(", ").as_bytes())
+                    ),
+                    vec![member.clone()],
+                ));
+            }
+        } else if path == "/etc/ld.so.preload" {
+            let text = ev.read_member(&member)?;
+            let libs: Vec<String> = String::from_utf8_lossy(&text)
+                .split_whitespace()
+                .filter(|l| !l.starts_with('#'))
+                .map(str::to_string)
+                .collect();
+            if !libs.is_empty() {
+                out.push(Finding::new(
+                    Severity::High,
+                    "ld-preload",
+                    format!(
+                        "/etc/ld.so.preload loads into every program: {}",
+                        escape_bytes(libs.join(" ").as_bytes())
+                    ),
+                    vec![member.clone()],
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn copy_names() {
+        assert_eq!(
+            copy_member(ROOT_COPIES, "/tmp/dropper.sh").as_deref(),
+            Some("5-filesystem/root/tmp/dropper.sh")
+        );
+        assert_eq!(copy_member(ROOT_COPIES, "/"), None);
+    }
+}

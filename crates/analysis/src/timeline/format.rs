@@ -1,0 +1,188 @@
+//! The timeline's output formats: text, CSV, JSON Lines, and the body file `mactime` reads.
+//!
+//! Body file (The Sleuth Kit 3.x, read by `mactime -b`): one line per file or event,
+//! `MD5|name|inode|mode_as_string|UID|GID|size|atime|mtime|ctime|crtime`, times in whole seconds
+//! since the epoch. `MD5` is `0` (not computed; the index holds SHA-256). `mode_as_string` is
+//! TSK's `t/tPERMS` (`r/rrwxr-xr-x`, `d/drwxr-xr-x`, `l/lrwxrwxrwx`). The index records no access
+//! or birth time: `atime` and `crtime` are `0`, which `mactime` prints as `Xxx Xxx 00 0000`
+//! (give it a date range to leave those rows out). Events that are not files (process starts,
+//! alerts, audit events, collection and custody) are lines named `[source] kind: description`
+//! with all four times equal, inode 0 and mode `-/----------`. In names, `|`, `%`, control
+//! characters and bytes that are not UTF-8 are written `%XX`, which `mactime` decodes.
+
+use super::Event;
+use crate::files::{FileEntry, perm_string};
+use crate::time::{format_ns, seconds};
+use std::io::{self, Write};
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One line per event: `TIME  SOURCE  KIND  DESCRIPTION  [EVIDENCE]`.
+    Text,
+    /// RFC 4180 CSV with a header row: `time,time_ns,source,kind,description,evidence`.
+    Csv,
+    /// One JSON object per line (docs/show-json.md).
+    Jsonl,
+    /// The Sleuth Kit body file, for `mactime` (not sorted: `mactime` sorts).
+    Bodyfile,
+}
+
+impl Format {
+    /// The format named `text`, `csv`, `jsonl` or `bodyfile`.
+    pub fn from_name(name: &str) -> Option<Format> {
+        match name {
+            "text" => Some(Format::Text),
+            "csv" => Some(Format::Csv),
+            "jsonl" => Some(Format::Jsonl),
+            "bodyfile" | "body" => Some(Format::Bodyfile),
+            _ => None,
+        }
+    }
+}
+
+/// Writes the header of a sorted format (CSV's header row).
+pub(crate) fn header(format: Format, out: &mut dyn Write) -> io::Result<()> {
+    if format == Format::Csv {
+        out.write_all(b"time,time_ns,source,kind,description,evidence\n")?;
+    }
+    Ok(())
+}
+
+/// Writes one event in a sorted format.
+pub(crate) fn event(format: Format, e: &Event, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Text => writeln!(
+            out,
+            "{}  {:<10} {:<12} {}  [{}]",
+            format_ns(e.time_ns),
+            e.source,
+            e.kind,
+            e.description,
+            e.evidence
+        ),
+        Format::Csv => {
+            let fields = [
+                format_ns(e.time_ns),
+                e.time_ns.to_string(),
+                e.source.clone(),
+                e.kind.clone(),
+                e.description.clone(),
+                e.evidence.clone(),
+            ];
+            let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+            writeln!(out, "{}", line.join(","))
+        }
+        Format::Jsonl => {
+            #[derive(serde::Serialize)]
+            struct Line<'a> {
+                time: String,
+                #[serde(flatten)]
+                event: &'a Event,
+            }
+            serde_json::to_writer(
+                &mut *out,
+                &Line {
+                    time: format_ns(e.time_ns),
+                    event: e,
+                },
+            )?;
+            out.write_all(b"\n")
+        }
+        Format::Bodyfile => body_event(e, out),
+    }
+}
+
+/// One CSV field, quoted when it holds a comma, quote or line break (RFC 4180).
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// A body file name: `|`, `%`, control characters and invalid UTF-8 as `%XX`.
+pub fn body_name(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '|' || c == '%' || c.is_control() {
+                let mut b = [0u8; 4];
+                for byte in c.encode_utf8(&mut b).bytes() {
+                    out.push_str(&format!("%{byte:02X}"));
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// TSK's type letter: `r` regular, `d` directory, `l` link, `p` FIFO, `s` socket, `c`, `b`
+/// devices, `-` unknown.
+pub fn tsk_type(kind: &str) -> char {
+    match kind {
+        "file" => 'r',
+        "dir" | "mountpoint-skipped" => 'd',
+        "symlink" => 'l',
+        "fifo" => 'p',
+        "socket" => 's',
+        "char" => 'c',
+        "block" => 'b',
+        _ => '-',
+    }
+}
+
+/// TSK's `mode_as_string`: `r/rrwxr-xr-x`.
+pub fn tsk_mode(kind: &str, perm: u32) -> String {
+    let t = tsk_type(kind);
+    format!("{t}/{t}{}", perm_string(perm))
+}
+
+/// The body file line of an index entry; `None` for an entry without times (`skipped`).
+pub fn body_line(e: &FileEntry) -> Option<String> {
+    let (mtime, ctime) = (e.mtime_ns?, e.ctime_ns?);
+    let mut name = body_name(&e.path.bytes());
+    if let Some(t) = &e.symlink_target {
+        name.push_str(" -> ");
+        name.push_str(&body_name(&t.bytes()));
+    }
+    Some(format!(
+        "0|{name}|{}|{}|{}|{}|{}|0|{}|{}|0",
+        e.inode.unwrap_or(0),
+        tsk_mode(&e.kind, e.perm()),
+        e.uid.unwrap_or(0),
+        e.gid.unwrap_or(0),
+        e.size.unwrap_or(0),
+        seconds(mtime),
+        seconds(ctime)
+    ))
+}
+
+/// The body file line of an event that is not a file.
+fn body_event(e: &Event, out: &mut dyn Write) -> io::Result<()> {
+    let t = seconds(e.time_ns);
+    let name = body_name(format!("[{}] {}: {} ({})", e.source, e.kind, e.description, e.evidence).as_bytes());
+    writeln!(out, "0|{name}|0|-/----------|0|0|0|{t}|{t}|{t}|{t}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_names_and_modes() {
+        assert_eq!(body_name(b"/tmp/a|b%c\nd\xff"), "/tmp/a%7Cb%25c%0Ad%FF");
+        assert_eq!(body_name("/tmp/é".as_bytes()), "/tmp/é");
+        assert_eq!(tsk_mode("file", 0o4755), "r/rrwsr-xr-x");
+        assert_eq!(tsk_mode("dir", 0o1777), "d/drwxrwxrwt");
+        assert_eq!(tsk_mode("symlink", 0o777), "l/lrwxrwxrwx");
+        assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
+        assert_eq!(csv_field("plain"), "plain");
+    }
+}

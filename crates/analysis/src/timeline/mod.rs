@@ -1,0 +1,457 @@
+//! `forensic timeline`: one time-ordered view across the bundle's sources.
+//!
+//! | source | events | from |
+//! |---|---|---|
+//! | `file` | modification (`m...`) and status change (`..c.`, or `m.c.` when equal) of every entry of the root filesystem | `5-filesystem/tree-index.jsonl` |
+//! | `process` | process starts (boot time + `start_time_ticks` at 100 Hz) | `1-processes/processes.json`, `1-processes/boot.txt` |
+//! | `container` | the container's creation | `6-podspec/container.json` |
+//! | `audit` | Kubernetes audit events (request received time) | section 7 |
+//! | `falco` | Falco alerts of the container (12- and 64-digit ids matched), or all with `all_alerts` | section 8 |
+//! | `collection` | bundle creation, each section's start and finish | `manifest.cbor` |
+//! | `custody` | every custody entry (sealed, transferred, received, annotated) | `custody.cbor` |
+//!
+//! Sorted formats go through a bounded external sort ([`TimelineOptions::max_in_memory`] events
+//! in memory, the rest spilled to temporary files); the body file is written as the sources are
+//! read (`mactime` sorts).
+
+mod format;
+mod sort;
+
+pub use format::{Format, body_line, body_name, csv_field, tsk_mode};
+
+use crate::error::AnalysisError;
+use crate::evidence::Evidence;
+use crate::files::{FileEntry, escape_bytes, perm_string, type_char};
+use crate::members::{BOOT, CONTAINER, PROCESSES, TREE_INDEX};
+use crate::target::Target;
+use crate::time::parse_rfc3339;
+use forensic_bundle::verify::{OpenReader, Report};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sort::Sorter;
+use std::io::Write;
+
+/// One timeline event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Nanoseconds since the epoch.
+    pub time_ns: i64,
+    /// `file`, `process`, `container`, `audit`, `falco`, `collection`, `custody`.
+    pub source: String,
+    /// Per source: MACB flags (`m.c.`) for files, `start`, `created`, the audit verb, the Falco
+    /// priority, `started`/`finished` for sections, the custody action.
+    pub kind: String,
+    /// One line for a person (control characters escaped).
+    pub description: String,
+    /// The member (and line, PID or entry) it comes from.
+    pub evidence: String,
+    /// Source-specific fields (docs/show-json.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
+}
+
+/// What to write.
+#[derive(Debug, Clone)]
+pub struct TimelineOptions {
+    /// The format.
+    pub format: Format,
+    /// Only events at or after this (ns since the epoch).
+    pub since_ns: Option<i64>,
+    /// Only events at or before this.
+    pub until_ns: Option<i64>,
+    /// Include Falco alerts of other containers and of the host.
+    pub all_alerts: bool,
+    /// Events held in memory while sorting; more are spilled to temporary files. Default 200,000.
+    pub max_in_memory: usize,
+}
+
+impl TimelineOptions {
+    /// Options for a format, everything included.
+    pub fn new(format: Format) -> Self {
+        TimelineOptions {
+            format,
+            since_ns: None,
+            until_ns: None,
+            all_alerts: false,
+            max_in_memory: 200_000,
+        }
+    }
+}
+
+/// What was written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TimelineSummary {
+    /// Events (body file: lines) written.
+    pub written: u64,
+    /// What was left out and why (boot time unknown, alerts of other containers, …).
+    pub notes: Vec<String>,
+}
+
+enum Dest<'w> {
+    Sorted(Sorter),
+    Body(&'w mut dyn Write),
+}
+
+struct Builder<'w> {
+    dest: Dest<'w>,
+    since: Option<i64>,
+    until: Option<i64>,
+    written: u64,
+}
+
+impl Builder<'_> {
+    fn in_range(&self, t: i64) -> bool {
+        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)
+    }
+
+    fn event(&mut self, e: Event) -> Result<(), AnalysisError> {
+        if !self.in_range(e.time_ns) {
+            return Ok(());
+        }
+        match &mut self.dest {
+            Dest::Sorted(s) => s.push(e)?,
+            Dest::Body(out) => {
+                format::event(Format::Bodyfile, &e, *out)?;
+                self.written += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn file(&mut self, n: u64, e: &FileEntry) -> Result<(), AnalysisError> {
+        let (Some(m), Some(c)) = (e.mtime_ns, e.ctime_ns) else {
+            return Ok(());
+        };
+        if !self.in_range(m) && !self.in_range(c) {
+            return Ok(());
+        }
+        if let Dest::Body(out) = &mut self.dest {
+            if let Some(line) = format::body_line(e) {
+                writeln!(out, "{line}")?;
+                self.written += 1;
+            }
+            return Ok(());
+        }
+        let mut desc = format!(
+            "{}{} {}:{} {} {}",
+            type_char(&e.kind),
+            perm_string(e.perm()),
+            opt(e.uid),
+            opt(e.gid),
+            opt(e.size),
+            e.path.shown()
+        );
+        if let Some(t) = &e.symlink_target {
+            desc.push_str(&format!(" -> {}", t.shown()));
+        }
+        let detail = json!({"path": e.path, "type": e.kind, "inode": e.inode, "sha256": e.sha256});
+        let evidence = format!("{TREE_INDEX} line {n}");
+        let times: Vec<(i64, &str)> = if m == c {
+            vec![(m, "m.c.")]
+        } else {
+            vec![(m, "m..."), (c, "..c.")]
+        };
+        for (t, flags) in times {
+            self.event(Event {
+                time_ns: t,
+                source: "file".into(),
+                kind: flags.into(),
+                description: desc.clone(),
+                evidence: evidence.clone(),
+                detail: Some(detail.clone()),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_else(|| "?".into())
+}
+
+fn esc(s: &str) -> String {
+    escape_bytes(s.as_bytes())
+}
+
+/// Writes the timeline of a verified bundle to `out`.
+///
+/// # Errors
+/// A member is unreadable, malformed, or does not match the manifest (strict); writing `out` or
+/// a temporary sort file failed.
+pub fn write_timeline<S: OpenReader + ?Sized>(
+    ev: &mut Evidence<'_, S>,
+    report: &Report,
+    opts: &TimelineOptions,
+    out: &mut dyn Write,
+) -> Result<TimelineSummary, AnalysisError> {
+    let target = Target::from_manifest(report.manifest.as_ref());
+    let mut notes = Vec::new();
+    if opts.format == Format::Bodyfile {
+        writeln!(
+            out,
+            "# forensic timeline: body file (The Sleuth Kit 3.x) for mactime; MD5 not computed (0); \
+             atime and crtime not recorded (0); events that are not files are named [source] kind: description"
+        )?;
+    } else {
+        format::header(opts.format, out)?;
+    }
+    let dest = match opts.format {
+        Format::Bodyfile => Dest::Body(&mut *out),
+        _ => Dest::Sorted(Sorter::new(opts.max_in_memory)),
+    };
+    let mut b = Builder {
+        dest,
+        since: opts.since_ns,
+        until: opts.until_ns,
+        written: 0,
+    };
+    collection_events(report, &mut b)?;
+    container_event(ev, &mut b)?;
+    process_events(ev, &mut b, &mut notes)?;
+    alert_events(ev, &target, opts.all_alerts, &mut b, &mut notes)?;
+    audit_events(ev, &target, &mut b, &mut notes)?;
+    if ev.has_member(TREE_INDEX) {
+        crate::files::for_each(ev, &crate::files::FileFilter::default(), |n, e| b.file(n, e))?;
+        notes.push(format!(
+            "files: {TREE_INDEX} records modification and change times, not access or birth times"
+        ));
+    } else {
+        notes.push(format!("files: the bundle has no {TREE_INDEX}"));
+    }
+    let mut written = b.written;
+    if let Dest::Sorted(sorter) = b.dest {
+        sorter.finish(|e| {
+            format::event(opts.format, e, out)?;
+            written += 1;
+            Ok(())
+        })?;
+    }
+    out.flush()?;
+    Ok(TimelineSummary { written, notes })
+}
+
+fn collection_events(report: &Report, b: &mut Builder<'_>) -> Result<(), AnalysisError> {
+    if let Some(m) = &report.manifest {
+        let host = m.collector.host.as_deref().unwrap_or("?");
+        b.event(Event {
+            time_ns: ns(m.created.unix_nanos()),
+            source: "collection".into(),
+            kind: "created".into(),
+            description: esc(&format!(
+                "bundle {} created by {} {} on {host}",
+                m.bundle_id, m.collector.tool, m.collector.version
+            )),
+            evidence: "manifest.cbor".into(),
+            detail: None,
+        })?;
+        for s in &m.sections {
+            let members: Vec<_> = m.members.iter().filter(|x| x.section.name() == s.name).collect();
+            let bytes: u64 = members.iter().map(|x| x.size).sum();
+            b.event(Event {
+                time_ns: ns(s.started.unix_nanos()),
+                source: "collection".into(),
+                kind: "started".into(),
+                description: format!("section {} {}: collection started", s.number, esc(&s.name)),
+                evidence: "manifest.cbor".into(),
+                detail: None,
+            })?;
+            b.event(Event {
+                time_ns: ns(s.finished.unix_nanos()),
+                source: "collection".into(),
+                kind: "finished".into(),
+                description: format!(
+                    "section {} {}: collection finished, {} members, {bytes} bytes",
+                    s.number,
+                    esc(&s.name),
+                    members.len()
+                ),
+                evidence: "manifest.cbor".into(),
+                detail: None,
+            })?;
+        }
+    }
+    for (i, c) in report.custody.iter().enumerate() {
+        let p = &c.payload;
+        let mut d = format!("#{i} {} by {} (key {})", p.action, p.actor.name, c.signer.short());
+        if let Some(r) = &p.recipient {
+            d.push_str(&format!(" to key {}", r.hex().get(..16).unwrap_or_default()));
+        }
+        if let Some(n) = &p.note {
+            d.push_str(&format!(": {n}"));
+        }
+        b.event(Event {
+            time_ns: ns(p.time.unix_nanos()),
+            source: "custody".into(),
+            kind: esc(&p.action),
+            description: esc(&d),
+            evidence: format!("custody.cbor entry {i}"),
+            detail: Some(json!({"entry_sha256": c.digest.hex(), "fingerprint": c.signer.hex(),
+                "signature_ok": c.signature_ok})),
+        })?;
+    }
+    Ok(())
+}
+
+fn ns(t: i128) -> i64 {
+    i64::try_from(t).unwrap_or(if t < 0 { i64::MIN } else { i64::MAX })
+}
+
+fn container_event<S: OpenReader + ?Sized>(ev: &mut Evidence<'_, S>, b: &mut Builder<'_>) -> Result<(), AnalysisError> {
+    let Some(bytes) = ev.read_optional(CONTAINER)? else {
+        return Ok(());
+    };
+    let v: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| AnalysisError::member(CONTAINER, e.to_string()))?;
+    let Some(t) = v.get("created").and_then(|c| c.as_str()).and_then(parse_rfc3339) else {
+        return Ok(());
+    };
+    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("?").to_string();
+    let id: String = s("id").chars().take(12).collect();
+    b.event(Event {
+        time_ns: t,
+        source: "container".into(),
+        kind: "created".into(),
+        description: esc(&format!(
+            "container {} ({id}) created from {}",
+            s("name"),
+            s("image_ref")
+        )),
+        evidence: format!("{CONTAINER}: created"),
+        detail: None,
+    })
+}
+
+fn process_events<S: OpenReader + ?Sized>(
+    ev: &mut Evidence<'_, S>,
+    b: &mut Builder<'_>,
+    notes: &mut Vec<String>,
+) -> Result<(), AnalysisError> {
+    let rec = crate::processes::read(ev)?;
+    if !rec.present {
+        notes.push(format!("processes: the bundle has no {PROCESSES}"));
+        return Ok(());
+    }
+    let Some(boot) = rec.boot_ns else {
+        notes.push(format!(
+            "processes: boot time unknown (the bundle has no {BOOT}): the start times of {} processes (clock ticks since boot only) are not in the timeline",
+            rec.processes.len()
+        ));
+        return Ok(());
+    };
+    for p in &rec.processes {
+        let Some(t) = p
+            .start_time_ticks
+            .and_then(|ticks| crate::processes::start_ns(boot, ticks))
+        else {
+            continue;
+        };
+        let exe = p.exe.as_deref().unwrap_or("?");
+        let deleted = if p.exe_deleted { " (deleted)" } else { "" };
+        b.event(Event {
+            time_ns: t,
+            source: "process".into(),
+            kind: "start".into(),
+            description: esc(&format!(
+                "pid {} (ppid {}, uid {}) {} [exe {exe}{deleted}]",
+                p.pid,
+                opt(p.ppid),
+                opt(p.uid),
+                p.cmdline.join(" ")
+            )),
+            evidence: format!("{PROCESSES}: pid {}", p.pid),
+            detail: Some(json!({"pid": p.pid, "ppid": p.ppid, "uid": p.uid, "exe": p.exe,
+                "exe_deleted": p.exe_deleted, "exe_sha256": p.exe_sha256,
+                "start_time_ticks": p.start_time_ticks})),
+        })?;
+    }
+    Ok(())
+}
+
+fn alert_events<S: OpenReader + ?Sized>(
+    ev: &mut Evidence<'_, S>,
+    target: &Target,
+    all: bool,
+    b: &mut Builder<'_>,
+    notes: &mut Vec<String>,
+) -> Result<(), AnalysisError> {
+    let mut undated = 0u64;
+    let counts = crate::falco::for_each(ev, target.container_id.as_deref(), |a, mine| {
+        if !(mine || all) {
+            return Ok(());
+        }
+        let Some(t) = a.time_ns else {
+            undated += 1;
+            return Ok(());
+        };
+        let description = match &a.rule {
+            Some(r) => format!("{r}: {}", a.message()),
+            None => a.message().to_string(),
+        };
+        b.event(Event {
+            time_ns: t,
+            source: "falco".into(),
+            kind: esc(&a.priority),
+            description: esc(&description),
+            evidence: a.evidence.clone(),
+            detail: Some(
+                json!({"rule": a.rule, "priority": a.priority, "container_id": a.container_id,
+                "container_name": a.container_name, "this_container": mine, "output": a.output}),
+            ),
+        })
+    })?;
+    if counts.members.is_empty() {
+        notes.push("falco: the bundle has no alert log".into());
+    }
+    if !all && target.container_id.is_some() && counts.alerts > counts.matched {
+        notes.push(format!(
+            "falco: {} of {} alerts are about other containers or the host and are left out (--all-alerts includes them)",
+            counts.alerts - counts.matched,
+            counts.alerts
+        ));
+    }
+    if undated > 0 {
+        notes.push(format!(
+            "falco: {undated} alerts give only a time of day, not a date, and are not in the timeline"
+        ));
+    }
+    Ok(())
+}
+
+fn audit_events<S: OpenReader + ?Sized>(
+    ev: &mut Evidence<'_, S>,
+    target: &Target,
+    b: &mut Builder<'_>,
+    notes: &mut Vec<String>,
+) -> Result<(), AnalysisError> {
+    let mut undated = 0u64;
+    let counts = crate::audit::for_each(ev, |e| {
+        let Some(t) = e.time_ns else {
+            undated += 1;
+            return Ok(());
+        };
+        b.event(Event {
+            time_ns: t,
+            source: "audit".into(),
+            kind: esc(&e.verb),
+            description: esc(&e.describe()),
+            evidence: e.evidence.clone(),
+            detail: Some(json!({"stage": e.stage, "user": e.user, "source_ip": e.source_ip,
+                "resource": e.resource, "subresource": e.subresource, "namespace": e.namespace,
+                "name": e.name, "code": e.code,
+                "target_pod": target.is_pod(e.namespace.as_deref(), e.name.as_deref())})),
+        })
+    })?;
+    if counts.members.is_empty() {
+        notes.push("audit: the bundle has no Kubernetes audit log".into());
+    }
+    if counts.other_lines > 0 {
+        notes.push(format!(
+            "audit: {} lines are not audit.k8s.io events and are not in the timeline",
+            counts.other_lines
+        ));
+    }
+    if undated > 0 {
+        notes.push(format!("audit: {undated} events have no timestamp"));
+    }
+    Ok(())
+}

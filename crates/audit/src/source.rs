@@ -1,0 +1,400 @@
+//! Where audit logs are read from: a file, standard input, or a bundle's audit section.
+
+use crate::AuditError;
+use crate::query::{Collector, Query};
+use crate::report::{AuditReport, Compression, FailureRecord, InputRecord, SCHEMA, SourceKind, SourceRecord};
+use crate::scan::{BUF, HashingReader, ScanLimits, read_head, scan_stream};
+use crate::stats::Stats;
+use forensic_bundle::digest::Digest;
+use forensic_bundle::keys::Fingerprint;
+use forensic_bundle::limits::Limits;
+use forensic_bundle::section::Section;
+use forensic_bundle::verify::{OpenReader, Report, VerifyOptions, verify};
+use forensic_bundle::zipread::{self, MemberReader, ZipEntry};
+use forensic_seal::BundleFile;
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+/// The first bytes of a ZIP file (a bundle).
+const ZIP_MAGIC: [u8; 4] = *b"PK\x03\x04";
+/// The first bytes of a gzip stream.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// How to open a bundle source.
+#[derive(Debug, Clone, Default)]
+pub struct SourceOptions {
+    /// Trusted signer fingerprints; with them, a bundle signed by anyone else does not verify.
+    pub trust: Option<HashSet<Fingerprint>>,
+    /// Bundle reader limits (SPEC §10).
+    pub limits: Limits,
+}
+
+/// An audit log source, opened and (for a bundle) verified, ready for [`Source::run`].
+///
+/// ```no_run
+/// use forensic_audit::{Query, QueryKind, ScanLimits, Source, SourceOptions};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let source = Source::open("case-42.zip".as_ref(), &SourceOptions::default())?;
+/// if source.verification().is_some_and(|r| !r.verified()) {
+///     return Err("the bundle does not verify".into());
+/// }
+/// let mut query = Query::new(QueryKind::Exec);
+/// query.namespace = Some("shop".into());
+/// let report = source.run(&query, &ScanLimits::default())?;
+/// for m in &report.results {
+///     println!("{:?} {} {:?}", m.time, m.user.username, m.exec.as_ref().map(|e| &e.command));
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Source {
+    path: PathBuf,
+    inner: Inner,
+}
+
+#[derive(Debug)]
+enum Inner {
+    File(File),
+    Stdin,
+    Bundle(Box<BundleSource>),
+}
+
+#[derive(Debug)]
+struct BundleSource {
+    file: BundleFile,
+    verdict: Report,
+    members: Vec<AuditMember>,
+    problems: Vec<String>,
+}
+
+#[derive(Debug)]
+struct AuditMember {
+    entry: ZipEntry,
+    expected: Option<(u64, Digest)>,
+}
+
+impl Source {
+    /// Opens `path`: `-` is standard input; a file starting with a ZIP header is a bundle, which
+    /// is verified at once (structure, manifest, `SHA256SUMS`, custody log; member contents are
+    /// not hashed here); anything else is an audit log, plain or gzip-compressed (detected from
+    /// its first bytes, not its name).
+    ///
+    /// A bundle that does not verify is still returned: [`Source::verification`] says so, and the
+    /// caller decides whether to go on.
+    ///
+    /// # Errors
+    /// [`AuditError::Io`] when the file cannot be opened or read; [`AuditError::Bundle`] when
+    /// not even a lenient reading finds the bundle's members; [`AuditError::NoAuditLog`] when the
+    /// bundle has no audit section.
+    pub fn open(path: &Path, opts: &SourceOptions) -> Result<Source, AuditError> {
+        if path.as_os_str() == "-" {
+            return Ok(Source {
+                path: path.to_path_buf(),
+                inner: Inner::Stdin,
+            });
+        }
+        let io_err = |e| AuditError::io(path, e);
+        let mut file = File::open(path).map_err(io_err)?;
+        let md = file.metadata().map_err(io_err)?;
+        if md.is_dir() {
+            return Err(AuditError::io(
+                path,
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "is a directory, not an audit log or a bundle",
+                ),
+            ));
+        }
+        // Only a regular file is peeked at: a pipe's bytes cannot be read twice.
+        if md.is_file() {
+            let head = read_head4(&mut file).map_err(io_err)?;
+            file.seek(SeekFrom::Start(0)).map_err(io_err)?;
+            if head == ZIP_MAGIC {
+                let bundle = open_bundle(path, file, opts)?;
+                return Ok(Source {
+                    path: path.to_path_buf(),
+                    inner: Inner::Bundle(Box::new(bundle)),
+                });
+            }
+        }
+        Ok(Source {
+            path: path.to_path_buf(),
+            inner: Inner::File(file),
+        })
+    }
+
+    /// For a bundle, its verification report.
+    pub fn verification(&self) -> Option<&Report> {
+        match &self.inner {
+            Inner::Bundle(b) => Some(&b.verdict),
+            _ => None,
+        }
+    }
+
+    /// The audit logs this source holds: the path, or the bundle's audit member names.
+    pub fn input_names(&self) -> Vec<String> {
+        match &self.inner {
+            Inner::Bundle(b) => b.members.iter().map(|m| m.entry.name.clone()).collect(),
+            _ => vec![self.path.display().to_string()],
+        }
+    }
+
+    /// Runs `query` over every audit log of the source, streaming: memory holds one record and
+    /// the results, never the log. A bundle member is hashed while it is read and compared with
+    /// the sealed manifest ([`InputRecord::intact`]); its ZIP CRC-32 and length are checked too.
+    ///
+    /// Can be called once for standard input or a pipe (their content is consumed).
+    ///
+    /// # Errors
+    /// [`AuditError::Query`] for a query missing a filter it needs; [`AuditError::Io`] or
+    /// [`AuditError::Member`] when reading fails, or a bundle member's stored data is corrupt.
+    /// Undecodable gzip data is not an error: it ends that input and is reported as an
+    /// `unreadable` skip.
+    pub fn run(&self, query: &Query, limits: &ScanLimits) -> Result<AuditReport, AuditError> {
+        query.validate()?;
+        let mut stats = Stats::default();
+        let mut collector = Collector::new(query, limits.max_results);
+        let mut inputs = Vec::new();
+        let shown = self.path.display().to_string();
+        let mut ctx = ScanCtx {
+            limits,
+            stats: &mut stats,
+            collector: &mut collector,
+        };
+        let source = match &self.inner {
+            Inner::File(f) => {
+                let rec = ctx
+                    .input(f, shown.clone(), None, 0)
+                    .map_err(|e| AuditError::io(&self.path, e))?;
+                inputs.push(rec);
+                self.record(SourceKind::File)
+            }
+            Inner::Stdin => {
+                let rec = ctx
+                    .input(io::stdin().lock(), "-".into(), None, 0)
+                    .map_err(|e| AuditError::io(&self.path, e))?;
+                inputs.push(rec);
+                self.record(SourceKind::Stdin)
+            }
+            Inner::Bundle(b) => {
+                for (i, m) in b.members.iter().enumerate() {
+                    let member_err = |source| AuditError::Member {
+                        path: self.path.clone(),
+                        member: m.entry.name.clone(),
+                        source,
+                    };
+                    let reader = MemberReader::new(b.file.open().map_err(member_err)?, &m.entry).map_err(member_err)?;
+                    let rec = ctx
+                        .input(reader, m.entry.name.clone(), m.expected, i)
+                        .map_err(member_err)?;
+                    inputs.push(rec);
+                }
+                self.record(SourceKind::Bundle)
+            }
+        };
+        Ok(AuditReport {
+            schema: SCHEMA,
+            query: query.clone(),
+            source,
+            inputs,
+            stats,
+            results: collector.finish(),
+        })
+    }
+
+    fn record(&self, kind: SourceKind) -> SourceRecord {
+        let (verified, failures, problems) = match &self.inner {
+            Inner::Bundle(b) => (
+                Some(b.verdict.verified()),
+                b.verdict
+                    .failures
+                    .iter()
+                    .map(|f| FailureRecord {
+                        class: f.class.as_str().to_string(),
+                        member: f.member.clone(),
+                        entry: f.entry,
+                        message: f.message.clone(),
+                    })
+                    .collect(),
+                b.problems.clone(),
+            ),
+            _ => (None, Vec::new(), Vec::new()),
+        };
+        SourceRecord {
+            path: self.path.display().to_string(),
+            kind,
+            verified,
+            verification_failures: failures,
+            forced: false,
+            archive_problems: problems,
+        }
+    }
+}
+
+fn read_head4(f: &mut File) -> io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(4);
+    f.by_ref().take(4).read_to_end(&mut head)?;
+    Ok(head)
+}
+
+fn open_bundle(path: &Path, file: File, opts: &SourceOptions) -> Result<BundleSource, AuditError> {
+    let file = BundleFile::from_file(file, path)?;
+    let vopts = VerifyOptions {
+        trust: opts.trust.clone(),
+        limits: opts.limits.clone(),
+        check_contents: false,
+        ..VerifyOptions::default()
+    };
+    let verdict = verify(&file, &vopts).map_err(|e| AuditError::io(path, e))?;
+    let mut r = file.open().map_err(|e| AuditError::io(path, e))?;
+    let bundle_err = |e: zipread::ContainerError| AuditError::Bundle {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let (index, problems) = if verdict.verified() {
+        (
+            zipread::read_index(&mut r, &opts.limits).map_err(bundle_err)?,
+            Vec::new(),
+        )
+    } else {
+        zipread::read_index_salvage(&mut r, &opts.limits).map_err(bundle_err)?
+    };
+    let prefix = Section::Audit.prefix();
+    let members: Vec<AuditMember> = match &verdict.manifest {
+        Some(m) => m
+            .members
+            .iter()
+            .filter(|m| m.section == Section::Audit)
+            .filter_map(|m| {
+                let entry = index.entries.iter().find(|e| e.name == m.name)?;
+                Some(AuditMember {
+                    entry: entry.clone(),
+                    expected: Some((m.size, m.sha256)),
+                })
+            })
+            .collect(),
+        None => index
+            .entries
+            .iter()
+            .filter(|e| e.name.starts_with(&prefix))
+            .map(|e| AuditMember {
+                entry: e.clone(),
+                expected: None,
+            })
+            .collect(),
+    };
+    if members.is_empty() {
+        let gaps = verdict
+            .manifest
+            .iter()
+            .flat_map(|m| m.gaps.iter())
+            .filter(|g| g.section == Section::Audit)
+            .map(|g| format!("{}: {}", g.what, g.reason))
+            .collect();
+        return Err(AuditError::NoAuditLog {
+            path: path.to_path_buf(),
+            gaps,
+        });
+    }
+    Ok(BundleSource {
+        file,
+        verdict,
+        members,
+        problems,
+    })
+}
+
+/// What every input of one run shares.
+struct ScanCtx<'a, 'q> {
+    limits: &'a ScanLimits,
+    stats: &'a mut Stats,
+    collector: &'a mut Collector<'q>,
+}
+
+impl ScanCtx<'_, '_> {
+    /// Streams one input (hashing it as stored, decompressing gzip) through the query.
+    fn input<R: Read>(
+        &mut self,
+        raw: R,
+        name: String,
+        expected: Option<(u64, Digest)>,
+        index: usize,
+    ) -> io::Result<InputRecord> {
+        let mut hashing = HashingReader::new(raw);
+        let head = read_head(&mut hashing)?;
+        let gzip = head == GZIP_MAGIC;
+        let chained = io::Cursor::new(head).chain(&mut hashing);
+        let (layout, error) = if gzip {
+            let decoder = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(BUF, chained));
+            scan_stream(
+                BufReader::with_capacity(BUF, decoder),
+                index,
+                self.limits,
+                self.stats,
+                self.collector,
+            )
+        } else {
+            scan_stream(
+                BufReader::with_capacity(BUF, chained),
+                index,
+                self.limits,
+                self.stats,
+                self.collector,
+            )
+        };
+        if let Some(e) = error
+            && hashing.failed()
+        {
+            return Err(e);
+        }
+        let (len, digest) = hashing.finish()?;
+        let digest = Digest(digest);
+        Ok(InputRecord {
+            name,
+            compression: if gzip { Compression::Gzip } else { Compression::None },
+            layout,
+            bytes: len,
+            sha256: digest.hex(),
+            expected_bytes: expected.map(|e| e.0),
+            expected_sha256: expected.map(|e| e.1.hex()),
+            intact: expected.map(|(size, sha)| size == len && sha == digest),
+        })
+    }
+}
+
+/// [`crate::run_reader`].
+pub(crate) fn run_reader<R: Read>(
+    r: R,
+    name: &str,
+    query: &Query,
+    limits: &ScanLimits,
+) -> Result<AuditReport, AuditError> {
+    query.validate()?;
+    let mut stats = Stats::default();
+    let mut collector = Collector::new(query, limits.max_results);
+    let mut ctx = ScanCtx {
+        limits,
+        stats: &mut stats,
+        collector: &mut collector,
+    };
+    let input = ctx
+        .input(r, name.to_string(), None, 0)
+        .map_err(|e| AuditError::io(name, e))?;
+    Ok(AuditReport {
+        schema: SCHEMA,
+        query: query.clone(),
+        source: SourceRecord {
+            path: name.to_string(),
+            kind: SourceKind::File,
+            verified: None,
+            verification_failures: Vec::new(),
+            forced: false,
+            archive_problems: Vec::new(),
+        },
+        inputs: vec![input],
+        stats,
+        results: collector.finish(),
+    })
+}

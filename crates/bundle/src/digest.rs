@@ -93,6 +93,47 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
+/// A reader that hashes and counts what is read through it.
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl<R: io::Read> HashingReader<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+            len: 0,
+        }
+    }
+
+    /// The byte count and digest of what was read so far.
+    pub fn finish(self) -> (u64, Digest) {
+        (self.len, Digest(self.hasher.finalize().into()))
+    }
+
+    /// Reads what is left, then gives the byte count and digest of everything.
+    ///
+    /// # Errors
+    /// Any error of the inner reader.
+    pub fn drain(mut self) -> io::Result<(u64, Digest)> {
+        copy(&mut self, &mut io::sink())?;
+        Ok(self.finish())
+    }
+}
+
+impl<R: io::Read> io::Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(buf.get(..n).unwrap_or(&[]));
+        self.len += n as u64;
+        Ok(n)
+    }
+}
+
 /// Size of the copy buffer used when streaming members: large enough for SHA-NI to run at full speed.
 pub const COPY_BUF: usize = 256 * 1024;
 

@@ -24,11 +24,10 @@ use crate::findings::Contents;
 use crate::index::{FileIndex, Kind};
 use crate::index_line::{self, IndexLine, IndexedEntry};
 use crate::lower_layers;
-use forensic_bundle::digest::Digest;
+use forensic_bundle::digest::{Digest, HashingReader};
 use forensic_bundle::manifest::Manifest;
 use forensic_bundle::verify::OpenReader;
 use forensic_bundle::zipread::{self, ContainerError, MemberReader, ZipEntry};
-use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufRead, BufReader, Read};
 
@@ -234,19 +233,11 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
         })?;
         let r = self.src.open().map_err(|e| io_err(name, e))?;
         let member = MemberReader::new(r, entry).map_err(|e| io_err(name, e))?;
-        let mut reader = BufReader::with_capacity(
-            256 * 1024,
-            Hashing {
-                inner: member,
-                hash: Sha256::new(),
-                n: 0,
-            },
-        );
+        let mut reader = BufReader::with_capacity(256 * 1024, HashingReader::new(member));
         let out = f(&mut reader)?;
         io::copy(&mut reader, &mut io::sink()).map_err(|e| io_err(name, e))?;
-        let hashing = reader.into_inner();
-        let actual = Digest(hashing.hash.finalize().into());
-        self.settle(name, actual, hashing.n)?;
+        let (size, actual) = reader.into_inner().finish();
+        self.settle(name, actual, size)?;
         Ok(out)
     }
 
@@ -522,22 +513,6 @@ fn limit(member: &str, why: String) -> BundleIndexError {
     BundleIndexError::Limit {
         member: member.into(),
         why,
-    }
-}
-
-/// A reader that hashes and counts what passes through it.
-struct Hashing<R> {
-    inner: R,
-    hash: Sha256,
-    n: u64,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hash.update(buf.get(..n).unwrap_or_default());
-        self.n += n as u64;
-        Ok(n)
     }
 }
 

@@ -52,38 +52,7 @@ pub(crate) fn decoder<'a, R: BufRead + 'a>(input: R, c: Compression) -> io::Resu
     })
 }
 
-/// Hashes and counts the bytes read through it.
-pub(crate) struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-    len: u64,
-}
-
-impl<R: Read> HashingReader<R> {
-    pub(crate) fn new(inner: R) -> Self {
-        HashingReader {
-            inner,
-            hasher: Sha256::new(),
-            len: 0,
-        }
-    }
-
-    /// Reads what is left, then gives the byte count and digest of everything.
-    pub(crate) fn drain(mut self) -> io::Result<(u64, Digest)> {
-        let mut buf = vec![0u8; BUF];
-        while read_some(&mut self, &mut buf)? != 0 {}
-        Ok((self.len, Digest(self.hasher.finalize().into())))
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(buf.get(..n).unwrap_or_default());
-        self.len += n as u64;
-        Ok(n)
-    }
-}
+pub(crate) use forensic_bundle::digest::HashingReader;
 
 /// One `read`, retried on `Interrupted`.
 pub(crate) fn read_some<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {

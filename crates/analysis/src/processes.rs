@@ -164,7 +164,7 @@ pub struct ProcessView {
     pub evidence: &'static str,
     /// The host's boot time (SPEC §5 form), from [`BOOT`]; `None`: unknown.
     pub boot_time: Option<String>,
-    /// Processes, parents before children, siblings by PID.
+    /// Processes, parents before children, siblings in order of start, then PID.
     pub processes: Vec<ProcessRow>,
 }
 
@@ -237,8 +237,9 @@ pub fn read<S: OpenReader + ?Sized>(ev: &mut Evidence<'_, S>) -> Result<Recorded
     })
 }
 
-/// Builds the view: the tree, parents first, siblings by PID; a process whose parent is not in
-/// the list is a root. Cycles (a forged record) cannot loop: each process is shown once.
+/// Builds the view: the tree, parents first, siblings in order of start (then PID: PIDs wrap, so
+/// the container's init is not always the lowest); a process whose parent is not in the list is
+/// a root (e.g. one started by `exec`, whose parent is the runtime's monitor). Cycles (a forged record) cannot loop: each process is shown once.
 pub fn view(rec: &Recorded, has_member: impl Fn(&str) -> bool) -> ProcessView {
     let pids: BTreeSet<u32> = rec.processes.iter().map(|p| p.pid).collect();
     let mut children: BTreeMap<Option<u32>, Vec<&RecordedProcess>> = BTreeMap::new();
@@ -247,7 +248,7 @@ pub fn view(rec: &Recorded, has_member: impl Fn(&str) -> bool) -> ProcessView {
         children.entry(parent).or_default().push(p);
     }
     for list in children.values_mut() {
-        list.sort_by_key(|p| p.pid);
+        list.sort_by_key(|p| (p.start_time_ticks.is_none(), p.start_time_ticks, p.pid));
     }
     let mut rows = Vec::new();
     let mut shown = BTreeSet::new();
@@ -300,5 +301,38 @@ fn row(p: &RecordedProcess, depth: usize, boot_ns: Option<i64>, has_member: &imp
         exe_sha256: p.exe_sha256.clone(),
         exe_copy: (p.exe_deleted && has_member(&copy)).then_some(copy),
         flags: p.flags.iter().map(|f| flag_word(f)).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proc(pid: u32, ppid: u32, ticks: u64) -> RecordedProcess {
+        RecordedProcess {
+            pid,
+            ppid: Some(ppid),
+            start_time_ticks: Some(ticks),
+            ..RecordedProcess::default()
+        }
+    }
+
+    #[test]
+    fn roots_and_siblings_follow_start_time_when_pids_wrap() {
+        // The container's init (32764) started first; PIDs wrapped before `exec` started 365,
+        // whose parent (the runtime's monitor, 900) is outside the container.
+        let rec = Recorded {
+            processes: vec![
+                proc(365, 900, 5000),
+                proc(32764, 1, 100),
+                proc(32766, 32764, 200),
+                proc(12, 32764, 300),
+            ],
+            boot_ns: None,
+            present: true,
+        };
+        let v = view(&rec, |_| false);
+        let order: Vec<(u32, usize)> = v.processes.iter().map(|r| (r.pid, r.depth)).collect();
+        assert_eq!(order, [(32764, 0), (32766, 1), (12, 1), (365, 0)]);
     }
 }

@@ -13,6 +13,9 @@ seeds() {
     mountinfo) echo ../../shared/samples/mountinfo ;;
     proc_process) echo ../crates/proc/tests/fixtures/proc-pid ;;
     inspect) echo ../crates/proc/tests/fixtures ../../shared/samples/crictl-inspect ;;
+    audit) echo ../../shared/samples/k8s-audit ;;
+    image_archive) echo seeds/image_archive ;;
+    image_oci) echo seeds/image_oci ;;
   esac
 }
 cargo fuzz build -s none -O

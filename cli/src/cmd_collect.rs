@@ -20,7 +20,8 @@ use std::sync::Arc;
 starts no process in its namespaces, and reads with O_NOATIME; symlinks inside the container are recorded, \
 never followed; FIFOs, sockets and devices are never opened.\n\
 The bundle is written to a temporary file beside OUTPUT and renamed into place only when complete and \
-synced. Something that cannot be collected is recorded in the bundle as a gap, and collection goes on.\n\
+synced: a killed run leaves nothing at OUTPUT, and the next run removes its temporary file \
+(.forensic-*.partial). Something that cannot be collected is recorded in the bundle as a gap, and collection goes on.\n\
 Exit codes: 0 collected and sealed; 2 could not collect (nothing written)."
 )]
 pub struct Args {

@@ -15,7 +15,8 @@ container-inspect.json, tmp-files.txt, ...) go to their sections; place any othe
 --section NAME=GLOB (e.g. --section filesystem='suspicious-*'). A file that no rule places is an error, \
 never a guess. Symlinks are recorded, never followed; FIFOs, sockets and devices are never opened.\n\
 The bundle is written to a temporary file beside OUTPUT and renamed into place only when complete and \
-synced: an interrupted run leaves nothing at OUTPUT. Refuses to overwrite OUTPUT.\n\
+synced: an interrupted run leaves nothing at OUTPUT, and the next run removes the temporary file \
+(.forensic-*.partial) a killed one left. Refuses to overwrite OUTPUT.\n\
 Exit codes: 0 sealed; 2 could not seal (nothing written)."
 )]
 pub struct Args {

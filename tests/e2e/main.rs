@@ -5,6 +5,7 @@
 mod audit;
 mod cli;
 mod collect;
+mod crash;
 mod custody;
 mod diff;
 mod extract;

@@ -2,9 +2,12 @@
 //! and synced, never over an existing file (STYLE habit 9).
 
 use crate::SealError;
-use std::fs::File;
+use rustix::fs::{FlockOperation, flock};
+use std::fs::{self, File, OpenOptions};
 use std::io;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 use tempfile::NamedTempFile;
 
 /// Prefix of the temporary file's name.
@@ -18,10 +21,16 @@ pub const TEMP_SUFFIX: &str = ".partial";
 /// directory as the destination. [`AtomicFile::commit`] syncs it, moves it to the destination
 /// without ever replacing an existing file, and syncs the directory. Dropping an `AtomicFile`
 /// without committing removes the temporary file, so nothing is left behind after an error.
+///
+/// A process killed while writing (SIGKILL, power loss) cannot remove its temporary file, so the
+/// writer holds an exclusive `flock` on it, and [`AtomicFile::create`] first removes every
+/// temporary file of this kind in the directory whose lock is free — its writer is gone — and
+/// that is older than the call (see [`AtomicFile::removed_stale`]).
 #[derive(Debug)]
 pub struct AtomicFile {
     temp: NamedTempFile,
     dest: PathBuf,
+    removed_stale: Vec<PathBuf>,
 }
 
 impl AtomicFile {
@@ -35,15 +44,25 @@ impl AtomicFile {
             return Err(SealError::Exists(dest.to_path_buf()));
         }
         let dir = parent_dir(dest);
+        let removed_stale = remove_stale(&dir, SystemTime::now());
         let temp = tempfile::Builder::new()
             .prefix(TEMP_PREFIX)
             .suffix(TEMP_SUFFIX)
             .tempfile_in(&dir)
-            .map_err(|e| SealError::io(dir, e))?;
+            .map_err(|e| SealError::io(&dir, e))?;
+        flock(temp.as_file(), FlockOperation::NonBlockingLockExclusive)
+            .map_err(|e| SealError::io(temp.path(), e.into()))?;
         Ok(AtomicFile {
             temp,
             dest: dest.to_path_buf(),
+            removed_stale,
         })
+    }
+
+    /// Temporary files of earlier runs that were killed before finishing, removed by
+    /// [`AtomicFile::create`].
+    pub fn removed_stale(&self) -> &[PathBuf] {
+        &self.removed_stale
     }
 
     /// The temporary file, for writing and seeking.
@@ -74,7 +93,7 @@ impl AtomicFile {
     /// untouched); [`SealError::Io`] if syncing or renaming fails. On any error the temporary
     /// file is removed.
     pub fn commit(self) -> Result<PathBuf, SealError> {
-        let AtomicFile { temp, dest } = self;
+        let AtomicFile { temp, dest, .. } = self;
         temp.as_file().sync_all().map_err(|e| SealError::io(temp.path(), e))?;
         if let Err(e) = temp.persist_noclobber(&dest) {
             // Dropping `e.file` removes the temporary file.
@@ -89,6 +108,51 @@ impl AtomicFile {
             .map_err(|e| SealError::io(dir, e))?;
         Ok(dest)
     }
+}
+
+/// Removes the temporary files (`.forensic-*.partial`) in `dir` that no live writer holds and that
+/// were last written before `before`, giving their paths. Best effort: what cannot be read or
+/// removed is left alone, and nothing that is not a regular file is opened.
+fn remove_stale(dir: &Path, before: SystemTime) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)) {
+            continue;
+        }
+        let path = entry.path();
+        if is_stale(&path, before) && fs::remove_file(&path).is_ok() {
+            removed.push(path);
+        }
+    }
+    removed
+}
+
+/// Whether `path` is a regular file whose lock is free (its writer is gone) and whose last write
+/// is before `before` (a writer that has just created its file and not yet locked it is younger).
+fn is_stale(path: &Path, before: SystemTime) -> bool {
+    let Ok(file) = OpenOptions::new()
+        .read(true)
+        .custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32)
+        .open(path)
+    else {
+        return false;
+    };
+    let Ok(held) = file.metadata() else {
+        return false;
+    };
+    if !held.is_file() || held.modified().map_or(true, |m| m >= before) {
+        return false;
+    }
+    if flock(&file, FlockOperation::NonBlockingLockExclusive).is_err() {
+        return false;
+    }
+    // Still the same file at that name (not replaced between open and lock).
+    fs::symlink_metadata(path).is_ok_and(|now| (now.dev(), now.ino()) == (held.dev(), held.ino()))
 }
 
 /// The directory `path` is in (`.` for a bare file name).
@@ -185,6 +249,35 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("no-such-dir"), "{err}");
+        Ok(())
+    }
+
+    #[test]
+    fn a_killed_writers_temp_file_is_removed_by_the_next_create_and_a_live_ones_is_not()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        // A live writer: its file is locked.
+        let mut live = AtomicFile::create(&dir.path().join("live.zip"))?;
+        live.file_mut().write_all(b"in progress")?;
+        // A killed writer: the same kind of file, no lock held.
+        let dead = dir.path().join(".forensic-AbC123.partial");
+        std::fs::write(&dead, b"half a bundle")?;
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        // Neither a directory nor a symlink of that name is touched.
+        std::fs::create_dir(dir.path().join(".forensic-dir.partial"))?;
+        std::os::unix::fs::symlink(&dead, dir.path().join(".forensic-link.partial"))?;
+
+        let next = AtomicFile::create(&dir.path().join("next.zip"))?;
+        assert_eq!(next.removed_stale(), std::slice::from_ref(&dead));
+        assert!(!dead.exists());
+        assert!(live.temp_path().exists(), "a live writer's file is kept");
+        assert!(dir.path().join(".forensic-dir.partial").is_dir());
+        live.commit()?;
+        drop(next);
+        assert_eq!(
+            entries(dir.path())?,
+            [".forensic-dir.partial", ".forensic-link.partial", "live.zip"]
+        );
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 
 mod text;
 
-use crate::{EXIT_FAILED, EXIT_OK, EXIT_TROUBLE, keyfiles, view};
+use crate::{EXIT_FAILED, EXIT_OK, keyfiles, view};
 use anyhow::Result;
 use forensic_audit::{Query, QueryKind, ScanLimits, Source, SourceOptions};
 use std::io::Write;
@@ -17,10 +17,9 @@ audit log's SHA-256 is checked against the sealed manifest while it is read), or
 or a JSON document, plain or gzip (detected from the content), `-` for standard input. Records that are not \
 audit events (GKE Cloud Audit records, text lines, truncated lines) are skipped and counted with their reason; \
 the stages of one request are merged into one result.\n\
-Exit codes: 0 the query ran (whether or not anything matched); 1 it ran with --force over evidence that does \
-not check (a bundle that does not verify, or an audit member that differs from the sealed manifest; the output \
-says so); 2 could not run (unreadable source, no audit log in the bundle, or evidence that does not check \
-without --force). JSON schema: docs/audit-json.md."
+Exit codes: 0 the query ran (whether or not anything matched); 1 the evidence does not check (a bundle \
+that does not verify, or an audit member that differs from the sealed manifest): refused, or with --force \
+run and marked so; 2 could not run (unreadable source, no audit log in the bundle). JSON schema: docs/audit-json.md."
 )]
 pub struct Args {
     /// A bundle, or an audit log file (`-` for standard input).
@@ -133,12 +132,15 @@ pub fn run(args: Args) -> Result<u8> {
                 report.failures.len()
             )?;
             view::print_failures(&mut err, &report.failures)?;
-            return Ok(EXIT_TROUBLE);
+            return Ok(EXIT_FAILED);
         }
         writeln!(
             err,
             "forensic: warning: {shown} did not verify; querying it anyway (--force)"
         )?;
+    }
+    if source.verification().is_some() && source.input_names().is_empty() {
+        anyhow::bail!("{shown}: no audit log could be read from this bundle (section 7-audit)");
     }
     let limits = ScanLimits {
         max_results: args.max_results,
@@ -163,7 +165,7 @@ pub fn run(args: Args) -> Result<u8> {
             )?;
         }
         if !args.force {
-            return Ok(EXIT_TROUBLE);
+            return Ok(EXIT_FAILED);
         }
     }
     let forced = !verified || !report.intact();

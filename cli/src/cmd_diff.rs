@@ -1,6 +1,6 @@
 //! `forensic diff`: the container's files in a bundle compared with its original image, offline.
 
-use crate::{EXIT_FAILED, EXIT_OK, EXIT_TROUBLE, keyfiles, progress::Bar, view};
+use crate::{EXIT_FAILED, EXIT_OK, keyfiles, progress::Bar, view};
 use anyhow::{Context as _, Result};
 use forensic_bundle::verify::{Report, VerifyOptions, verify};
 use forensic_image::bundle_index::{BundleEvidence, Check, ReadLimits, TREE_INDEX};
@@ -19,8 +19,8 @@ use std::path::PathBuf;
     after_help = "The bundle is verified first; one that does not verify is refused unless --force.\n\
 IMAGE: an OCI layout directory, an OCI archive, a docker-archive (`podman image save --format \
 oci-dir|oci-archive|docker-archive`), or a root filesystem as a directory or tar.\n\
-Exit codes, like diff(1): 0 no differences, 1 differences found, 2 trouble (unreadable input, a \
-bundle that does not verify without --force). JSON schema: docs/diff-json.md."
+Exit codes, like diff(1): 0 no differences; 1 differences found, or the bundle does not verify (refused \
+without --force; stderr says so); 2 trouble (unreadable input). JSON schema: docs/diff-json.md."
 )]
 pub struct Args {
     /// The bundle.
@@ -74,7 +74,7 @@ pub fn run(args: Args) -> Result<u8> {
             verdict.failures.len()
         )?;
         view::print_failures(&mut err, &verdict.failures)?;
-        return Ok(EXIT_TROUBLE);
+        return Ok(EXIT_FAILED);
     }
     let report = build(&args, &file, &verdict, shown)?;
     let mut out = std::io::stdout().lock();

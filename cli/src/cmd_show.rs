@@ -2,7 +2,7 @@
 //! suspicious), as text or JSON (docs/show-json.md).
 
 use crate::show_text::{print_file, print_network, print_processes, print_summary, print_suspicious};
-use crate::{EXIT_OK, EXIT_TROUBLE, keyfiles, progress::Bar, view};
+use crate::{EXIT_FAILED, EXIT_OK, keyfiles, progress::Bar, view};
 use anyhow::{Context as _, Result, bail};
 use forensic_analysis::evidence::{Check, Evidence, Limits};
 use forensic_analysis::files::FileFilter;
@@ -51,7 +51,7 @@ impl What {
 (then a warning comes first). Every member read is checked again against the manifest.\n\
 --since/--until: RFC 3339 (2024-05-07T18:54:19Z), a date (2024-05-07, UTC), @UNIX_SECONDS, or a duration \
 before the collection (30m, 24h, 7d); a file passes when its mtime or ctime is in the range.\n\
-Exit codes: 0 shown, 2 trouble (unreadable input, a bundle that does not verify without --force). \
+Exit codes: 0 shown; 1 the bundle does not verify (refused without --force); 2 trouble (unreadable input). \
 JSON schema: docs/show-json.md."
 )]
 pub struct Args {
@@ -165,7 +165,7 @@ pub fn run(args: Args) -> Result<u8> {
         bail!("--path, --since, --until, --setuid and --executable apply to `show BUNDLE files` only");
     }
     let Some(opened) = open_verified(&args.bundle, args.force, &args.trust, "show")? else {
-        return Ok(EXIT_TROUBLE);
+        return Ok(EXIT_FAILED);
     };
     let mut out = std::io::stdout().lock();
     if !args.json

@@ -1,7 +1,7 @@
 //! `forensic timeline`: one time-ordered view across a verified bundle's sources.
 
 use crate::cmd_show::open_verified;
-use crate::{EXIT_OK, EXIT_TROUBLE};
+use crate::{EXIT_FAILED, EXIT_OK};
 use anyhow::{Context as _, Result};
 use forensic_analysis::target::Target;
 use forensic_analysis::time::parse_bound;
@@ -32,7 +32,7 @@ pub enum FormatArg {
 before the collection (30m, 24h, 7d).\n\
 Falco alerts are the container's when their 12-digit container.id starts its 64-digit id.\n\
 What is left out (alerts of other containers, process starts without the boot time) is noted on stderr.\n\
-Exit codes: 0 written, 2 trouble. Formats: docs/show-json.md.\n\
+Exit codes: 0 written; 1 the bundle does not verify (refused without --force; nothing written); 2 trouble. Formats: docs/show-json.md.\n\
 Example: forensic timeline case.zip --format bodyfile > body && mactime -b body -y 2024-05-01"
 )]
 pub struct Args {
@@ -64,7 +64,7 @@ pub struct Args {
 /// Runs the command.
 pub fn run(args: Args) -> Result<u8> {
     let Some(opened) = open_verified(&args.bundle, args.force, &args.trust, "make a timeline of")? else {
-        return Ok(EXIT_TROUBLE);
+        return Ok(EXIT_FAILED);
     };
     let target = Target::from_manifest(opened.report.manifest.as_ref());
     let bound = |s: &Option<String>| s.as_deref().map(|s| parse_bound(s, target.collected_ns)).transpose();

@@ -36,8 +36,8 @@ pub const EXIT_TROUBLE: u8 = 2;
 #[derive(Parser)]
 #[command(name = "forensic", version, about, long_about = None, propagate_version = true)]
 #[command(
-    after_help = "Exit codes: 0 success; 1 the check failed (verify: not intact; diff: differences found); \
-2 could not run. Each command's --help says more.\n\
+    after_help = "Exit codes: 0 success; 1 the check failed (verify: not intact; any command given a bundle \
+that does not verify; diff: differences found); 2 could not run. Each command's --help says more.\n\
 Format: format-spec/SPEC.md. Typical use, on the node:\n  forensic keygen -o responder\n  \
 forensic collect --container web-7d9f -o case42.zip --key responder.key --case CASE-42\n  \
 forensic verify case42.zip --trust responder.pub\n  \

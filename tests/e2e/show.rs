@@ -420,7 +420,7 @@ fn refused_unless_forced(w: &Path, bundle: &Path) {
         vec!["timeline", b, "--format", "bodyfile"],
     ] {
         let o = run(&args);
-        assert_eq!(code(&o), 2, "{args:?}: {}{}", stdout(&o), stderr(&o));
+        assert_eq!(code(&o), 1, "{args:?}: {}{}", stdout(&o), stderr(&o));
         assert_eq!(stdout(&o), "");
         assert!(stderr(&o).contains("did not verify"), "{}", stderr(&o));
         assert!(

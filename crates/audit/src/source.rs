@@ -81,13 +81,13 @@ impl Source {
     /// not hashed here); anything else is an audit log, plain or gzip-compressed (detected from
     /// its first bytes, not its name).
     ///
-    /// A bundle that does not verify is still returned: [`Source::verification`] says so, and the
-    /// caller decides whether to go on.
+    /// A bundle that does not verify is still returned (even with no audit member, or none that
+    /// can be listed): [`Source::verification`] says so, and the caller decides whether to go on.
     ///
     /// # Errors
     /// [`AuditError::Io`] when the file cannot be opened or read; [`AuditError::Bundle`] when
-    /// not even a lenient reading finds the bundle's members; [`AuditError::NoAuditLog`] when the
-    /// bundle has no audit section.
+    /// a bundle that verifies cannot be read; [`AuditError::NoAuditLog`] when a bundle that
+    /// verifies has no audit section.
     pub fn open(path: &Path, opts: &SourceOptions) -> Result<Source, AuditError> {
         if path.as_os_str() == "-" {
             return Ok(Source {
@@ -259,7 +259,18 @@ fn open_bundle(path: &Path, file: File, opts: &SourceOptions) -> Result<BundleSo
             Vec::new(),
         )
     } else {
-        zipread::read_index_salvage(&mut r, &opts.limits).map_err(bundle_err)?
+        // The caller refuses a bundle that does not verify (unless forced): an archive that not
+        // even a lenient reading can list is then a bundle with no audit member to offer.
+        zipread::read_index_salvage(&mut r, &opts.limits).unwrap_or_else(|e| {
+            (
+                zipread::ZipIndex {
+                    entries: Vec::new(),
+                    cd_offset: 0,
+                    cd_size: 0,
+                },
+                vec![e.to_string()],
+            )
+        })
     };
     let prefix = Section::Audit.prefix();
     let members: Vec<AuditMember> = match &verdict.manifest {
@@ -285,7 +296,8 @@ fn open_bundle(path: &Path, file: File, opts: &SourceOptions) -> Result<BundleSo
             })
             .collect(),
     };
-    if members.is_empty() {
+    // A bundle that does not verify is returned all the same: its refusal comes first.
+    if members.is_empty() && verdict.verified() {
         let gaps = verdict
             .manifest
             .iter()

@@ -13,7 +13,9 @@ use std::path::PathBuf;
 /// use `forensic verify` for that.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Exit codes: 0 listed; 1 the bundle's structure or manifest does not verify \
+    after_help = "Member contents are not hashed (a note on stderr says so): a member whose bytes were \
+changed is listed with exit 0; `forensic verify` finds it.\n\
+Exit codes: 0 listed; 1 the bundle's structure or manifest does not verify \
 (what could be listed is still listed, with the problems); 2 could not run."
 )]
 pub struct Args {
@@ -83,6 +85,10 @@ pub fn run(args: Args) -> Result<u8> {
             writeln!(out, "WARNING: this bundle does not verify:")?;
             view::print_failures(&mut out, &report.failures)?;
         }
+        writeln!(
+            std::io::stderr(),
+            "forensic: listed without hashing member contents; `forensic verify` checks them"
+        )?;
     }
     Ok(if report.verified() { EXIT_OK } else { EXIT_FAILED })
 }

@@ -9,6 +9,7 @@ mod crash;
 mod custody;
 mod diff;
 mod extract;
+mod hostile;
 mod podman;
 mod show;
 mod tamper;

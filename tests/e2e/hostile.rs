@@ -1,0 +1,421 @@
+//! The hostile-bundle corpus: bundles built to attack the reader — names that escape, symlink
+//! members, duplicates, bombs, overlapping members, headers that disagree, data before and after,
+//! truncation at every structure boundary, CBOR with huge lengths and deep nesting, non-canonical
+//! signatures, custody entries reordered, dropped, duplicated and forked — plus every format
+//! vector that must fail. Every command that reads a bundle is run on each: exit 1 with a message
+//! naming the failure class, no panic, peak RSS under 64 MiB, nothing written anywhere (working
+//! directory, TMPDIR, HOME, beside the bundle) and the bundle unchanged.
+
+mod craft;
+
+use crate::util::*;
+use craft::*;
+use forensic_bundle::custody;
+use forensic_bundle::limits::Limits;
+use forensic_bundle::verify::FailureClass;
+use forensic_bundle::zipread::{self, Method, ZipEntry};
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The RSS bound of the issue, in KiB (GNU time's `%M`).
+const MAX_RSS_KIB: u64 = 64 * 1024;
+/// The ZIP local header signature: a file starting otherwise is not a bundle to `audit` (which
+/// also reads plain audit logs).
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Names of the entries of `dir` (recursively), sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            v.push(e.path().strip_prefix(dir).unwrap().display().to_string());
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+/// Where a case runs: the bundle alone in a directory, and empty working, temporary and home
+/// directories.
+struct Arena {
+    _tmp: tempfile::TempDir,
+    case: PathBuf,
+    cwd: PathBuf,
+    tmpdir: PathBuf,
+    home: PathBuf,
+    rss: PathBuf,
+}
+
+impl Arena {
+    fn new() -> Arena {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = |n: &str| {
+            let d = tmp.path().join(n);
+            std::fs::create_dir(&d).unwrap();
+            d
+        };
+        Arena {
+            case: p("case"),
+            cwd: p("cwd"),
+            tmpdir: p("tmp"),
+            home: p("home"),
+            rss: tmp.path().join("rss"),
+            _tmp: tmp,
+        }
+    }
+}
+
+/// Runs every bundle-reading command on `bytes` and checks what the corpus promises.
+fn attack(arena: &Arena, case: &str, bytes: &[u8]) {
+    let bundle = arena.case.join("bundle.zip");
+    std::fs::write(&bundle, bytes).unwrap();
+    let b = s(&bundle);
+    let out = arena.case.join("out");
+    let mut commands: Vec<Vec<&str>> = vec![
+        vec!["verify", b],
+        vec!["verify", b, "--json"],
+        vec!["ls", b],
+        vec!["cat", b, "manifest.cbor"],
+        vec!["extract", b, "-o", s(&out)],
+        vec!["show", b, "summary"],
+        vec!["timeline", b],
+        vec!["diff", b, "--image-from-bundle"],
+        vec!["custody", "log", b],
+    ];
+    if bytes.starts_with(ZIP_MAGIC) {
+        commands.push(vec!["audit", b, "exec"]);
+    }
+    let found = classes(&json(&run(&["verify", b, "--json"])));
+    assert!(!found.is_empty(), "{case} verifies");
+    let content_only = found.iter().all(|c| c == "digest-mismatch" || c == "corrupt-member");
+    let mut peak = 0;
+    for args in commands {
+        let o = Command::new("/usr/bin/time")
+            .args(["-f", "%M", "-o", s(&arena.rss), env!("CARGO_BIN_EXE_forensic")])
+            .args(&args)
+            .current_dir(&arena.cwd)
+            .env("TMPDIR", &arena.tmpdir)
+            .env("HOME", &arena.home)
+            .output()
+            .unwrap();
+        let all = format!("{}{}", stdout(&o), stderr(&o));
+        let what = format!("{case}: forensic {}", args.join(" "));
+        assert!(!all.contains("panicked"), "{what} panicked: {all}");
+        if content_only && matches!(args[0], "ls" | "cat" | "custody" | "audit") {
+            // These read no contents but those they need (`ls` says so on stderr): when only
+            // another member's bytes are wrong they may answer as usual (audit: "no audit log").
+            assert!(matches!(o.status.code(), Some(0..=2)), "{what}: {all}");
+        } else {
+            assert_eq!(o.status.code(), Some(1), "{what}: {all}");
+            assert!(
+                FailureClass::ALL.iter().any(|c| all.contains(c.as_str())),
+                "{what}: no failure class named: {all}"
+            );
+        }
+        // GNU time writes "Command exited with non-zero status N" first.
+        let rss = std::fs::read_to_string(&arena.rss).unwrap();
+        let rss: u64 = rss.lines().last().unwrap().trim().parse().unwrap();
+        assert!(rss < MAX_RSS_KIB, "{what}: peak RSS {rss} KiB");
+        peak = peak.max(rss);
+        assert_eq!(listing(&arena.case), ["bundle.zip"], "{what} wrote beside the bundle");
+        for d in [&arena.cwd, &arena.tmpdir, &arena.home] {
+            assert_eq!(listing(d), Vec::<String>::new(), "{what} wrote in {}", d.display());
+        }
+        assert!(std::fs::read(&bundle).unwrap() == bytes, "{what} changed the bundle");
+    }
+    eprintln!(
+        "{case}: {} bytes, {} · peak RSS {peak} KiB",
+        bytes.len(),
+        found.join(" ")
+    );
+}
+
+/// A bundle to attack: sealed from the checklist directory, then handed on twice so that its
+/// custody log has entries to reorder; with a deflated member.
+struct Base {
+    bytes: Vec<u8>,
+    index: Vec<ZipEntry>,
+    cd_offset: u64,
+}
+
+fn base(root: &Path) -> (Base, Vec<u8>, Vec<u8>) {
+    let dir = checklist_dir(root);
+    write(&dir, "processes.txt", "PID CMD\n1 /pause\n".repeat(2000).as_bytes());
+    let (key, _) = keygen(root, "collector");
+    let (lab_key, lab_pub) = keygen(root, "lab");
+    let bundle = root.join("base.zip");
+    let o = seal(&dir, &bundle, &key, &["--quiet"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let custody = |args: &[&str]| {
+        let o = run(args);
+        assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
+    };
+    custody(&["custody", "transfer", s(&bundle), "--key", s(&key), "--to", s(&lab_pub)]);
+    // Two receipts of the same transfer, on two copies: a fork when put in one log.
+    let copy = root.join("copy.zip");
+    std::fs::copy(&bundle, &copy).unwrap();
+    custody(&["custody", "receive", s(&bundle), "--key", s(&lab_key)]);
+    custody(&["custody", "receive", s(&copy), "--key", s(&lab_key), "--note", "again"]);
+    custody(&[
+        "custody",
+        "annotate",
+        s(&bundle),
+        "--key",
+        s(&lab_key),
+        "--note",
+        "imaged",
+    ]);
+    let bytes = std::fs::read(&bundle).unwrap();
+    assert_eq!(code(&run(&["verify", s(&bundle)])), 0);
+    let idx = zipread::read_index(&mut Cursor::new(&bytes[..]), &Limits::default()).unwrap();
+    assert!(idx.entries.iter().any(|e| e.method == Method::Deflate));
+    let fork_log = log_of(&std::fs::read(&copy).unwrap());
+    let base = Base {
+        bytes,
+        index: idx.entries,
+        cd_offset: idx.cd_offset,
+    };
+    let log = log_of(&base.bytes);
+    (base, log, fork_log)
+}
+
+/// The cases built from `base`, by name.
+fn corpus(base: &Base, log: &[u8], fork_log: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let b = &base.bytes;
+    let mut cases: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut add = |name: &str, bytes: Vec<u8>| cases.push((name.to_string(), bytes));
+
+    // Member names.
+    for (label, name) in [
+        ("dotdot", "../../../../tmp/evil"),
+        ("dotdot-inside", "5-filesystem/../../../evil"),
+        ("absolute", "/etc/cron.d/evil"),
+        ("backslash", "5-filesystem\\..\\..\\evil"),
+        ("drive", "C:/evil"),
+        ("long", &"x".repeat(1000)),
+    ] {
+        add(&format!("name-{label}"), with_extra(b, 2, name, b"evil\n", false));
+    }
+    let nul = with_extra(b, 2, "5-filesystem/nulXname", b"evil\n", false);
+    add("name-nul", patch_all(&nul, b"nulXname", b"nul\0name"));
+    add(
+        "symlink-member",
+        with_extra(b, 2, "5-filesystem/link", b"/etc/shadow", true),
+    );
+    let first = &base.index[2].name;
+    let twin = with_extra(b, 2, &first.replace('/', "#"), b"twin\n", false);
+    add(
+        "duplicate-name",
+        patch_all(&twin, first.replace('/', "#").as_bytes(), first.as_bytes()),
+    );
+    add(
+        "case-colliding-name",
+        with_extra(b, 3, &first.to_uppercase(), b"twin\n", false),
+    );
+
+    // Bombs: honest sizes over the ratio bound; sizes that lie; a zip of zips inside.
+    let bomb = zeros_deflated(64 << 20);
+    add(
+        "bomb-ratio",
+        with_extra(b, 2, "4-logs/bomb.log", &vec![0; 64 << 20], false),
+    );
+    add(
+        "bomb-sizes-lie",
+        with_raw_deflated(base, "4-logs/bomb.log", &bomb, 0, 1000),
+    );
+    let mut over_ratio = with_raw_deflated(base, "4-logs/bomb.log", &bomb, 0, 1000);
+    let bomb_central = central_headers(&over_ratio, find_cd(&over_ratio))[1];
+    for at in [base.index[1].header_offset + 22, bomb_central + 24] {
+        put_u32(&mut over_ratio, at, u32::MAX - 1);
+    }
+    add("bomb-declared-4gib", over_ratio);
+    let inner = {
+        let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for i in 0..16 {
+            z.start_file(format!("{i}.bin"), zip::write::SimpleFileOptions::default())
+                .unwrap();
+            z.write_all(&vec![0; 4 << 20]).unwrap();
+        }
+        z.finish().unwrap().into_inner()
+    };
+    let nested = {
+        let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for i in 0..16 {
+            z.start_file(format!("{i}.zip"), zip::write::SimpleFileOptions::default())
+                .unwrap();
+            z.write_all(&inner).unwrap();
+        }
+        z.finish().unwrap().into_inner()
+    };
+    add(
+        "bomb-nested",
+        with_extra(b, 2, "5-filesystem/nested.zip", &nested, false),
+    );
+
+    // Overlapping members and headers that disagree.
+    let cds = central_headers(b, base.cd_offset);
+    let (e2, e3) = (&base.index[2], &base.index[3]);
+    let mut overlap = b.clone();
+    put_u32(&mut overlap, cds[3] + 42, u32::try_from(e2.header_offset).unwrap());
+    add("overlap-same-header", overlap);
+    let mut overlap = b.clone();
+    put_u32(
+        &mut overlap,
+        cds[2] + 20,
+        u32::try_from(e2.compressed_size + 40).unwrap(),
+    );
+    add("overlap-data-into-next", overlap);
+    for (label, field, value) in [("crc", 14, 0xdead_beef), ("compressed-size", 18, 7), ("size", 22, 7)] {
+        let mut d = b.clone();
+        put_u32(&mut d, e3.header_offset + field, value);
+        add(&format!("local-central-{label}"), d);
+    }
+    let mut d = b.clone();
+    put_u16(
+        &mut d,
+        e3.header_offset + 8,
+        if e3.method == Method::Stored { 8 } else { 0 },
+    );
+    add("local-central-method", d);
+    let mut d = b.clone();
+    put_u16(&mut d, e3.header_offset + 6, 0x0008);
+    add("local-central-flags", d);
+    let mut d = b.clone();
+    d[usize::try_from(e3.header_offset + 30).unwrap()] ^= 0x20;
+    add("local-central-name", d);
+
+    // Data before and after.
+    let mut pre = vec![b'#'; 4096];
+    pre.extend_from_slice(b);
+    add("prepended", pre);
+    let mut pre = b"MZ".to_vec();
+    pre.extend_from_slice(&[0; 1022]);
+    pre.extend_from_slice(b);
+    add("prepended-executable-stub", pre);
+    let mut app = b.clone();
+    app.extend_from_slice(&[0x55; 4096]);
+    add("appended", app);
+    let mut app = b.clone();
+    app.extend_from_slice(&b[b.len() - 22..]);
+    add("appended-second-end-record", app);
+
+    // Truncation at every structure boundary.
+    let mut cuts = vec![4u64];
+    for e in &base.index {
+        cuts.extend([
+            e.header_offset,
+            e.header_offset + 30,
+            e.data_offset,
+            e.data_offset + e.compressed_size,
+        ]);
+    }
+    cuts.extend(cds.iter().copied());
+    cuts.extend([b.len() as u64 - 22, b.len() as u64 - 1]);
+    cuts.sort_unstable();
+    cuts.dedup();
+    for cut in cuts.into_iter().filter(|c| *c > 0 && *c < b.len() as u64) {
+        add(
+            &format!("truncated-at-{cut}"),
+            b[..usize::try_from(cut).unwrap()].to_vec(),
+        );
+    }
+
+    // CBOR: huge declared lengths, deep nesting, non-canonical heads.
+    for (label, cbor) in [
+        ("bytes-2^64", [&[0x5b][..], &[0xff; 8]].concat()),
+        ("text-2^64", [&[0x7b][..], &[0xff; 8]].concat()),
+        ("array-2^64", [&[0x9b][..], &[0xff; 8]].concat()),
+        ("map-2^64", [&[0xbb][..], &[0xff; 8]].concat()),
+        ("map-2^32-then-nothing", vec![0xba, 0xff, 0xff, 0xff, 0xff]),
+        ("nested-arrays-100000", [vec![0x81; 100_000], vec![0x00]].concat()),
+        ("nested-indefinite-100000", vec![0x9f; 100_000]),
+        ("nested-tags-100000", [[0xd8, 0x18].repeat(50_000), vec![0x00]].concat()),
+    ] {
+        add(
+            &format!("manifest-{label}"),
+            with_member(b, "manifest.cbor", cbor.clone()),
+        );
+        add(
+            &format!("custody-{label}"),
+            with_member(b, "custody.cbor", cbor.clone()),
+        );
+        add(
+            &format!("custody-appended-{label}"),
+            with_member(b, "custody.cbor", [log, &cbor].concat()),
+        );
+    }
+
+    // Signatures and custody entries.
+    let entries = custody::split(log, &Limits::default()).unwrap();
+    assert_eq!(entries.len(), 4, "sealed, transferred, received, annotated");
+    let forks = custody::split(fork_log, &Limits::default()).unwrap();
+    let relog = |parts: &[&[u8]]| with_member(b, "custody.cbor", parts.concat());
+    let (e0, e1, e2c, e3c) = (entries[0], entries[1], entries[2], entries[3]);
+    add("custody-reordered", relog(&[e0, e2c, e1, e3c]));
+    add("custody-first-dropped", relog(&[e1, e2c, e3c]));
+    add("custody-middle-dropped", relog(&[e0, e1, e3c]));
+    add("custody-duplicated", relog(&[e0, e1, e2c, e2c, e3c]));
+    add("custody-forked", relog(&[e0, e1, e2c, forks[2]]));
+    add("custody-forked-both-kept", relog(&[e0, e1, e2c, forks[2], e3c]));
+    // The signature is the last bstr of an entry: `58 40` then 64 bytes.
+    let sig_at = e3c.len() - 66;
+    assert_eq!(&e3c[sig_at..sig_at + 2], &[0x58, 0x40]);
+    let non_canonical = [&e3c[..sig_at], &[0x59, 0x00, 0x40], &e3c[sig_at + 2..]].concat();
+    add("signature-non-canonical-length", relog(&[e0, e1, e2c, &non_canonical]));
+    // Ed25519 malleability: S + L (the group order) verifies with lax checkers.
+    let mut malleated = e3c.to_vec();
+    add_order(&mut malleated[sig_at + 2 + 32..]);
+    add("signature-malleated", relog(&[e0, e1, e2c, &malleated]));
+    let mut zeroed = e3c.to_vec();
+    zeroed[sig_at + 2..].fill(0);
+    add("signature-zero", relog(&[e0, e1, e2c, &zeroed]));
+    cases
+}
+
+#[test]
+fn every_hostile_bundle_fails_cleanly_in_bounded_memory_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (base, log, fork_log) = base(tmp.path());
+    let arena = Arena::new();
+    let cases = corpus(&base, &log, &fork_log);
+    assert!(cases.len() > 80, "{}", cases.len());
+    for (name, bytes) in &cases {
+        attack(&arena, name, bytes);
+    }
+}
+
+#[test]
+fn every_failing_format_vector_fails_cleanly_in_bounded_memory_and_writes_nothing() {
+    let arena = Arena::new();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../format-spec/vectors");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_suffix(".zip") else {
+            continue;
+        };
+        // Vectors that pass, or fail only under a trust list or recorded head (options `ls`
+        // and `cat` do not take), are not hostile bytes.
+        let expect = std::fs::read_to_string(dir.join(format!("{stem}.expect"))).unwrap();
+        if expect
+            .lines()
+            .any(|l| l == "expect: ok" || l.starts_with("trust:") || l.starts_with("head:"))
+        {
+            continue;
+        }
+        attack(&arena, stem, &std::fs::read(&path).unwrap());
+        n += 1;
+    }
+    assert!(n > 80, "{n} vectors");
+}

@@ -8,10 +8,6 @@ use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 fn sample(name: &str) -> PathBuf {
     shared(&format!("samples/k8s-audit/{name}"))
 }

@@ -12,10 +12,6 @@ use std::io::{Cursor, Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 /// The raw stored bytes (local header and data) of every member, by name, in archive order.
 fn raw_members(bundle: &Path) -> Vec<(String, Vec<u8>)> {
     let bytes = std::fs::read(bundle).unwrap();

@@ -10,10 +10,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 /// Every path below `root`, relative, sorted (symlinks not followed).
 fn tree(root: &Path) -> BTreeSet<String> {
     let mut out = BTreeSet::new();

@@ -24,10 +24,6 @@ const MAX_RSS_KIB: u64 = 64 * 1024;
 /// also reads plain audit logs).
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 /// Names of the entries of `dir` (recursively), sorted.
 fn listing(dir: &Path) -> Vec<String> {
     let mut v = Vec::new();

@@ -10,6 +10,7 @@ mod custody;
 mod diff;
 mod extract;
 mod hostile;
+mod hostile_container;
 mod podman;
 mod show;
 mod tamper;

@@ -10,6 +10,11 @@ pub fn forensic() -> Command {
     Command::new(env!("CARGO_BIN_EXE_forensic"))
 }
 
+/// A path as a command-line argument.
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
 /// Runs `forensic ARGS`, returning the output.
 pub fn run(args: &[&str]) -> Output {
     forensic().args(args).output().expect("forensic runs")

@@ -44,7 +44,16 @@ pub enum WriteError {
     /// Encoding the manifest or custody entry failed.
     #[error("{0}")]
     Encode(String),
+    /// One more member would break a limit of SPEC §10 that every verifier enforces.
+    #[error("{0}")]
+    Limit(String),
 }
+
+mod budget;
+
+use budget::Budget;
+#[cfg(test)]
+use budget::METADATA_MEMBERS;
 
 /// What the manifest says about the bundle as a whole.
 #[derive(Debug, Clone)]
@@ -146,6 +155,7 @@ pub struct BundleWriter<W: Write + Seek> {
     members: Vec<Member>,
     names: HashSet<String>,
     gaps: Vec<Gap>,
+    budget: Budget,
 }
 
 impl<W: Write + Seek> BundleWriter<W> {
@@ -173,6 +183,7 @@ impl<W: Write + Seek> BundleWriter<W> {
             members: Vec::new(),
             names: HashSet::new(),
             gaps: Vec::new(),
+            budget: Budget::default(),
         })
     }
 
@@ -216,6 +227,17 @@ impl<W: Write + Seek> BundleWriter<W> {
             name: full.clone(),
             source,
         })?;
+        let provisional = Member {
+            name: full.clone(),
+            section,
+            size: u64::MAX,
+            sha256: Digest::of(b""),
+            captured: spec.captured.clone(),
+            source: spec.source.clone(),
+            meta: spec.meta.clone(),
+            truncated: Some(true),
+        };
+        self.budget.check(&provisional).map_err(WriteError::Limit)?;
         if !self.names.insert(full.clone()) {
             return Err(WriteError::Duplicate(full));
         }
@@ -257,9 +279,12 @@ impl<W: Write + Seek> BundleWriter<W> {
             meta: spec.meta,
             truncated: (spec.truncated || more).then_some(true),
         });
-        self.members
+        let last = self
+            .members
             .last()
-            .ok_or_else(|| WriteError::Order("member list is empty".into()))
+            .ok_or_else(|| WriteError::Order("member list is empty".into()))?;
+        self.budget.add_member(last);
+        Ok(last)
     }
 
     /// Closes the open section.
@@ -286,8 +311,20 @@ impl<W: Write + Seek> BundleWriter<W> {
     }
 
     /// Records something that could not be collected.
+    ///
+    /// Gaps beyond the manifest's share for them are counted instead, and recorded as one
+    /// summary gap per section when the bundle is finished.
     pub fn add_gap(&mut self, gap: Gap) {
-        self.gaps.push(gap);
+        if self.budget.admit_gap(&gap) {
+            self.gaps.push(gap);
+        }
+    }
+
+    /// How many more evidence members bulk copies may add before the bundle would break one of
+    /// SPEC §10's limits (member count, manifest and `SHA256SUMS` size), keeping a reserve for
+    /// what is written after them. [`BundleWriter::add_member`] itself refuses only at the limit.
+    pub fn room(&self) -> u64 {
+        self.budget.room()
     }
 
     /// Members written so far.
@@ -327,7 +364,11 @@ impl<W: Write + Seek> BundleWriter<W> {
             target: self.header.target.clone(),
             sections: std::mem::take(&mut self.sections),
             members: std::mem::take(&mut self.members),
-            gaps: std::mem::take(&mut self.gaps),
+            gaps: {
+                let mut gaps = std::mem::take(&mut self.gaps);
+                gaps.extend(self.budget.summary_gaps());
+                gaps
+            },
         };
         let manifest_bytes = manifest.to_cbor().map_err(|e| WriteError::Encode(e.to_string()))?;
         let digest = Digest::of(&manifest_bytes);
@@ -368,5 +409,98 @@ fn read_one<R: Read>(r: &mut R) -> io::Result<bool> {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::signing_key_from_seed;
+    use crate::verify::{VerifyOptions, verify};
+    use std::io::Cursor;
+
+    /// Closes the open section, seals and verifies, asserting the bundle verifies.
+    fn seal_and_verify(mut w: BundleWriter<Cursor<Vec<u8>>>, t: Timestamp) -> crate::verify::Report {
+        w.end_section(t.clone()).unwrap();
+        let key = signing_key_from_seed(&[1; 32]);
+        let seal = Seal {
+            key: &key,
+            actor: "a".into(),
+            time: t,
+            note: None,
+        };
+        let bytes = w.finish(&seal).unwrap().into_inner();
+        let report = verify(&bytes[..], &VerifyOptions::default()).unwrap();
+        assert!(report.verified(), "{:?}", report.failures);
+        report
+    }
+
+    #[test]
+    fn the_writer_stops_at_the_member_limit_so_that_what_it_writes_verifies() {
+        let t = Timestamp::parse("2026-11-29T10:00:00.000000000Z").unwrap();
+        let mut w = BundleWriter::new(
+            Cursor::new(Vec::new()),
+            Header::new("b", t.clone(), Collector::new("t", "0")),
+        )
+        .unwrap();
+        w.begin_section(Section::Filesystem, t.clone()).unwrap();
+        let mut i = 0u64;
+        while w.room() > 0 {
+            let mut spec = MemberSpec::new(&format!("f{i}"), Source::path("/f".into()), t.clone());
+            spec.size_hint = Some(0);
+            w.add_member(spec, io::empty()).unwrap();
+            i += 1;
+        }
+        assert_eq!(i, Limits::default().max_members - METADATA_MEMBERS);
+        let spec = MemberSpec::new("one-more", Source::path("/f".into()), t.clone());
+        let err = w.add_member(spec, io::empty()).err();
+        assert!(matches!(err, Some(WriteError::Limit(_))), "{err:?}");
+        seal_and_verify(w, t);
+    }
+
+    #[test]
+    fn long_records_and_countless_gaps_keep_the_manifest_within_its_limit() {
+        let t = Timestamp::parse("2026-11-29T10:00:00.000000000Z").unwrap();
+        let mut w = BundleWriter::new(
+            Cursor::new(Vec::new()),
+            Header::new("b", t.clone(), Collector::new("t", "0")),
+        )
+        .unwrap();
+        w.begin_section(Section::Filesystem, t.clone()).unwrap();
+        let source = |i: u64| {
+            Source::path(crate::manifest::RawPath::Text(format!(
+                "/{}/{i}",
+                "long-directory-name/".repeat(50)
+            )))
+        };
+        let mut i = 0u64;
+        // Bulk copies stop at room() == 0, well before the member count limit ...
+        while w.room() > 0 {
+            w.add_member(MemberSpec::new(&format!("f{i}"), source(i), t.clone()), io::empty())
+                .unwrap();
+            i += 1;
+        }
+        assert!(i < 20_000, "{i}");
+        // ... leaving a reserve that later members use, until the hard stop.
+        let late = (0..)
+            .take_while(|j| {
+                w.add_member(MemberSpec::new(&format!("g{j}"), source(*j), t.clone()), io::empty())
+                    .is_ok()
+            })
+            .count();
+        assert!(late > 1000, "{late}");
+        for j in 0..100_000 {
+            w.add_gap(Gap {
+                section: Section::Filesystem,
+                what: format!("/{j}"),
+                reason: "named pipe: not opened".into(),
+            });
+        }
+        let report = seal_and_verify(w, t);
+        let gaps = &report.manifest.unwrap().gaps;
+        let last = gaps.last().unwrap();
+        assert!(last.what.ends_with("further gaps"), "{last:?}");
+        let dropped: usize = last.what.split(' ').next().unwrap().parse().unwrap();
+        assert_eq!(gaps.len() - 1 + dropped, 100_000);
     }
 }

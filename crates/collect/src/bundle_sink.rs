@@ -9,6 +9,9 @@ use std::io::{self, Read, Seek, Write};
 
 /// Bytes sampled to decide between deflate and store.
 const SAMPLE: usize = 64 * 1024;
+/// Members kept free of bulk copies for what every later step writes (derived lists, sections
+/// 6–9): far more than they need.
+const RESERVED_MEMBERS: u64 = 1024;
 
 /// Writes members into the open section of a [`BundleWriter`], choosing deflate or store by
 /// sampling each member's first 64 KiB.
@@ -108,6 +111,10 @@ impl<W: Write + Seek> Sink for BundleSink<'_, W> {
             sha256: member.sha256,
             truncated: member.truncated == Some(true),
         })
+    }
+
+    fn room(&self) -> u64 {
+        self.writer.room().saturating_sub(RESERVED_MEMBERS)
     }
 
     fn gap(&mut self, what: String, reason: String) {

@@ -59,6 +59,12 @@ pub trait Sink {
 
     /// Records something that could not be collected, and why.
     fn gap(&mut self, what: String, reason: String);
+
+    /// How many more members bulk copies may add: the format's member limit (SPEC §10) less what
+    /// the rest of the collection needs. Copies stop, recording a gap, when it reaches 0.
+    fn room(&self) -> u64 {
+        u64::MAX
+    }
 }
 
 /// An in-memory sink for tests: keeps every member's content.
@@ -68,6 +74,8 @@ pub struct MemorySink {
     pub members: Vec<(NewMember, Vec<u8>, bool)>,
     /// Gaps: (what, reason).
     pub gaps: Vec<(String, String)>,
+    /// The bundle's room in members, counting those written (`None`: unlimited).
+    pub room: Option<u64>,
 }
 
 impl Sink for MemorySink {
@@ -95,6 +103,11 @@ impl Sink for MemorySink {
 
     fn gap(&mut self, what: String, reason: String) {
         self.gaps.push((what, reason));
+    }
+
+    fn room(&self) -> u64 {
+        self.room
+            .map_or(u64::MAX, |r| r.saturating_sub(self.members.len() as u64))
     }
 }
 

@@ -219,6 +219,7 @@ impl<'s> Copier<'s> {
         };
         match e.meta.kind {
             FileKind::File => self.file(dir, e, name, source, &original),
+            FileKind::Symlink if self.limit_hit(&original, false)? => Ok(None),
             FileKind::Symlink => {
                 let m = NewMember {
                     name: name.clone(),
@@ -248,6 +249,31 @@ impl<'s> Copier<'s> {
         }
     }
 
+    /// Whether a limit stops the copy before this entry (recording one gap, the first time): the
+    /// file count, the byte budget (for a regular file), or the bundle's member limit.
+    fn limit_hit(&mut self, original: &[u8], needs_bytes: bool) -> Result<bool, RootError> {
+        let room = self.sink.room();
+        let no_bytes = needs_bytes && self.stats.bytes >= self.opts.max_total_bytes;
+        if self.stats.files + self.stats.symlinks < self.opts.max_files && !no_bytes && room > 0 {
+            return Ok(false);
+        }
+        if !self.stats.limit_reached {
+            self.stats.limit_reached = true;
+            let why = if room == 0 {
+                "the bundle's member limit (SPEC §10) is reached: this and later files were not copied \
+                 (the full-tree index lists them with their SHA-256)"
+                    .to_string()
+            } else {
+                format!(
+                    "copy limit reached ({} files, {} bytes): this and later files were not copied",
+                    self.opts.max_files, self.opts.max_total_bytes
+                )
+            };
+            self.gap(original, why)?;
+        }
+        Ok(true)
+    }
+
     fn file(
         &mut self,
         dir: &DirHandle,
@@ -256,18 +282,10 @@ impl<'s> Copier<'s> {
         source: RawPath,
         original: &[u8],
     ) -> Result<Option<Written>, RootError> {
-        let remaining = self.opts.max_total_bytes.saturating_sub(self.stats.bytes);
-        if self.stats.files >= self.opts.max_files || remaining == 0 {
-            if !self.stats.limit_reached {
-                self.stats.limit_reached = true;
-                let why = format!(
-                    "copy limit reached ({} files, {} bytes): this and later files were not copied",
-                    self.opts.max_files, self.opts.max_total_bytes
-                );
-                self.gap(original, why)?;
-            }
+        if self.limit_hit(original, true)? {
             return Ok(None);
         }
+        let remaining = self.opts.max_total_bytes.saturating_sub(self.stats.bytes);
         let (file, opened) = match dir.open_listed(e) {
             Ok(f) => f,
             Err(err) => {
@@ -477,6 +495,26 @@ mod tests {
         let s = copy_tree(&root, b"etc", "f", &mut sink, &opts).unwrap();
         assert!(s.limit_reached);
         assert!(sink.members.is_empty());
+    }
+
+    #[test]
+    fn the_bundles_member_limit_stops_copies_of_files_and_symlinks_with_one_gap() {
+        let t = tempfile::tempdir().unwrap();
+        for i in 0..5 {
+            std::fs::write(t.path().join(format!("f{i}")), b"x").unwrap();
+            std::os::unix::fs::symlink("f0", t.path().join(format!("l{i}"))).unwrap();
+        }
+        let root = RootFs::open(t.path()).unwrap();
+        let mut sink = MemorySink {
+            room: Some(6),
+            ..MemorySink::default()
+        };
+        let s = copy_tree(&root, b"", "f/", &mut sink, &CopyOptions::default()).unwrap();
+        assert_eq!(sink.members.len(), 6);
+        assert_eq!(s.files + s.symlinks, 6);
+        assert!(s.limit_reached);
+        assert_eq!(sink.gaps.len(), 1, "{:?}", sink.gaps);
+        assert!(sink.gaps[0].1.contains("member limit"), "{:?}", sink.gaps);
     }
 
     #[test]

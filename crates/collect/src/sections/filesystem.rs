@@ -88,15 +88,21 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
         m.size_hint = Some(len);
         sink.member(m, &mut spool)?;
     }
-    // (a) the overlay upper layer.
-    upper_layer(ctx, sink)?;
-    // (c) the places attackers use.
+    // (c) the places attackers use, first: a writable layer flooded with junk must not crowd
+    // them out of the bundle's member limit, so each place may take at most half of the room
+    // left when they start.
+    let places = CopyOptions {
+        max_files: copy_options(ctx).max_files.min(sink.room() / 2),
+        ..copy_options(ctx)
+    };
     if let Some(stats) = {
-        let r = copy_places(&root, ATTACKER_PLACES, "root/", sink, &copy_options(ctx));
+        let r = copy_places(&root, ATTACKER_PLACES, "root/", sink, &places);
         settle(sink, "attacker places", r)?
     } {
         ctx.count("files copied", stats.files);
     }
+    // (a) the overlay upper layer.
+    upper_layer(ctx, sink)?;
     // (d) derived lists.
     let now_ns = i64::try_from(ctx.clock.now_unix_nanos()).unwrap_or(i64::MAX);
     let opts = DerivedOptions::new(now_ns, ctx.opts.since);

@@ -99,10 +99,24 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
         Err(e) => {
-            eprintln!("forensic: error: {e:#}");
+            eprintln!("forensic: error: {}", error_text(&e));
             ExitCode::from(EXIT_TROUBLE)
         }
     }
+}
+
+/// The error and its causes, `: `-separated, each cause once: typed errors often already end with
+/// their source's text (`file: No such file or directory`), which `{:#}` would print twice.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !text.ends_with(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+    }
+    text
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

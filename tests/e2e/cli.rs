@@ -242,6 +242,12 @@ fn unreadable_or_foreign_input_gets_the_documented_exit_code() {
     let o = run(&["verify", tmp.path().join("nope.zip").to_str().unwrap()]);
     assert_eq!(code(&o), 2, "missing file: could not run");
     assert!(stderr(&o).contains("nope.zip"), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o).matches("No such file or directory").count(),
+        1,
+        "the cause once: {}",
+        stderr(&o)
+    );
     let not_zip = tmp.path().join("notes.txt");
     std::fs::write(&not_zip, b"just some text, not a bundle\n").unwrap();
     let o = run(&["verify", not_zip.to_str().unwrap()]);

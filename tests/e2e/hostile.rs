@@ -415,3 +415,35 @@ fn every_failing_format_vector_fails_cleanly_in_bounded_memory_and_writes_nothin
     }
     assert!(n > 80, "{n} vectors");
 }
+
+#[test]
+fn zip64_bundles_truncated_at_every_record_fail_cleanly() {
+    let arena = Arena::new();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../format-spec/vectors");
+    let mut n = 0;
+    let mut zip64_end = false;
+    for vector in ["valid-zip64", "valid-zip64-end-record"] {
+        let bytes = std::fs::read(dir.join(format!("{vector}.zip"))).unwrap();
+        // Every record: local and central headers, Zip64 end record and locator, end record.
+        let signatures: [&[u8]; 5] = [
+            b"PK\x03\x04",
+            b"PK\x01\x02",
+            b"PK\x06\x06",
+            b"PK\x06\x07",
+            b"PK\x05\x06",
+        ];
+        let mut cuts: Vec<usize> = (1..bytes.len())
+            .filter(|i| signatures.iter().any(|s| bytes[*i..].starts_with(s)))
+            .flat_map(|i| [i, i + 4])
+            .collect();
+        cuts.push(bytes.len() - 1);
+        cuts.dedup();
+        zip64_end |= bytes.windows(4).any(|w| w == b"PK\x06\x06");
+        for cut in cuts {
+            attack(&arena, &format!("{vector}-truncated-at-{cut}"), &bytes[..cut]);
+            n += 1;
+        }
+    }
+    assert!(n > 10, "{n}");
+    assert!(zip64_end, "a Zip64 end record and locator are among the cuts");
+}

@@ -1,15 +1,17 @@
 //! What can go wrong while analysing a bundle.
 
-use forensic_bundle::digest::Digest;
+use forensic_bundle::checked::CheckedError;
 use std::io;
 
 /// Why an analysis could not be made.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AnalysisError {
-    /// The file is not a readable bundle ZIP (verification should have said so).
-    #[error("the bundle's ZIP structure: {0}")]
-    Container(String),
+    /// A member could not be read again, or did not check against the manifest (the ZIP
+    /// directory, a missing member, a member not in the manifest or differing from it, no
+    /// manifest for a strict check).
+    #[error(transparent)]
+    Checked(#[from] CheckedError),
     /// Reading or decompressing a member failed.
     #[error("reading member {member}: {source}")]
     Io {
@@ -17,34 +19,6 @@ pub enum AnalysisError {
         member: String,
         /// The error.
         source: io::Error,
-    },
-    /// A member the analysis needs is not in the bundle.
-    #[error("the bundle has no member {member}")]
-    Missing {
-        /// The member.
-        member: String,
-    },
-    /// A member is not listed in the manifest, so it cannot be checked.
-    #[error("member {member} is not listed in the manifest: its content cannot be checked")]
-    NotInManifest {
-        /// The member.
-        member: String,
-    },
-    /// A member's content no longer matches the manifest (changed since it was verified?).
-    #[error(
-        "member {member} does not match the manifest: {size} bytes with SHA-256 {actual}, the manifest says {expected_size} bytes with {expected}"
-    )]
-    DigestMismatch {
-        /// The member.
-        member: String,
-        /// The manifest's SHA-256.
-        expected: Digest,
-        /// The manifest's size.
-        expected_size: u64,
-        /// SHA-256 of what was read.
-        actual: Digest,
-        /// Bytes read.
-        size: u64,
     },
     /// A member is not in the form the collector writes.
     #[error("{member}{}: {why}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
@@ -64,9 +38,6 @@ pub enum AnalysisError {
         /// Which limit.
         why: String,
     },
-    /// [`crate::evidence::Check::Strict`] needs the manifest.
-    #[error("no manifest to check members against")]
-    NoManifest,
     /// A time given by the examiner (`--since`, `--until`) could not be understood.
     #[error(
         "{0:?} is not a time: give RFC 3339 (2024-05-07T18:54:19Z), a date (2024-05-07, UTC), @UNIX_SECONDS, or a duration before the collection (30m, 24h, 7d)"

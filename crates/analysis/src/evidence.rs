@@ -9,21 +9,11 @@
 //! members are bounded by [`Limits`].
 
 use crate::error::AnalysisError;
-use forensic_bundle::digest::{Digest, HashingReader};
+pub use forensic_bundle::checked::Check;
+use forensic_bundle::checked::CheckedMembers;
 use forensic_bundle::manifest::Manifest;
 use forensic_bundle::verify::OpenReader;
-use forensic_bundle::zipread::{self, ContainerError, MemberReader, ZipEntry};
-use std::collections::{BTreeSet, HashMap};
-use std::io::{self, BufRead, BufReader, Read};
-
-/// How members are checked against the manifest while they are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Check {
-    /// A member that does not match the manifest, or is not in it, is an error.
-    Strict,
-    /// Such a member is used anyway, with a warning (`--force`).
-    Lenient,
-}
+use std::io::{self, BufRead, Read};
 
 /// Bounds on what is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,15 +37,10 @@ impl Default for Limits {
     }
 }
 
-/// One bundle's members, read with checking.
+/// One bundle's members, read with checking (see [`CheckedMembers`]) and within [`Limits`].
 pub struct Evidence<'s, S: OpenReader + ?Sized> {
-    src: &'s S,
-    entries: HashMap<String, ZipEntry>,
-    names: BTreeSet<String>,
-    expected: Option<HashMap<String, (u64, Digest)>>,
-    check: Check,
+    members: CheckedMembers<'s, S>,
     limits: Limits,
-    warnings: Vec<String>,
 }
 
 impl<'s, S: OpenReader + ?Sized> Evidence<'s, S> {
@@ -63,32 +48,12 @@ impl<'s, S: OpenReader + ?Sized> Evidence<'s, S> {
     /// [`Check::Strict`] it is required.
     ///
     /// # Errors
-    /// [`AnalysisError::Container`] or [`AnalysisError::Io`] when the ZIP directory cannot be
-    /// read; [`AnalysisError::NoManifest`] for a strict check without a manifest.
+    /// [`AnalysisError::Checked`] when the ZIP directory cannot be read, or for a strict check
+    /// without a manifest.
     pub fn open(src: &'s S, manifest: Option<&Manifest>, check: Check, limits: Limits) -> Result<Self, AnalysisError> {
-        if check == Check::Strict && manifest.is_none() {
-            return Err(AnalysisError::NoManifest);
-        }
-        let mut r = src.open().map_err(|e| io_err("the bundle", e))?;
-        let index = zipread::read_index(&mut r, &forensic_bundle::limits::Limits::default()).map_err(|e| match e {
-            ContainerError::Io(e) => io_err("the bundle", e),
-            other => AnalysisError::Container(other.to_string()),
-        })?;
-        let names = index.entries.iter().map(|e| e.name.clone()).collect();
-        let entries = index.entries.into_iter().map(|e| (e.name.clone(), e)).collect();
-        let expected = manifest.map(|m| m.members.iter().map(|m| (m.name.clone(), (m.size, m.sha256))).collect());
-        let mut warnings = Vec::new();
-        if manifest.is_none() {
-            warnings.push("the manifest could not be read: no member could be checked against it".into());
-        }
         Ok(Evidence {
-            src,
-            entries,
-            names,
-            expected,
-            check,
+            members: CheckedMembers::open(src, manifest, check)?,
             limits,
-            warnings,
         })
     }
 
@@ -99,22 +64,22 @@ impl<'s, S: OpenReader + ?Sized> Evidence<'s, S> {
 
     /// What was used although it did not check (only with [`Check::Lenient`]), in the order met.
     pub fn warnings(&self) -> &[String] {
-        &self.warnings
+        self.members.warnings()
     }
 
     /// Adds a warning (e.g. a malformed line skipped by a lenient reader).
     pub fn warn(&mut self, w: String) {
-        self.warnings.push(w);
+        self.members.warn(w);
     }
 
     /// Whether the bundle has a member of this name.
     pub fn has_member(&self, name: &str) -> bool {
-        self.entries.contains_key(name)
+        self.members.has_member(name)
     }
 
     /// Every member name, sorted.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.names.iter().map(String::as_str)
+        self.members.names()
     }
 
     /// Streams member `name` through `f`, reads what `f` left, then checks it all against the
@@ -124,45 +89,7 @@ impl<'s, S: OpenReader + ?Sized> Evidence<'s, S> {
         name: &str,
         f: impl FnOnce(&mut dyn BufRead) -> Result<T, AnalysisError>,
     ) -> Result<T, AnalysisError> {
-        let entry = self
-            .entries
-            .get(name)
-            .ok_or_else(|| AnalysisError::Missing { member: name.into() })?;
-        let r = self.src.open().map_err(|e| io_err(name, e))?;
-        let member = MemberReader::new(r, entry).map_err(|e| io_err(name, e))?;
-        let mut reader = BufReader::with_capacity(256 * 1024, HashingReader::new(member));
-        let out = f(&mut reader)?;
-        io::copy(&mut reader, &mut io::sink()).map_err(|e| io_err(name, e))?;
-        let (size, actual) = reader.into_inner().finish();
-        self.settle(name, actual, size)?;
-        Ok(out)
-    }
-
-    /// Compares what was read with the manifest.
-    fn settle(&mut self, name: &str, actual: Digest, size: u64) -> Result<(), AnalysisError> {
-        let Some(expected) = &self.expected else {
-            return Ok(());
-        };
-        let problem = match expected.get(name) {
-            None => AnalysisError::NotInManifest { member: name.into() },
-            Some(&(expected_size, expected)) if (expected_size, expected) != (size, actual) => {
-                AnalysisError::DigestMismatch {
-                    member: name.into(),
-                    expected,
-                    expected_size,
-                    actual,
-                    size,
-                }
-            }
-            Some(_) => return Ok(()),
-        };
-        match self.check {
-            Check::Strict => Err(problem),
-            Check::Lenient => {
-                self.warnings.push(format!("{problem}; used anyway (--force)"));
-                Ok(())
-            }
-        }
+        self.members.stream(name, f)
     }
 
     /// Reads a whole member of at most [`Limits::max_member`] bytes.
@@ -172,7 +99,7 @@ impl<'s, S: OpenReader + ?Sized> Evidence<'s, S> {
     /// (strict).
     pub fn read_member(&mut self, name: &str) -> Result<Vec<u8>, AnalysisError> {
         let max = self.limits.max_member;
-        if let Some(e) = self.entries.get(name).filter(|e| e.size > max) {
+        if let Some(e) = self.members.entry(name).filter(|e| e.size > max) {
             return Err(AnalysisError::Limit {
                 member: name.into(),
                 why: format!("{} bytes; at most {max} are read whole", e.size),

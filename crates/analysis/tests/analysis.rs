@@ -11,6 +11,7 @@ use forensic_analysis::files::{FileFilter, for_each};
 use forensic_analysis::findings::Severity;
 use forensic_analysis::target::Target;
 use forensic_analysis::timeline::{Format, TimelineOptions, write_timeline};
+use forensic_bundle::checked::CheckedError;
 use forensic_bundle::verify::{Report, verify};
 
 /// `(pid, depth, container pid, uid, start time)`.
@@ -737,7 +738,7 @@ fn a_member_changed_after_verification_is_an_error_or_with_force_a_warning() {
     let mut strict = Evidence::open(&b[..], Some(&manifest), Check::Strict, Limits::default()).unwrap();
     let err = forensic_analysis::processes::read(&mut strict).unwrap_err();
     assert!(
-        matches!(&err, AnalysisError::DigestMismatch { member, .. } if member == "1-processes/processes.json"),
+        matches!(&err, AnalysisError::Checked(CheckedError::DigestMismatch { member, .. }) if member == "1-processes/processes.json"),
         "{err}"
     );
     let mut lenient = Evidence::open(&b[..], Some(&manifest), Check::Lenient, Limits::default()).unwrap();

@@ -31,6 +31,7 @@
 
 pub mod append;
 pub mod cbor;
+pub mod checked;
 pub mod custody;
 pub mod digest;
 pub mod keys;

@@ -24,12 +24,12 @@ use crate::findings::Contents;
 use crate::index::{FileIndex, Kind};
 use crate::index_line::{self, IndexLine, IndexedEntry};
 use crate::lower_layers;
-use forensic_bundle::digest::{Digest, HashingReader};
+use forensic_bundle::checked::{CheckedError, CheckedMembers};
+use forensic_bundle::digest::Digest;
 use forensic_bundle::manifest::Manifest;
 use forensic_bundle::verify::OpenReader;
-use forensic_bundle::zipread::{self, ContainerError, MemberReader, ZipEntry};
-use std::collections::{BTreeMap, HashMap};
-use std::io::{self, BufRead, BufReader, Read};
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, Read};
 
 /// The container's full-tree index.
 pub const TREE_INDEX: &str = "5-filesystem/tree-index.jsonl";
@@ -46,9 +46,11 @@ const ROOT_PREFIX: &str = "5-filesystem/root/";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BundleIndexError {
-    /// The file is not a readable bundle ZIP (verification should have said so).
-    #[error("the bundle's ZIP structure: {0}")]
-    Container(String),
+    /// A member could not be read again, or did not check against the manifest (the ZIP
+    /// directory, a member not in the manifest or differing from it, no manifest for a strict
+    /// check).
+    #[error(transparent)]
+    Checked(#[from] CheckedError),
     /// Reading or decompressing a member failed.
     #[error("reading member {member}: {source}")]
     Io {
@@ -64,28 +66,6 @@ pub enum BundleIndexError {
         member: String,
         /// What it would have held.
         why: &'static str,
-    },
-    /// A member is not listed in the manifest, so it cannot be checked.
-    #[error("member {member} is not listed in the manifest: its content cannot be checked")]
-    NotInManifest {
-        /// The member.
-        member: String,
-    },
-    /// A member's content no longer matches the manifest (changed since it was verified?).
-    #[error(
-        "member {member} does not match the manifest: {size} bytes with SHA-256 {actual}, the manifest says {expected_size} bytes with {expected}"
-    )]
-    DigestMismatch {
-        /// The member.
-        member: String,
-        /// The manifest's SHA-256.
-        expected: Digest,
-        /// The manifest's size.
-        expected_size: u64,
-        /// SHA-256 of what was read.
-        actual: Digest,
-        /// Bytes read.
-        size: u64,
     },
     /// A line of a JSON member is not what the collector writes.
     #[error("{member} line {line}: {why}")]
@@ -105,19 +85,9 @@ pub enum BundleIndexError {
         /// Which limit.
         why: String,
     },
-    /// [`Check::Strict`] needs the manifest.
-    #[error("no manifest to check members against")]
-    NoManifest,
 }
 
-/// How members are checked against the manifest while they are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Check {
-    /// A member that does not match the manifest, or is not in it, is an error.
-    Strict,
-    /// Such a member is used anyway, with a warning (`--force`).
-    Lenient,
-}
+pub use forensic_bundle::checked::Check;
 
 /// Bounds on what is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,12 +118,8 @@ impl Default for ReadLimits {
 
 /// The members of one bundle, read with checking.
 pub struct BundleEvidence<'s, S: OpenReader + ?Sized> {
-    src: &'s S,
-    entries: HashMap<String, ZipEntry>,
-    expected: Option<HashMap<String, (u64, Digest)>>,
-    check: Check,
+    members: CheckedMembers<'s, S>,
     limits: ReadLimits,
-    warnings: Vec<String>,
     /// Path → member of the writable layer's copies, learned from [`UPPER_CHANGES`].
     upper_members: BTreeMap<String, String>,
 }
@@ -180,44 +146,26 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
         check: Check,
         limits: ReadLimits,
     ) -> Result<Self, BundleIndexError> {
-        if check == Check::Strict && manifest.is_none() {
-            return Err(BundleIndexError::NoManifest);
-        }
-        let mut r = src.open().map_err(|e| io_err("the bundle", e))?;
-        let index = zipread::read_index(&mut r, &forensic_bundle::limits::Limits::default()).map_err(|e| match e {
-            ContainerError::Io(e) => io_err("the bundle", e),
-            other => BundleIndexError::Container(other.to_string()),
-        })?;
-        let entries = index.entries.into_iter().map(|e| (e.name.clone(), e)).collect();
-        let expected = manifest.map(|m| m.members.iter().map(|m| (m.name.clone(), (m.size, m.sha256))).collect());
-        let mut warnings = Vec::new();
-        if manifest.is_none() {
-            warnings.push("the manifest could not be read: no member could be checked against it".into());
-        }
         Ok(BundleEvidence {
-            src,
-            entries,
-            expected,
-            check,
+            members: CheckedMembers::open(src, manifest, check)?,
             limits,
-            warnings,
             upper_members: BTreeMap::new(),
         })
     }
 
     /// What was used although it did not check (only with [`Check::Lenient`]), in the order met.
     pub fn warnings(&self) -> &[String] {
-        &self.warnings
+        self.members.warnings()
     }
 
     /// Whether the bundle has a member of this name.
     pub fn has_member(&self, name: &str) -> bool {
-        self.entries.contains_key(name)
+        self.members.has_member(name)
     }
 
     /// The SHA-256 the manifest gives for a member.
     pub fn manifest_digest(&self, name: &str) -> Option<Digest> {
-        self.expected.as_ref()?.get(name).map(|(_, d)| *d)
+        self.members.manifest_digest(name)
     }
 
     /// Streams member `name` through `f`, then checks what was read against the manifest.
@@ -227,45 +175,13 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
         why: &'static str,
         f: impl FnOnce(&mut dyn BufRead) -> Result<T, BundleIndexError>,
     ) -> Result<T, BundleIndexError> {
-        let entry = self.entries.get(name).ok_or_else(|| BundleIndexError::Missing {
-            member: name.to_string(),
-            why,
-        })?;
-        let r = self.src.open().map_err(|e| io_err(name, e))?;
-        let member = MemberReader::new(r, entry).map_err(|e| io_err(name, e))?;
-        let mut reader = BufReader::with_capacity(256 * 1024, HashingReader::new(member));
-        let out = f(&mut reader)?;
-        io::copy(&mut reader, &mut io::sink()).map_err(|e| io_err(name, e))?;
-        let (size, actual) = reader.into_inner().finish();
-        self.settle(name, actual, size)?;
-        Ok(out)
-    }
-
-    /// Compares what was read with the manifest.
-    fn settle(&mut self, name: &str, actual: Digest, size: u64) -> Result<(), BundleIndexError> {
-        let Some(expected) = &self.expected else {
-            return Ok(());
-        };
-        let problem = match expected.get(name) {
-            None => BundleIndexError::NotInManifest { member: name.into() },
-            Some(&(expected_size, expected)) if (expected_size, expected) != (size, actual) => {
-                BundleIndexError::DigestMismatch {
-                    member: name.into(),
-                    expected,
-                    expected_size,
-                    actual,
-                    size,
-                }
-            }
-            Some(_) => return Ok(()),
-        };
-        match self.check {
-            Check::Strict => Err(problem),
-            Check::Lenient => {
-                self.warnings.push(format!("{problem}; used anyway (--force)"));
-                Ok(())
-            }
+        if !self.members.has_member(name) {
+            return Err(BundleIndexError::Missing {
+                member: name.to_string(),
+                why,
+            });
         }
+        self.members.stream(name, f)
     }
 
     /// Reads a whole member of at most `max` bytes.
@@ -273,7 +189,7 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
     /// # Errors
     /// The member is missing, larger than `max`, unreadable, or does not match the manifest.
     pub fn read_member(&mut self, name: &str, max: u64, why: &'static str) -> Result<Vec<u8>, BundleIndexError> {
-        if let Some(e) = self.entries.get(name).filter(|e| e.size > max) {
+        if let Some(e) = self.members.entry(name).filter(|e| e.size > max) {
             return Err(BundleIndexError::Limit {
                 member: name.into(),
                 why: format!("{} bytes; at most {max} are read", e.size),
@@ -425,7 +341,7 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
             lower_layers::apply_layer(&mut merged, entries);
         }
         if unexamined > 0 {
-            self.warnings.push(format!(
+            self.members.warn(format!(
                 "{unexamined} entries of the image's layers could not be examined by the collector: they are not in the image index"
             ));
         }
@@ -464,8 +380,8 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
                 continue;
             };
             if self
-                .entries
-                .get(&member)
+                .members
+                .entry(&member)
                 .is_some_and(|e| e.size > self.limits.max_content)
             {
                 continue;

@@ -180,7 +180,7 @@ fn members_are_checked_against_the_manifest_as_they_are_read() {
     let mut b = BundleEvidence::open(&bad[..], Some(&manifest), Check::Strict, ReadLimits::default()).unwrap();
     let err = b.container().unwrap_err();
     assert!(
-        matches!(&err, BundleIndexError::DigestMismatch { member, .. } if member == TREE_INDEX),
+        matches!(&err, BundleIndexError::Checked(CheckedError::DigestMismatch { member, .. }) if member == TREE_INDEX),
         "{err}"
     );
     assert!(
@@ -200,7 +200,7 @@ fn members_are_checked_against_the_manifest_as_they_are_read() {
     // Without a manifest: strict refuses, lenient warns.
     assert!(matches!(
         BundleEvidence::open(&bad[..], None, Check::Strict, ReadLimits::default()),
-        Err(BundleIndexError::NoManifest)
+        Err(BundleIndexError::Checked(CheckedError::NoManifest))
     ));
     let b = BundleEvidence::open(&bad[..], None, Check::Lenient, ReadLimits::default()).unwrap();
     assert_eq!(b.warnings().len(), 1);

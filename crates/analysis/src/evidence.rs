@@ -98,18 +98,7 @@ impl<'s, S: OpenReader + ?Sized> Evidence<'s, S> {
     /// The member is missing, larger than the limit, unreadable, or does not match the manifest
     /// (strict).
     pub fn read_member(&mut self, name: &str) -> Result<Vec<u8>, AnalysisError> {
-        let max = self.limits.max_member;
-        if let Some(e) = self.members.entry(name).filter(|e| e.size > max) {
-            return Err(AnalysisError::Limit {
-                member: name.into(),
-                why: format!("{} bytes; at most {max} are read whole", e.size),
-            });
-        }
-        self.stream(name, |r| {
-            let mut out = Vec::new();
-            r.take(max).read_to_end(&mut out).map_err(|e| io_err(name, e))?;
-            Ok(out)
-        })
+        self.members.read_whole(name, self.limits.max_member)
     }
 
     /// Reads a whole member when the bundle has it; `None` when it does not.

@@ -14,7 +14,7 @@ use crate::manifest::Manifest;
 use crate::verify::OpenReader;
 use crate::zipread::{self, ContainerError, MemberReader, ZipEntry};
 use std::collections::{BTreeSet, HashMap};
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read};
 
 /// How members are checked against the manifest while they are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +71,16 @@ pub enum CheckedError {
     /// A strict check without a manifest.
     #[error("no manifest to check members against")]
     NoManifest,
+    /// The member is larger than the caller reads whole.
+    #[error("{member}: {size} bytes; at most {max} are read whole")]
+    TooLarge {
+        /// The member.
+        member: String,
+        /// Its declared size.
+        size: u64,
+        /// The bound.
+        max: u64,
+    },
 }
 
 /// The reading error for `member`.
@@ -177,6 +187,27 @@ impl<'s, S: OpenReader + ?Sized> CheckedMembers<'s, S> {
         let (size, actual) = reader.into_inner().finish();
         self.settle(name, actual, size)?;
         Ok(out)
+    }
+
+    /// Reads a whole member of at most `max` bytes (its declared size is checked first).
+    ///
+    /// # Errors
+    /// [`CheckedError::TooLarge`]; otherwise as [`CheckedMembers::stream`].
+    pub fn read_whole<E: From<CheckedError>>(&mut self, name: &str, max: u64) -> Result<Vec<u8>, E> {
+        if let Some(e) = self.entries.get(name).filter(|e| e.size > max) {
+            return Err(CheckedError::TooLarge {
+                member: name.into(),
+                size: e.size,
+                max,
+            }
+            .into());
+        }
+        self.stream(name, |r| {
+            let mut out = Vec::new();
+            r.take(max).read_to_end(&mut out).map_err(|e| io_error(name, e))?;
+            Ok::<_, CheckedError>(out)
+        })
+        .map_err(E::from)
     }
 
     /// Compares what was read with the manifest.

@@ -175,13 +175,19 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
         why: &'static str,
         f: impl FnOnce(&mut dyn BufRead) -> Result<T, BundleIndexError>,
     ) -> Result<T, BundleIndexError> {
-        if !self.members.has_member(name) {
-            return Err(BundleIndexError::Missing {
-                member: name.to_string(),
-                why,
-            });
-        }
+        self.need(name, why)?;
         self.members.stream(name, f)
+    }
+
+    /// [`BundleIndexError::Missing`], saying `why` the member was wanted, when the bundle lacks it.
+    fn need(&self, name: &str, why: &'static str) -> Result<(), BundleIndexError> {
+        if self.members.has_member(name) {
+            return Ok(());
+        }
+        Err(BundleIndexError::Missing {
+            member: name.to_string(),
+            why,
+        })
     }
 
     /// Reads a whole member of at most `max` bytes.
@@ -189,17 +195,8 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
     /// # Errors
     /// The member is missing, larger than `max`, unreadable, or does not match the manifest.
     pub fn read_member(&mut self, name: &str, max: u64, why: &'static str) -> Result<Vec<u8>, BundleIndexError> {
-        if let Some(e) = self.members.entry(name).filter(|e| e.size > max) {
-            return Err(BundleIndexError::Limit {
-                member: name.into(),
-                why: format!("{} bytes; at most {max} are read", e.size),
-            });
-        }
-        self.stream(name, why, |r| {
-            let mut out = Vec::new();
-            r.take(max).read_to_end(&mut out).map_err(|e| io_err(name, e))?;
-            Ok(out)
-        })
+        self.need(name, why)?;
+        self.members.read_whole(name, max)
     }
 
     /// Calls `f` with each non-empty line of member `name` and its 1-based number.

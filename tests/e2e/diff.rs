@@ -170,18 +170,7 @@ fn diff_equals_podman_diff_and_names_every_planted_change() {
 
     let (key, _) = keygen(w, "responder");
     let bundle = w.join("attacked.zip");
-    let o = run(&[
-        "collect",
-        "--container",
-        &container.name,
-        "--runtime",
-        "podman",
-        "-o",
-        bundle.to_str().unwrap(),
-        "--key",
-        key.to_str().unwrap(),
-    ]);
-    assert_eq!(code(&o), 0, "collect: {}{}", stdout(&o), stderr(&o));
+    container.collect(&bundle, &key, &[]);
 
     // Against the image as it was on the node: exactly podman diff.
     let (exit, on_node) = diff_json(&bundle, &["--image-from-bundle"]);

@@ -136,6 +136,32 @@ impl Container {
         podman(&["exec", "-d", &self.name, "/bin/sh", "-c", script]);
     }
 
+    /// `forensic collect --container NAME --runtime podman -o BUNDLE --key KEY EXTRA…`, which
+    /// must succeed.
+    pub fn collect(&self, bundle: &Path, key: &Path, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "collect",
+            "--container",
+            &self.name,
+            "--runtime",
+            "podman",
+            "-o",
+            crate::util::s(bundle),
+            "--key",
+            crate::util::s(key),
+        ];
+        args.extend_from_slice(extra);
+        let o = crate::util::run(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "collect: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o
+    }
+
     /// The host PID of the container's main process.
     pub fn pid(&self) -> u32 {
         let o = podman(&["inspect", "--format", "{{.State.Pid}}", &self.name]);

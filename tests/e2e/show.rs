@@ -195,23 +195,12 @@ fn show_and_timeline_of_an_attacked_podman_container() {
     falco_log(&falco, &id[..12], &c.name);
     let (key, _) = keygen(w, "responder");
     let bundle = w.join("attacked.zip");
-    let o = run(&[
-        "collect",
-        "--container",
-        &c.name,
-        "--runtime",
-        "podman",
-        "-o",
-        bundle.to_str().unwrap(),
-        "--key",
-        key.to_str().unwrap(),
-        "--falco-log",
-        falco.to_str().unwrap(),
-        "--audit-log",
-        shared("samples/k8s-audit/elastic-test-audit.log").to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert_eq!(code(&o), 0, "collect: {}{}", stdout(&o), stderr(&o));
+    let audit_log = shared("samples/k8s-audit/elastic-test-audit.log");
+    c.collect(
+        &bundle,
+        &key,
+        &["--falco-log", s(&falco), "--audit-log", s(&audit_log), "--quiet"],
+    );
     assert_eq!(ss(pid), before, "the sockets changed while collecting: compare again");
     let b = bundle.to_str().unwrap();
 

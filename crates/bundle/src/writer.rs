@@ -237,7 +237,7 @@ impl<W: Write + Seek> BundleWriter<W> {
             meta: spec.meta.clone(),
             truncated: Some(true),
         };
-        self.budget.check(&provisional).map_err(WriteError::Limit)?;
+        let record_len = self.budget.check(&provisional).map_err(WriteError::Limit)?;
         if !self.names.insert(full.clone()) {
             return Err(WriteError::Duplicate(full));
         }
@@ -283,7 +283,7 @@ impl<W: Write + Seek> BundleWriter<W> {
             .members
             .last()
             .ok_or_else(|| WriteError::Order("member list is empty".into()))?;
-        self.budget.add_member(last);
+        self.budget.add_member(&last.name, record_len);
         Ok(last)
     }
 

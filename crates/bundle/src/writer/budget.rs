@@ -81,30 +81,32 @@ impl Budget {
     }
 
     /// Whether one more member may be written at all: `record` is its manifest record with the
-    /// largest size and digest it can have.
+    /// largest size and digest it can have. Gives the record's encoded length, an upper bound of
+    /// the final record's, for [`Budget::add_member`].
     ///
     /// # Errors
     /// A sentence naming the member and the limit.
-    pub fn check(&self, record: &Member) -> Result<(), String> {
+    pub fn check(&self, record: &Member) -> Result<u64, String> {
         let name = &record.name;
+        let len = encoded_len(record);
         let reason = if self.count_room() == 0 {
             format!("a bundle holds at most {} members", Limits::default().max_members)
-        } else if self.manifest_bytes + encoded_len(record) > Self::manifest_cap() {
+        } else if self.manifest_bytes + len > Self::manifest_cap() {
             format!("the manifest would exceed {} bytes", Limits::default().max_manifest)
         } else if self.sums_bytes + 80 + name.len() as u64 > Self::sums_cap() {
             format!("SHA256SUMS would exceed {} bytes", Limits::default().max_sums)
         } else {
-            return Ok(());
+            return Ok(len);
         };
         Err(format!("member {name:?}: {reason} (SPEC §10)"))
     }
 
-    /// Counts a member written.
-    pub fn add_member(&mut self, m: &Member) {
+    /// Counts a member written: its name, and the record length [`Budget::check`] gave.
+    pub fn add_member(&mut self, name: &str, record_len: u64) {
         self.members += 1;
-        self.manifest_bytes += encoded_len(m);
+        self.manifest_bytes += record_len;
         // "<64 hex>  <name>\n"
-        self.sums_bytes += 64 + 2 + m.name.len() as u64 + 1;
+        self.sums_bytes += 64 + 2 + name.len() as u64 + 1;
     }
 
     /// Whether `gap` is recorded one by one; if not, it is counted for the summary.

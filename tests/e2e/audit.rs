@@ -2,9 +2,7 @@
 //! file, through a pipe, and from a sealed bundle (verified, tampered, forced).
 
 use crate::util::*;
-use forensic_bundle::limits::Limits;
-use forensic_bundle::zipread::{self, MemberReader};
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -145,22 +143,6 @@ fn audit_bundle(root: &Path) -> PathBuf {
     let o = seal(&dir, &out, &key, &["--case", "CASE-7"]);
     assert_eq!(code(&o), 0, "seal: {}{}", stdout(&o), stderr(&o));
     out
-}
-
-/// Every member's (name, content) in archive order.
-fn contents(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let idx = zipread::read_index(&mut Cursor::new(bytes), &Limits::default()).unwrap();
-    idx.entries
-        .iter()
-        .map(|e| {
-            let mut c = Vec::new();
-            MemberReader::new(Cursor::new(bytes), e)
-                .unwrap()
-                .read_to_end(&mut c)
-                .unwrap();
-            (e.name.clone(), c)
-        })
-        .collect()
 }
 
 /// A ZIP of these members, written with the zip crate.

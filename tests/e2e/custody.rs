@@ -7,8 +7,8 @@ use forensic_bundle::digest::Digest;
 use forensic_bundle::keys::{Fingerprint, SigningKey, parse_private_key_pem};
 use forensic_bundle::limits::Limits;
 use forensic_bundle::time::Timestamp;
-use forensic_bundle::zipread::{self, MemberReader};
-use std::io::{Cursor, Read, Write};
+use forensic_bundle::zipread;
+use std::io::{Cursor, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 
@@ -21,22 +21,6 @@ fn raw_members(bundle: &Path) -> Vec<(String, Vec<u8>)> {
         .map(|e| {
             let end = (e.data_offset + e.compressed_size) as usize;
             (e.name.clone(), bytes[e.header_offset as usize..end].to_vec())
-        })
-        .collect()
-}
-
-/// Every member's content, by name, in archive order.
-fn contents(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let idx = zipread::read_index(&mut Cursor::new(bytes), &Limits::default()).unwrap();
-    idx.entries
-        .iter()
-        .map(|e| {
-            let mut c = Vec::new();
-            MemberReader::new(Cursor::new(bytes), e)
-                .unwrap()
-                .read_to_end(&mut c)
-                .unwrap();
-            (e.name.clone(), c)
         })
         .collect()
 }

@@ -2,10 +2,8 @@
 //! outside the output directory.
 
 use crate::util::*;
-use forensic_bundle::limits::Limits;
-use forensic_bundle::zipread::{self, MemberReader};
 use std::collections::BTreeSet;
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
@@ -36,22 +34,6 @@ fn sha256sum_check(dir: &Path) -> std::process::Output {
         .current_dir(dir)
         .output()
         .expect("sha256sum runs")
-}
-
-/// Every member's (name, content) in archive order.
-fn contents(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let idx = zipread::read_index(&mut Cursor::new(bytes), &Limits::default()).unwrap();
-    idx.entries
-        .iter()
-        .map(|e| {
-            let mut c = Vec::new();
-            MemberReader::new(Cursor::new(bytes), e)
-                .unwrap()
-                .read_to_end(&mut c)
-                .unwrap();
-            (e.name.clone(), c)
-        })
-        .collect()
 }
 
 /// A ZIP of these members, written with the zip crate (which does not judge names).

@@ -188,6 +188,11 @@ pub fn members(bytes: &[u8]) -> Vec<(String, Vec<u8>, Method)> {
     .collect()
 }
 
+/// (name, content) of every member, in archive order.
+pub fn contents(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    members(bytes).into_iter().map(|(n, c, _)| (n, c)).collect()
+}
+
 /// A fresh, well-formed ZIP of these members (new CRCs): only the intended change shows.
 pub fn rezip(members: &[(String, Vec<u8>, Method)]) -> Vec<u8> {
     let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));

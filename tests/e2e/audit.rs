@@ -6,13 +6,14 @@ use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-fn sample(name: &str) -> PathBuf {
-    shared(&format!("samples/k8s-audit/{name}"))
+/// An audit-log sample, `shared/samples/k8s-audit/<name>`.
+fn audit_sample(name: &str) -> PathBuf {
+    sample(&format!("k8s-audit/{name}"))
 }
 
 /// The five samples, one after another, in name order (what `cat k8s-audit/*` gives).
 fn all_samples() -> Vec<u8> {
-    let mut names: Vec<_> = std::fs::read_dir(shared("samples/k8s-audit"))
+    let mut names: Vec<_> = std::fs::read_dir(audit_sample(""))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
@@ -22,7 +23,7 @@ fn all_samples() -> Vec<u8> {
 
 #[test]
 fn who_execd_what_into_which_pod_as_a_table() {
-    let path = sample("falco-exec_pod.json");
+    let path = audit_sample("falco-exec_pod.json");
     let o = run(&["audit", s(&path), "exec"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let expected = format!(
@@ -43,7 +44,7 @@ skipped  0 records
 
 #[test]
 fn the_mixed_log_lists_the_skipped_gke_record() {
-    let path = sample("elastic-test-audit.log");
+    let path = audit_sample("elastic-test-audit.log");
     let o = run(&["audit", s(&path), "timeline", "--pod", "my-pod", "-n", "default"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let expected = format!(
@@ -71,7 +72,7 @@ skipped  1 record: gke-cloud-audit 1
 fn which_clusterrolebinding_was_created_by_whom_as_json() {
     let o = run(&[
         "audit",
-        s(&sample("falco-create_clusterrolebinding.json")),
+        s(&audit_sample("falco-create_clusterrolebinding.json")),
         "rbac",
         "--json",
     ]);
@@ -104,7 +105,7 @@ fn which_clusterrolebinding_was_created_by_whom_as_json() {
 
 #[test]
 fn a_cluster_admin_binding_is_flagged_and_a_gzip_pipe_is_read() {
-    let text = std::fs::read_to_string(sample("falco-create_clusterrolebinding.json"))
+    let text = std::fs::read_to_string(audit_sample("falco-create_clusterrolebinding.json"))
         .unwrap()
         .replace("system:basic-user", "cluster-admin");
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -292,7 +293,7 @@ fn trouble_exits_2() {
     let o = run(&["audit", s(&tmp.path().join("nope.log")), "rbac"]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("nope.log"), "{}", stderr(&o));
-    let log = sample("falco-exec_pod.json");
+    let log = audit_sample("falco-exec_pod.json");
     assert_eq!(code(&run(&["audit", s(&log), "timeline"])), 2);
     let o = run(&["audit", s(&log), "secrets", "--user", ""]);
     assert_eq!(code(&o), 2);
@@ -302,7 +303,7 @@ fn trouble_exits_2() {
 #[test]
 fn terminal_escapes_in_the_log_are_shown_escaped() {
     let tmp = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(sample("falco-exec_pod.json"))
+    let text = std::fs::read_to_string(audit_sample("falco-exec_pod.json"))
         .unwrap()
         .replace("command=bash", "command=printf&command=%1B%5D0%3Bpwned%07%E2%80%AE");
     let log = tmp.path().join("audit.log");

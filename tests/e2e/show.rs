@@ -195,7 +195,7 @@ fn show_and_timeline_of_an_attacked_podman_container() {
     falco_log(&falco, &id[..12], &c.name);
     let (key, _) = keygen(w, "responder");
     let bundle = w.join("attacked.zip");
-    let audit_log = shared("samples/k8s-audit/elastic-test-audit.log");
+    let audit_log = sample("k8s-audit/elastic-test-audit.log");
     c.collect(
         &bundle,
         &key,

@@ -74,7 +74,7 @@ pub fn checklist_dir(root: &Path) -> PathBuf {
         "container-id.txt",
         b"Container ID: 4c1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8\n",
     );
-    let inspect = std::fs::read(shared("samples/crictl-inspect/bpfman-operator-containerd-kind.json")).unwrap();
+    let inspect = std::fs::read(sample("crictl-inspect/bpfman-operator-containerd-kind.json")).unwrap();
     write(&d, "container-inspect.json", &inspect);
     write(
         &d,
@@ -101,9 +101,9 @@ pub fn checklist_dir(root: &Path) -> PathBuf {
     d
 }
 
-/// A path in the shared read-only folder beside the repository.
-pub fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared").join(rel)
+/// A sample in the shared read-only folder beside the repository (`shared/samples/<rel>`).
+pub fn sample(rel: &str) -> PathBuf {
+    forensic_samples::path(rel)
 }
 
 /// Creates a key pair `dir/name.{key,pub}` with the binary.

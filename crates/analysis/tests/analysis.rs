@@ -557,7 +557,7 @@ fn falco_ids_of_12_and_64_digits_name_the_same_container() {
     ] {
         let m = vec![(
             "8-alerts/falco.log".to_string(),
-            std::fs::read(fixture::shared("samples/falco/elastic-test-falco.log")).unwrap(),
+            forensic_samples::read("falco/elastic-test-falco.log").unwrap(),
         )];
         let b = bundle(&m);
         let r = open(&b);
@@ -769,7 +769,7 @@ fn limits_bound_lines() {
 fn audit_lines_that_are_not_events_are_counted() {
     let m = vec![(
         "7-audit/audit.log".to_string(),
-        std::fs::read(fixture::shared("samples/k8s-audit/elastic-test-audit.log")).unwrap(),
+        forensic_samples::read("k8s-audit/elastic-test-audit.log").unwrap(),
     )];
     let b = bundle(&m);
     let r = open(&b);

@@ -16,7 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = args
         .get(3)
         .cloned()
-        .unwrap_or_else(|| format!("{}/../../../shared/samples/k8s-audit", env!("CARGO_MANIFEST_DIR")));
+        .unwrap_or_else(|| forensic_samples::path("k8s-audit").display().to_string());
     let read = |name: &str| -> Vec<Value> {
         let text = std::fs::read_to_string(format!("{dir}/{name}")).unwrap();
         serde_json::Deserializer::from_str(&text)

@@ -345,13 +345,6 @@ mod tests {
     use super::*;
     use crate::command::FakeRunner;
 
-    fn sample(rel: &str) -> String {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/samples")
-            .join(rel);
-        std::fs::read_to_string(p).unwrap()
-    }
-
     const POD_JSON: &str = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"shop"},
       "spec":{"nodeName":"node-1","containers":[{"name":"app"},{"name":"sidecar"}]},
       "status":{"containerStatuses":[
@@ -392,7 +385,7 @@ mod tests {
             b"",
         );
         let id = "b1f06ea5c5d2bd0c4b4c65b28c1f3e3a3ea6e29c9f1c7c4b32bcd7f57cb18129";
-        let inspect = sample("crictl-inspect/bpfman-operator-containerd-kind.json");
+        let inspect = forensic_samples::read_to_string("crictl-inspect/bpfman-operator-containerd-kind.json").unwrap();
         r.answer(&["crictl", "inspect", "-o", "json", id], 0, inspect.as_bytes(), b"");
         let spec = TargetSpec::Pod {
             name: "web".into(),

@@ -115,7 +115,7 @@ fn read_prefix(f: &Found, max: u64) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
-    const SAMPLE: &str = "/work/shared/samples/crictl-inspect/bpfman-operator-containerd-kind.json";
+    const SAMPLE: &str = "crictl-inspect/bpfman-operator-containerd-kind.json";
     const ID: &str = "b1f06ea545e81d89dc503414d20a33f1b3f3eca71e3a4344fd16ddc202cc8129";
 
     #[test]
@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn crictl_inspect_sample_gives_the_target() -> Result<(), Box<dyn std::error::Error>> {
-        let t = from_inspect(&std::fs::read(SAMPLE)?).ok_or("the sample did not parse")?;
+        let t = from_inspect(&forensic_samples::read(SAMPLE)?).ok_or("the sample did not parse")?;
         assert_eq!(
             t,
             Target {

@@ -26,7 +26,8 @@ type TestResult = Fallible<()>;
 /// `(relative path, content)` pairs.
 type Files = Vec<(&'static str, Vec<u8>)>;
 
-const SAMPLE_INSPECT: &str = "/work/shared/samples/crictl-inspect/bpfman-operator-containerd-kind.json";
+/// A real `crictl inspect` capture, from the shared samples beside the repository.
+const SAMPLE_INSPECT: &str = "crictl-inspect/bpfman-operator-containerd-kind.json";
 const CONTAINER_ID: &str = "b1f06ea545e81d89dc503414d20a33f1b3f3eca71e3a4344fd16ddc202cc8129";
 
 fn key() -> SigningKey {
@@ -63,7 +64,7 @@ fn checklist_dir(dir: &Path) -> Fallible<Files> {
         ("pod-describe.txt", b"Name:         bpfman-operator-65747dc769-pjztg\nNamespace:    bpfman\n".to_vec()),
         ("events.txt", b"LAST SEEN   TYPE     REASON    OBJECT\n2m          Normal   Pulled    pod/bpfman-operator\n".to_vec()),
         ("container-id.txt", format!("Container ID: {CONTAINER_ID}\n").into_bytes()),
-        ("container-inspect.json", std::fs::read(SAMPLE_INSPECT)?),
+        ("container-inspect.json", forensic_samples::read(SAMPLE_INSPECT)?),
         ("connections.txt", b"Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port\ntcp   ESTAB  0      0      10.244.0.7:43210  203.0.113.9:4444\n".to_vec()),
         ("open-files.txt", b"lrwx------ 1 root root 64 Jan 15 10:00 3 -> socket:[123456]\n".to_vec()),
         ("tmp-files.txt", b"/proc/2092/root/tmp/suspicious-binary\n".to_vec()),

@@ -12,9 +12,7 @@ use std::path::PathBuf;
 
 /// A sample's path (the samples are read-only; shared/samples/README.md says where they come from).
 pub fn sample_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/samples/k8s-audit")
-        .join(name)
+    forensic_samples::path(&format!("k8s-audit/{name}"))
 }
 
 /// A sample's content.

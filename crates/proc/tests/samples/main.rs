@@ -9,13 +9,9 @@ mod process;
 
 use std::path::Path;
 
-/// Reads `shared/samples/<relative>` (the workspace's `shared/` sits beside `main/`).
+/// Reads `shared/samples/<relative>` (beside the repository).
 fn shared_sample(relative: &str) -> Vec<u8> {
-    read(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/samples")
-            .join(relative),
-    )
+    forensic_samples::read(relative).unwrap()
 }
 
 /// Reads `tests/fixtures/<relative>`.

@@ -125,6 +125,8 @@ mod tests {
     struct Log {
         bytes: Vec<u8>,
         keys: Vec<SigningKey>,
+        /// Entries appended so far.
+        pushed: usize,
     }
 
     impl Log {
@@ -132,6 +134,7 @@ mod tests {
             Log {
                 bytes: Vec::new(),
                 keys: (1..=4u8).map(|i| signing_key_from_seed(&[i; 32])).collect(),
+                pushed: 0,
             }
         }
 
@@ -141,11 +144,10 @@ mod tests {
                 .map_or(Fingerprint([0; 32]), |k| Fingerprint::of(&k.verifying_key()))
         }
 
-        /// Appends an entry by key `who` at second `secs`.
+        /// Appends an entry by key `who` at second `secs`; the test fails if `append` refuses it
+        /// (the semantic rules are checked afterwards, by [`Log::problems`], not by `append`).
         fn push(&mut self, who: usize, action: &str, secs: i128, to: Option<usize>) -> &mut Log {
-            let Some(key) = self.keys.get(who) else {
-                return self;
-            };
+            let key = &self.keys[who];
             let e = NewEntry {
                 key,
                 actor: format!("k{who}"),
@@ -154,15 +156,22 @@ mod tests {
                 recipient: to.map(|t| self.fp(t)),
                 note: None,
             };
-            if let Ok(b) = append(&self.bytes, &e, "b", &Digest::of(b"m"), &Limits::default()) {
-                self.bytes = b;
-            }
+            self.bytes = append(&self.bytes, &e, "b", &Digest::of(b"m"), &Limits::default())
+                .unwrap_or_else(|err| panic!("append refused entry {} ({action} by k{who}): {err}", self.pushed));
+            self.pushed += 1;
             self
         }
 
-        /// (entry, problem) pairs of SPEC §9.4, with the manifest created at second 0.
+        /// The entries of the log as written, parsed back: one per [`Log::push`].
+        fn entries(&self) -> Vec<Entry> {
+            let entries = parse_log(&self.bytes, &Limits::default()).expect("the log parses");
+            assert_eq!(entries.len(), self.pushed, "every pushed entry is in the log");
+            entries
+        }
+
+        /// The entries with a problem of SPEC §9.4, with the manifest created at second 0.
         fn problems(&self) -> Vec<usize> {
-            let entries = parse_log(&self.bytes, &Limits::default()).unwrap_or_default();
+            let entries = self.entries();
             assert!(check_chain(&entries, "b", &Digest::of(b"m")).is_empty());
             check_semantics(&entries, &at(0)).into_iter().map(|(i, _)| i).collect()
         }
@@ -178,9 +187,11 @@ mod tests {
             .push(1, TRANSFERRED, 50, Some(2))
             .push(2, RECEIVED, 60, None)
             .push(3, "photographed", 70, None);
+        assert_eq!(l.entries().len(), 7);
         assert_eq!(l.problems(), Vec::<usize>::new());
         // In transit: a log may end with a transfer.
         l.push(2, TRANSFERRED, 80, Some(0));
+        assert_eq!(l.entries().len(), 8);
         assert_eq!(l.problems(), Vec::<usize>::new());
     }
 
@@ -205,11 +216,13 @@ mod tests {
 
     #[test]
     fn spec_9_4_rule_2_time_tolerance_is_300_seconds() {
-        assert_eq!(Log::new().push(0, SEALED, -300, None).problems(), Vec::<usize>::new());
+        let mut l = Log::new();
+        l.push(0, SEALED, -300, None);
+        assert_eq!((l.entries().len(), l.problems()), (1, vec![]));
         assert_eq!(Log::new().push(0, SEALED, -301, None).problems(), [0]);
         let mut l = Log::new();
         l.push(0, SEALED, 1000, None).push(1, ANNOTATED, 700, None);
-        assert_eq!(l.problems(), Vec::<usize>::new());
+        assert_eq!((l.entries().len(), l.problems()), (2, vec![]));
         l.push(1, ANNOTATED, 399, None);
         assert_eq!(l.problems(), [2]);
     }

@@ -8,3 +8,6 @@ pub mod memory;
 pub mod network;
 pub mod podspec;
 pub mod processes;
+
+#[cfg(test)]
+mod tests;

@@ -322,7 +322,10 @@ def test_time_must_be_text():
 
 
 @pytest.mark.parametrize("name", ["mimetype", "1-processes/ps.txt", "5-filesystem/a/b c/%2E%2E", "9-image/café",
-                                  "x" * 1024])
+                                  "x" * 1024,
+                                  # §3 (1.0.1): C1 controls, U+2028, U+FEFF are valid; so is a name
+                                  # under no section prefix (the prefix is judged by §11 step 6)
+                                  "1-processes/a\x85b", "1-processes/a\u2028b", "1-processes/\ufeffx", "notes.txt"])
 def test_valid_names(name):
     assert vb.name_problem(name) is None
 
@@ -1168,6 +1171,8 @@ def _member_with_source(source) -> list:
         _manifest_case(members=_member_with_source({"derived": "process tree from 1-processes/ps.txt"})),
         _manifest_case(members=_member_with_source({"derived": "x", "comment": "unknown key"})),
         _manifest_case(members=_member_with_source({"path": "/a", "exit": 0})),
+        # §6 (1.0.1): the int ranges bind listed keys only, not values under unknown keys
+        _with_raw_pair(_manifest_case(), cbor2.dumps("x-extra"), b"\x82\x3b" + b"\xff" * 8 + b"\x1b" + b"\xff" * 8),
         # unknown keys are ignored (but follow the profile)
         _with_raw_pair(_manifest_case(), cbor2.dumps("x-extra"), b"\x81" * 14 + b"\x80"),  # map + 15 = 16
         _with_raw_pair(_manifest_case(), cbor2.dumps("x-extra"), b"\xf6"),  # an unknown key, null value
@@ -1190,6 +1195,7 @@ def test_manifest_accepted(manifest):
         _manifest_case(members=_member_with_source({"derived": b"x"})),
         _manifest_case(members=_member_with_source({"argv": ["ps"], "exit": None})),  # exit: int
         _manifest_case(members=_member_with_source({"path": "/a", "exit": "1"})),     # in any source map
+        _manifest_case(members=_member_with_source({"argv": ["ps"], "exit": -(2**63) - 1})),  # int range
         # optional keys are absent or of their type: null is not a tstr, uint, bool, ...
         _manifest_case(case={"case_id": None}),
         _manifest_case(target={"pid": None}),
@@ -1411,6 +1417,7 @@ def test_protected_header_malformed(tmp_path, protected):
         {1: -8, 4: b"\x00" * 32},      # wrong kid
         {1: -8, 4: "fp-hex"},          # kid as text
         {1: -8, "4": "fp"},            # label "4" is not label 4
+        {"1": -8, 4: "fp"},            # nor is label "1" label 1 (§9.1)
     ],
 )
 def test_protected_header_alg_and_kid_are_bad_signature(tmp_path, protected):

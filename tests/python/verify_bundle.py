@@ -274,7 +274,8 @@ class CborMap:
 
 def is_int(v: Any) -> bool:
     """CDDL ``int`` as §6 bounds it: major type 0 or 1 within the signed 64-bit range (booleans
-    excluded)."""
+    excluded). Only the values of listed keys are checked with it: under unknown keys any
+    integer CBOR encodes is fine (§6, 1.0.1)."""
     return isinstance(v, int) and not isinstance(v, bool) and -(2**63) <= v < 2**63
 
 
@@ -495,7 +496,9 @@ def name_problem(name: str) -> Optional[str]:
     """§3: why ``name`` is not a valid member name, or None if it is.
 
     This checks the syntax rules only; the rule that an evidence member name starts
-    with *its* section's prefix is checked by §11 step 6 (``section-order``)."""
+    with *its* section's prefix is checked by §11 step 6 (``section-order``), so a name
+    under no prefix (``notes.txt``) is valid. Only C0 controls, DEL and backslash are
+    forbidden: C1 controls, U+2028 and U+FEFF are valid (§3, 1.0.1)."""
     if not name:
         return "empty name"
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
@@ -668,8 +671,9 @@ def ed25519_is_small_order(pt: _Point) -> bool:
 
 
 def ed25519_verify_strict(public_key: bytes, signature: bytes, message: bytes) -> Optional[str]:
-    """§9.2: RFC 8032 §5.1.7 cofactorless verification with S < L, and neither A nor R
-    of small order. Returns why the signature fails, or None when it verifies.
+    """§9.2: RFC 8032 §5.1.7 cofactorless verification with strict decoding of A and R,
+    S < L, and neither A nor R of small order (a mixed-order A is not of small order).
+    Returns why the signature fails, or None when it verifies.
 
     The equation itself is OpenSSL's (cofactorless, comparing encodings); before it,
     this function checks S < L, decodes A and R strictly (RFC 8032 §5.1.3; a failed
@@ -837,6 +841,7 @@ def read_end_records(f: BinaryIO, file_size: int) -> EndRecords:
         for (value, sat), z_value in zip(eocd_fields, zip64_values):
             if value != sat and value != z_value:
                 raise ContainerError("an EOCD field that is not saturated differs from the Zip64 EOCD record")
+        # §2.1 item 2: the counts are compared after saturated fields are filled in.
         n_disk, n_total, cd_size, cd_offset = zip64_values
         cd_end = z_offset
     if n_disk != n_total:
@@ -1123,8 +1128,9 @@ def non_text_key(value: Any, where: str) -> Optional[str]:
     Walks the whole decoded item -- every map at any depth, the maps the CDDL defines
     and the maps inside the values of unknown keys alike ("every map key in the
     manifest") -- and returns where the first map key that is not a text string is,
-    in encoded order, or None. (Protected-header labels are integers, §9.1: this is
-    not applied to the protected header.) Depth is bounded by the §6 profile (16)."""
+    in encoded order, or None. (The protected header is not a payload: its labels are
+    judged by §9.1, which ignores every label but the integers 1 and 4.) Depth is
+    bounded by the §6 profile (16)."""
     if isinstance(value, CborMap):
         for k, v in value.pairs:
             if not isinstance(k, str):
@@ -1219,9 +1225,9 @@ _FILE_META = _map_with(
 
 def _check_source(v: Any) -> bool:
     """§6 ``source``: exactly one of the keys ``path``, ``argv`` (a non-empty array) and
-    ``derived``. §6 speaks of "a source map" with these keys, and "keys listed above
-    have exactly the types given": so ``exit``, where present, is an int in every
-    source map, not only beside ``argv``."""
+    ``derived``. A key listed in any alternative of the ``source`` CDDL has its listed
+    type wherever it appears (§6, 1.0.1): ``exit``, where present, is an int in every
+    source map, not only beside ``argv`` (elsewhere it is then ignored)."""
     if not isinstance(v, CborMap):
         return False
     kinds = [k for k in ("path", "argv", "derived") if k in v]
@@ -1362,8 +1368,9 @@ def _parse_custody_entry(i: int, raw: bytes, item: Any) -> CustodyEntry:
     holding a map and whose payload is a custody-payload; both are separate items of
     the §6 profile, their depth counting from their own root. Raises CustodyError.
 
-    The protected header's labels are not judged here: only 1 (alg) and 4 (kid) are
-    read, by ``check_entry_signature`` (a wrong value is bad-signature, §9.3 rule 6)."""
+    The protected header's labels are not judged here: only the integer labels 1 (alg)
+    and 4 (kid) are read, by ``check_entry_signature`` (a wrong value is bad-signature,
+    §9.3 rule 6); every other label, text ones included, is ignored (§9.1)."""
     if not (isinstance(item, Tag) and item.number == COSE_TAG_SIGN1):
         raise CustodyError("not tagged 18 (COSE_Sign1_Tagged)", i)
     arr = item.value

@@ -151,10 +151,19 @@ impl Entry {
         if self.kid != Some(Value::Bytes(self.signer().0.to_vec())) {
             return Err("key id (label 4) is not the fingerprint of the actor's key".to_string());
         }
+        // RFC 8032 §5.1.3 decoding (SPEC §9.2): dalek accepts y ≥ p in a public key, the RFC
+        // does not. (It compares R's bytes with a canonical encoding, so a non-canonical R fails
+        // there too; checking it here names the reason.)
+        if !canonical_y(&self.payload.actor.key.0) {
+            return Err("the actor's key is not a canonical Ed25519 point encoding (y ≥ p, SPEC §9.2)".to_string());
+        }
         let key = VerifyingKey::from_bytes(&self.payload.actor.key.0)
             .map_err(|_| "the actor's key is not a valid Ed25519 public key".to_string())?;
         let sig = ed25519_dalek::Signature::from_slice(&self.signature)
             .map_err(|_| format!("signature is {} bytes, not 64", self.signature.len()))?;
+        if !canonical_y(sig.r_bytes()) {
+            return Err("the signature's R is not a canonical Ed25519 point encoding (y ≥ p, SPEC §9.2)".to_string());
+        }
         // The Sig_structure over the protected header exactly as it arrived (coset uses
         // `original_data` verbatim), never a re-encoding.
         let protected = ProtectedHeader {
@@ -165,6 +174,20 @@ impl Entry {
         key.verify_strict(&tbs, &sig)
             .map_err(|_| "signature does not verify".to_string())
     }
+}
+
+/// Whether a point encoding's y coordinate (its low 255 bits, little-endian) is below
+/// p = 2²⁵⁵ − 19, as RFC 8032 §5.1.3 requires (SPEC §9.2). The other non-canonical form, x = 0 with
+/// the sign bit set, can only encode the identity or the point of order 2, which `verify_strict`
+/// rejects as points of small order.
+fn canonical_y(encoding: &[u8; 32]) -> bool {
+    let mut p = [0xff; 32];
+    p[0] = 0xed;
+    p[31] = 0x7f;
+    let mut y = *encoding;
+    y[31] &= 0x7f;
+    // Compare as big-endian numbers: most significant byte first.
+    y.iter().rev().lt(p.iter().rev())
 }
 
 /// Splits a CBOR sequence into items' exact bytes, enforcing SPEC §10's custody limits.
@@ -421,4 +444,26 @@ pub fn parse_log(log: &[u8], limits: &Limits) -> Result<Vec<Entry>, CustodyError
         .enumerate()
         .map(|(i, item)| parse_entry(i, item, limits.max_cbor_depth))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_y;
+
+    /// SPEC §9.2 / RFC 8032 §5.1.3: y < p = 2²⁵⁵ − 19, whatever the sign bit.
+    #[test]
+    fn canonical_y_is_below_p() {
+        let with_low = |low: u8, top: u8| {
+            let mut e = [0xff; 32];
+            e[0] = low;
+            e[31] = top;
+            e
+        };
+        assert!(canonical_y(&[0; 32]));
+        assert!(canonical_y(&with_low(0xec, 0x7f)), "p - 1");
+        assert!(canonical_y(&with_low(0xec, 0xff)), "p - 1 with the sign bit set");
+        assert!(!canonical_y(&with_low(0xed, 0x7f)), "p");
+        assert!(!canonical_y(&with_low(0xee, 0xff)), "p + 1 with the sign bit set");
+        assert!(!canonical_y(&[0xff; 32]), "2^255 - 1 with the sign bit set");
+    }
 }

@@ -23,6 +23,7 @@
 
 mod catalog;
 mod cose;
+mod edwards;
 mod files;
 mod fixture;
 mod rawzip;

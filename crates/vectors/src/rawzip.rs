@@ -118,12 +118,31 @@ impl Layout {
 
 /// Sets general-purpose flag bit `bit` of member `name` in both its local and central headers.
 pub(crate) fn set_flag(zip: &[u8], name: &str, bit: u16) -> Result<Vec<u8>, Error> {
+    set_flag_in(zip, name, bit, true, true)
+}
+
+/// Sets general-purpose flag bit `bit` of member `name` in its local header if `local` and in its
+/// central directory entry if `central`.
+pub(crate) fn set_flag_in(zip: &[u8], name: &str, bit: u16, local: bool, central: bool) -> Result<Vec<u8>, Error> {
     let l = layout(zip)?;
     let m = l.member(name)?;
     let mut out = zip.to_vec();
-    for at in [m.local + 6, m.central + 8] {
+    let fields = [(local, m.local + 6), (central, m.central + 8)];
+    for (_, at) in fields.into_iter().filter(|(set, _)| *set) {
         let flags = get_u16(&out, at)?;
         set_u16(&mut out, at, flags | 1 << bit)?;
+    }
+    Ok(out)
+}
+
+/// XORs the declared CRC-32 of member `name` with `mask` in both headers, leaving its data alone.
+pub(crate) fn flip_crc(zip: &[u8], name: &str, mask: u32) -> Result<Vec<u8>, Error> {
+    let l = layout(zip)?;
+    let m = l.member(name)?;
+    let mut out = zip.to_vec();
+    for at in [m.local + 14, m.central + 16] {
+        let crc = get_u32(&out, at)?;
+        set_u32(&mut out, at, crc ^ mask)?;
     }
     Ok(out)
 }
@@ -288,6 +307,21 @@ pub(crate) fn add_zip64_end(zip: &[u8], saturate: &[usize]) -> Result<Vec<u8>, E
             _ => return Err(Error::new(format!("no saturable end record field at {at}"))),
         }
     }
+    Ok(out)
+}
+
+/// Overwrites `bytes` at `back` bytes before the end of the file: the end records of a file made by
+/// [`add_zip64_end`] are the Zip64 end record (98 bytes before the end), its locator (42) and the
+/// end record (22).
+pub(crate) fn patch_from_end(zip: &[u8], back: usize, bytes: &[u8]) -> Result<Vec<u8>, Error> {
+    let mut out = zip.to_vec();
+    let at = out
+        .len()
+        .checked_sub(back)
+        .ok_or_else(|| Error::new(format!("the file is shorter than {back} bytes")))?;
+    out.get_mut(at..at + bytes.len())
+        .ok_or_else(|| Error::new(format!("no {} bytes at {back} before the end", bytes.len())))?
+        .copy_from_slice(bytes);
     Ok(out)
 }
 

@@ -139,9 +139,73 @@ fn records(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
     ])
 }
 
+/// What SPEC 1.0.1 decided about the end records (disk numbers are never saturated; the entry
+/// counts are compared after saturated fields are filled in from the Zip64 record), flag bit 3 in
+/// one header only, and reading (CRC-32 included) before judging content.
+fn decided(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
+    let base = &fx.base;
+    let layout = rawzip::layout(base)?;
+    let n = u64::try_from(layout.members.len()).map_err(|_| Error::new("too many members"))?;
+    let marker = layout.member(MIMETYPE)?;
+    let version_digit = marker.data + b"application/vnd.forensic-bundle.v".len();
+    // In a file made by add_zip64_end: the end record's two disk numbers are 18 bytes before the
+    // end, the Zip64 end record's entry count "on this disk" 74 bytes before it.
+    let disks_saturated = rawzip::patch_from_end(&rawzip::add_zip64_end(base, &[8, 10, 16])?, 18, &[0xff; 4])?;
+    let counts_differ = rawzip::patch_from_end(
+        &rawzip::add_zip64_end(base, &[8, 10])?,
+        74,
+        &n.saturating_sub(1).to_le_bytes(),
+    )?;
+    Ok(vec![
+        vector(
+            "container-zip64-end-disk-saturated",
+            "valid-zip64-end-record with the end record's two disk numbers set to 0xFFFF: disk numbers are never saturated, with or without a Zip64 end record (SPEC §2.1 item 2).",
+            &[MalformedContainer],
+            disks_saturated,
+        ),
+        vector(
+            "valid-zip64-end-one-count-saturated",
+            "The base bundle with a Zip64 end record and locator; the end record saturates its entry count on this disk and writes the total: the counts are compared after saturated fields are filled in from the Zip64 record (SPEC §2.1 item 2).",
+            &[],
+            rawzip::add_zip64_end(base, &[8])?,
+        ),
+        vector(
+            "container-zip64-counts-differ",
+            "The base bundle with a Zip64 end record whose entry count on this disk is one less than its total, both saturated in the end record (SPEC §2.1 item 2: the two counts are equal).",
+            &[MalformedContainer],
+            counts_differ,
+        ),
+        vector(
+            "container-data-descriptor-local",
+            "General-purpose flag bit 3 (data descriptor) is set in a member's local header only; sizes and CRC-32 are in both headers as usual (SPEC §2.1 item 4, local headers included).",
+            &[MalformedContainer],
+            rawzip::set_flag_in(base, TCP, 3, true, false)?,
+        ),
+        vector(
+            "container-data-descriptor-central",
+            "General-purpose flag bit 3 (data descriptor) is set in a member's central directory entry only (SPEC §2.1 item 4).",
+            &[MalformedContainer],
+            rawzip::set_flag_in(base, TCP, 3, false, true)?,
+        ),
+        vector(
+            "corrupt-crc-only",
+            "A stored member's declared CRC-32 is changed in both headers; its content still has the manifest's size and SHA-256 (SPEC §2.1, §11 step 7: reading a member checks its CRC-32, whatever the digest says).",
+            &[CorruptMember],
+            rawzip::flip_crc(base, TCP, 1)?,
+        ),
+        vector(
+            "corrupt-marker-crc",
+            "The marker's content says v2 instead of v1 without its CRC-32 updated: the marker is read, CRC-32 included, before its content is judged (SPEC §2.2, §11 step 2).",
+            &[CorruptMember],
+            rawzip::flip(base, version_digit, b'1' ^ b'2')?,
+        ),
+    ])
+}
+
 pub(super) fn vectors(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
     let mut out = basics(fx)?;
     out.extend(records(fx)?);
+    out.extend(decided(fx)?);
     Ok(out)
 }
 

@@ -170,11 +170,7 @@ fn manifest(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
     let m = fx.base_archive()?.manifest()?;
     let value = Value::serialized(&m)?;
     // Each variant: re-encoded manifest bytes, resealed with SHA256SUMS for the unchanged listing.
-    let resealed = |bytes: Vec<u8>| -> Result<Vec<u8>, Error> {
-        let mut a = fx.base_archive()?;
-        a.reseal(bytes, &m, "alice", "alice")?;
-        a.write()
-    };
+    let resealed = |bytes: Vec<u8>| fx.resealed(bytes);
 
     let mut dup_key = value.clone();
     let id = field(&mut dup_key, "bundle_id")?.clone();
@@ -297,11 +293,7 @@ fn profile(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
     let m = fx.base_archive()?.manifest()?;
     let value = Value::serialized(&m)?;
     let encoded = m.to_cbor()?;
-    let resealed = |bytes: Vec<u8>| -> Result<Vec<u8>, Error> {
-        let mut a = fx.base_archive()?;
-        a.reseal(bytes, &m, "alice", "alice")?;
-        a.write()
-    };
+    let resealed = |bytes: Vec<u8>| fx.resealed(bytes);
     let text = |s: &str| Value::Text(s.into());
 
     // The first section's number 1 written as 0x18 0x01 instead of 0x01.
@@ -425,6 +417,21 @@ fn profile(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
     ])
 }
 
+/// The base bundle with its member number `index` (in manifest and archive order) renamed `to` in
+/// the archive and the manifest, resealed.
+fn renamed(fx: &Fixtures, index: usize, to: &str) -> Result<Vec<u8>, Error> {
+    let mut a = fx.base_archive()?;
+    let mut m = a.manifest()?;
+    let member = m
+        .members
+        .get_mut(index)
+        .ok_or_else(|| Error::new(format!("no member {index}")))?;
+    a.item_mut(&member.name)?.name = to.into();
+    member.name = to.into();
+    a.reseal_manifest(&m)?;
+    a.write()
+}
+
 /// Vectors whose manifest breaks the section rules of SPEC §4 (§11 step 6), resealed.
 fn order(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
     let m = fx.base_archive()?.manifest()?;
@@ -434,17 +441,6 @@ fn order(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
     let mut decreasing_a = fx.base_archive()?;
     decreasing_a.swap(PS, TCP)?;
     decreasing_a.reseal_manifest(&decreasing)?;
-
-    let mut prefix = m.clone();
-    let renamed = "1-processes/tcp.txt";
-    prefix
-        .members
-        .get_mut(1)
-        .ok_or_else(|| Error::new("no second member"))?
-        .name = renamed.into();
-    let mut prefix_a = fx.base_archive()?;
-    prefix_a.item_mut(TCP)?.name = renamed.into();
-    prefix_a.reseal_manifest(&prefix)?;
 
     let mut unlisted = m.clone();
     unlisted.sections.remove(1);
@@ -472,7 +468,7 @@ fn order(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
             "order-wrong-prefix",
             "A member of the network section is named 1-processes/tcp.txt (SPEC §3, §4: names begin with their section's prefix).",
             &[SectionOrder],
-            as_vec(prefix_a)?,
+            renamed(fx, 1, "1-processes/tcp.txt")?,
         ),
         vector(
             "order-section-not-listed",
@@ -489,11 +485,103 @@ fn order(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
     ])
 }
 
+/// What SPEC 1.0.1 decided about manifest keys (`exit` beside `path`, the integer range under
+/// listed and unknown keys) and member names (C1 controls, U+2028, U+FEFF; a name outside every
+/// section prefix, listed or not).
+fn decided(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
+    let m = fx.base_archive()?.manifest()?;
+    let value = Value::serialized(&m)?;
+    let resealed = |bytes: Vec<u8>| fx.resealed(bytes);
+    let int = |n: i128| -> Result<Value, Error> {
+        Ok(Value::Integer(
+            n.try_into().map_err(|_| Error::new("not a CBOR integer"))?,
+        ))
+    };
+    // The tcp member's source is {"path": ...}; `exit` is listed only beside `argv`.
+    let path_exit = |exit: Value| -> Result<Vec<u8>, Error> {
+        let mut v = value.clone();
+        map_mut(field(member_mut(&mut v, 1)?, "source")?)?.push((Value::Text("exit".into()), exit));
+        resealed(encode(&v)?)
+    };
+    // The ps member's source is {"argv": [...], "exit": 0}: exit one below the signed 64-bit range.
+    let mut low_exit = value.clone();
+    *field(field(member_mut(&mut low_exit, 0)?, "source")?, "exit")? = int(-(1 << 63) - 1)?;
+    let extremes = Value::Array(vec![int(-(1 << 64))?, int((1 << 64) - 1)?]);
+
+    let notes = Item {
+        name: "notes.txt".into(),
+        content: b"examiner's notes, added after sealing\n".to_vec(),
+        deflate: false,
+    };
+    let mut unlisted = fx.base_archive()?;
+    unlisted.items.push(notes.clone());
+    let mut listed = m.clone();
+    let mut entry = listed
+        .members
+        .get(2)
+        .cloned()
+        .ok_or_else(|| Error::new("no third member"))?;
+    entry.name = notes.name.clone();
+    entry.size = notes.content.len() as u64;
+    entry.sha256 = Digest::of(&notes.content);
+    listed.members.push(entry);
+    let mut listed_a = fx.base_archive()?;
+    let at = listed_a.position(MANIFEST)?;
+    listed_a.items.insert(at, notes);
+    listed_a.reseal_manifest(&listed)?;
+
+    Ok(vec![
+        vector(
+            "manifest-source-path-exit-text",
+            "A member's source is {\"path\": ..., \"exit\": \"text\"}: exit is listed in the source CDDL, so it has its listed type (int) wherever it appears (SPEC §6).",
+            &[MalformedManifest],
+            path_exit(Value::Text("text".into()))?,
+        ),
+        vector(
+            "valid-manifest-source-path-exit",
+            "A member's source is {\"path\": ..., \"exit\": 0}: exit beside path has its listed type and is ignored (SPEC §6).",
+            &[],
+            path_exit(int(0)?)?,
+        ),
+        vector(
+            "manifest-int-out-of-range",
+            "A command source's exit is -2^63 - 1, one below the signed 64-bit range that every int of SPEC §6 is within.",
+            &[MalformedManifest],
+            resealed(encode(&low_exit)?)?,
+        ),
+        vector(
+            "valid-manifest-unknown-int-range",
+            "An unknown key x-extremes holds -2^64 and 2^64 - 1: the int and uint ranges bound the values of listed keys only (SPEC §6).",
+            &[],
+            resealed(encode(&with_key(&value, Value::Text("x-extremes".into()), extremes)?)?)?,
+        ),
+        vector(
+            "valid-member-name-unicode",
+            "An evidence member's name holds U+0085 (a C1 control), U+2028 and U+FEFF, in the archive, the manifest and SHA256SUMS: only U+0000–U+001F and U+007F are forbidden (SPEC §3).",
+            &[],
+            renamed(fx, 2, "6-podspec/pod\u{85}spec\u{2028}web-1\u{feff}.yaml")?,
+        ),
+        vector(
+            "member-outside-sections",
+            "The archive holds notes.txt, under no section prefix and not in the manifest, after custody.cbor: unexpected, and not judged for order (SPEC §3, §11 steps 5–6).",
+            &[UnexpectedMember],
+            unlisted.write()?,
+        ),
+        vector(
+            "order-member-outside-sections",
+            "The manifest lists notes.txt in the podspec section and the archive holds it before manifest.cbor: a valid name that does not start with its section's prefix (SPEC §3, §11 step 6).",
+            &[SectionOrder],
+            listed_a.write()?,
+        ),
+    ])
+}
+
 pub(super) fn vectors(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
     let mut out = member_set(fx)?;
     out.extend(sums(fx)?);
     out.extend(manifest(fx)?);
     out.extend(profile(fx)?);
     out.extend(order(fx)?);
+    out.extend(decided(fx)?);
     Ok(out)
 }

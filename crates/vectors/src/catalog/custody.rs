@@ -3,6 +3,7 @@
 
 use super::{Fixtures, trusting, vector};
 use crate::cose::{self, encode, protected, seal_payload, sign1};
+use crate::edwards;
 use crate::fixture::{SEAL_AT, fp, key, t};
 use crate::rezip::Archive;
 use crate::{Error, Vector};
@@ -413,10 +414,127 @@ fn limits_and_trust(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
     ])
 }
 
+/// A seal naming `key` as actor.key (actor name `who`) and its fingerprint as kid, with the
+/// signature `sign` makes over the entry's `Sig_structure`.
+fn seal_by_key(
+    fx: &Fixtures,
+    who: &str,
+    key: [u8; 32],
+    sign: impl FnOnce(&[u8]) -> Result<[u8; 64], Error>,
+) -> Result<Vec<u8>, Error> {
+    let mut payload = seal_payload("alice", &fx.bundle_id, &fx.digest)?;
+    payload.actor = Actor {
+        name: who.into(),
+        key: Digest(key),
+    };
+    let payload = encode(&payload)?;
+    let protected = header_map(vec![
+        (1, Value::Integer((-8).into())),
+        (4, Value::Bytes(Fingerprint::of_raw(&key).0.to_vec())),
+    ])?;
+    let signature = sign(&cose::to_be_signed(&protected, &payload))?;
+    Ok(cose::raw_entry(&protected, &payload, &signature))
+}
+
+/// What SPEC 1.0.1 decided about protected-header labels that are text, Ed25519 public keys and
+/// R (non-canonical encodings, R the identity, mixed-order keys, the cofactorless equation), and
+/// the count limit of the custody log with and without an item past it.
+fn decided(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
+    let alice = key("alice");
+    let kid = Value::Bytes(fp("alice").0.to_vec());
+    let eddsa = Value::Integer((-8).into());
+    let payload = encode(&seal_payload("alice", &fx.bundle_id, &fx.digest)?)?;
+    let seal_with = |labels: Vec<(Value, Value)>| -> Result<Vec<u8>, Error> {
+        with_log(fx, cose::raw_signed(&encode(&Value::Map(labels))?, &payload, &alice))
+    };
+    let text = |s: &str| Value::Text(s.into());
+
+    let mixed = edwards::mixed_order_key(&alice);
+    let by_mixed = |cofactorless: bool| {
+        seal_by_key(fx, "alice", mixed, |tbs| {
+            edwards::sign_mixed_order(&alice, tbs, cofactorless)
+        })
+    };
+    // The forgery of signature-small-order-key with A written non-canonically: R the identity and
+    // S = 0 satisfy the equation for any message.
+    let non_canonical = seal_by_key(fx, "mallory", edwards::identity_non_canonical(), |_| {
+        Ok(edwards::signature_of(edwards::identity(), [0; 32]))
+    })?;
+    let identity_r = seal_by_key(fx, "alice", alice.verifying_key().to_bytes(), |tbs| {
+        Ok(edwards::sign_identity_r(&alice, tbs))
+    })?;
+
+    // The seal followed by 9,999 well-formed items (the integer 0) that are not custody entries.
+    let seal = Archive::read(&fx.base)?.content(CUSTODY)?.to_vec();
+    let full = [seal, vec![0x00; 9_999]].concat();
+    let deflated = |log: Vec<u8>| -> Result<Vec<u8>, Error> {
+        let mut a = fx.base_archive()?;
+        a.set(CUSTODY, log)?;
+        a.item_mut(CUSTODY)?.deflate = true;
+        a.write()
+    };
+
+    Ok(vec![
+        vector(
+            "valid-custody-protected-text-label",
+            "The seal's protected header also has the text label x-comment: labels other than the integers 1 and 4 are ignored whatever their type (SPEC §9.1).",
+            &[],
+            seal_with(vec![
+                (Value::Integer(1.into()), eddsa.clone()),
+                (Value::Integer(4.into()), kid.clone()),
+                (text("x-comment"), text("a text label")),
+            ])?,
+        ),
+        vector(
+            "signature-alg-text-label",
+            "The seal's protected header has the text label \"1\" with -8 instead of the integer label 1: no alg (SPEC §9.1, §9.3 rule 6).",
+            &[BadSignature],
+            seal_with(vec![(text("1"), eddsa), (Value::Integer(4.into()), kid)])?,
+        ),
+        vector(
+            "signature-r-identity",
+            "alice's seal signed with R the identity point and S = k·a, so that RFC 8032's cofactorless equation holds; SPEC §9.2 rejects R of small order.",
+            &[BadSignature],
+            with_log(fx, identity_r)?,
+        ),
+        vector(
+            "signature-key-non-canonical",
+            "A forged seal whose actor.key is the identity written with y = p + 1, R the identity and S = 0: the key does not decode (SPEC §9.2, RFC 8032 §5.1.3), and is of small order.",
+            &[BadSignature],
+            with_log(fx, non_canonical)?,
+        ),
+        vector(
+            "valid-signature-mixed-order-key",
+            "A seal whose actor.key is alice's public key plus a point of order 8 (mixed order, not small order), signed with her secret scalar so that the cofactorless equation holds (SPEC §9.2).",
+            &[],
+            with_log(fx, by_mixed(true)?)?,
+        ),
+        vector(
+            "signature-mixed-order-cofactored",
+            "As valid-signature-mixed-order-key, with a nonce for which only the cofactored equation [8S]B = [8]R + [8k]A holds: SPEC §9.2's equation is the cofactorless one.",
+            &[BadSignature],
+            with_log(fx, by_mixed(false)?)?,
+        ),
+        vector(
+            "custody-entries-at-limit",
+            "custody.cbor is the seal and 9,999 items that are the integer 0: 10,000 items, not past SPEC §10's limit, so the items are parsed, and item 1 is no COSE_Sign1 message (custody.cbor deflated).",
+            &[MalformedCustody],
+            deflated(full.clone())?,
+        ),
+        vector(
+            "limit-custody-entries",
+            "custody-entries-at-limit with one more byte, 0xf7: it would be item 10,000, which is past SPEC §10's limit before it is judged well-formed.",
+            &[LimitExceeded],
+            deflated([full, vec![0xf7]].concat())?,
+        ),
+    ])
+}
+
 pub(super) fn vectors(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
     let mut out = envelopes(fx)?;
     out.extend(headers(fx)?);
     out.extend(chain(fx)?);
     out.extend(limits_and_trust(fx)?);
+    out.extend(decided(fx)?);
     Ok(out)
 }

@@ -49,6 +49,15 @@ impl Fixtures {
         Archive::read(&self.base)
     }
 
+    /// The base bundle with `manifest.cbor` replaced by `bytes`, and `SHA256SUMS` and a seal by
+    /// alice remade for them, listing the base manifest's members (SPEC §7, §9).
+    pub(crate) fn resealed(&self, bytes: Vec<u8>) -> Result<Vec<u8>, Error> {
+        let mut a = self.base_archive()?;
+        let listing = a.manifest()?;
+        a.reseal(bytes, &listing, "alice", "alice")?;
+        a.write()
+    }
+
     /// The custody entries of the chain bundle, one item each.
     pub(crate) fn chain_entries(&self) -> Result<Vec<Vec<u8>>, Error> {
         let a = Archive::read(&self.chain)?;

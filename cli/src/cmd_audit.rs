@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 /// Answer questions about a Kubernetes audit log: a pod's timeline, who created it, exec
-/// sessions, secret access, RBAC changes, impersonation.
+/// sessions, secret access, RBAC changes, impersonation, every request.
 #[derive(clap::Args)]
 #[command(
     after_help = "SOURCE is a bundle (its audit section 7-audit/ is read after the bundle is verified; the \
@@ -58,6 +58,9 @@ enum QueryCmd {
     Rbac(FilterArgs),
     /// Requests made as another user (impersonation).
     Impersonation(FilterArgs),
+    /// Every request in the log, stages merged, in time order (the audit events `forensic
+    /// timeline` shows): time, verb, resource, namespace/name, user, source IP, response code.
+    Requests(FilterArgs),
 }
 
 #[derive(clap::Args)]
@@ -101,6 +104,7 @@ fn query_of(cmd: QueryCmd) -> Query {
         QueryCmd::Secrets(a) => (QueryKind::Secrets, None, a.namespace, a.user),
         QueryCmd::Rbac(a) => (QueryKind::Rbac, None, a.namespace, a.user),
         QueryCmd::Impersonation(a) => (QueryKind::Impersonation, None, a.namespace, a.user),
+        QueryCmd::Requests(a) => (QueryKind::Requests, None, a.namespace, a.user),
     };
     let mut q = Query::new(kind);
     q.pod = pod;

@@ -31,6 +31,9 @@ pub enum FormatArg {
 --since/--until: RFC 3339 (2024-05-07T18:54:19Z), a date (2024-05-07, UTC), @UNIX_SECONDS, or a duration \
 before the collection (30m, 24h, 7d).\n\
 Falco alerts are the container's when their 12-digit container.id starts its 64-digit id.\n\
+Kubernetes audit logs are read as `forensic audit` reads them (wrapped AKS records included); a request \
+logged at several stages is one event, at its most complete stage: the audit events are the results of \
+`forensic audit BUNDLE requests`.\n\
 What is left out (alerts of other containers, process starts without the boot time) is noted on stderr.\n\
 Exit codes: 0 written; 1 the bundle does not verify (refused without --force; nothing written); 2 trouble. Formats: docs/show-json.md.\n\
 Example: forensic timeline case.zip --format bodyfile > body && mactime -b body -y 2024-05-01"
@@ -59,6 +62,10 @@ pub struct Args {
     /// Events kept in memory while sorting (more are spilled to temporary files).
     #[arg(long, value_name = "N", default_value_t = 200_000, hide = true)]
     max_in_memory: usize,
+    /// Kubernetes audit requests kept while their stages are merged (further requests are left
+    /// out, and a note says how many).
+    #[arg(long, value_name = "N", default_value_t = TimelineOptions::new(Format::Text).max_audit_requests)]
+    max_audit_requests: usize,
 }
 
 /// Runs the command.
@@ -80,6 +87,7 @@ pub fn run(args: Args) -> Result<u8> {
         until_ns: bound(&args.until)?,
         all_alerts: args.all_alerts,
         max_in_memory: args.max_in_memory,
+        max_audit_requests: args.max_audit_requests,
     };
     let stdout = std::io::stdout().lock();
     let mut out = BufWriter::with_capacity(256 * 1024, stdout);

@@ -123,6 +123,7 @@ fn headers(kind: QueryKind) -> &'static [&'static str] {
             "COMMAND",
         ],
         QueryKind::Secrets => &["TIME", "VERB", "SECRET", "USER", "SOURCE IP", "CODE"],
+        QueryKind::Requests => &["TIME", "VERB", "RESOURCE", "OBJECT", "USER", "SOURCE IP", "CODE"],
         QueryKind::Rbac => &[
             "TIME",
             "VERB",
@@ -159,11 +160,16 @@ fn list(items: &[String]) -> String {
 /// One result's row for the query's table.
 fn cells(kind: QueryKind, m: &Match) -> Vec<String> {
     match kind {
-        QueryKind::Timeline => vec![
+        // A pod's timeline names the pod in its heading; every request names its object.
+        QueryKind::Timeline | QueryKind::Requests => vec![
             time(m),
             clean(&m.verb).into_owned(),
             resource(m),
-            or_dash(m.namespace.as_deref()),
+            if kind == QueryKind::Timeline {
+                or_dash(m.namespace.as_deref())
+            } else {
+                ns_name(m)
+            },
             user(m),
             ips(m),
             code(m),
@@ -305,6 +311,7 @@ fn heading(report: &AuditReport) -> String {
         QueryKind::Exec => format!("exec/attach sessions ({ns}{user})"),
         QueryKind::Secrets => format!("Secret reads and writes ({ns}{user})"),
         QueryKind::Rbac => format!("RBAC changes ({ns}{user})"),
+        QueryKind::Requests => format!("Every request ({ns}{user})"),
         _ => format!("Requests made as another user ({ns}{user})"),
     }
 }

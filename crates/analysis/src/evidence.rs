@@ -84,7 +84,7 @@ impl<'s, S: OpenReader + ?Sized> Evidence<'s, S> {
 
     /// Streams member `name` through `f`, reads what `f` left, then checks it all against the
     /// manifest.
-    fn stream<T>(
+    pub(crate) fn stream<T>(
         &mut self,
         name: &str,
         f: impl FnOnce(&mut dyn BufRead) -> Result<T, AnalysisError>,

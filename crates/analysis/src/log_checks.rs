@@ -106,8 +106,9 @@ pub(crate) fn audit_findings<S: OpenReader + ?Sized>(
         ));
     }
     if counts.other_lines > 0 {
+        let records = if counts.other_lines == 1 { "record" } else { "records" };
         not_checked.push(format!(
-            "Kubernetes audit events: {} lines of {} are not audit.k8s.io events and were skipped",
+            "Kubernetes audit events: {} {records} of {} skipped, not audit.k8s.io events",
             counts.other_lines,
             counts.members.join(", ")
         ));

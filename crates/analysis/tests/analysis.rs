@@ -487,11 +487,12 @@ fn suspicious_names_every_checklist_item_with_its_evidence() {
     );
     assert_eq!(
         a.view.not_checked,
-        ["Kubernetes audit events: 2 lines of 7-audit/audit.log are not audit.k8s.io events and were skipped"]
+        ["Kubernetes audit events: 1 record of 7-audit/audit.log skipped, not audit.k8s.io events"]
     );
     let alerts = a.alerts.unwrap();
     assert_eq!((alerts.alerts, alerts.matched, alerts.other_lines), (19, 5, 0));
-    assert_eq!(a.audit.unwrap().events, 6);
+    // The sample's four events (one wrapped by AKS) and the fixture's three.
+    assert_eq!(a.audit.unwrap().events, 7);
     assert_eq!(a.files_indexed, Some(8));
 }
 
@@ -534,7 +535,7 @@ fn summary_counts_and_custody_head() {
             c.alerts_for_container,
             c.audit_events
         ),
-        (23, Some(3), Some(5), Some(2), Some(8), Some(19), Some(5), Some(6))
+        (23, Some(3), Some(5), Some(2), Some(8), Some(19), Some(5), Some(7))
     );
     assert_eq!(s.custody.entries, 1);
     assert_eq!(s.custody.head_sha256, r.custody_head.map(|d| d.hex()));
@@ -609,7 +610,7 @@ fn timeline_orders_every_source_in_one_time_line() {
         t("2023-11-14T22:33:54.560000000Z", "process", "start"),
         t("2023-11-14T22:33:54.700000000Z", "process", "start"),
         t("2023-11-14T22:33:55.000000000Z", "process", "start"),
-        t("2023-11-14T22:34:00.000000000Z", "audit", "create"),
+        // The exec session's two stages (lines 6 and 7) are one request.
         t("2023-11-14T22:34:00.000000000Z", "audit", "create"),
         t("2023-11-14T22:35:00.000000000Z", "audit", "get"),
         t("2023-11-14T22:35:00.000000000Z", "file", "m.c."),
@@ -633,21 +634,26 @@ fn timeline_orders_every_source_in_one_time_line() {
         t("2024-05-07T18:54:20.008519431Z", "falco", "Informational"),
         t("2024-05-07T18:54:26.271403849Z", "falco", "Warning"),
         t("2024-05-07T18:54:27.767673017Z", "falco", "Notice"),
+        // Lines 2 and 3 of the sample are one request logged twice; line 5 is wrapped by AKS.
         t("2025-03-04T06:22:18.819232000Z", "audit", "get"),
         t("2025-07-16T10:12:56.525137000Z", "audit", "get"),
-        t("2025-07-16T10:12:56.525137000Z", "audit", "get"),
+        t("2025-09-30T06:23:35.091134000Z", "audit", "update"),
     ]);
     assert_eq!(got, want);
-    let dropper = &events[8];
+    let dropper = &events[7];
     assert_eq!(dropper["description"], "-rwxr-xr-x 0:0 52 /tmp/dropper.sh");
     assert_eq!(dropper["evidence"], "5-filesystem/tree-index.jsonl line 3");
     assert_eq!(dropper["detail"]["sha256"], "cccc");
-    assert_eq!(events[4]["evidence"], "7-audit/audit.log line 6");
+    // Shown at its most complete stage, as `forensic audit` shows it.
+    assert_eq!(events[4]["evidence"], "7-audit/audit.log line 7");
     assert_eq!(
-        events[5]["description"],
+        events[4]["description"],
         "create pods/exec shop/web-7d9f by mallory from 192.0.2.10 → 101 (ResponseStarted)"
     );
-    assert_eq!(events[5]["detail"]["target_pod"], true);
+    assert_eq!(events[4]["detail"]["target_pod"], true);
+    let aks = events.last().unwrap();
+    assert_eq!(aks["evidence"], "7-audit/audit.log line 5");
+    assert_eq!(aks["detail"]["user"], "aksService");
     assert_eq!(
         events[1]["description"],
         "pid 200 (ppid 150, uid 0) /bin/sleep 100000 [exe /bin/busybox]"
@@ -656,7 +662,8 @@ fn timeline_orders_every_source_in_one_time_line() {
         summary.notes,
         [
             "falco: 14 of 19 alerts are about other containers or the host and are left out (--all-alerts includes them)",
-            "audit: 2 lines are not audit.k8s.io events and are not in the timeline",
+            "audit: 1 record skipped, not audit.k8s.io events and not in the timeline (gke-cloud-audit 1; forensic audit lists them)",
+            "audit: 7 events are 5 requests: the stages of a request (and copies of it) are one event, at its most complete stage",
             "files: 5-filesystem/tree-index.jsonl records modification and change times, not access or birth times",
         ]
     );
@@ -780,7 +787,17 @@ fn audit_lines_that_are_not_events_are_counted() {
         Ok(())
     })
     .unwrap();
-    assert_eq!((counts.events, counts.other_lines), (3, 2));
+    // Line 4 is a GKE Cloud Audit record; line 5 an event wrapped by AKS (in properties.log).
+    assert_eq!((counts.events, counts.other_lines), (4, 1));
+    assert_eq!(
+        seen[3],
+        (
+            "update".to_string(),
+            "leases".to_string(),
+            "2025-09-30T06:23:35.091134000Z".to_string(),
+            "7-audit/audit.log line 5".to_string()
+        )
+    );
     assert_eq!(
         seen[0],
         (

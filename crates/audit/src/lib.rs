@@ -18,6 +18,11 @@
 //! results (at most [`ScanLimits::max_results`]); strings are borrowed from the record and request
 //! and response objects stay unparsed unless a query matches the event.
 //!
+//! Every query runs on one reading loop, public for other readers of audit logs (`forensic
+//! timeline` is one): an [`EventReader`] visits every [`Event`] of a log (every stage of every
+//! request, wrapped ones included) and counts what it skips; a [`Collector`] turns the events
+//! into requests, stages merged, for a [`Query`] ([`QueryKind::Requests`] keeps them all).
+//!
 //! A bundle is verified before anything is read from it ([`Source::open`]), and its audit
 //! members are hashed while they are streamed and compared with the sealed manifest
 //! ([`InputRecord::intact`]).
@@ -38,6 +43,7 @@
 #![deny(missing_docs)]
 
 mod error;
+mod event;
 pub mod exec;
 mod frame;
 mod query;
@@ -49,9 +55,10 @@ mod source;
 mod stats;
 
 pub use error::AuditError;
-pub use query::{Match, Query, QueryKind, StageSeen, User};
+pub use event::Event;
+pub use query::{Collector, Match, Query, QueryKind, StageSeen, User};
 pub use report::{AuditReport, Compression, FailureRecord, InputRecord, SCHEMA, SourceKind, SourceRecord};
-pub use scan::{Layout, ScanLimits};
+pub use scan::{EventReader, Layout, ScanLimits};
 pub use source::{Source, SourceOptions};
 pub use stats::{SkipReason, Skipped, Stats};
 

@@ -1,6 +1,7 @@
 //! The questions an examiner asks of an audit log, and the requests that answer them.
 
 use crate::AuditError;
+use crate::event::Event;
 use crate::exec::{ExecDetail, exec_detail};
 use crate::raw::RawRecord;
 use crate::rbac::{RBAC_GROUP, RBAC_RESOURCES, RBAC_VERBS, RbacDetail, rbac_detail};
@@ -28,6 +29,8 @@ pub enum QueryKind {
     Rbac,
     /// Requests made as another user (events with `impersonatedUser`).
     Impersonation,
+    /// Every request, whatever it is on (what `forensic timeline` shows of the log).
+    Requests,
 }
 
 impl QueryKind {
@@ -40,6 +43,7 @@ impl QueryKind {
             QueryKind::Secrets => "secrets",
             QueryKind::Rbac => "rbac",
             QueryKind::Impersonation => "impersonation",
+            QueryKind::Requests => "requests",
         }
     }
 }
@@ -136,6 +140,7 @@ impl Query {
                 .then_some(None)
             }
             QueryKind::Impersonation => r.impersonated_user.is_some().then_some(None),
+            QueryKind::Requests => Some(None),
         }
     }
 
@@ -268,15 +273,6 @@ pub struct Match {
     sort_key: Option<i128>,
 }
 
-fn user_of(u: Option<&crate::raw::RawUser<'_>>) -> User {
-    u.map(|u| User {
-        username: u.username.as_deref().unwrap_or("").to_string(),
-        uid: u.uid.as_deref().map(str::to_string),
-        groups: u.groups.iter().flatten().map(|g| g.to_string()).collect(),
-    })
-    .unwrap_or_default()
-}
-
 fn opt(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
@@ -298,14 +294,9 @@ fn rank(stage: Option<&str>) -> u8 {
 }
 
 impl Match {
-    fn build(
-        query: &Query,
-        r: &RawRecord<'_>,
-        object_name: Option<String>,
-        wrapper: Option<&'static str>,
-        input: usize,
-        line: u64,
-    ) -> Match {
+    fn build(query: &Query, e: &Event<'_>, object_name: Option<String>) -> Match {
+        let r = e.raw;
+        let (input, line) = (e.input, e.line);
         let time = r.time().map(str::to_string);
         let (name, name_from) = match object_name {
             Some(n) => (Some(n), Some("object".to_string())),
@@ -322,8 +313,8 @@ impl Match {
                 line,
             }],
             verb: r.verb().to_string(),
-            user: user_of(r.user.as_ref()),
-            impersonated_user: r.impersonated_user.as_ref().map(|u| user_of(Some(u))),
+            user: e.user(),
+            impersonated_user: e.impersonated_user(),
             source_ips: r.source_ips.iter().flatten().map(|s| s.to_string()).collect(),
             user_agent: r.user_agent.as_deref().map(str::to_string),
             resource: opt(r.resource()),
@@ -340,7 +331,7 @@ impl Match {
             request_uri: r.request_uri.as_deref().unwrap_or("").to_string(),
             api_version: r.api_version.as_deref().map(str::to_string),
             level: r.level.as_deref().map(str::to_string),
-            wrapper: wrapper.map(str::to_string),
+            wrapper: e.wrapper.map(str::to_string),
             input,
             line,
             exec: (query.kind == QueryKind::Exec).then(|| exec_detail(r)),
@@ -378,43 +369,74 @@ impl Match {
     }
 }
 
-/// Collects the matches of one query, merging the stages of each request.
+/// Collects the requests that answer a query from the events an [`crate::EventReader`] reads,
+/// merging the stages of each request: the one place `forensic audit` and `forensic timeline`
+/// turn events into requests.
 ///
 /// Stages are merged by request identity: `auditID`, `verb`, `requestURI`, the request time and
 /// the user. (`auditID` alone is not enough: real logs, test fixtures among them, reuse it.) The
-/// map that finds earlier stages holds only matched requests, so memory grows with the results,
-/// never with the log.
-pub(crate) struct Collector<'q> {
+/// result shows the most complete stage (`ResponseComplete` or `Panic` over `ResponseStarted`
+/// over `RequestReceived`; the first met among equals), keeps details only another stage logged
+/// (an exec command, an RBAC object, a name), and lists every stage in [`Match::stages`].
+///
+/// Memory grows with the results, never with the log: at most `max_results` requests are kept
+/// (with the map that finds their earlier stages); a further request is counted in
+/// [`Stats::results_dropped`], not kept, while further stages of kept requests are still merged.
+///
+/// ```
+/// use forensic_audit::{Collector, EventReader, Query, QueryKind, ScanLimits};
+/// let log = br#"{"auditID":"e1","stage":"RequestReceived","verb":"create","requestURI":"/api/v1/namespaces/shop/pods/web/exec","objectRef":{"resource":"pods","namespace":"shop","name":"web","subresource":"exec"},"requestReceivedTimestamp":"2024-05-07T18:54:19Z"}
+/// {"auditID":"e1","stage":"ResponseComplete","verb":"create","requestURI":"/api/v1/namespaces/shop/pods/web/exec","objectRef":{"resource":"pods","namespace":"shop","name":"web","subresource":"exec"},"responseStatus":{"code":101},"requestReceivedTimestamp":"2024-05-07T18:54:19Z"}
+/// "#;
+/// let limits = ScanLimits::default();
+/// let query = Query::new(QueryKind::Requests);
+/// let mut collector = Collector::new(&query, limits.max_results)?;
+/// let mut reader = EventReader::new(limits);
+/// reader.read(&log[..], "audit.log", None, |e| collector.offer(e))?;
+/// let (_inputs, mut stats) = reader.finish();
+/// let requests = collector.finish(&mut stats);
+/// assert_eq!(requests.len(), 1);
+/// assert_eq!((requests[0].stage.as_deref(), requests[0].code), (Some("ResponseComplete"), Some(101)));
+/// assert_eq!((stats.events, stats.matched, stats.merged), (2, 2, 1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Collector<'q> {
     query: &'q Query,
     max: usize,
     results: Vec<Match>,
     index: HashMap<String, usize>,
+    matched: u64,
+    merged: u64,
+    dropped: u64,
 }
 
 impl<'q> Collector<'q> {
-    /// A collector for `query` keeping at most `max` requests.
-    pub(crate) fn new(query: &'q Query, max: usize) -> Collector<'q> {
-        Collector {
+    /// A collector for `query` keeping at most `max_results` requests.
+    ///
+    /// # Errors
+    /// [`AuditError::Query`] for a query missing a filter it needs ([`Query::validate`]).
+    pub fn new(query: &'q Query, max_results: usize) -> Result<Collector<'q>, AuditError> {
+        query.validate()?;
+        Ok(Collector {
             query,
-            max,
+            max: max_results,
             results: Vec::new(),
             index: HashMap::new(),
-        }
+            matched: 0,
+            merged: 0,
+            dropped: 0,
+        })
     }
 
-    /// Offers one event.
-    pub(crate) fn offer(
-        &mut self,
-        r: &RawRecord<'_>,
-        wrapper: Option<&'static str>,
-        input: usize,
-        line: u64,
-        stats: &mut Stats,
-    ) {
+    /// Offers one event: kept, merged into an earlier stage of its request, counted as dropped,
+    /// or (when the query does not match it) ignored.
+    pub fn offer(&mut self, e: &Event<'_>) {
+        let r = e.raw;
         let Some(object_name) = self.query.select(r) else {
             return;
         };
-        stats.matched += 1;
+        self.matched += 1;
         let key = [
             r.audit_id.as_deref().unwrap_or(""),
             r.verb(),
@@ -423,14 +445,14 @@ impl<'q> Collector<'q> {
             r.username(),
         ]
         .join("\u{0}");
-        let m = Match::build(self.query, r, object_name, wrapper, input, line);
+        let m = Match::build(self.query, e, object_name);
         let len = self.results.len();
         match self.index.get(&key).and_then(|&i| self.results.get_mut(i)) {
             Some(earlier) => {
-                stats.merged += 1;
+                self.merged += 1;
                 earlier.merge(m);
             }
-            None if len >= self.max => stats.results_dropped += 1,
+            None if len >= self.max => self.dropped += 1,
             None => {
                 self.index.insert(key, len);
                 self.results.push(m);
@@ -438,8 +460,13 @@ impl<'q> Collector<'q> {
         }
     }
 
-    /// The matches in time order (requests whose time does not parse last), ties in log order.
-    pub(crate) fn finish(self) -> Vec<Match> {
+    /// The requests in time order (requests whose time does not parse last), ties in log order;
+    /// adds the events matched, merged and dropped to `stats` ([`Stats::matched`],
+    /// [`Stats::merged`], [`Stats::results_dropped`]).
+    pub fn finish(self, stats: &mut Stats) -> Vec<Match> {
+        stats.matched += self.matched;
+        stats.merged += self.merged;
+        stats.results_dropped += self.dropped;
         let mut results = self.results;
         results.sort_by_key(|m| (m.sort_key.is_none(), m.sort_key, m.input, m.line));
         results

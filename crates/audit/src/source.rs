@@ -2,9 +2,8 @@
 
 use crate::AuditError;
 use crate::query::{Collector, Query};
-use crate::report::{AuditReport, Compression, FailureRecord, InputRecord, SCHEMA, SourceKind, SourceRecord};
-use crate::scan::{BUF, HashingReader, ScanLimits, read_head, scan_stream};
-use crate::stats::Stats;
+use crate::report::{AuditReport, FailureRecord, SCHEMA, SourceKind, SourceRecord};
+use crate::scan::{EventReader, ScanLimits};
 use forensic_bundle::digest::Digest;
 use forensic_bundle::keys::Fingerprint;
 use forensic_bundle::limits::Limits;
@@ -14,13 +13,11 @@ use forensic_bundle::zipread::{self, MemberReader, ZipEntry};
 use forensic_seal::BundleFile;
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 /// The first bytes of a ZIP file (a bundle).
 const ZIP_MAGIC: [u8; 4] = *b"PK\x03\x04";
-/// The first bytes of a gzip stream.
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// How to open a bundle source.
 #[derive(Debug, Clone, Default)]
@@ -153,54 +150,47 @@ impl Source {
     /// Undecodable gzip data is not an error: it ends that input and is reported as an
     /// `unreadable` skip.
     pub fn run(&self, query: &Query, limits: &ScanLimits) -> Result<AuditReport, AuditError> {
-        query.validate()?;
-        let mut stats = Stats::default();
-        let mut collector = Collector::new(query, limits.max_results);
-        let mut inputs = Vec::new();
+        let mut collector = Collector::new(query, limits.max_results)?;
+        let mut reader = EventReader::new(limits.clone());
+        let mut offer = |e: &crate::Event<'_>| collector.offer(e);
         let shown = self.path.display().to_string();
-        let mut ctx = ScanCtx {
-            limits,
-            stats: &mut stats,
-            collector: &mut collector,
-        };
         let source = match &self.inner {
             Inner::File(f) => {
-                let rec = ctx
-                    .input(f, shown.clone(), None, 0)
+                reader
+                    .read(f, &shown, None, &mut offer)
                     .map_err(|e| AuditError::io(&self.path, e))?;
-                inputs.push(rec);
                 self.record(SourceKind::File)
             }
             Inner::Stdin => {
-                let rec = ctx
-                    .input(io::stdin().lock(), "-".into(), None, 0)
+                reader
+                    .read(io::stdin().lock(), "-", None, &mut offer)
                     .map_err(|e| AuditError::io(&self.path, e))?;
-                inputs.push(rec);
                 self.record(SourceKind::Stdin)
             }
             Inner::Bundle(b) => {
-                for (i, m) in b.members.iter().enumerate() {
+                for m in &b.members {
                     let member_err = |source| AuditError::Member {
                         path: self.path.clone(),
                         member: m.entry.name.clone(),
                         source,
                     };
-                    let reader = MemberReader::new(b.file.open().map_err(member_err)?, &m.entry).map_err(member_err)?;
-                    let rec = ctx
-                        .input(reader, m.entry.name.clone(), m.expected, i)
+                    let raw = MemberReader::new(b.file.open().map_err(member_err)?, &m.entry).map_err(member_err)?;
+                    reader
+                        .read(raw, &m.entry.name, m.expected, &mut offer)
                         .map_err(member_err)?;
-                    inputs.push(rec);
                 }
                 self.record(SourceKind::Bundle)
             }
         };
+        let (inputs, mut stats) = reader.finish();
+        let results = collector.finish(&mut stats);
         Ok(AuditReport {
             schema: SCHEMA,
             query: query.clone(),
             source,
             inputs,
             stats,
-            results: collector.finish(),
+            results,
         })
     }
 
@@ -318,64 +308,6 @@ fn open_bundle(path: &Path, file: File, opts: &SourceOptions) -> Result<BundleSo
     })
 }
 
-/// What every input of one run shares.
-struct ScanCtx<'a, 'q> {
-    limits: &'a ScanLimits,
-    stats: &'a mut Stats,
-    collector: &'a mut Collector<'q>,
-}
-
-impl ScanCtx<'_, '_> {
-    /// Streams one input (hashing it as stored, decompressing gzip) through the query.
-    fn input<R: Read>(
-        &mut self,
-        raw: R,
-        name: String,
-        expected: Option<(u64, Digest)>,
-        index: usize,
-    ) -> io::Result<InputRecord> {
-        let mut hashing = HashingReader::new(raw);
-        let head = read_head(&mut hashing)?;
-        let gzip = head == GZIP_MAGIC;
-        let chained = io::Cursor::new(head).chain(&mut hashing);
-        let (layout, error) = if gzip {
-            let decoder = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(BUF, chained));
-            scan_stream(
-                BufReader::with_capacity(BUF, decoder),
-                index,
-                self.limits,
-                self.stats,
-                self.collector,
-            )
-        } else {
-            scan_stream(
-                BufReader::with_capacity(BUF, chained),
-                index,
-                self.limits,
-                self.stats,
-                self.collector,
-            )
-        };
-        if let Some(e) = error
-            && hashing.failed()
-        {
-            return Err(e);
-        }
-        let (len, digest) = hashing.finish()?;
-        let digest = Digest(digest);
-        Ok(InputRecord {
-            name,
-            compression: if gzip { Compression::Gzip } else { Compression::None },
-            layout,
-            bytes: len,
-            sha256: digest.hex(),
-            expected_bytes: expected.map(|e| e.0),
-            expected_sha256: expected.map(|e| e.1.hex()),
-            intact: expected.map(|(size, sha)| size == len && sha == digest),
-        })
-    }
-}
-
 /// [`crate::run_reader`].
 pub(crate) fn run_reader<R: Read>(
     r: R,
@@ -383,17 +315,13 @@ pub(crate) fn run_reader<R: Read>(
     query: &Query,
     limits: &ScanLimits,
 ) -> Result<AuditReport, AuditError> {
-    query.validate()?;
-    let mut stats = Stats::default();
-    let mut collector = Collector::new(query, limits.max_results);
-    let mut ctx = ScanCtx {
-        limits,
-        stats: &mut stats,
-        collector: &mut collector,
-    };
-    let input = ctx
-        .input(r, name.to_string(), None, 0)
+    let mut collector = Collector::new(query, limits.max_results)?;
+    let mut reader = EventReader::new(limits.clone());
+    reader
+        .read(r, name, None, |e| collector.offer(e))
         .map_err(|e| AuditError::io(name, e))?;
+    let (inputs, mut stats) = reader.finish();
+    let results = collector.finish(&mut stats);
     Ok(AuditReport {
         schema: SCHEMA,
         query: query.clone(),
@@ -405,8 +333,8 @@ pub(crate) fn run_reader<R: Read>(
             forced: false,
             archive_problems: Vec::new(),
         },
-        inputs: vec![input],
+        inputs,
         stats,
-        results: collector.finish(),
+        results,
     })
 }

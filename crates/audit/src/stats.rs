@@ -1,6 +1,6 @@
 //! What was read: line, record and event counts, and every record skipped with its reason.
 
-use crate::raw::RawRecord;
+use crate::event::Event;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -119,11 +119,11 @@ fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
 
 impl Stats {
     /// Counts an event.
-    pub(crate) fn event(&mut self, r: &RawRecord<'_>, wrapper: Option<&'static str>) {
+    pub(crate) fn event(&mut self, e: &Event<'_>) {
         self.events += 1;
-        bump(&mut self.api_versions, r.api_version.as_deref().unwrap_or("(none)"));
-        bump(&mut self.stages, r.stage.as_deref().unwrap_or("(none)"));
-        if let Some(w) = wrapper {
+        bump(&mut self.api_versions, e.api_version().unwrap_or("(none)"));
+        bump(&mut self.stages, e.stage().unwrap_or("(none)"));
+        if let Some(w) = e.wrapper() {
             bump(&mut self.wrapped, w);
         }
     }

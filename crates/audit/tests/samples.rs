@@ -10,8 +10,8 @@ use common::*;
 use forensic_audit::exec::ExecDetail;
 use forensic_audit::rbac::{Flag, FlagKind, RbacDetail, RoleRef, Subject};
 use forensic_audit::{
-    AuditError, AuditReport, Compression, Layout, Query, QueryKind, ScanLimits, SkipReason, Skipped, Source,
-    SourceOptions, StageSeen, run_reader,
+    AuditError, AuditReport, Collector, Compression, EventReader, Layout, Query, QueryKind, ScanLimits, SkipReason,
+    Skipped, Source, SourceOptions, StageSeen, run_reader,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -231,6 +231,59 @@ fn the_mixed_elastic_log_skips_the_gke_record_and_unwraps_aks() {
     assert_eq!(s.stages, map(&[("ResponseComplete", 4)]));
     assert_eq!(s.wrapped, map(&[("properties.log", 1)]));
     assert_eq!(s.bytes, text.len() as u64);
+}
+
+/// The public reading loop: every event of every sample (wrapped ones included) is visited,
+/// and a `requests` collector fed with them reports what `Source::run` reports.
+#[test]
+fn the_event_reader_visits_what_every_query_reads() {
+    let limits = ScanLimits::default();
+    let query = query(QueryKind::Requests);
+    let mut reader = EventReader::new(limits.clone());
+    let mut collector = Collector::new(&query, limits.max_results).unwrap();
+    let mut visited = Vec::new();
+    for name in ["elastic-test-audit.log", "elastic-test-kube-audit-aks-wrapped.log"] {
+        let file = std::fs::File::open(sample_path(name)).unwrap();
+        reader
+            .read(file, name, None, |e| {
+                visited.push((
+                    e.input(),
+                    e.line(),
+                    e.verb().to_string(),
+                    e.username().unwrap_or("").to_string(),
+                    e.wrapper(),
+                ));
+                collector.offer(e);
+            })
+            .unwrap();
+    }
+    let get = |line: u64, user: &str| (0, line, "get".to_string(), user.to_string(), None);
+    let elastic_agent = "system:serviceaccount:kube-system:elastic-agent";
+    assert_eq!(
+        visited,
+        [
+            get(1, "system:serviceaccounts:default:default"),
+            get(2, elastic_agent),
+            get(3, elastic_agent),
+            (0, 5, "update".into(), "aksService".into(), Some("properties.log")),
+            (
+                1,
+                1,
+                "update".into(),
+                "aksService".into(),
+                Some("properties.log (JSON string)")
+            ),
+        ]
+    );
+    let (inputs, mut stats) = reader.finish();
+    assert_eq!(inputs.len(), 2);
+    assert_eq!((stats.events, stats.skipped), (5, 1));
+    let requests = collector.finish(&mut stats);
+    // Lines 2 and 3 are one request logged twice.
+    assert_eq!((requests.len(), stats.matched, stats.merged), (4, 5, 1));
+    let one = run_file("elastic-test-audit.log", &query);
+    assert_eq!(one.results.len(), 3);
+    assert_eq!(one.results[..], requests[..3]);
 }
 
 #[test]

@@ -5,10 +5,19 @@
 //! | `file` | modification (`m...`) and status change (`..c.`, or `m.c.` when equal) of every entry of the root filesystem | `5-filesystem/tree-index.jsonl` |
 //! | `process` | process starts (boot time + `start_time_ticks` at 100 Hz) | `1-processes/processes.json`, `1-processes/boot.txt` |
 //! | `container` | the container's creation | `6-podspec/container.json` |
-//! | `audit` | Kubernetes audit events (request received time) | section 7 |
+//! | `audit` | Kubernetes audit requests, one per request (request received time; see below) | section 7 |
 //! | `falco` | Falco alerts of the container (12- and 64-digit ids matched), or all with `all_alerts` | section 8 |
 //! | `collection` | bundle creation, each section's start and finish | `manifest.cbor` |
 //! | `custody` | every custody entry (sealed, transferred, received, annotated) | `custody.cbor` |
+//!
+//! Audit logs are read by `forensic-audit`, the reader of `forensic audit` (JSON lines or
+//! documents, `.gz`, AKS and container-runtime wrappers, `EventList`s; records that are not
+//! events skipped and counted in a note): see [`crate::audit::requests`]. A request logged at
+//! several stages (`RequestReceived`, `ResponseStarted`, `ResponseComplete`) is **one** event,
+//! merged as `forensic audit` merges it: the most complete stage is shown (its stage, response
+//! code and line in the evidence), at the time the request was received. The timeline's audit
+//! events are thus exactly the results of `forensic audit BUNDLE requests`. At most
+//! [`TimelineOptions::max_audit_requests`] requests are held (a note counts the rest).
 //!
 //! Sorted formats go through a bounded external sort ([`TimelineOptions::max_in_memory`] events
 //! in memory, the rest spilled to temporary files); the body file is written as the sources are
@@ -63,6 +72,9 @@ pub struct TimelineOptions {
     pub all_alerts: bool,
     /// Events held in memory while sorting; more are spilled to temporary files. Default 200,000.
     pub max_in_memory: usize,
+    /// Audit requests held while their stages are merged (about 1 KiB each); more are left out
+    /// and counted in a note. Default 50,000, as `forensic audit --max-results`.
+    pub max_audit_requests: usize,
 }
 
 impl TimelineOptions {
@@ -74,6 +86,7 @@ impl TimelineOptions {
             until_ns: None,
             all_alerts: false,
             max_in_memory: 200_000,
+            max_audit_requests: forensic_audit::ScanLimits::default().max_results,
         }
     }
 }
@@ -209,7 +222,7 @@ pub fn write_timeline<S: OpenReader + ?Sized>(
     container_event(ev, &mut b)?;
     process_events(ev, &mut b, &mut notes)?;
     alert_events(ev, &target, opts.all_alerts, &mut b, &mut notes)?;
-    audit_events(ev, &target, &mut b, &mut notes)?;
+    audit_events(ev, &target, opts.max_audit_requests, &mut b, &mut notes)?;
     if ev.has_member(TREE_INDEX) {
         crate::files::for_each(ev, &crate::files::FileFilter::default(), |n, e| b.file(n, e))?;
         notes.push(format!(
@@ -420,14 +433,16 @@ fn alert_events<S: OpenReader + ?Sized>(
 fn audit_events<S: OpenReader + ?Sized>(
     ev: &mut Evidence<'_, S>,
     target: &Target,
+    max_requests: usize,
     b: &mut Builder<'_>,
     notes: &mut Vec<String>,
 ) -> Result<(), AnalysisError> {
+    let read = crate::audit::requests(ev, max_requests)?;
     let mut undated = 0u64;
-    let counts = crate::audit::for_each(ev, |e| {
+    for e in &read.requests {
         let Some(t) = e.time_ns else {
             undated += 1;
-            return Ok(());
+            continue;
         };
         b.event(Event {
             time_ns: t,
@@ -439,19 +454,47 @@ fn audit_events<S: OpenReader + ?Sized>(
                 "resource": e.resource, "subresource": e.subresource, "namespace": e.namespace,
                 "name": e.name, "code": e.code,
                 "target_pod": target.is_pod(e.namespace.as_deref(), e.name.as_deref())})),
-        })
-    })?;
-    if counts.members.is_empty() {
+        })?;
+    }
+    if read.counts.members.is_empty() {
         notes.push("audit: the bundle has no Kubernetes audit log".into());
     }
-    if counts.other_lines > 0 {
+    if read.counts.other_lines > 0 {
+        let reasons: Vec<String> = read
+            .skipped_by_reason
+            .iter()
+            .map(|(reason, n)| format!("{reason} {n}"))
+            .collect();
         notes.push(format!(
-            "audit: {} lines are not audit.k8s.io events and are not in the timeline",
-            counts.other_lines
+            "audit: {} skipped, not audit.k8s.io events and not in the timeline ({}; forensic audit lists them)",
+            plural(read.counts.other_lines, "record"),
+            reasons.join(", ")
+        ));
+    }
+    if read.merged > 0 {
+        notes.push(format!(
+            "audit: {} are {}: the stages of a request (and copies of it) are one event, at its most complete stage",
+            plural(read.counts.events, "event"),
+            plural(read.merged.abs_diff(read.counts.events), "request")
+        ));
+    }
+    if read.dropped > 0 {
+        notes.push(format!(
+            "audit: {} past the first {max_requests} are not in the timeline (--max-audit-requests raises the limit)",
+            plural(read.dropped, "request")
         ));
     }
     if undated > 0 {
-        notes.push(format!("audit: {undated} events have no timestamp"));
+        notes.push(format!("audit: {} have no timestamp", plural(undated, "request")));
     }
     Ok(())
+}
+
+/// `1 record`, `2 records`.
+fn plural(n: u64, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
+    }
 }

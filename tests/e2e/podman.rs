@@ -1,6 +1,7 @@
 //! A real container for the collection tests: podman + runc + busybox-static, as CI installs them.
 //! Every container and image made here is removed when its guard drops.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -35,6 +36,15 @@ pub fn podman(args: &[&str]) -> Output {
     o
 }
 
+/// The host's busybox-static, which every test image holds as `/bin/busybox`.
+pub fn host_busybox() -> PathBuf {
+    ["/bin/busybox", "/usr/bin/busybox"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .expect("busybox-static is installed (.ci/run installs it)")
+}
+
 /// A busybox image built from a rootfs tar made here, imported with `podman import`.
 pub struct Image {
     /// Reference.
@@ -66,11 +76,7 @@ impl Image {
         ] {
             std::fs::create_dir_all(root.join(d)).unwrap();
         }
-        let busybox = ["/bin/busybox", "/usr/bin/busybox"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-            .expect("busybox-static");
-        std::fs::copy(busybox, root.join("bin/busybox")).unwrap();
+        std::fs::copy(host_busybox(), root.join("bin/busybox")).unwrap();
         for a in APPLETS {
             std::os::unix::fs::symlink("busybox", root.join("bin").join(a)).unwrap();
         }
@@ -206,32 +212,36 @@ impl Drop for Container {
     }
 }
 
-/// `(path, atime, mtime, ctime, size, mode)` of every entry under the container's root, from the
-/// host, without reading any file (lstat only).
-pub fn stat_tree(pid: u32) -> Vec<String> {
+/// `path → "atime mtime ctime size mode type"` of every entry under the container's root, from
+/// the host, without reading any file (lstat only). Panics if `find` fails or the listing does
+/// not hold the image's `/bin/busybox`: two empty snapshots would compare equal.
+pub fn stat_tree(pid: u32) -> BTreeMap<String, String> {
     // The trailing slash: the tree behind the (procfs) link, not the link itself.
-    let root = PathBuf::from(format!("/proc/{pid}/root/"));
+    let root = format!("/proc/{pid}/root/");
     let o = Command::new("find")
-        .args([
-            root.to_str().unwrap(),
-            "-xdev",
-            "-printf",
-            "%P\\0%A@ %T@ %C@ %s %m %y\\0",
-        ])
+        .args([root.as_str(), "-xdev", "-printf", "%P\\0%A@ %T@ %C@ %s %m %y\\0"])
         .output()
-        .unwrap();
-    let mut v: Vec<String> = o
+        .expect("find (findutils) runs");
+    assert!(
+        o.status.success(),
+        "find {root} failed ({}): {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let fields: Vec<String> = o
         .stdout
+        .strip_suffix(b"\0")
+        .unwrap_or_default()
         .split(|b| *b == 0)
-        .collect::<Vec<_>>()
-        .chunks(2)
-        .map(|c| {
-            c.iter()
-                .map(|x| String::from_utf8_lossy(x).into_owned())
-                .collect::<Vec<_>>()
-                .join(" | ")
-        })
+        .map(|x| String::from_utf8_lossy(x).into_owned())
         .collect();
-    v.sort();
-    v
+    assert_eq!(fields.len() % 2, 0, "find printed an odd number of fields");
+    let tree: BTreeMap<String, String> = fields.chunks(2).map(|c| (c[0].clone(), c[1].clone())).collect();
+    assert_eq!(tree.len() * 2, fields.len(), "find listed a path twice");
+    assert!(
+        tree.get("bin/busybox").is_some_and(|l| l.ends_with(" f")),
+        "the snapshot of {root} has no bin/busybox ({} entries)",
+        tree.len()
+    );
+    tree
 }

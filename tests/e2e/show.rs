@@ -128,6 +128,70 @@ fn falco_log(path: &Path, id12: &str, name: &str) {
     std::fs::write(path, text).unwrap();
 }
 
+/// A file's metadata as coreutils `stat` reads it through `/proc/PID/root` (an oracle that
+/// shares no code with the collector).
+struct Stat {
+    size: u64,
+    mode: String,
+    uid: u32,
+    gid: u32,
+    inode: u64,
+    /// Modification and change times, in seconds.
+    mc: [i64; 2],
+}
+
+fn coreutils_stat(pid: u32, path: &str) -> Stat {
+    let o = Command::new("stat")
+        .args(["-c", "%s %A %u %g %i %Y %Z", &format!("/proc/{pid}/root{path}")])
+        .output()
+        .expect("stat (coreutils) runs");
+    assert!(o.status.success(), "stat: {}", stderr(&o));
+    let text = stdout(&o);
+    let f: Vec<&str> = text.split_whitespace().collect();
+    assert_eq!(f.len(), 7, "{text}");
+    Stat {
+        size: f[0].parse().unwrap(),
+        mode: f[1].to_string(),
+        uid: f[2].parse().unwrap(),
+        gid: f[3].parse().unwrap(),
+        inode: f[4].parse().unwrap(),
+        mc: [f[5].parse().unwrap(), f[6].parse().unwrap()],
+    }
+}
+
+impl Stat {
+    /// The `(date, "size,macb,mode,uid,gid,inode")` rows `mactime -y -d` prints for the file:
+    /// one per distinct time; the body file leaves access and birth times unrecorded (0).
+    fn mactime_rows(&self) -> BTreeSet<(String, String)> {
+        let [m, c] = self.mc;
+        let a = 0;
+        let mut times: Vec<i64> = vec![0, m, c];
+        times.sort_unstable();
+        times.dedup();
+        times
+            .into_iter()
+            .map(|t| {
+                let letter = |x: i64, l: char| if x == t { l } else { '.' };
+                let macb: String = [letter(m, 'm'), letter(a, 'a'), letter(c, 'c'), letter(0, 'b')]
+                    .into_iter()
+                    .collect();
+                let date = if t == 0 {
+                    "0000-00-00T00:00:00Z".to_string()
+                } else {
+                    chrono::DateTime::from_timestamp(t, 0)
+                        .unwrap()
+                        .format("%Y-%m-%dT%H:%M:%SZ")
+                        .to_string()
+                };
+                // mactime writes a regular file's mode with an `r/r` prefix.
+                let mode = format!("r/r{}", &self.mode[1..]);
+                let (size, uid, gid, inode) = (self.size, self.uid, self.gid, self.inode);
+                (date, format!("{size},{macb},{mode},{uid},{gid},{inode}"))
+            })
+            .collect()
+    }
+}
+
 /// Start time of a host process from the host's /proc, as the analysis computes it: btime +
 /// starttime / 100.
 fn host_start(pid: u64) -> String {
@@ -358,8 +422,10 @@ fn show_and_timeline_of_an_attacked_podman_container() {
     // bodyfile: mactime (sleuthkit) reads it.
     let body = w.join("body.txt");
     std::fs::write(&body, timeline(b, &["--format", "bodyfile"])).unwrap();
+    let dropper_stat = coreutils_stat(pid, "/tmp/dropper.sh");
     let o = Command::new("mactime")
         .args(["-b", body.to_str().unwrap(), "-y", "-d"])
+        .env("TZ", "UTC")
         .output()
         .expect("mactime (Debian package sleuthkit) is installed");
     assert!(o.status.success(), "mactime: {}", String::from_utf8_lossy(&o.stderr));
@@ -373,12 +439,20 @@ fn show_and_timeline_of_an_attacked_podman_container() {
             .unwrap_or_else(|| panic!("mactime shows no {needle:?}:\n{mactime}"))
             .to_string()
     };
-    // -d: Date,Size,Type,Mode,UID,GID,Meta,"File Name"
-    let dropper_row = row(",\"/tmp/dropper.sh\"");
-    let f: Vec<&str> = dropper_row.splitn(8, ',').collect();
-    let size = DROPPER.len().to_string();
-    assert_eq!(&f[1..7], [size.as_str(), f[2], "r/rrwxr-xr-x", "0", "0", f[6]]);
-    assert!(f[2].contains('m'), "{dropper_row}");
+    // -d: Date,Size,Type,Mode,UID,GID,Meta,"File Name"; one row per distinct time, the date
+    // written only when it changes. The oracle: coreutils stat of the file, read from the host.
+    let mut date = String::new();
+    let mut dropper_rows = BTreeSet::new();
+    for line in mactime.lines().skip(1) {
+        let f: Vec<&str> = line.splitn(8, ',').collect();
+        if !f[0].is_empty() {
+            date = f[0].to_string();
+        }
+        if f.get(7) == Some(&"\"/tmp/dropper.sh\"") {
+            dropper_rows.insert((date.clone(), f[1..7].join(",")));
+        }
+    }
+    assert_eq!(dropper_rows, dropper_stat.mactime_rows(), "{mactime}");
     assert!(row("[falco] Warning: Netcat Remote Code Execution in Container").contains(",macb,"));
     assert!(row(&format!("[process] start: pid {nc_pid} ")).contains("nc -l -p 4444"));
     // With a date range, the unrecorded access and birth times (0) are left out.

@@ -101,6 +101,13 @@ pub fn checklist_dir(root: &Path) -> PathBuf {
     d
 }
 
+/// The SHA-256 of a file as `sha256sum` (coreutils) prints it: an oracle independent of our code.
+pub fn sha256sum(path: &Path) -> String {
+    let o = Command::new("sha256sum").arg(path).output().expect("sha256sum runs");
+    assert!(o.status.success(), "sha256sum {}: {}", path.display(), stderr(&o));
+    stdout(&o).split_whitespace().next().unwrap_or_default().to_string()
+}
+
 /// A sample in the shared read-only folder beside the repository (`shared/samples/<rel>`).
 pub fn sample(rel: &str) -> PathBuf {
     forensic_samples::path(rel)

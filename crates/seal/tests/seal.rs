@@ -576,6 +576,31 @@ fn a_file_growing_while_read_is_sealed_at_its_opened_size_with_a_gap() -> TestRe
     Ok(())
 }
 
+/// Runs the ignored test `name` of this binary through `command` (which ends with this binary),
+/// sealing `evidence` into `out`; fails unless it passes. Returns its stderr.
+fn run_child_test(mut command: std::process::Command, name: &str, evidence: &Path, out: &Path) -> Fallible<String> {
+    let child = command
+        .args([name, "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .env("FORENSIC_SEAL_TEST_DIR", evidence)
+        .env("FORENSIC_SEAL_TEST_OUT", out)
+        .output()?;
+    let stderr = String::from_utf8_lossy(&child.stderr).into_owned();
+    assert!(
+        child.status.success(),
+        "the child test {name} failed: {}\n{stderr}",
+        child.status
+    );
+    Ok(stderr)
+}
+
+/// In a child test: the evidence directory and output [`run_child_test`] passed.
+fn child_test_paths() -> Option<(PathBuf, PathBuf)> {
+    Some((
+        std::env::var_os("FORENSIC_SEAL_TEST_DIR")?.into(),
+        std::env::var_os("FORENSIC_SEAL_TEST_OUT")?.into(),
+    ))
+}
+
 /// Runs [`unreadable_file_child`] on a mode-000 file. As root (how CI runs) permissions alone do
 /// not stop a read, so the child runs under `setpriv` without the two capabilities that bypass
 /// them (`CAP_DAC_OVERRIDE`, `CAP_DAC_READ_SEARCH`, dropped from the bounding set); the child
@@ -589,7 +614,7 @@ fn an_unreadable_file_becomes_a_gap() -> TestResult {
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000))?;
     let out_dir = tempfile::tempdir()?;
     let out = out_dir.path().join("b.zip");
-    let mut child = if rustix::process::geteuid().is_root() {
+    let child = if rustix::process::geteuid().is_root() {
         const DROP: &str = "-dac_override,-dac_read_search";
         let mut c = std::process::Command::new("setpriv");
         c.args([&format!("--inh-caps={DROP}"), &format!("--bounding-set={DROP}"), "--"])
@@ -598,23 +623,7 @@ fn an_unreadable_file_becomes_a_gap() -> TestResult {
     } else {
         std::process::Command::new(std::env::current_exe()?)
     };
-    let child = child
-        .args([
-            "unreadable_file_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("FORENSIC_SEAL_TEST_DIR", evidence.path())
-        .env("FORENSIC_SEAL_TEST_OUT", &out)
-        .output()?;
-    let stderr = String::from_utf8_lossy(&child.stderr);
-    assert!(
-        child.status.success(),
-        "the child test failed: {}\n{stderr}",
-        child.status
-    );
+    let stderr = run_child_test(child, "unreadable_file_child", evidence.path(), &out)?;
     assert!(stderr.contains("sealed with the unreadable file as a gap"), "{stderr}");
     assert_eq!(dir_entries(out_dir.path())?, ["b.zip"]);
     Ok(())
@@ -623,10 +632,7 @@ fn an_unreadable_file_becomes_a_gap() -> TestResult {
 #[test]
 #[ignore = "run by an_unreadable_file_becomes_a_gap without the capabilities that bypass permissions"]
 fn unreadable_file_child() -> TestResult {
-    let (Some(dir), Some(out)) = (
-        std::env::var_os("FORENSIC_SEAL_TEST_DIR"),
-        std::env::var_os("FORENSIC_SEAL_TEST_OUT"),
-    ) else {
+    let Some((dir, out)) = child_test_paths() else {
         return Err("FORENSIC_SEAL_TEST_DIR and FORENSIC_SEAL_TEST_OUT must be set".into());
     };
     let locked = Path::new(&dir).join("pod-describe.txt");
@@ -659,26 +665,12 @@ fn a_write_failure_leaves_nothing_at_the_destination() -> TestResult {
     put(evidence.path(), "files/big.bin", &noise(2 << 20, 99))?;
     let out_dir = tempfile::tempdir()?;
     let out = out_dir.path().join("b.zip");
-    let child = std::process::Command::new("sh")
+    let mut child = std::process::Command::new("sh");
+    child
         .arg("-c")
         .arg("trap '' XFSZ; ulimit -f 512; exec \"$0\" \"$@\"")
-        .arg(std::env::current_exe()?)
-        .args([
-            "write_failure_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("FORENSIC_SEAL_TEST_DIR", evidence.path())
-        .env("FORENSIC_SEAL_TEST_OUT", &out)
-        .output()?;
-    let stderr = String::from_utf8_lossy(&child.stderr);
-    assert!(
-        child.status.success(),
-        "the child test failed: {}\n{stderr}",
-        child.status
-    );
+        .arg(std::env::current_exe()?);
+    let stderr = run_child_test(child, "write_failure_child", evidence.path(), &out)?;
     assert!(stderr.contains("sealing failed as expected"), "{stderr}");
     assert!(!stderr.contains("ZipWriter"), "the library printed to stderr: {stderr}");
     assert_eq!(dir_entries(out_dir.path())?, Vec::<String>::new());
@@ -688,10 +680,7 @@ fn a_write_failure_leaves_nothing_at_the_destination() -> TestResult {
 #[test]
 #[ignore = "run by a_write_failure_leaves_nothing_at_the_destination under a file size limit"]
 fn write_failure_child() -> TestResult {
-    let (Some(dir), Some(out)) = (
-        std::env::var_os("FORENSIC_SEAL_TEST_DIR"),
-        std::env::var_os("FORENSIC_SEAL_TEST_OUT"),
-    ) else {
+    let Some((dir, out)) = child_test_paths() else {
         return Ok(());
     };
     match seal(Path::new(&dir), Path::new(&out), &[]) {

@@ -11,6 +11,7 @@ use forensic_analysis::processes::ProcessView;
 use forensic_analysis::summary::SummaryView;
 use forensic_analysis::suspicious::SuspiciousView;
 use forensic_analysis::time::format_ns;
+use forensic_evidence::records::EntryType;
 use serde_json::Value;
 use std::io::Write;
 
@@ -18,7 +19,7 @@ pub fn print_file(out: &mut dyn Write, e: &FileEntry) -> std::io::Result<()> {
     let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_else(|| "?".into());
     let mut line = format!(
         "{}{} {:>5}:{:<5} {:>10} {} {} {}",
-        type_char(&e.kind),
+        type_char(e.kind.as_str()),
         perm_string(e.perm()),
         opt(e.uid.map(u64::from)),
         opt(e.gid.map(u64::from)),
@@ -30,10 +31,10 @@ pub fn print_file(out: &mut dyn Write, e: &FileEntry) -> std::io::Result<()> {
     if let Some(t) = &e.symlink_target {
         line.push_str(&format!(" -> {}", t.shown()));
     }
-    if e.kind == "mountpoint-skipped" || e.kind == "skipped" {
+    if matches!(e.kind, EntryType::MountpointSkipped | EntryType::Skipped) {
         line.push_str(&format!(
             "  ({})",
-            e.note.as_deref().or(e.error.as_deref()).unwrap_or(&e.kind)
+            e.note.as_deref().or(e.error.as_deref()).unwrap_or(e.kind.as_str())
         ));
     } else if let Some(err) = &e.error {
         line.push_str(&format!("  ({err})"));
@@ -241,7 +242,8 @@ pub fn print_processes(out: &mut dyn Write, v: &ProcessView) -> std::io::Result<
             detail.push_str(&format!(" copy {c}"));
         }
         if !p.flags.is_empty() {
-            detail.push_str(&format!("  flags: {}", p.flags.join(", ")));
+            let words: Vec<&str> = p.flags.iter().map(|f| f.as_str()).collect();
+            detail.push_str(&format!("  flags: {}", words.join(", ")));
         }
         writeln!(out, "{detail}")?;
     }

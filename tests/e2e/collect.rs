@@ -167,7 +167,7 @@ fn check_bundle(work: &Path, bundle: &Path, scene: &Scene, through_runtime: bool
             .as_array()
             .unwrap()
             .iter()
-            .any(|f| f == "DeletedExecutable"),
+            .any(|f| f == "deleted-executable"),
         "{ghost}"
     );
 

@@ -30,6 +30,10 @@ pub enum AnalysisError {
         /// What is wrong.
         why: String,
     },
+    /// A member's contents are not what CONTENTS.md says, or a line reader limit was reached
+    /// (the member, line and limit are in it).
+    #[error(transparent)]
+    Contents(#[from] forensic_evidence::EvidenceError),
     /// A reader limit was reached.
     #[error("{member}: {why}")]
     Limit {

@@ -13,7 +13,8 @@ pub use forensic_bundle::checked::Check;
 use forensic_bundle::checked::CheckedMembers;
 use forensic_bundle::manifest::Manifest;
 use forensic_bundle::verify::OpenReader;
-use std::io::{self, BufRead, Read};
+use forensic_evidence::lines::{LineLimits, for_each_line};
+use std::io::BufRead;
 
 /// Bounds on what is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,51 +124,12 @@ impl<'s, S: OpenReader + ?Sized> Evidence<'s, S> {
     pub fn lines(
         &mut self,
         name: &str,
-        mut f: impl FnMut(u64, &[u8]) -> Result<(), AnalysisError>,
+        f: impl FnMut(u64, &[u8]) -> Result<(), AnalysisError>,
     ) -> Result<(), AnalysisError> {
-        let max = self.limits.max_line;
-        let max_lines = self.limits.max_lines;
-        self.stream(name, |r| {
-            let mut buf = Vec::new();
-            let mut n = 0u64;
-            loop {
-                buf.clear();
-                let got = r
-                    .take(max as u64 + 1)
-                    .read_until(b'\n', &mut buf)
-                    .map_err(|e| io_err(name, e))?;
-                if got == 0 {
-                    return Ok(());
-                }
-                n += 1;
-                if n > max_lines {
-                    return Err(AnalysisError::Limit {
-                        member: name.into(),
-                        why: format!("more than {max_lines} lines"),
-                    });
-                }
-                if buf.last() == Some(&b'\n') {
-                    buf.pop();
-                } else if buf.len() > max {
-                    return Err(AnalysisError::Limit {
-                        member: name.into(),
-                        why: format!("line {n} is longer than {max} bytes"),
-                    });
-                }
-                if buf.last() == Some(&b'\r') {
-                    buf.pop();
-                }
-                if !buf.iter().all(u8::is_ascii_whitespace) {
-                    f(n, &buf)?;
-                }
-            }
-        })
-    }
-}
-
-fn io_err(member: &str, source: io::Error) -> AnalysisError {
-    AnalysisError::Io {
-        member: member.into(),
-        source,
+        let limits = LineLimits {
+            max_line: self.limits.max_line,
+            max_lines: self.limits.max_lines,
+        };
+        self.stream(name, |r| for_each_line(name, r, limits, f))
     }
 }

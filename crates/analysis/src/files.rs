@@ -7,133 +7,20 @@
 
 use crate::error::AnalysisError;
 use crate::evidence::Evidence;
-use crate::members::TREE_INDEX;
 use forensic_bundle::verify::OpenReader;
+use forensic_evidence::RawBytes;
+use forensic_evidence::members::TREE_INDEX;
+use forensic_evidence::records::EntryType;
+use forensic_evidence::records::tree::TreeEntry;
 use globset::GlobMatcher;
-use serde::{Deserialize, Serialize};
 
-/// Raw bytes as the collector writes them: a string when UTF-8, else `{"bytes_hex": "…"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum RawName {
-    /// UTF-8 text.
-    Text(String),
-    /// Other bytes.
-    Bytes {
-        /// Lowercase hex.
-        bytes_hex: String,
-    },
-}
+/// Raw bytes as the collector writes them ([`forensic_evidence::RawBytes`]).
+pub type RawName = RawBytes<'static>;
 
-impl RawName {
-    /// The bytes.
-    pub fn bytes(&self) -> Vec<u8> {
-        match self {
-            RawName::Text(s) => s.as_bytes().to_vec(),
-            RawName::Bytes { bytes_hex } => hex::decode(bytes_hex).unwrap_or_default(),
-        }
-    }
+/// One line of the tree index ([`forensic_evidence::records::tree::TreeEntry`]).
+pub type FileEntry = TreeEntry<'static>;
 
-    /// Text for matching: the string, or the bytes as lossy UTF-8.
-    pub fn lossy(&self) -> String {
-        match self {
-            RawName::Text(s) => s.clone(),
-            RawName::Bytes { .. } => String::from_utf8_lossy(&self.bytes()).into_owned(),
-        }
-    }
-
-    /// Text for a person: control characters, `\` and invalid UTF-8 escaped, so that a newline in
-    /// a name cannot forge a line.
-    pub fn shown(&self) -> String {
-        escape_bytes(&self.bytes())
-    }
-}
-
-/// `bytes` with control characters, `\` and invalid UTF-8 escaped (`\n`, `\x7f`, `\xff`).
-pub fn escape_bytes(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if c.is_control() || c == '\\' {
-                out.extend(c.escape_debug());
-            } else {
-                out.push(c);
-            }
-        }
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out
-}
-
-/// One line of the tree index.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileEntry {
-    /// Absolute path inside the container.
-    pub path: RawName,
-    /// `file`, `dir`, `symlink`, `fifo`, `socket`, `char`, `block`, `mountpoint-skipped`, or
-    /// `skipped` (not examined; see `error`).
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Permission bits as four octal digits.
-    #[serde(default)]
-    pub mode: Option<String>,
-    /// Owner.
-    #[serde(default)]
-    pub uid: Option<u32>,
-    /// Group.
-    #[serde(default)]
-    pub gid: Option<u32>,
-    /// Size in bytes.
-    #[serde(default)]
-    pub size: Option<u64>,
-    /// Modification time, nanoseconds since the epoch.
-    #[serde(default)]
-    pub mtime_ns: Option<i64>,
-    /// Status change time, nanoseconds since the epoch.
-    #[serde(default)]
-    pub ctime_ns: Option<i64>,
-    /// Inode number.
-    #[serde(default)]
-    pub inode: Option<u64>,
-    /// Link count.
-    #[serde(default)]
-    pub nlink: Option<u64>,
-    /// Target of a symlink (never followed).
-    #[serde(default)]
-    pub symlink_target: Option<RawName>,
-    /// SHA-256 of a regular file.
-    #[serde(default)]
-    pub sha256: Option<String>,
-    /// Why a directory was not entered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    /// Why an entry could not be examined or hashed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-impl FileEntry {
-    /// Permission bits (with setuid, setgid, sticky).
-    pub fn perm(&self) -> u32 {
-        self.mode
-            .as_deref()
-            .and_then(|m| u32::from_str_radix(m, 8).ok())
-            .unwrap_or(0)
-            & 0o7777
-    }
-
-    /// A regular file with the setuid or setgid bit.
-    pub fn is_setuid(&self) -> bool {
-        self.kind == "file" && self.perm() & 0o6000 != 0
-    }
-
-    /// A regular file with any execute bit.
-    pub fn is_executable(&self) -> bool {
-        self.kind == "file" && self.perm() & 0o111 != 0
-    }
-}
+pub use forensic_evidence::escape as escape_bytes;
 
 /// Parses one tree-index line.
 ///
@@ -141,6 +28,11 @@ impl FileEntry {
 /// The line is not a JSON object of the index's form (the message names the problem).
 pub fn parse_line(line: &[u8]) -> Result<FileEntry, String> {
     serde_json::from_slice(line).map_err(|e| e.to_string())
+}
+
+/// The type letter of `ls -l` for an entry type (`-` for a regular file, `?` for none).
+pub fn type_letter(kind: EntryType) -> char {
+    type_char(kind.as_str())
 }
 
 /// The type letter of `ls -l` for an index type (`-` for a regular file, `?` unknown).
@@ -245,7 +137,7 @@ impl FileFilter {
         }
         let path = e.path.lossy();
         self.paths.iter().any(|(prefix, glob)| match glob {
-            Some(g) => g.is_match(&path),
+            Some(g) => g.is_match(path.as_ref()),
             None => {
                 prefix == "/"
                     || path == *prefix
@@ -284,9 +176,9 @@ mod tests {
 
     fn entry(path: &str, kind: &str, mode: &str, mtime: i64) -> FileEntry {
         FileEntry {
-            path: RawName::Text(path.into()),
-            kind: kind.into(),
-            mode: Some(mode.into()),
+            path: RawName::from(path),
+            kind: serde_json::from_value(serde_json::Value::String(kind.into())).unwrap(),
+            mode: Some(forensic_evidence::records::Mode(u32::from_str_radix(mode, 8).unwrap())),
             uid: Some(0),
             gid: Some(0),
             size: Some(1),
@@ -294,7 +186,9 @@ mod tests {
             ctime_ns: Some(mtime),
             inode: Some(1),
             nlink: Some(1),
+            rdev: None,
             symlink_target: None,
+            xattrs: None,
             sha256: None,
             note: None,
             error: None,
@@ -330,7 +224,7 @@ mod tests {
         assert_eq!(perm_string(0o2644), "rw-r-Sr--");
         assert_eq!(escape_bytes(b"/tmp/new\nline\\\xff"), "/tmp/new\\nline\\\\\\xff");
         let raw: RawName = serde_json::from_str(r#"{"bytes_hex":"2f74ff"}"#).unwrap();
-        assert_eq!(raw.bytes(), b"/t\xff");
+        assert_eq!(raw.as_bytes(), b"/t\xff");
         assert_eq!(raw.shown(), "/t\\xff");
     }
 }

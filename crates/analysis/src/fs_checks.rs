@@ -12,7 +12,9 @@ use crate::members::{
 use crate::target::Target;
 use crate::time::format_ns;
 use forensic_bundle::verify::OpenReader;
-use serde::Deserialize;
+use forensic_evidence::records::derived::DerivedEntry;
+use forensic_evidence::records::upper::{Change, UpperChange};
+use forensic_evidence::records::{EntryType, Mode};
 use std::collections::VecDeque;
 
 /// Most files of one list given a finding each; the rest are grouped.
@@ -31,9 +33,6 @@ const SYSTEM_DIRS: [&str; 10] = [
     "/lib64/",
     "/usr/lib32/",
 ];
-
-/// Temporary directories (as `collect`'s derived list defines them).
-const TEMP_DIRS: [&str; 4] = ["/tmp/", "/var/tmp/", "/dev/shm/", "/run/"];
 
 /// Account files.
 const ACCOUNT_FILES: [&str; 5] = [
@@ -96,29 +95,33 @@ const HISTORIES: [&str; 5] = [
     ".history",
 ];
 
-/// One line of a derived list.
-#[derive(Debug, Clone, Deserialize)]
+/// A file a derived list names (or the tree index, when the bundle has no derived lists).
+#[derive(Debug, Clone)]
 struct DerivedLine {
     path: RawName,
-    #[serde(default)]
-    mode: Option<String>,
-    #[serde(default)]
+    mode: Option<Mode>,
     uid: Option<u32>,
-    #[serde(default)]
     gid: Option<u32>,
-    #[serde(default)]
     size: Option<u64>,
-    #[serde(default)]
     mtime_ns: Option<i64>,
+}
+
+impl From<DerivedEntry<'static>> for DerivedLine {
+    fn from(e: DerivedEntry<'static>) -> Self {
+        DerivedLine {
+            path: e.path,
+            mode: Some(e.mode),
+            uid: Some(e.uid),
+            gid: Some(e.gid),
+            size: Some(e.size),
+            mtime_ns: Some(e.mtime_ns),
+        }
+    }
 }
 
 impl DerivedLine {
     fn describe(&self) -> String {
-        let perm = self
-            .mode
-            .as_deref()
-            .and_then(|m| u32::from_str_radix(m, 8).ok())
-            .unwrap_or(0);
+        let perm = self.mode.map_or(0, Mode::bits);
         format!(
             "{} (-{} {}:{} {} bytes, modified {})",
             self.path.shown(),
@@ -138,7 +141,7 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 fn from_entry(e: &FileEntry) -> DerivedLine {
     DerivedLine {
         path: e.path.clone(),
-        mode: e.mode.clone(),
+        mode: e.mode,
         uid: e.uid,
         gid: e.gid,
         size: e.size,
@@ -146,16 +149,16 @@ fn from_entry(e: &FileEntry) -> DerivedLine {
     }
 }
 
-/// The member `collect` copies container path `path` to under `prefix`, when the path is plain.
+/// The member `collect` copies container path `path` to under `prefix` (a full member-name
+/// prefix within section 5, such as [`ROOT_COPIES`]): the one rule,
+/// [`forensic_evidence::paths::copy_member`]; `None` for a path with no component.
 pub fn copy_member(prefix: &str, path: &str) -> Option<String> {
-    let mut name = prefix.to_string();
-    for (i, comp) in path.split('/').filter(|c| !c.is_empty()).enumerate() {
-        if i > 0 {
-            name.push('/');
-        }
-        name.push_str(&forensic_bundle::name::escape_segment(comp.as_bytes()));
+    if path.trim_matches('/').is_empty() {
+        return None;
     }
-    (name.len() > prefix.len() && name.len() <= forensic_bundle::name::MAX_NAME_LEN).then_some(name)
+    let local = prefix.strip_prefix("5-filesystem/").unwrap_or(prefix);
+    let name = forensic_evidence::paths::copy_member(local, path.as_bytes(), path.as_bytes());
+    Some(format!("5-filesystem/{name}"))
 }
 
 /// Reads a derived list; `None` when the bundle does not have it.
@@ -169,7 +172,9 @@ fn derived_list<S: OpenReader + ?Sized>(
     let mut rows = Vec::new();
     let mut over = 0u64;
     ev.lines(member, |n, line| {
-        let l: DerivedLine = serde_json::from_slice(line).map_err(|e| AnalysisError::line(member, n, e.to_string()))?;
+        let l: DerivedEntry<'static> =
+            serde_json::from_slice(line).map_err(|e| AnalysisError::line(member, n, e.to_string()))?;
+        let l = DerivedLine::from(l);
         if rows.len() < crate::findings::MAX_EVIDENCE * 50 {
             rows.push((n, l));
         } else {
@@ -202,7 +207,8 @@ pub(crate) fn filesystem_findings<S: OpenReader + ?Sized>(
         let mut s = Vec::new();
         let total = crate::files::for_each(ev, &crate::files::FileFilter::default(), |n, e| {
             let path = e.path.lossy();
-            if want_tmp && e.is_executable() && TEMP_DIRS.iter().any(|d| path.starts_with(d)) && t.len() < 5000 {
+            if want_tmp && e.is_executable() && forensic_evidence::paths::in_temp_dir(path.as_bytes()) && t.len() < 5000
+            {
                 t.push((n, from_entry(e)));
             }
             if want_suid && e.is_setuid() && s.len() < 5000 {
@@ -326,17 +332,6 @@ fn setuid_files(member: &str, rows: &[(u64, DerivedLine)], out: &mut Vec<Finding
     }
 }
 
-/// One line of `upper-changes.jsonl`.
-#[derive(Debug, Clone, Deserialize)]
-struct UpperLine {
-    path: RawName,
-    change: String,
-    #[serde(default, rename = "type")]
-    kind: Option<String>,
-    #[serde(default)]
-    member: Option<String>,
-}
-
 fn upper_changes<S: OpenReader + ?Sized>(
     ev: &mut Evidence<'_, S>,
     out: &mut Vec<Finding>,
@@ -344,7 +339,7 @@ fn upper_changes<S: OpenReader + ?Sized>(
     let mut deleted_logs = Grouped::default();
     let mut found = Vec::new();
     ev.lines(UPPER_CHANGES, |n, line| {
-        let l: UpperLine =
+        let l: UpperChange<'static> =
             serde_json::from_slice(line).map_err(|e| AnalysisError::line(UPPER_CHANGES, n, e.to_string()))?;
         let path = l.path.lossy();
         let at = format!("{UPPER_CHANGES} line {n}");
@@ -357,7 +352,7 @@ fn upper_changes<S: OpenReader + ?Sized>(
             });
         }
         let change = l.change.as_str();
-        let is_dir = matches!(l.kind.as_deref(), Some("dir")) || matches!(change, "dir" | "opaque-dir");
+        let is_dir = l.kind == Some(EntryType::Dir) || matches!(l.change, Change::Dir | Change::OpaqueDir);
         if change == "deleted" {
             if path.starts_with("/var/log/") {
                 deleted_logs.add(format!("{at}: {}", l.path.shown()), None);
@@ -368,7 +363,7 @@ fn upper_changes<S: OpenReader + ?Sized>(
             return Ok(());
         }
         let shown = l.path.shown();
-        if ACCOUNT_FILES.contains(&path.as_str()) || path.starts_with("/etc/sudoers.d/") {
+        if ACCOUNT_FILES.contains(&path.as_ref()) || path.starts_with("/etc/sudoers.d/") {
             found.push(Finding::new(
                 Severity::High,
                 "account-file-changed",

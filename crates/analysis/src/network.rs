@@ -13,24 +13,17 @@
 
 use crate::error::AnalysisError;
 use crate::evidence::Evidence;
-use crate::members::{PROC_NET, PROCESSES, SOCKETS};
 use crate::processes::RecordedProcess;
 use forensic_bundle::verify::OpenReader;
+use forensic_evidence::members::{PROC_NET, PROCESSES, SOCKETS};
+use forensic_evidence::records::network::{InetSocket as RecordedInet, SocketOwner, Sockets};
 use forensic_proc::net::{self, InetProto, InetSocket};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-/// A process holding a socket.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Owner {
-    /// Host PID.
-    pub pid: u32,
-    /// The descriptor.
-    pub fd: u32,
-    /// The command line, arguments joined by spaces.
-    pub cmdline: String,
-}
+/// A process holding a socket ([`forensic_evidence::records::network::SocketOwner`]).
+pub type Owner = SocketOwner;
 
 /// One inet socket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -151,40 +144,6 @@ pub fn owners_from_fds<S: OpenReader + ?Sized>(
     Ok(any.then_some(map))
 }
 
-/// `sockets.json` as the collector writes it.
-#[derive(Debug, Clone, Default, Deserialize)]
-struct SocketsDoc {
-    #[serde(default)]
-    inet: Vec<DecodedInet>,
-    #[serde(default)]
-    unix: Vec<DecodedUnix>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct DecodedInet {
-    proto: String,
-    local: String,
-    remote: String,
-    state: String,
-    #[serde(default)]
-    uid: u32,
-    #[serde(default)]
-    inode: u64,
-    #[serde(default)]
-    owners: Vec<Owner>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct DecodedUnix {
-    inode: u64,
-    #[serde(default)]
-    path: Option<String>,
-    #[serde(default)]
-    listening: bool,
-    #[serde(default)]
-    owners: Vec<Owner>,
-}
-
 /// Builds the view.
 ///
 /// # Errors
@@ -194,7 +153,7 @@ pub fn view<S: OpenReader + ?Sized>(
     ev: &mut Evidence<'_, S>,
     processes: &[RecordedProcess],
 ) -> Result<NetworkView, AnalysisError> {
-    let decoded: Option<SocketsDoc> = match ev.read_optional(SOCKETS)? {
+    let decoded: Option<Sockets> = match ev.read_optional(SOCKETS)? {
         Some(b) => Some(serde_json::from_slice(&b).map_err(|e| AnalysisError::member(SOCKETS, e.to_string()))?),
         None => None,
     };
@@ -338,12 +297,12 @@ fn from_raw(s: &InetSocket, owners: Vec<Owner>, member: &str) -> InetRow {
     }
 }
 
-fn from_decoded(s: &DecodedInet, owners: Vec<Owner>) -> InetRow {
+fn from_decoded(s: &RecordedInet, owners: Vec<Owner>) -> InetRow {
     let local: Option<SocketAddr> = s.local.parse().ok();
     let remote: Option<SocketAddr> = s.remote.parse().ok();
-    let ipv6 = s.proto.ends_with('6');
+    let ipv6 = s.proto.is_ipv6();
     InetRow {
-        proto: s.proto.clone(),
+        proto: s.proto.as_str().to_string(),
         family: if ipv6 { "ipv6" } else { "ipv4" },
         local: s.local.clone(),
         local_address: local.map(|a| a.ip().to_string()).unwrap_or_default(),

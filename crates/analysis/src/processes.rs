@@ -3,9 +3,10 @@
 
 use crate::error::AnalysisError;
 use crate::evidence::Evidence;
-use crate::members::{BOOT, PROCESSES};
 use crate::time::{NANOS, format_ns};
 use forensic_bundle::verify::OpenReader;
+use forensic_evidence::members::{BOOT, PROCESSES};
+use forensic_evidence::records::process::{ProcessFlag, ProcessRecord};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,7 +17,7 @@ pub const USER_HZ: i64 = 100;
 /// One process as `forensic collect` recorded it in `processes.json`. Fields the collector could
 /// not read are `None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(from = "RawProcess")]
+#[serde(from = "ProcessRecord")]
 pub struct RecordedProcess {
     /// Host PID.
     pub pid: u32,
@@ -44,64 +45,16 @@ pub struct RecordedProcess {
     pub exe_sha256: Option<String>,
     /// Working directory.
     pub cwd: Option<String>,
-    /// The collector's flags (`AnonymousExecutableWritable`, `DeletedMapping`,
-    /// `ExecutableFromTemp`, `RunsFromTempDir`, `DeletedExecutable`).
-    pub flags: Vec<String>,
+    /// The collector's flags.
+    pub flags: Vec<ProcessFlag>,
 }
 
-/// A uid or gid as `processes.json` holds it: `[real, effective, saved, filesystem]` (from
-/// `status`), or one number.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-enum Ids {
-    One(u32),
-    Set(Vec<u32>),
-}
-
-impl Ids {
-    fn get(&self, i: usize) -> Option<u32> {
-        match self {
-            Ids::One(v) => Some(*v),
-            Ids::Set(v) => v.get(i).copied(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct RawProcess {
-    pid: u32,
-    #[serde(default)]
-    ppid: Option<u32>,
-    #[serde(default)]
-    ns_pid: Option<Vec<u32>>,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    uid: Option<Ids>,
-    #[serde(default)]
-    gid: Option<Ids>,
-    #[serde(default)]
-    start_time_ticks: Option<u64>,
-    #[serde(default)]
-    cmdline: Vec<String>,
-    #[serde(default)]
-    exe: Option<String>,
-    #[serde(default)]
-    exe_deleted: bool,
-    #[serde(default)]
-    exe_sha256: Option<String>,
-    #[serde(default)]
-    cwd: Option<String>,
-    #[serde(default)]
-    flags: Vec<String>,
-}
-
-impl From<RawProcess> for RecordedProcess {
-    fn from(r: RawProcess) -> Self {
+impl From<ProcessRecord> for RecordedProcess {
+    fn from(r: ProcessRecord) -> Self {
         RecordedProcess {
             pid: r.pid,
             ppid: r.ppid,
-            container_pid: r.ns_pid.as_ref().and_then(|v| v.last().copied()),
+            container_pid: r.container_pid(),
             name: r.name,
             uid: r.uid.as_ref().and_then(|u| u.get(0)),
             euid: r.uid.as_ref().and_then(|u| u.get(1)),
@@ -152,9 +105,9 @@ pub struct ProcessRow {
     pub exe_sha256: Option<String>,
     /// The bundle member holding the deleted executable's copy, when there is one.
     pub exe_copy: Option<String>,
-    /// Flags, in words: `rwx-anonymous-map`, `deleted-mapping`, `exec-map-from-temp`,
-    /// `runs-from-temp-dir`, `deleted-executable`, or the collector's word when unknown.
-    pub flags: Vec<String>,
+    /// Flags, as recorded: `rwx-anonymous-map`, `deleted-mapping`, `exec-map-from-temp`,
+    /// `runs-from-temp-dir`, `deleted-executable` (CONTENTS.md §1).
+    pub flags: Vec<ProcessFlag>,
 }
 
 /// The `show processes` view.
@@ -166,19 +119,6 @@ pub struct ProcessView {
     pub boot_time: Option<String>,
     /// Processes, parents before children, siblings in order of start, then PID.
     pub processes: Vec<ProcessRow>,
-}
-
-/// The collector's flag names in the words of the output.
-pub fn flag_word(flag: &str) -> String {
-    match flag {
-        "AnonymousExecutableWritable" => "rwx-anonymous-map",
-        "DeletedMapping" => "deleted-mapping",
-        "ExecutableFromTemp" => "exec-map-from-temp",
-        "RunsFromTempDir" => "runs-from-temp-dir",
-        "DeletedExecutable" => "deleted-executable",
-        other => other,
-    }
-    .to_string()
 }
 
 /// Parses `processes.json`.
@@ -300,7 +240,7 @@ fn row(p: &RecordedProcess, depth: usize, boot_ns: Option<i64>, has_member: &imp
         exe_deleted: p.exe_deleted,
         exe_sha256: p.exe_sha256.clone(),
         exe_copy: (p.exe_deleted && has_member(&copy)).then_some(copy),
-        flags: p.flags.iter().map(|f| flag_word(f)).collect(),
+        flags: p.flags.clone(),
     }
 }
 

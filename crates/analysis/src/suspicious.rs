@@ -3,11 +3,12 @@
 use crate::error::AnalysisError;
 use crate::evidence::Evidence;
 use crate::findings::{self, Finding, Severity};
-use crate::members::{CONTAINER, PROCESSES};
 use crate::network::NetworkView;
 use crate::processes::Recorded;
 use crate::target::Target;
 use forensic_bundle::verify::OpenReader;
+use forensic_evidence::members::{CONTAINER, PROCESSES};
+use forensic_evidence::records::process::ProcessFlag;
 use serde::Serialize;
 use serde_json::Value;
 use std::net::IpAddr;
@@ -154,8 +155,8 @@ fn process_findings<S: OpenReader + ?Sized>(
         let cmd = p.cmdline.join(" ");
         let exe = p.exe.as_deref().unwrap_or("?");
         let who = format!("pid {} ({})", p.pid, if cmd.is_empty() { exe } else { &cmd });
-        let flags: Vec<&str> = p.flags.iter().map(String::as_str).collect();
-        if p.exe_deleted || flags.contains(&"DeletedExecutable") {
+        let flags = &p.flags;
+        if p.exe_deleted || flags.contains(&ProcessFlag::DeletedExecutable) {
             let copy = format!("1-processes/{}/exe", p.pid);
             let mut evidence = vec![at.clone()];
             if ev.has_member(&copy) {
@@ -171,7 +172,7 @@ fn process_findings<S: OpenReader + ?Sized>(
                 evidence,
             ));
         }
-        if flags.contains(&"RunsFromTempDir") {
+        if flags.contains(&ProcessFlag::RunsFromTempDir) {
             out.push(Finding::new(
                 Severity::High,
                 "runs-from-temp-dir",
@@ -187,7 +188,7 @@ fn process_findings<S: OpenReader + ?Sized>(
             }
             v
         };
-        if flags.contains(&"ExecutableFromTemp") {
+        if flags.contains(&ProcessFlag::ExecutableFromTemp) {
             out.push(Finding::new(
                 Severity::High,
                 "exec-map-from-temp",
@@ -195,7 +196,7 @@ fn process_findings<S: OpenReader + ?Sized>(
                 map_evidence(ev),
             ));
         }
-        if flags.contains(&"AnonymousExecutableWritable") {
+        if flags.contains(&ProcessFlag::AnonymousExecutableWritable) {
             out.push(Finding::new(
                 Severity::Medium,
                 "rwx-anonymous-map",
@@ -203,7 +204,7 @@ fn process_findings<S: OpenReader + ?Sized>(
                 map_evidence(ev),
             ));
         }
-        if flags.contains(&"DeletedMapping") && !p.exe_deleted {
+        if flags.contains(&ProcessFlag::DeletedMapping) && !p.exe_deleted {
             out.push(Finding::new(
                 Severity::Medium,
                 "deleted-mapping",

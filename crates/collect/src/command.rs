@@ -6,38 +6,11 @@
 
 use forensic_bundle::time::Timestamp;
 use forensic_seal::Clock;
-use serde::Serialize;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// What ran and how it ended.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct CommandRecord {
-    /// The command line.
-    pub argv: Vec<String>,
-    /// Exit status, when it exited.
-    pub exit: Option<i32>,
-    /// When it was started.
-    pub started: Timestamp,
-    /// When it ended (or was killed).
-    pub finished: Timestamp,
-    /// Bytes written to stdout.
-    pub stdout_bytes: u64,
-    /// Bytes written to stderr.
-    pub stderr_bytes: u64,
-    /// Killed after the timeout.
-    pub timed_out: bool,
-    /// Why it could not be started, if it could not.
-    pub error: Option<String>,
-}
-
-impl CommandRecord {
-    /// Whether the command ran and exited 0.
-    pub fn succeeded(&self) -> bool {
-        self.exit == Some(0) && !self.timed_out
-    }
-}
+pub use forensic_evidence::records::command::CommandRecord;
 
 /// A finished command with its output. stdout is kept in an unlinked temporary file (it may be a
 /// large log); stderr likewise.

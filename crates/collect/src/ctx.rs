@@ -132,7 +132,7 @@ impl Ctx<'_> {
             text.push('\n');
         }
         let m = NewMember::new(
-            "commands.jsonl",
+            forensic_evidence::members::COMMANDS,
             Source::Derived {
                 derived: "every command run for this section".into(),
             },

@@ -29,18 +29,10 @@ use forensic_bundle::digest::Digest;
 use forensic_bundle::manifest::Manifest;
 use forensic_bundle::verify::OpenReader;
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufRead};
 
-/// The container's full-tree index.
-pub const TREE_INDEX: &str = "5-filesystem/tree-index.jsonl";
-/// The writable layer's change list.
-pub const UPPER_CHANGES: &str = "5-filesystem/upper-changes.jsonl";
-/// The list of the image's lower layers on the node, top first.
-pub const LAYERS_LIST: &str = "9-image/layers.json";
-/// Prefix of the names in [`LAYERS_LIST`].
-const IMAGE_SECTION: &str = "9-image/";
-/// Copies of the places attackers use.
-const ROOT_PREFIX: &str = "5-filesystem/root/";
+use forensic_evidence::lines::{LineLimits, for_each_line};
+pub use forensic_evidence::members::{LAYERS_LIST, TREE_INDEX, UPPER_CHANGES};
 
 /// Why the bundle's filesystem evidence could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +69,10 @@ pub enum BundleIndexError {
         /// What is wrong.
         why: String,
     },
+    /// A member's contents are not what CONTENTS.md says, or a line reader limit was reached
+    /// (the member, line and limit are in it).
+    #[error(transparent)]
+    Contents(#[from] forensic_evidence::EvidenceError),
     /// A reader limit was reached.
     #[error("{member}: {why}")]
     Limit {
@@ -199,40 +195,19 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
         self.members.read_whole(name, max)
     }
 
-    /// Calls `f` with each non-empty line of member `name` and its 1-based number.
+    /// Calls `f` with each non-blank line of member `name` and its 1-based number, through the
+    /// one bounded line reader ([`forensic_evidence::lines::for_each_line`]).
     fn lines(
         &mut self,
         name: &str,
         why: &'static str,
-        mut f: impl FnMut(u64, &[u8]) -> Result<(), BundleIndexError>,
+        f: impl FnMut(u64, &[u8]) -> Result<(), BundleIndexError>,
     ) -> Result<(), BundleIndexError> {
-        let max = self.limits.max_line;
-        self.stream(name, why, |r| {
-            let mut buf = Vec::new();
-            let mut n = 0u64;
-            loop {
-                buf.clear();
-                let got = r
-                    .take(max as u64 + 1)
-                    .read_until(b'\n', &mut buf)
-                    .map_err(|e| io_err(name, e))?;
-                if got == 0 {
-                    return Ok(());
-                }
-                n += 1;
-                if buf.last() == Some(&b'\n') {
-                    buf.pop();
-                } else if buf.len() > max {
-                    return Err(BundleIndexError::Limit {
-                        member: name.into(),
-                        why: format!("line {n} is longer than {max} bytes"),
-                    });
-                }
-                if !buf.is_empty() {
-                    f(n, &buf)?;
-                }
-            }
-        })
+        let limits = LineLimits {
+            max_line: self.limits.max_line,
+            max_lines: self.limits.max_entries.saturating_add(1),
+        };
+        self.stream(name, why, |r| for_each_line(name, r, limits, f))
     }
 
     /// The container's filesystem: [`TREE_INDEX`], with [`UPPER_CHANGES`] when the bundle has it.
@@ -322,7 +297,7 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
         let mut unexamined = 0u64;
         let max = self.limits.max_entries;
         for layer in layers.iter().rev() {
-            let name = format!("{IMAGE_SECTION}{}", layer.member);
+            let name = forensic_evidence::members::in_image_section(&layer.member);
             let mut entries: Vec<IndexedEntry> = Vec::new();
             self.lines(&name, "an index of one of the image's layers", |n, line| {
                 count += 1;
@@ -391,29 +366,6 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
     }
 }
 
-/// The member name `forensic collect` gives the copy of `path` under `5-filesystem/root/`, when
-/// the path is UTF-8 and short enough not to be stored under a hashed name.
-fn root_member(path: &str) -> Option<String> {
-    if path.contains("\\x") {
-        return None;
-    }
-    let mut name = ROOT_PREFIX.to_string();
-    for (i, comp) in path.split('/').filter(|c| !c.is_empty()).enumerate() {
-        if i > 0 {
-            name.push('/');
-        }
-        name.push_str(&forensic_bundle::name::escape_segment(comp.as_bytes()));
-    }
-    (name.len() <= forensic_bundle::name::MAX_NAME_LEN - 32 && name.len() > ROOT_PREFIX.len()).then_some(name)
-}
-
-fn io_err(member: &str, source: io::Error) -> BundleIndexError {
-    BundleIndexError::Io {
-        member: member.into(),
-        source,
-    }
-}
-
 fn line_err(member: &str, line: u64, why: String) -> BundleIndexError {
     BundleIndexError::Line {
         member: member.into(),
@@ -431,3 +383,12 @@ fn limit(member: &str, why: String) -> BundleIndexError {
 
 #[cfg(test)]
 mod tests;
+
+/// The member `forensic collect` copies the container file at index path `path` to under
+/// `5-filesystem/root/` ([`forensic_evidence::paths::root_copy`]); `None` for the root itself and
+/// for a path whose index form escaped bytes that are not UTF-8 (`\xNN`: the original bytes are
+/// not known here).
+fn root_member(path: &str) -> Option<String> {
+    (!path.contains("\\x") && !path.trim_matches('/').is_empty())
+        .then(|| forensic_evidence::paths::root_copy(path.as_bytes()))
+}

@@ -104,9 +104,6 @@ const PASSWD: &str = "/etc/passwd";
 const SHADOW: &str = "/etc/shadow";
 const GROUP: &str = "/etc/group";
 
-/// Directories where a new executable is a dropped payload.
-const TMP_DIRS: [&str; 4] = ["/tmp", "/var/tmp", "/dev/shm", "/run"];
-
 /// Directory names that hold programs and libraries.
 const BINARY_DIRS: [&str; 7] = ["bin", "sbin", "lib", "lib32", "lib64", "libx32", "libexec"];
 
@@ -265,7 +262,7 @@ impl Ctx<'_> {
         let p = self.path();
         let was = self.before.filter(|e| e.kind == Kind::File);
         let executable = now.mode & 0o111 != 0;
-        let in_tmp = TMP_DIRS.iter().any(|d| is_below(p, d));
+        let in_tmp = forensic_evidence::paths::in_temp_dir(p.as_bytes());
         let program = in_binary_dir(p) || executable || was.is_some_and(|w| w.mode & 0o111 != 0);
         let new_bytes = self.ch.kind == ChangeKind::Added
             || self

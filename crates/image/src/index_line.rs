@@ -14,54 +14,10 @@
 use crate::index::{FileEntry, Kind};
 use crate::tree;
 use forensic_bundle::digest::Digest;
-use serde::Deserialize;
-
-/// Raw bytes as the collector writes them.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum Raw {
-    Text(String),
-    Hex { bytes_hex: String },
-}
-
-impl Raw {
-    fn bytes(&self) -> Result<Vec<u8>, String> {
-        match self {
-            Raw::Text(s) => Ok(s.as_bytes().to_vec()),
-            Raw::Hex { bytes_hex } => hex::decode(bytes_hex).map_err(|e| format!("bad bytes_hex: {e}")),
-        }
-    }
-}
-
-/// The fields of a line this crate uses (others are ignored).
-#[derive(Debug, Deserialize)]
-struct Line {
-    path: Raw,
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    mode: Option<String>,
-    #[serde(default)]
-    uid: Option<u32>,
-    #[serde(default)]
-    gid: Option<u32>,
-    #[serde(default)]
-    size: Option<u64>,
-    #[serde(default)]
-    mtime_ns: Option<i64>,
-    #[serde(default)]
-    rdev: Option<String>,
-    #[serde(default)]
-    symlink_target: Option<Raw>,
-    #[serde(default)]
-    xattrs: Option<Vec<(String, Raw)>>,
-    #[serde(default)]
-    sha256: Option<String>,
-    #[serde(default)]
-    note: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
-}
+use forensic_bundle::manifest::FileKind;
+use forensic_evidence::records::EntryType;
+use forensic_evidence::records::tree::TreeEntry;
+use forensic_evidence::records::upper::UpperChange;
 
 /// One parsed line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,38 +54,21 @@ impl IndexedEntry {
     }
 }
 
-fn kind_of(name: &str) -> Option<Kind> {
-    Some(match name {
-        "file" => Kind::File,
-        "dir" | "mountpoint-skipped" => Kind::Dir,
-        "symlink" => Kind::Symlink,
-        "fifo" => Kind::Fifo,
-        "socket" => Kind::Socket,
-        "char" => Kind::Char,
-        "block" => Kind::Block,
-        _ => return None,
+fn kind_of(t: EntryType) -> Option<Kind> {
+    Some(match t.file_kind()? {
+        FileKind::File => Kind::File,
+        FileKind::Dir => Kind::Dir,
+        FileKind::Symlink => Kind::Symlink,
+        FileKind::Fifo => Kind::Fifo,
+        FileKind::Socket => Kind::Socket,
+        FileKind::Char => Kind::Char,
+        FileKind::Block => Kind::Block,
     })
-}
-
-fn rdev_of(s: &str) -> Option<(u64, u64)> {
-    let (a, b) = s.split_once(':')?;
-    Some((a.parse().ok()?, b.parse().ok()?))
 }
 
 /// The index path of raw path bytes: absolute, `\xNN` for bytes that are not UTF-8.
 fn index_path(raw: &[u8]) -> Result<String, String> {
     tree::checked_path(raw).map_err(|e| format!("path {:?} is not usable: {e:?}", tree::escape(raw)))
-}
-
-/// One line of the writable layer's change list (`5-filesystem/upper-changes.jsonl`):
-/// `{"path":…,"change":"added"|"modified"|"added-or-modified"|"deleted"|"opaque-dir"|"dir"|"unreadable",
-/// …,"member":"5-filesystem/upper/…"}`.
-#[derive(Debug, Deserialize)]
-struct UpperRaw {
-    path: Raw,
-    change: String,
-    #[serde(default)]
-    member: Option<String>,
 }
 
 /// What the writable layer holds at one path.
@@ -145,43 +84,39 @@ pub(crate) struct UpperLine {
 
 /// Parses one line of the writable layer's change list.
 pub(crate) fn parse_upper(line: &[u8]) -> Result<UpperLine, String> {
-    let l: UpperRaw = serde_json::from_slice(line).map_err(|e| format!("not a change list line: {e}"))?;
+    let l: UpperChange<'static> = serde_json::from_slice(line).map_err(|e| format!("not a change list line: {e}"))?;
     Ok(UpperLine {
-        path: index_path(&l.path.bytes()?)?,
-        change: l.change,
+        path: index_path(l.path.as_bytes())?,
+        change: l.change.as_str().to_string(),
         member: l.member,
     })
 }
 
 /// Parses one line. `Err` says what is wrong with it (the caller adds member and line number).
 pub(crate) fn parse(line: &[u8]) -> Result<IndexLine, String> {
-    let l: Line = serde_json::from_slice(line).map_err(|e| format!("not an index line: {e}"))?;
-    let path = index_path(&l.path.bytes()?)?;
-    if l.kind == "skipped" {
+    let l: TreeEntry<'static> = serde_json::from_slice(line).map_err(|e| format!("not an index line: {e}"))?;
+    let path = index_path(l.path.as_bytes())?;
+    if l.kind == EntryType::Skipped {
         let why = l.error.unwrap_or_else(|| "could not be examined".to_string());
         return Ok(IndexLine::Unexamined { path, why });
     }
-    let kind = kind_of(&l.kind).ok_or_else(|| format!("{path}: unknown type {:?}", l.kind))?;
-    let mode_text = l.mode.ok_or_else(|| format!("{path}: no mode"))?;
-    let mode = u32::from_str_radix(&mode_text, 8)
-        .ok()
-        .filter(|m| *m <= 0o7777)
-        .ok_or_else(|| format!("{path}: mode {mode_text:?} is not four octal digits"))?;
+    let kind =
+        kind_of(l.kind).ok_or_else(|| format!("{path}: type {:?} has no place in a tree index", l.kind.as_str()))?;
+    let mode = l.mode.ok_or_else(|| format!("{path}: no mode"))?.bits();
     let sha256 = match l.sha256 {
         Some(h) => Some(Digest::from_hex(&h).ok_or_else(|| format!("{path}: sha256 {h:?} is not 64 hex digits"))?),
         None => None,
     };
-    let link_target = match l.symlink_target {
-        Some(t) => Some(tree::escape(&t.bytes()?)),
-        None => None,
-    };
-    let mut xattrs = Vec::new();
-    for (name, value) in l.xattrs.unwrap_or_default() {
-        xattrs.push((name, value.bytes()?));
-    }
-    let unexplored = match (l.kind.as_str(), l.note) {
-        ("mountpoint-skipped", note) => Some(note.unwrap_or_else(|| "another filesystem: not entered".into())),
-        ("dir", Some(note)) => Some(note),
+    let link_target = l.symlink_target.as_ref().map(|t| tree::escape(t.as_bytes()));
+    let xattrs = l
+        .xattrs
+        .unwrap_or_default()
+        .into_iter()
+        .map(|x| (x.0, x.1.into_vec()))
+        .collect();
+    let unexplored = match (l.kind, l.note) {
+        (EntryType::MountpointSkipped, note) => Some(note.unwrap_or_else(|| "another filesystem: not entered".into())),
+        (EntryType::Dir, Some(note)) => Some(note),
         _ => None,
     };
     Ok(IndexLine::Entry(IndexedEntry {
@@ -196,7 +131,7 @@ pub(crate) fn parse(line: &[u8]) -> Result<IndexLine, String> {
             sha256,
             link_target,
         },
-        rdev: l.rdev.as_deref().and_then(rdev_of),
+        rdev: l.rdev.map(|d| (d.major, d.minor)),
         xattrs,
         unexplored,
     }))
@@ -299,14 +234,19 @@ mod tests {
     fn bad_lines_say_what_is_wrong() {
         let err = |l: &str| parse(l.as_bytes()).unwrap_err();
         assert!(err("{").starts_with("not an index line"), "{}", err("{"));
-        assert_eq!(
-            err(r#"{"path":"/x","type":"door","mode":"0644"}"#),
-            r#"/x: unknown type "door""#
+        let e = err(r#"{"path":"/x","type":"door","mode":"0644"}"#);
+        assert!(e.starts_with("not an index line: unknown variant `door`"), "{e}");
+        let e = err(r#"{"path":"/x","type":"file","mode":"rw-r--r--"}"#);
+        assert!(
+            e.starts_with(r#"not an index line: mode "rw-r--r--" is not four octal digits"#),
+            "{e}"
         );
         assert_eq!(
-            err(r#"{"path":"/x","type":"file","mode":"rw-r--r--"}"#),
-            r#"/x: mode "rw-r--r--" is not four octal digits"#
+            err(r#"{"path":"/x","type":"whiteout","mode":"0644"}"#),
+            r#"/x: type "whiteout" has no place in a tree index"#
         );
+        let e = err(r#"{"path":{"bytes_hex":"zz"},"type":"file","mode":"0644"}"#);
+        assert!(e.starts_with("not an index line: bytes_hex"), "{e}");
         assert_eq!(
             err(r#"{"path":"/x","type":"file","mode":"0644","sha256":"zz"}"#),
             r#"/x: sha256 "zz" is not 64 hex digits"#

@@ -16,31 +16,21 @@
 use crate::index::{FileIndex, Kind};
 use crate::index_line::IndexedEntry;
 use crate::tree;
-use serde::Deserialize;
 
 /// The aufs whiteout prefix.
 const WH: &str = ".wh.";
 /// The aufs opaque-directory marker.
 const WH_OPAQUE: &str = ".wh..wh..opq";
 
-/// One line of `9-image/layers.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub(crate) struct LayerRecord {
-    /// Position, 0 for the top layer.
-    pub layer: u64,
-    /// Host path of the lower directory (for messages).
-    #[serde(default)]
-    pub path: Option<String>,
-    /// Member name inside section 9 (`layers/0.jsonl`).
-    pub member: String,
-}
+/// One entry of `9-image/layers.json` (CONTENTS.md §7).
+pub(crate) use forensic_evidence::records::image::LowerLayer as LayerRecord;
 
 /// Parses `layers.json`: the layers top first.
 pub(crate) fn parse_layer_list(bytes: &[u8]) -> Result<Vec<LayerRecord>, String> {
     let mut list: Vec<LayerRecord> = serde_json::from_slice(bytes).map_err(|e| format!("not a list of layers: {e}"))?;
     list.sort_by_key(|l| l.layer);
     for (i, l) in list.iter().enumerate() {
-        if l.layer != i as u64 {
+        if l.layer != i {
             return Err(format!(
                 "layer numbers are not 0, 1, 2, …: found {} at position {i}",
                 l.layer
@@ -216,7 +206,7 @@ mod tests {
             ["layers/0.jsonl", "layers/1.jsonl"]
         );
         assert_eq!(
-            parse_layer_list(br#"[{"layer":1,"member":"layers/1.jsonl"}]"#).unwrap_err(),
+            parse_layer_list(br#"[{"layer":1,"path":"/l/b","member":"layers/1.jsonl"}]"#).unwrap_err(),
             "layer numbers are not 0, 1, 2, …: found 1 at position 0"
         );
         assert!(parse_layer_list(b"{}").unwrap_err().starts_with("not a list of layers"));

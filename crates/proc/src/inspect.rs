@@ -28,7 +28,6 @@ mod image;
 use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 pub use crictl::from_crictl;
 pub use engine::{from_docker, from_podman};
@@ -77,112 +76,7 @@ pub enum InspectError {
     },
 }
 
-/// The runtime whose output a record came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Runtime {
-    /// Podman.
-    Podman,
-    /// Docker Engine.
-    Docker,
-    /// containerd, seen through `crictl`.
-    Containerd,
-    /// CRI-O, seen through `crictl`.
-    #[serde(rename = "cri-o")]
-    CriO,
-    /// A CRI runtime `crictl` talked to that could not be identified.
-    Crictl,
-}
-
-impl Runtime {
-    /// The name used in serialized records: `"podman"`, `"docker"`, `"containerd"`, `"cri-o"`,
-    /// `"crictl"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Podman => "podman",
-            Self::Docker => "docker",
-            Self::Containerd => "containerd",
-            Self::CriO => "cri-o",
-            Self::Crictl => "crictl",
-        }
-    }
-}
-
-/// A container as a responder needs to know it, the same fields whatever the runtime.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ContainerRecord {
-    /// The runtime that printed the output.
-    pub runtime: Runtime,
-    /// The full container id (64 lowercase hex digits).
-    pub id: String,
-    /// The container name (for Kubernetes, the container's name in the pod spec).
-    pub name: Option<String>,
-    /// The host pid of the container's first process; `None` when not running.
-    pub pid: Option<u32>,
-    /// `running`, `exited`, `created`, `paused`, … (lower case).
-    pub state: Option<String>,
-    /// Creation time as the runtime printed it (RFC 3339).
-    pub created: Option<String>,
-    /// The image as the user named it (`quay.io/org/app:latest`).
-    pub image_ref: Option<String>,
-    /// The image id, `sha256:<64 hex>`.
-    pub image_id: Option<String>,
-    /// The image manifest digest (`sha256:…`) when the runtime shows it.
-    pub image_digest: Option<String>,
-    /// Container labels.
-    pub labels: BTreeMap<String, String>,
-    /// Kubernetes pod name (`io.kubernetes.pod.name` label).
-    pub pod: Option<String>,
-    /// Kubernetes namespace (`io.kubernetes.pod.namespace` label).
-    pub namespace: Option<String>,
-    /// Kubernetes pod UID (`io.kubernetes.pod.uid` label).
-    pub pod_uid: Option<String>,
-    /// The container's log file on the host.
-    pub log_path: Option<String>,
-    /// The overlay's writable layer on the host: the container's changes.
-    pub upper_dir: Option<String>,
-    /// The overlay's read-only layers on the host, topmost first.
-    pub lower_dirs: Vec<String>,
-    /// The overlay's merged view on the host (the container's root while it runs).
-    pub merged_dir: Option<String>,
-    /// Whether the container runs privileged.
-    pub privileged: bool,
-    /// Capabilities added to the runtime's default set.
-    pub cap_add: Vec<String>,
-    /// Capabilities dropped from the runtime's default set.
-    pub cap_drop: Vec<String>,
-    /// The effective capability set, when the output shows it (Podman, CRI's OCI spec).
-    pub capabilities: Option<Vec<String>>,
-    /// The seccomp profile (`unconfined`, `runtime/default`, `localhost/<file>`, or the value
-    /// given with `--security-opt seccomp=`); `None` when the output does not say, which for
-    /// Docker and Podman means the runtime's default profile unless privileged.
-    pub seccomp_profile: Option<String>,
-    /// The AppArmor profile, when set.
-    pub apparmor_profile: Option<String>,
-    /// The user the process runs as, as configured (`65532`, `1000:1000`, `nobody`).
-    pub run_as_user: Option<String>,
-    /// Whether the root filesystem is mounted read-only.
-    pub read_only_rootfs: bool,
-    /// Mounts into the container. For `crictl`, every mount of the OCI spec (including `/proc`,
-    /// `/dev` and the runtime's `/etc/hosts`); for Docker and Podman, volumes and bind mounts.
-    pub mounts: Vec<ContainerMount>,
-    /// The process environment (`KEY=value`); may hold secrets.
-    pub env: Vec<String>,
-}
-
-/// One mount into a container.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ContainerMount {
-    /// What is mounted: a host path, a volume's directory, or a pseudo-filesystem name.
-    pub source: Option<String>,
-    /// Where it appears inside the container.
-    pub destination: String,
-    /// Whether it is writable from inside.
-    pub rw: bool,
-    /// `bind`, `volume`, `tmpfs`, `proc`, …
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-}
+pub use forensic_evidence::records::container::{ContainerMount, ContainerRecord, Runtime};
 
 /// Parses output that is either one JSON object, or an array holding exactly one.
 fn one_object<T: DeserializeOwned>(what: &'static str, input: &str) -> Result<T, InspectError> {
@@ -261,7 +155,7 @@ fn kubernetes_labels(labels: &BTreeMap<String, String>) -> (Option<String>, Opti
 mod tests {
     use super::*;
 
-    #[derive(Debug, Deserialize, PartialEq)]
+    #[derive(Debug, serde::Deserialize, PartialEq)]
     struct Thing {
         a: u8,
     }

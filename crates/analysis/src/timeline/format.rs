@@ -147,15 +147,15 @@ pub fn tsk_mode(kind: &str, perm: u32) -> String {
 /// The body file line of an index entry; `None` for an entry without times (`skipped`).
 pub fn body_line(e: &FileEntry) -> Option<String> {
     let (mtime, ctime) = (e.mtime_ns?, e.ctime_ns?);
-    let mut name = body_name(&e.path.bytes());
+    let mut name = body_name(e.path.as_bytes());
     if let Some(t) = &e.symlink_target {
         name.push_str(" -> ");
-        name.push_str(&body_name(&t.bytes()));
+        name.push_str(&body_name(t.as_bytes()));
     }
     Some(format!(
         "0|{name}|{}|{}|{}|{}|{}|0|{}|{}|0",
         e.inode.unwrap_or(0),
-        tsk_mode(&e.kind, e.perm()),
+        tsk_mode(e.kind.as_str(), e.perm()),
         e.uid.unwrap_or(0),
         e.gid.unwrap_or(0),
         e.size.unwrap_or(0),

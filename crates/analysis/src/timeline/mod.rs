@@ -147,7 +147,7 @@ impl Builder<'_> {
         }
         let mut desc = format!(
             "{}{} {}:{} {} {}",
-            type_char(&e.kind),
+            type_char(e.kind.as_str()),
             perm_string(e.perm()),
             opt(e.uid),
             opt(e.gid),

@@ -7,7 +7,6 @@ use crate::rootfs::root::RootFs;
 use crate::rootfs::walk::{self, Descent, DirHandle, Entry, Visit, WalkOptions};
 use crate::sink::{NewMember, Sink, Written};
 use forensic_bundle::manifest::{FileKind, RawPath, Source};
-use forensic_bundle::name::{MAX_NAME_LEN, escape_segment};
 use rustix::fd::AsFd;
 use std::io::{self, Read};
 
@@ -107,7 +106,7 @@ pub fn copy_tree(
             let original = joined(&base, &e.path);
             match (&e.descent, dir) {
                 (Descent::NotADirectory, Some(dir)) => {
-                    let name = member_name(&prefix, &e.path, &original);
+                    let name = forensic_evidence::paths::copy_member(&prefix, &e.path, &original);
                     c.entry(dir, &e, name, RawPath::from_bytes(&original)).map(|_| ())
                 }
                 (Descent::Entered | Descent::NotADirectory, _) => Ok(()),
@@ -378,50 +377,13 @@ pub(crate) fn joined(base: &[u8], rel: &[u8]) -> Vec<u8> {
     p
 }
 
-/// Longest member name this module makes, leaving room for a section prefix (SPEC §3, §4).
-const MAX_MEMBER_NAME: usize = MAX_NAME_LEN - 32;
-
-/// `prefix` + the components of `rel`, each escaped (SPEC §3). A name that would be too long is
-/// replaced by `prefix` + `%long-name/` + SHA-256 of the original path: `%l` cannot begin an
-/// escaped segment, so that name never collides with a real path's.
-pub(crate) fn member_name(prefix: &str, rel: &[u8], original: &[u8]) -> String {
-    let mut name = String::from(prefix);
-    for (i, comp) in rel.split(|&b| b == b'/').filter(|c| !c.is_empty()).enumerate() {
-        if i > 0 {
-            name.push('/');
-        }
-        name.push_str(&escape_segment(comp));
-        if name.len() > MAX_MEMBER_NAME {
-            break;
-        }
-    }
-    if name.len() > MAX_MEMBER_NAME || name.len() == prefix.len() {
-        use sha2::Digest;
-        return format!(
-            "{prefix}%long-name/{}",
-            crate::rootfs::json::hex(&sha2::Sha256::digest(original))
-        );
-    }
-    name
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sink::MemorySink;
-    use forensic_bundle::name::validate;
 
     #[test]
-    fn names_are_escaped_and_bounded() {
-        assert_eq!(
-            member_name("files/tmp/", b"a/b\nc", b"/tmp/a/b\nc"),
-            "files/tmp/a/b%0Ac"
-        );
-        assert_eq!(member_name("", b"..", b"/x/.."), "%2E%2E");
-        let deep = vec![b"x".repeat(255); 8].join(&b'/');
-        let n = member_name("files/", &deep, &deep);
-        assert!(n.starts_with("files/%long-name/") && n.len() < 100, "{n}");
-        assert!(validate(&n).is_ok());
+    fn prefixes_and_joins() {
         assert_eq!(normalized("/files/tmp"), "files/tmp/");
         assert_eq!(normalized(""), "");
         assert_eq!(joined(b"/tmp", b"a"), b"/tmp/a");

@@ -12,17 +12,17 @@
 //! to temporary files, so memory stays bounded however many files match.
 
 use crate::rootfs::error::{RootError, display_path};
-use crate::rootfs::json::{self, Raw};
+use crate::rootfs::json;
 use crate::rootfs::root::RootFs;
 use crate::rootfs::walk::{self, Entry, Visit, WalkOptions, WalkStats, XattrPolicy};
 use crate::sink::{NewMember, Sink};
 use forensic_bundle::manifest::{FileKind, Source};
-use serde::Serialize;
+use forensic_evidence::RawBytes;
+use forensic_evidence::paths::in_temp_dir;
+use forensic_evidence::records::Mode;
+use forensic_evidence::records::derived::DerivedEntry;
 use std::io::{Seek, Write};
 use std::time::Duration;
-
-/// The temporary directories whose executables are listed.
-pub const TEMP_DIRS: &[&str] = &["/tmp", "/var/tmp", "/dev/shm", "/run"];
 
 /// What to derive.
 #[derive(Debug, Clone)]
@@ -104,7 +104,7 @@ impl DerivedLists {
         if m.mode & 0o6000 != 0 {
             self.setuid.add(e)?;
         }
-        if m.mode & 0o111 != 0 && in_temp_dir(&e.path) {
+        if m.mode & 0o111 != 0 && in_temp_dir(&json::absolute(&e.path)) {
             self.tmp_executables.add(e)?;
         }
         if m.mtime_ns >= self.threshold_ns || m.ctime_ns >= self.threshold_ns {
@@ -147,27 +147,6 @@ pub fn collect_derived(root: &RootFs, sink: &mut dyn Sink, opts: &DerivedOptions
     Ok(stats)
 }
 
-/// Under one of [`TEMP_DIRS`] (the path relative to the root).
-fn in_temp_dir(rel: &[u8]) -> bool {
-    TEMP_DIRS.iter().any(|d| {
-        let d = d.trim_start_matches('/').as_bytes();
-        rel.strip_prefix(d).is_some_and(|rest| rest.first() == Some(&b'/'))
-    })
-}
-
-/// One JSONL line of a derived list.
-#[derive(Serialize)]
-struct Line<'a> {
-    path: Raw<'a>,
-    mode: String,
-    uid: u32,
-    gid: u32,
-    size: u64,
-    mtime_ns: i64,
-    ctime_ns: i64,
-    inode: u64,
-}
-
 /// One list: a text spool and a JSONL spool.
 #[derive(Debug)]
 struct List {
@@ -198,9 +177,9 @@ impl List {
         let mut line = Vec::with_capacity(160);
         json::push_line(
             &mut line,
-            &Line {
-                path: Raw(&path),
-                mode: json::mode(m.mode),
+            &DerivedEntry {
+                path: RawBytes::borrowed(&path),
+                mode: Mode(m.mode),
                 uid: m.uid,
                 gid: m.gid,
                 size: m.size,
@@ -342,14 +321,5 @@ mod tests {
             .unwrap();
         let mut sink = MemorySink::default();
         assert_eq!(lists.write_members(&mut sink).unwrap().setuid, 1);
-    }
-
-    #[test]
-    fn temp_dirs_are_matched_by_component() {
-        assert!(in_temp_dir(b"tmp/x"));
-        assert!(in_temp_dir(b"var/tmp/a/b"));
-        assert!(!in_temp_dir(b"tmp"));
-        assert!(!in_temp_dir(b"tmpx/y"));
-        assert!(!in_temp_dir(b"usr/tmp/x"));
     }
 }

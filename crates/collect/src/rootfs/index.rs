@@ -19,14 +19,16 @@
 //! - `rdev` (`"major:minor"`) is added for device nodes, `note` for directories not entered.
 
 use crate::rootfs::error::RootError;
-use crate::rootfs::json::{self, Raw, Xattrs};
+use crate::rootfs::json;
 use crate::rootfs::root::RootFs;
 use crate::rootfs::sys;
 use crate::rootfs::walk::{self, Descent, DirHandle, Entry, Skipped, Visit, WalkOptions, WalkStats, XattrPolicy};
 use forensic_bundle::manifest::{FileKind, Xattr};
+use forensic_evidence::RawBytes;
+use forensic_evidence::records::tree::TreeEntry;
+use forensic_evidence::records::{EntryType, Mode};
 use rayon::prelude::*;
 use rustix::fd::AsFd;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::io::{Read, Write};
@@ -302,53 +304,12 @@ fn hash_batch(batch: Vec<Item>, cfg: &HashConfig) -> Done {
     done
 }
 
-/// One index line.
-#[derive(Serialize)]
-struct Line<'a> {
-    path: Raw<'a>,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    mode: String,
-    uid: u32,
-    gid: u32,
-    size: u64,
-    mtime_ns: i64,
-    ctime_ns: i64,
-    inode: u64,
-    nlink: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rdev: Option<String>,
-    symlink_target: Option<Raw<'a>>,
-    xattrs: Option<Xattrs<'a>>,
-    sha256: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    note: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
-
-/// The line of something that could not be examined.
-#[derive(Serialize)]
-struct SkipLine<'a> {
-    path: Raw<'a>,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    error: &'a str,
-}
-
 /// Appends the line of `item` to `line` (hashing a regular file first).
 fn index_item(item: &Item, cfg: &HashConfig, line: &mut Vec<u8>) -> Outcome {
     let (entry, dir) = match item {
         Item::Skipped(s) => {
             let path = json::absolute(&s.path);
-            json::push_line(
-                line,
-                &SkipLine {
-                    path: Raw(&path),
-                    kind: "skipped",
-                    error: &s.reason,
-                },
-            );
+            json::push_line(line, &TreeEntry::skipped(RawBytes::borrowed(&path), s.reason.clone()));
             return Outcome::Skipped(s.clone());
         }
         Item::Entry(e, dir) => (e, dir),
@@ -369,47 +330,47 @@ fn index_item(item: &Item, cfg: &HashConfig, line: &mut Vec<u8>) -> Outcome {
     };
     let (kind, note, outcome) = match &entry.descent {
         Descent::OtherFilesystem => (
-            "mountpoint-skipped",
+            EntryType::MountpointSkipped,
             Some("another filesystem: not entered".to_string()),
             Outcome::Mountpoint,
         ),
         Descent::PseudoFilesystem(fs) => (
-            "mountpoint-skipped",
+            EntryType::MountpointSkipped,
             Some(format!("{fs} filesystem: not entered")),
             Outcome::Mountpoint,
         ),
         Descent::DepthLimit => (
-            json::kind(entry.meta.kind),
+            EntryType::from(entry.meta.kind),
             Some("depth limit: not entered".to_string()),
             outcome,
         ),
         Descent::Failed(why) => (
-            json::kind(entry.meta.kind),
+            EntryType::from(entry.meta.kind),
             Some(format!("not entered: {why}")),
             outcome,
         ),
-        Descent::NotADirectory | Descent::Entered => (json::kind(entry.meta.kind), None, outcome),
+        Descent::NotADirectory | Descent::Entered => (EntryType::from(entry.meta.kind), None, outcome),
     };
     let m = &entry.meta;
     let path = json::absolute(&entry.path);
     let xattrs = xattrs_read.as_deref().or(m.xattrs.as_deref());
-    let rdev = matches!(m.kind, FileKind::Char | FileKind::Block).then(|| json::device(entry.rdev));
+    let rdev = matches!(m.kind, FileKind::Char | FileKind::Block).then(|| json::device_of(entry.rdev));
     json::push_line(
         line,
-        &Line {
-            path: Raw(&path),
+        &TreeEntry {
+            path: RawBytes::borrowed(&path),
             kind,
-            mode: json::mode(m.mode),
-            uid: m.uid,
-            gid: m.gid,
-            size: m.size,
-            mtime_ns: m.mtime_ns,
-            ctime_ns: m.ctime_ns,
-            inode: m.inode,
-            nlink: m.nlink,
+            mode: Some(Mode(m.mode)),
+            uid: Some(m.uid),
+            gid: Some(m.gid),
+            size: Some(m.size),
+            mtime_ns: Some(m.mtime_ns),
+            ctime_ns: Some(m.ctime_ns),
+            inode: Some(m.inode),
+            nlink: Some(m.nlink),
             rdev,
-            symlink_target: m.symlink_target.as_ref().map(Raw::of_path),
-            xattrs: xattrs.map(Xattrs),
+            symlink_target: m.symlink_target.as_ref().map(json::raw_of_path),
+            xattrs: xattrs.map(json::xattr_pairs),
             sha256,
             note,
             error,

@@ -84,7 +84,7 @@ fn copy_dir(
     opts: &CopyOptions,
 ) -> Result<CopyStats, RootError> {
     let original = crate::rootfs::json::absolute(path);
-    let name = copy::member_name(prefix, &original, &original);
+    let name = forensic_evidence::paths::copy_member(prefix, &original, &original);
     copy::copy_tree(root, path, &name, sink, opts)
 }
 
@@ -97,7 +97,12 @@ fn copy_single(
 ) -> Result<CopyStats, RootError> {
     let original = crate::rootfs::json::absolute(path);
     let mut c = Copier::new(sink, opts);
-    copy::copy_one(root, path, copy::member_name(prefix, &original, &original), &mut c)?;
+    copy::copy_one(
+        root,
+        path,
+        forensic_evidence::paths::copy_member(prefix, &original, &original),
+        &mut c,
+    )?;
     Ok(c.stats)
 }
 

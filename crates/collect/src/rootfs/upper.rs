@@ -16,12 +16,14 @@
 
 use crate::rootfs::copy::{self, Copier, CopyOptions, CopyStats};
 use crate::rootfs::error::{RootError, display_path};
-use crate::rootfs::json::{self, Raw};
+use crate::rootfs::json;
 use crate::rootfs::root::RootFs;
 use crate::rootfs::walk::{self, Descent, DirHandle, Entry, Visit, WalkOptions};
 use crate::sink::{NewMember, Sink};
 use forensic_bundle::manifest::{FileKind, FileMeta, RawPath, Source};
-use serde::Serialize;
+use forensic_evidence::RawBytes;
+use forensic_evidence::records::upper::{Change, UpperChange};
+use forensic_evidence::records::{EntryType, Mode};
 use std::io::{Seek, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -134,11 +136,7 @@ pub fn collect_upper(
                     ctx.copier.gap(&copy::joined(&host_base, &s.path), s.reason.clone())?;
                     json::push_line(
                         &mut ctx.out,
-                        &Unreadable {
-                            path: Raw(&path),
-                            change: "unreadable",
-                            error: &s.reason,
-                        },
+                        &UpperChange::unreadable(RawBytes::borrowed(&path), s.reason.clone()),
                     );
                     ctx.stats.lines += 1;
                 }
@@ -172,38 +170,6 @@ pub fn collect_upper(
     Ok(stats)
 }
 
-/// One change list line.
-#[derive(Serialize)]
-struct Change<'a> {
-    path: Raw<'a>,
-    change: &'static str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    size: u64,
-    mode: String,
-    sha256: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    member: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    truncated: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    symlink_target: Option<Raw<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    redirect: Option<Raw<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    metacopy: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    marker: Option<Raw<'a>>,
-}
-
-/// The line of an entry that could not be examined.
-#[derive(Serialize)]
-struct Unreadable<'a> {
-    path: Raw<'a>,
-    change: &'static str,
-    error: &'a str,
-}
-
 /// The state of one upper-layer walk.
 struct Ctx<'c, 's, 'x> {
     copier: &'c mut Copier<'s>,
@@ -234,16 +200,16 @@ impl Ctx<'_, '_, '_> {
         }
         if is_whiteout(e) {
             self.stats.deleted += 1;
-            return self.line(&path, "deleted", "whiteout", &e.meta, None, None);
+            return self.line(&path, Change::Deleted, EntryType::Whiteout, &e.meta, None, None);
         }
         match e.meta.kind {
             FileKind::Dir => self.dir(e, &path),
             _ => {
                 let change = self.change_of(&e.path);
                 let host = copy::joined(self.host_base, &e.path);
-                let member = copy::member_name(self.prefix, &e.path, &host);
+                let member = forensic_evidence::paths::copy_member(self.prefix, &e.path, &host);
                 let written = self.copier.entry(dir, e, member, RawPath::from_bytes(&host))?;
-                let kind = json::kind(e.meta.kind);
+                let kind = EntryType::from(e.meta.kind);
                 self.line(&path, change, kind, &e.meta, written.as_ref(), None)
             }
         }
@@ -273,9 +239,9 @@ impl Ctx<'_, '_, '_> {
         if opaque {
             self.opaque_depths.push(e.depth);
             self.stats.opaque_dirs += 1;
-            self.line(path, "opaque-dir", "dir", &e.meta, None, None)
+            self.line(path, Change::OpaqueDir, EntryType::Dir, &e.meta, None, None)
         } else {
-            self.line(path, "dir", "dir", &e.meta, None, None)
+            self.line(path, Change::Dir, EntryType::Dir, &e.meta, None, None)
         }
     }
 
@@ -287,8 +253,8 @@ impl Ctx<'_, '_, '_> {
             self.stats.opaque_dirs += 1;
             return self.line(
                 if parent.is_empty() { b"/" } else { parent },
-                "opaque-dir",
-                "dir",
+                Change::OpaqueDir,
+                EntryType::Dir,
                 &e.meta,
                 None,
                 Some(e.name()),
@@ -300,31 +266,38 @@ impl Ctx<'_, '_, '_> {
         }
         self.stats.deleted += 1;
         let deleted = copy::joined(if parent.is_empty() { b"/" } else { parent }, hidden);
-        self.line(&deleted, "deleted", "whiteout", &e.meta, None, Some(e.name()))
+        self.line(
+            &deleted,
+            Change::Deleted,
+            EntryType::Whiteout,
+            &e.meta,
+            None,
+            Some(e.name()),
+        )
     }
 
     /// `added`, `modified` or `added-or-modified` for the path `rel` found in the upper layer.
-    fn change_of(&mut self, rel: &[u8]) -> &'static str {
+    fn change_of(&mut self, rel: &[u8]) -> Change {
         if !self.opaque_depths.is_empty() {
             self.stats.added += 1;
-            return "added";
+            return Change::Added;
         }
         if self.lowers.is_empty() {
             self.stats.added_or_modified += 1;
-            return "added-or-modified";
+            return Change::AddedOrModified;
         }
         match in_lowers(self.lowers, rel) {
             true => {
                 self.stats.modified += 1;
-                "modified"
+                Change::Modified
             }
             false if self.lowers_complete => {
                 self.stats.added += 1;
-                "added"
+                Change::Added
             }
             false => {
                 self.stats.added_or_modified += 1;
-                "added-or-modified"
+                Change::AddedOrModified
             }
         }
     }
@@ -332,8 +305,8 @@ impl Ctx<'_, '_, '_> {
     fn line(
         &mut self,
         path: &[u8],
-        change: &'static str,
-        kind: &'static str,
+        change: Change,
+        kind: EntryType,
         m: &FileMeta,
         written: Option<&crate::sink::Written>,
         marker: Option<&[u8]>,
@@ -347,19 +320,20 @@ impl Ctx<'_, '_, '_> {
             .find_map(|n| xattr(m, n));
         json::push_line(
             &mut self.out,
-            &Change {
-                path: Raw(path),
+            &UpperChange {
+                path: RawBytes::borrowed(path),
                 change,
-                kind,
-                size: m.size,
-                mode: json::mode(m.mode),
+                kind: Some(kind),
+                size: Some(m.size),
+                mode: Some(Mode(m.mode)),
                 sha256: written.map(|w| w.sha256.hex()),
-                member: written.map(|w| w.name.as_str()),
+                member: written.map(|w| w.name.clone()),
                 truncated: written.and_then(|w| w.truncated.then_some(true)),
-                symlink_target: m.symlink_target.as_ref().map(Raw::of_path),
-                redirect: redirect.map(Raw),
+                symlink_target: m.symlink_target.as_ref().map(json::raw_of_path),
+                redirect: redirect.map(RawBytes::borrowed),
                 metacopy: metacopy.then_some(true),
-                marker: marker.map(Raw),
+                marker: marker.map(RawBytes::borrowed),
+                error: None,
             },
         );
         self.stats.lines += 1;

@@ -15,6 +15,8 @@ use crate::rootfs::upper::{UpperOptions, collect_upper};
 use crate::rootfs::{RootError, RootFs};
 use crate::sink::{NewMember, Sink};
 use forensic_bundle::manifest::Source;
+use forensic_evidence::members;
+use forensic_evidence::records::image::LowerLayer;
 use std::io::{self, Seek, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
@@ -80,7 +82,7 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
         let len = spool.seek(SeekFrom::End(0))?;
         spool.seek(SeekFrom::Start(0))?;
         let mut m = NewMember::new(
-            "tree-index.jsonl",
+            members::local(members::TREE_INDEX),
             Source::Derived {
                 derived: format!("walk of /proc/{pid}/root (root filesystem only, no link followed)"),
             },
@@ -186,9 +188,11 @@ pub fn index_lower_layers(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<
     };
     let mut list = Vec::new();
     for (i, dir) in lowers.iter().enumerate() {
-        list.push(
-            serde_json::json!({"layer": i, "path": dir.display().to_string(), "member": format!("layers/{i}.jsonl")}),
-        );
+        list.push(LowerLayer {
+            layer: i,
+            path: dir.display().to_string(),
+            member: members::layer_index(i),
+        });
         let root = match RootFs::open(dir) {
             Ok(r) => r,
             Err(e) => {
@@ -206,7 +210,7 @@ pub fn index_lower_layers(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<
         {
             spool.seek(SeekFrom::Start(0))?;
             let m = NewMember::new(
-                format!("layers/{i}.jsonl"),
+                members::layer_index(i),
                 Source::Derived {
                     derived: format!("walk of lower layer {}", dir.display()),
                 },
@@ -217,7 +221,7 @@ pub fn index_lower_layers(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<
     let doc = serde_json::to_vec_pretty(&list).map_err(io::Error::other)?;
     crate::ctx::derived(
         sink,
-        "layers.json",
+        members::local(members::LAYERS_LIST),
         "lower layers of the container's overlay root, top first",
         &doc,
     )?;

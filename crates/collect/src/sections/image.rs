@@ -4,7 +4,8 @@
 
 use crate::ctx::{Ctx, derived};
 use crate::sink::Sink;
-use serde_json::json;
+use forensic_evidence::members;
+use forensic_evidence::records::image::ImageReference;
 use std::io;
 use std::time::Duration;
 
@@ -14,14 +15,14 @@ use std::time::Duration;
 /// Only when the bundle cannot be written.
 pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
     let record = ctx.target.record.clone();
-    let reference = json!({
-        "image_ref": record.as_ref().and_then(|r| r.image_ref.clone()),
-        "image_id": record.as_ref().and_then(|r| r.image_id.clone()),
-        "image_digest": record.as_ref().and_then(|r| r.image_digest.clone()),
-    });
+    let reference = ImageReference {
+        image_ref: record.as_ref().and_then(|r| r.image_ref.clone()),
+        image_id: record.as_ref().and_then(|r| r.image_id.clone()),
+        image_digest: record.as_ref().and_then(|r| r.image_digest.clone()),
+    };
     derived(
         sink,
-        "image.json",
+        members::local(members::IMAGE),
         "image reference, id and digest from the container record",
         &serde_json::to_vec_pretty(&reference).map_err(io::Error::other)?,
     )?;

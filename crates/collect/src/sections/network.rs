@@ -3,8 +3,9 @@
 
 use crate::ctx::{Ctx, MAX_PROC_FILE, derived, read_proc_bytes, read_proc_text};
 use crate::sink::Sink;
+use forensic_evidence::members;
+use forensic_evidence::records::network::{InetSocket, SocketOwner, SocketProto, Sockets, UnixSocket};
 use forensic_proc::net::{self, InetProto as Proto};
-use serde_json::{Value, json};
 use std::io;
 
 /// Raw tables copied from /proc/<pid>/net.
@@ -23,13 +24,13 @@ const NET_FILES: [&str; 13] = [
     "if_inet6",
     "arp",
 ];
-const INET: [(&str, Proto); 6] = [
-    ("tcp", Proto::Tcp),
-    ("tcp6", Proto::Tcp6),
-    ("udp", Proto::Udp),
-    ("udp6", Proto::Udp6),
-    ("raw", Proto::Raw),
-    ("raw6", Proto::Raw6),
+const INET: [(&str, Proto, SocketProto); 6] = [
+    ("tcp", Proto::Tcp, SocketProto::Tcp),
+    ("tcp6", Proto::Tcp6, SocketProto::Tcp6),
+    ("udp", Proto::Udp, SocketProto::Udp),
+    ("udp6", Proto::Udp6, SocketProto::Udp6),
+    ("raw", Proto::Raw, SocketProto::Raw),
+    ("raw6", Proto::Raw6, SocketProto::Raw6),
 ];
 
 /// Collects section 2.
@@ -42,7 +43,7 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
         ctx.proc_file(sink, &ctx.proc.path(pid, &format!("net/{f}")), &format!("proc-net/{f}"));
     }
     let mut sockets = Vec::new();
-    for (file, proto) in INET {
+    for (file, proto, recorded) in INET {
         let text = read_proc_text(&ctx.proc.path(pid, &format!("net/{file}")), MAX_PROC_FILE).unwrap_or_default();
         let table = match net::parse_inet(proto, &text) {
             Ok(t) => t,
@@ -58,32 +59,37 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
             );
         }
         for s in table.rows {
-            sockets.push(json!({
-                "proto": format!("{:?}", s.proto).to_lowercase(),
-                "local": s.local.to_string(),
-                "remote": s.remote.to_string(),
-                                "state": s.state_name(),
-                "uid": s.uid,
-                "inode": s.inode,
-                "owners": owners(ctx, s.inode),
-            }));
+            sockets.push(InetSocket {
+                proto: recorded,
+                local: s.local.to_string(),
+                remote: s.remote.to_string(),
+                state: s.state_name().to_string(),
+                uid: s.uid,
+                inode: s.inode,
+                owners: owners(ctx, s.inode),
+            });
         }
     }
     let unix_text = read_proc_text(&ctx.proc.path(pid, "net/unix"), MAX_PROC_FILE).unwrap_or_default();
-    let unix: Vec<Value> = net::parse_unix(&unix_text)
+    let unix: Vec<UnixSocket> = net::parse_unix(&unix_text)
         .map(|t| t.rows)
         .unwrap_or_default()
         .into_iter()
         .map(|u| {
             let path = u.path.as_ref().map(|p| p.to_string_lossy().into_owned());
-            json!({"inode": u.inode, "path": path, "listening": u.listening, "owners": owners(ctx, u.inode)})
+            UnixSocket {
+                inode: u.inode,
+                path,
+                listening: u.listening,
+                owners: owners(ctx, u.inode),
+            }
         })
         .collect();
     ctx.count("sockets", sockets.len() as u64);
-    let doc = json!({"inet": sockets, "unix": unix});
+    let doc = Sockets { inet: sockets, unix };
     derived(
         sink,
-        "sockets.json",
+        members::local(members::SOCKETS),
         "decoded from /proc/<pid>/net/{tcp,tcp6,udp,udp6,raw,raw6,unix}; owners from /proc/<pid>/fd socket links",
         &serde_json::to_vec_pretty(&doc).map_err(io::Error::other)?,
     )?;
@@ -91,7 +97,7 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
     Ok(())
 }
 
-fn owners(ctx: &Ctx<'_>, inode: u64) -> Vec<Value> {
+fn owners(ctx: &Ctx<'_>, inode: u64) -> Vec<SocketOwner> {
     ctx.socket_owners
         .get(&inode)
         .map(|v| {
@@ -102,7 +108,11 @@ fn owners(ctx: &Ctx<'_>, inode: u64) -> Vec<Value> {
                         .iter()
                         .map(|a| String::from_utf8_lossy(a).into_owned())
                         .collect();
-                    json!({"pid": pid, "fd": fd, "cmdline": cmd.join(" ")})
+                    SocketOwner {
+                        pid: *pid,
+                        fd: *fd,
+                        cmdline: cmd.join(" "),
+                    }
                 })
                 .collect()
         })

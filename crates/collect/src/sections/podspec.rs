@@ -4,7 +4,8 @@
 use crate::command::argv;
 use crate::ctx::{Ctx, derived};
 use crate::sink::Sink;
-use serde_json::json;
+use forensic_evidence::members;
+use forensic_evidence::records::container::{ContainerJson, ProcessTarget};
 use std::io;
 use std::time::Duration;
 
@@ -22,16 +23,16 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
         ctx.command_member(sink, &mut out, "pod.json")?;
     }
     let record = match &ctx.target.record {
-        Some(r) => serde_json::to_value(r).map_err(io::Error::other)?,
-        None => json!({
-            "runtime": null,
-            "pid": ctx.target.pid,
-            "note": "target given by --pid: no container runtime record",
+        Some(r) => ContainerJson::Container(Box::new(r.clone())),
+        None => ContainerJson::Process(ProcessTarget {
+            runtime: None,
+            pid: ctx.target.pid,
+            note: "target given by --pid: no container runtime record".into(),
         }),
     };
     derived(
         sink,
-        "container.json",
+        members::local(members::CONTAINER),
         "normalized from the runtime's inspect output (same fields whatever the runtime)",
         &serde_json::to_vec_pretty(&record).map_err(io::Error::other)?,
     )?;

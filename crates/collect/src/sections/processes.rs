@@ -3,8 +3,11 @@
 use crate::ctx::{Ctx, MAX_PROC_FILE, derived, read_proc_bytes, read_proc_text};
 use crate::sink::{NewMember, Sink};
 use forensic_bundle::manifest::{RawPath, Source};
-use serde_json::{Value, json};
+use forensic_evidence::members;
+use forensic_evidence::paths::in_temp_dir;
+use forensic_evidence::records::process::{Ids, ProcessFlag, ProcessRecord};
 use sha2::{Digest as _, Sha256};
+use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 
@@ -22,8 +25,6 @@ const PROC_FILES: [&str; 9] = [
 ];
 /// Namespaces recorded.
 const NAMESPACES: [&str; 8] = ["pid", "net", "mnt", "uts", "ipc", "user", "cgroup", "time"];
-/// Directories a process should not run from.
-const TEMP_DIRS: [&str; 4] = ["/tmp/", "/var/tmp/", "/dev/shm/", "/run/"];
 
 /// Collects section 1.
 ///
@@ -54,13 +55,13 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
     let table = serde_json::to_vec_pretty(&rows).map_err(io::Error::other)?;
     derived(
         sink,
-        "processes.json",
+        members::local(members::PROCESSES),
         "decoded from /proc/<pid>/{status,stat,cmdline,exe,cwd,root,maps,fd,ns}",
         &table,
     )?;
     derived(
         sink,
-        "tree.txt",
+        members::local(members::PROCESS_TREE),
         "process tree from processes.json (ppid links)",
         tree(&rows).as_bytes(),
     )?;
@@ -83,7 +84,7 @@ fn boot_time(ctx: &Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
         Some(v) => {
             derived(
                 sink,
-                "boot.txt",
+                members::local(members::BOOT),
                 "the btime line of /proc/stat: the host's boot time, seconds since the epoch",
                 format!("btime {v}\n").as_bytes(),
             )?;
@@ -102,7 +103,7 @@ fn link(ctx: &Ctx<'_>, pid: u32, rel: &str) -> Option<String> {
         .map(|l| String::from_utf8_lossy(l.as_os_str().as_bytes()).into_owned())
 }
 
-fn one_process(ctx: &mut Ctx<'_>, sink: &mut dyn Sink, pid: u32) -> io::Result<Value> {
+fn one_process(ctx: &mut Ctx<'_>, sink: &mut dyn Sink, pid: u32) -> io::Result<ProcessRecord> {
     for f in PROC_FILES {
         ctx.proc_file(sink, &ctx.proc.path(pid, f), &format!("{pid}/{f}"));
     }
@@ -129,12 +130,12 @@ fn one_process(ctx: &mut Ctx<'_>, sink: &mut dyn Sink, pid: u32) -> io::Result<V
         &format!("readlink /proc/{pid}/fd/*"),
         fds.as_bytes(),
     )?;
-    let mut ns = serde_json::Map::new();
+    let mut ns = BTreeMap::new();
     let mut ns_text = String::new();
     for kind in NAMESPACES {
         if let Some(l) = link(ctx, pid, &format!("ns/{kind}")) {
             ns_text.push_str(&format!("{kind}\t{l}\n"));
-            ns.insert(kind.into(), json!(l));
+            ns.insert(kind.to_string(), l);
         }
     }
     derived(
@@ -159,44 +160,41 @@ fn one_process(ctx: &mut Ctx<'_>, sink: &mut dyn Sink, pid: u32) -> io::Result<V
     let deleted = exe.as_deref().is_some_and(|e| e.ends_with(" (deleted)"));
     let exe_sha256 = exe_digest(ctx, sink, pid, deleted)?;
     let maps = read_proc_text(&ctx.proc.path(pid, "maps"), MAX_PROC_FILE).unwrap_or_default();
-    let mut flags: Vec<String> = Vec::new();
+    let mut flags: Vec<ProcessFlag> = Vec::new();
     for region in forensic_proc::process::parse_maps(&maps).rows {
         for f in forensic_proc::process::suspicious(&region) {
-            let f = format!("{f:?}");
+            let f = ProcessFlag::from(f);
             if !flags.contains(&f) {
                 flags.push(f);
             }
         }
     }
     let exe_path = exe.as_deref().map(|e| e.trim_end_matches(" (deleted)").to_string());
-    if exe_path
-        .as_deref()
-        .is_some_and(|e| TEMP_DIRS.iter().any(|d| e.starts_with(d)))
-    {
-        flags.push("RunsFromTempDir".into());
+    if exe_path.as_deref().is_some_and(|e| in_temp_dir(e.as_bytes())) {
+        flags.push(ProcessFlag::RunsFromTempDir);
     }
     if deleted {
-        flags.push("DeletedExecutable".into());
+        flags.push(ProcessFlag::DeletedExecutable);
     }
-    Ok(json!({
-        "pid": pid,
-        "ppid": stat.as_ref().map(|s| s.ppid),
-                "name": status.as_ref().map(|s| s.name.to_string_lossy().into_owned()),
-        "state": status.as_ref().map(|s| s.state.to_string()),
-        "uid": status.as_ref().map(|s| s.uid),
-        "gid": status.as_ref().map(|s| s.gid),
-        "ns_pid": status.as_ref().map(|s| s.ns_pid.clone()),
-        "start_time_ticks": stat.as_ref().map(|s| s.start_time_ticks),
-        "cmdline": args,
-        "exe": exe_path,
-        "exe_deleted": deleted,
-        "exe_sha256": exe_sha256,
-        "cwd": link(ctx, pid, "cwd"),
-        "root": link(ctx, pid, "root"),
-        "fds": fd_list.len(),
-        "namespaces": ns,
-        "flags": flags,
-    }))
+    Ok(ProcessRecord {
+        pid,
+        ppid: stat.as_ref().map(|s| s.ppid),
+        name: status.as_ref().map(|s| s.name.to_string_lossy().into_owned()),
+        state: status.as_ref().map(|s| s.state.to_string()),
+        uid: status.as_ref().map(|s| Ids::Set(s.uid)),
+        gid: status.as_ref().map(|s| Ids::Set(s.gid)),
+        ns_pid: status.as_ref().map(|s| s.ns_pid.clone()),
+        start_time_ticks: stat.as_ref().map(|s| s.start_time_ticks),
+        cmdline: args,
+        exe: exe_path,
+        exe_deleted: deleted,
+        exe_sha256,
+        cwd: link(ctx, pid, "cwd"),
+        root: link(ctx, pid, "root"),
+        fds: fd_list.len() as u64,
+        namespaces: ns,
+        flags,
+    })
 }
 
 /// SHA-256 of the running executable, read through /proc/<pid>/exe (which works for a deleted
@@ -242,38 +240,26 @@ fn exe_digest(ctx: &mut Ctx<'_>, sink: &mut dyn Sink, pid: u32, deleted: bool) -
 }
 
 /// An indented process tree, roots first, children by pid.
-fn tree(rows: &[Value]) -> String {
-    let pids: Vec<u64> = rows.iter().filter_map(|r| r.get("pid")?.as_u64()).collect();
+fn tree(rows: &[ProcessRecord]) -> String {
+    let pids: Vec<u32> = rows.iter().map(|r| r.pid).collect();
     let mut out = String::new();
-    let roots: Vec<&Value> = rows
-        .iter()
-        .filter(|r| !r["ppid"].as_u64().is_some_and(|pp| pids.contains(&pp)))
-        .collect();
-    for r in roots {
+    for r in rows.iter().filter(|r| !r.ppid.is_some_and(|pp| pids.contains(&pp))) {
         walk(rows, r, 0, &mut out);
     }
     out
 }
 
-fn walk(rows: &[Value], node: &Value, depth: usize, out: &mut String) {
-    let cmd: Vec<&str> = node["cmdline"]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let pid = node.get("pid").and_then(Value::as_u64).unwrap_or(0);
+fn walk(rows: &[ProcessRecord], node: &ProcessRecord, depth: usize, out: &mut String) {
     out.push_str(&format!(
         "{}{} {}\n",
         "  ".repeat(depth.min(64)),
-        pid,
-        cmd.join(" ").escape_debug()
+        node.pid,
+        node.cmdline.join(" ").escape_debug()
     ));
     if depth > 4096 {
         return;
     }
-    for child in rows
-        .iter()
-        .filter(|r| r["ppid"].as_u64() == Some(pid) && r["pid"].as_u64() != Some(pid))
-    {
+    for child in rows.iter().filter(|r| r.ppid == Some(node.pid) && r.pid != node.pid) {
         walk(rows, child, depth + 1, out);
     }
 }

@@ -239,7 +239,7 @@ fn missing_members_bad_lines_and_limits_are_errors() {
     let mut b = BundleEvidence::open(&bytes[..], Some(&manifest), Check::Strict, limits).unwrap();
     assert_eq!(
         b.container().unwrap_err().to_string(),
-        "5-filesystem/tree-index.jsonl: line 1 is longer than 40 bytes"
+        "5-filesystem/tree-index.jsonl line 1 is longer than 40 bytes"
     );
 }
 

@@ -101,8 +101,18 @@ pub enum MapFlag {
     ExecutableFromTemp,
 }
 
-/// Directories where executable code is unusual and attackers drop payloads.
-const TEMP_DIRS: [&str; 4] = ["/tmp", "/var/tmp", "/dev/shm", "/run"];
+use forensic_evidence::paths::TEMP_DIRS;
+use forensic_evidence::records::process::ProcessFlag;
+
+impl From<MapFlag> for ProcessFlag {
+    fn from(f: MapFlag) -> ProcessFlag {
+        match f {
+            MapFlag::AnonymousExecutableWritable => ProcessFlag::AnonymousExecutableWritable,
+            MapFlag::DeletedMapping => ProcessFlag::DeletedMapping,
+            MapFlag::ExecutableFromTemp => ProcessFlag::ExecutableFromTemp,
+        }
+    }
+}
 
 /// Parses `/proc/<pid>/maps`.
 ///

@@ -1,0 +1,184 @@
+//! One line of a full-tree index: `5-filesystem/tree-index.jsonl` (the container's root
+//! filesystem) and `9-image/layers/N.jsonl` (one lower layer on the node). CONTENTS.md §3.
+
+use super::{Device, EntryType, Mode, XattrPair};
+use crate::raw::RawBytes;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+
+/// One entry of the tree, described by `lstat` (never followed).
+///
+/// Two forms: an examined entry (every metadata field present; `symlink_target`, `xattrs` and
+/// `sha256` written as `null` when absent), and a `skipped` one (`path`, `type`, `error` only).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TreeEntry<'a> {
+    /// Absolute path inside the root.
+    pub path: RawBytes<'a>,
+    /// A file type, `mountpoint-skipped` or `skipped`.
+    #[serde(rename = "type")]
+    pub kind: EntryType,
+    /// Permission bits.
+    #[serde(default)]
+    pub mode: Option<Mode>,
+    /// Owner.
+    #[serde(default)]
+    pub uid: Option<u32>,
+    /// Group.
+    #[serde(default)]
+    pub gid: Option<u32>,
+    /// `st_size`.
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// Modification time, nanoseconds since the Unix epoch.
+    #[serde(default)]
+    pub mtime_ns: Option<i64>,
+    /// Status change time, nanoseconds since the Unix epoch.
+    #[serde(default)]
+    pub ctime_ns: Option<i64>,
+    /// Inode number.
+    #[serde(default)]
+    pub inode: Option<u64>,
+    /// Link count.
+    #[serde(default)]
+    pub nlink: Option<u64>,
+    /// The device a `char` or `block` node stands for.
+    #[serde(default)]
+    pub rdev: Option<Device>,
+    /// A symlink's target as read (never followed).
+    #[serde(default)]
+    pub symlink_target: Option<RawBytes<'a>>,
+    /// Extended attributes, in the order read; `None` when not read.
+    #[serde(default)]
+    pub xattrs: Option<Vec<XattrPair<'a>>>,
+    /// SHA-256 (lowercase hex) of a regular file's content; `None` when not hashed.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// Why a directory's content is not in the index (another filesystem, the depth limit, an
+    /// error on entering it).
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Why the entry (`skipped`) or a regular file's content (not hashed) could not be read.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+impl<'a> TreeEntry<'a> {
+    /// The line of an entry that could not be examined.
+    pub fn skipped(path: RawBytes<'a>, error: String) -> TreeEntry<'a> {
+        TreeEntry {
+            path,
+            kind: EntryType::Skipped,
+            mode: None,
+            uid: None,
+            gid: None,
+            size: None,
+            mtime_ns: None,
+            ctime_ns: None,
+            inode: None,
+            nlink: None,
+            rdev: None,
+            symlink_target: None,
+            xattrs: None,
+            sha256: None,
+            note: None,
+            error: Some(error),
+        }
+    }
+
+    /// Permission bits (with setuid, setgid, sticky); 0 when not recorded.
+    pub fn perm(&self) -> u32 {
+        self.mode.map_or(0, Mode::bits)
+    }
+
+    /// A regular file with the setuid or setgid bit.
+    pub fn is_setuid(&self) -> bool {
+        self.kind == EntryType::File && self.perm() & 0o6000 != 0
+    }
+
+    /// A regular file with any execute bit.
+    pub fn is_executable(&self) -> bool {
+        self.kind == EntryType::File && self.perm() & 0o111 != 0
+    }
+
+    /// The value of extended attribute `name`, if recorded.
+    pub fn xattr(&self, name: &str) -> Option<&[u8]> {
+        self.xattrs
+            .as_deref()?
+            .iter()
+            .find(|x| x.0 == name)
+            .map(|x| x.1.as_bytes())
+    }
+}
+
+impl Serialize for TreeEntry<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("path", &self.path)?;
+        m.serialize_entry("type", &self.kind)?;
+        if self.kind == EntryType::Skipped {
+            m.serialize_entry("error", &self.error)?;
+            return m.end();
+        }
+        m.serialize_entry("mode", &self.mode)?;
+        m.serialize_entry("uid", &self.uid)?;
+        m.serialize_entry("gid", &self.gid)?;
+        m.serialize_entry("size", &self.size)?;
+        m.serialize_entry("mtime_ns", &self.mtime_ns)?;
+        m.serialize_entry("ctime_ns", &self.ctime_ns)?;
+        m.serialize_entry("inode", &self.inode)?;
+        m.serialize_entry("nlink", &self.nlink)?;
+        if let Some(rdev) = &self.rdev {
+            m.serialize_entry("rdev", rdev)?;
+        }
+        m.serialize_entry("symlink_target", &self.symlink_target)?;
+        m.serialize_entry("xattrs", &self.xattrs)?;
+        m.serialize_entry("sha256", &self.sha256)?;
+        if let Some(note) = &self.note {
+            m.serialize_entry("note", note)?;
+        }
+        if let Some(error) = &self.error {
+            m.serialize_entry("error", error)?;
+        }
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_forms_are_written_as_documented_and_read_back() {
+        let e = TreeEntry {
+            path: RawBytes::borrowed(b"/dev/null"),
+            kind: EntryType::Char,
+            mode: Some(Mode(0o666)),
+            uid: Some(0),
+            gid: Some(0),
+            size: Some(0),
+            mtime_ns: Some(1),
+            ctime_ns: Some(2),
+            inode: Some(3),
+            nlink: Some(1),
+            rdev: Some(Device { major: 1, minor: 3 }),
+            symlink_target: None,
+            xattrs: Some(vec![XattrPair("user.a".into(), RawBytes::borrowed(b"\xff"))]),
+            sha256: None,
+            note: None,
+            error: None,
+        };
+        let line = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            line,
+            r#"{"path":"/dev/null","type":"char","mode":"0666","uid":0,"gid":0,"size":0,"mtime_ns":1,"ctime_ns":2,"inode":3,"nlink":1,"rdev":"1:3","symlink_target":null,"xattrs":[["user.a",{"bytes_hex":"ff"}]],"sha256":null}"#
+        );
+        let back: TreeEntry<'static> = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, e);
+        assert_eq!(back.xattr("user.a"), Some(&b"\xff"[..]));
+
+        let s = TreeEntry::skipped(RawBytes::borrowed(b"/x"), "Permission denied".into());
+        let line = serde_json::to_string(&s).unwrap();
+        assert_eq!(line, r#"{"path":"/x","type":"skipped","error":"Permission denied"}"#);
+        assert_eq!(serde_json::from_str::<TreeEntry<'static>>(&line).unwrap(), s);
+    }
+}

@@ -8,9 +8,9 @@ use crate::processes::Recorded;
 use crate::target::Target;
 use forensic_bundle::verify::OpenReader;
 use forensic_evidence::members::{CONTAINER, PROCESSES};
+use forensic_evidence::records::container::ContainerJson;
 use forensic_evidence::records::process::ProcessFlag;
 use serde::Serialize;
-use serde_json::Value;
 use std::net::IpAddr;
 
 /// The `show suspicious` view.
@@ -369,15 +369,15 @@ fn podspec_findings<S: OpenReader + ?Sized>(
         not_checked.push(format!("container configuration: the bundle has no {CONTAINER}"));
         return Ok(());
     };
-    let v: Value = serde_json::from_slice(&bytes).map_err(|e| AnalysisError::member(CONTAINER, e.to_string()))?;
-    if v.get("runtime").is_none_or(Value::is_null) {
+    let record: ContainerJson = forensic_evidence::lines::parse_whole(CONTAINER, &bytes)?;
+    let Some(v) = record.container() else {
         not_checked.push(format!(
             "container configuration: {CONTAINER} has no runtime record (target given by --pid)"
         ));
         return Ok(());
-    }
+    };
     let ev_line = |field: &str| vec![format!("{CONTAINER}: {field}")];
-    if v.get("privileged").and_then(Value::as_bool) == Some(true) {
+    if v.privileged {
         out.push(Finding::new(
             Severity::High,
             "privileged-container",
@@ -385,12 +385,8 @@ fn podspec_findings<S: OpenReader + ?Sized>(
             ev_line("privileged"),
         ));
     }
-    let caps: Vec<String> = v
-        .get("cap_add")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
-        .unwrap_or_default();
-    let dangerous: Vec<&String> = caps
+    let dangerous: Vec<&String> = v
+        .cap_add
         .iter()
         .filter(|c| DANGEROUS_CAPS.contains(&c.trim_start_matches("CAP_").to_ascii_uppercase().as_str()))
         .collect();
@@ -405,11 +401,11 @@ fn podspec_findings<S: OpenReader + ?Sized>(
             ev_line("cap_add"),
         ));
     }
-    for m in v.get("mounts").and_then(Value::as_array).into_iter().flatten() {
-        let source = m.get("source").and_then(Value::as_str).unwrap_or_default();
-        let dest = m.get("destination").and_then(Value::as_str).unwrap_or_default();
-        let kind = m.get("type").and_then(Value::as_str).unwrap_or_default();
-        let rw = m.get("rw").and_then(Value::as_bool).unwrap_or(false);
+    for m in &v.mounts {
+        let source = m.source.as_deref().unwrap_or_default();
+        let dest = m.destination.as_str();
+        let kind = m.kind.as_deref().unwrap_or_default();
+        let rw = m.rw;
         let sensitive = SENSITIVE_HOST_PATHS.contains(&source)
             || source.ends_with(".sock")
             || source.starts_with("/var/lib/kubelet");
@@ -425,7 +421,7 @@ fn podspec_findings<S: OpenReader + ?Sized>(
             ));
         }
     }
-    if v.get("seccomp_profile").and_then(Value::as_str) == Some("unconfined") {
+    if v.seccomp_profile.as_deref() == Some("unconfined") {
         out.push(Finding::new(
             Severity::Medium,
             "seccomp-unconfined",
@@ -434,11 +430,8 @@ fn podspec_findings<S: OpenReader + ?Sized>(
         ));
     }
     let env: Vec<String> = v
-        .get("env")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
+        .env
+        .iter()
         .filter_map(|kv| {
             let (name, value) = kv.split_once('=')?;
             (secret_name(name) && !value.is_empty()).then(|| name.to_string())

@@ -60,7 +60,6 @@ fn processes_form_a_tree_with_start_times_from_boot_time() {
         ),
         (Some("/tmp/.x/sleep"), true, Some("bbbb"), Some("1-processes/205/exe"))
     );
-    // The fixture writes the flags' old CamelCase names, which readers still accept.
     assert_eq!(
         ghost.flags.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
         ["rwx-anonymous-map", "runs-from-temp-dir", "deleted-executable"]

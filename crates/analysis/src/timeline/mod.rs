@@ -35,6 +35,7 @@ use crate::members::{BOOT, CONTAINER, PROCESSES, TREE_INDEX};
 use crate::target::Target;
 use crate::time::parse_rfc3339;
 use forensic_bundle::verify::{OpenReader, Report};
+use forensic_evidence::records::container::ContainerJson;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sort::Sorter;
@@ -313,21 +314,22 @@ fn container_event<S: OpenReader + ?Sized>(ev: &mut Evidence<'_, S>, b: &mut Bui
     let Some(bytes) = ev.read_optional(CONTAINER)? else {
         return Ok(());
     };
-    let v: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| AnalysisError::member(CONTAINER, e.to_string()))?;
-    let Some(t) = v.get("created").and_then(|c| c.as_str()).and_then(parse_rfc3339) else {
+    let record: ContainerJson = forensic_evidence::lines::parse_whole(CONTAINER, &bytes)?;
+    let Some(c) = record.container() else {
         return Ok(());
     };
-    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("?").to_string();
-    let id: String = s("id").chars().take(12).collect();
+    let Some(t) = c.created.as_deref().and_then(parse_rfc3339) else {
+        return Ok(());
+    };
+    let id: String = c.id.chars().take(12).collect();
     b.event(Event {
         time_ns: t,
         source: "container".into(),
         kind: "created".into(),
         description: esc(&format!(
             "container {} ({id}) created from {}",
-            s("name"),
-            s("image_ref")
+            c.name.as_deref().unwrap_or("?"),
+            c.image_ref.as_deref().unwrap_or("?")
         )),
         evidence: format!("{CONTAINER}: created"),
         detail: None,

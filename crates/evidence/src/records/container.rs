@@ -122,8 +122,9 @@ pub struct ProcessTarget {
     pub note: String,
 }
 
-/// What `6-podspec/container.json` holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What `6-podspec/container.json` holds: a [`ProcessTarget`] when `runtime` is `null`, else a
+/// [`ContainerRecord`] (an error then names the field that does not fit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum ContainerJson {
     /// A container a runtime described.
@@ -139,5 +140,36 @@ impl ContainerJson {
             ContainerJson::Container(c) => Some(c),
             ContainerJson::Process(_) => None,
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for ContainerJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let v = serde_json::Value::deserialize(d)?;
+        if v.get("runtime").is_some_and(serde_json::Value::is_null) {
+            serde_json::from_value(v)
+                .map(ContainerJson::Process)
+                .map_err(D::Error::custom)
+        } else {
+            serde_json::from_value(v)
+                .map(|r| ContainerJson::Container(Box::new(r)))
+                .map_err(D::Error::custom)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn either_form_and_precise_errors() {
+        let p: ContainerJson = serde_json::from_str(r#"{"runtime":null,"pid":7,"note":"n"}"#).unwrap();
+        assert_eq!(p.container(), None);
+        let e = serde_json::from_str::<ContainerJson>(r#"{"runtime":"podman","id":"x","privileged":"yes"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("privileged") || e.contains("invalid type"), "{e}");
     }
 }

@@ -102,7 +102,7 @@ pub fn print_summary(out: &mut dyn Write, v: &SummaryView, opened: &Opened) -> R
     writeln!(
         out,
         "verified   {}",
-        if opened.report.verified() {
+        if opened.report().verified() {
             "yes"
         } else {
             "NO (--force)"
@@ -150,8 +150,8 @@ pub fn print_summary(out: &mut dyn Write, v: &SummaryView, opened: &Opened) -> R
     let f = &v.findings;
     writeln!(
         out,
-        "findings   {} high, {} medium, {} low, {} info (forensic show BUNDLE suspicious)",
-        f.high, f.medium, f.low, f.info
+        "findings   {} critical, {} high, {} medium, {} low, {} info (forensic show BUNDLE suspicious)",
+        f.critical, f.high, f.medium, f.low, f.info
     )?;
     if !v.top_findings.is_empty() {
         writeln!(out, "top findings:")?;
@@ -187,8 +187,8 @@ pub fn print_suspicious(out: &mut dyn Write, v: &SuspiciousView) -> std::io::Res
     let c = &v.counts;
     writeln!(
         out,
-        "\n{} high, {} medium, {} low, {} info",
-        c.high, c.medium, c.low, c.info
+        "\n{} critical, {} high, {} medium, {} low, {} info",
+        c.critical, c.high, c.medium, c.low, c.info
     )?;
     for n in &v.not_checked {
         writeln!(out, "not checked: {n}")?;

@@ -130,13 +130,13 @@ const FINDINGS: [(&str, &str, &str); 10] = [
 const FINDINGS_FROM_BUNDLE: [(&str, &str, &str); 9] = [
     ("critical", "uid0-user", "/etc/passwd"),
     ("critical", "setuid-added", "/var/tmp/.s"),
+    ("high", "account-file-changed", "/etc/group"),
+    ("high", "account-file-changed", "/etc/passwd"),
     ("high", "persistence-ssh-key", "/home/app/.ssh/authorized_keys"),
     ("high", "tmp-executable", "/tmp/dropper.sh"),
     ("high", "binary-replaced", "/usr/bin/report"),
     ("high", "persistence-cron", "/var/spool/cron/crontabs/root"),
     ("high", "tmp-executable", "/var/tmp/.s"),
-    ("medium", "account-file-changed", "/etc/group"),
-    ("medium", "account-file-changed", "/etc/passwd"),
 ];
 
 #[test]

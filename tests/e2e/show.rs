@@ -347,7 +347,7 @@ fn show_and_timeline_of_an_attacked_podman_container() {
             .unwrap_or_else(|| panic!("no {kind} finding with {needle:?}: {sus:#}"))
     };
     assert_eq!(find("executable-in-temp-dir", "/tmp/dropper.sh")["severity"], "high");
-    assert_eq!(find("uid0-account", "backdoor")["severity"], "high");
+    assert_eq!(find("uid0-user", "backdoor")["severity"], "critical");
     let listener = find("listening-socket", "[::]:4444");
     assert_eq!(
         listener["evidence"][0].as_str().unwrap().split(':').next(),
@@ -381,7 +381,7 @@ fn show_and_timeline_of_an_attacked_podman_container() {
     assert_eq!(summary["counts"]["listening"], 2);
     assert_eq!(summary["counts"]["alerts_for_container"], 1);
     assert_eq!(summary["sections"].as_array().unwrap().len(), 9);
-    assert_eq!(summary["top_findings"][0]["severity"], "high");
+    assert_eq!(summary["top_findings"][0]["severity"], "critical");
 
     // timeline: one order across sources; the container's alert only, unless --all-alerts.
     let lines: Vec<Value> = timeline(b, &["--format", "jsonl"])

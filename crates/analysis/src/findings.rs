@@ -1,76 +1,20 @@
 //! `show suspicious`: everything the container-forensics checklist tells a responder to look for,
 //! each with the bundle member (and line, PID or path) that shows it.
 //!
-//! The checks, by section:
+//! The findings model ([`Severity`], [`FindingId`], [`Finding`]) is `forensic-evidence`'s, shared
+//! with `forensic diff`; `docs/findings.md` lists every id with its severities and what raises
+//! it. The checks, by section:
 //!
 //! | section | checklist item | kinds |
 //! |---|---|---|
 //! | 1 processes | the executable, memory maps with `rwx`, processes as root, environment secrets | `deleted-executable`, `runs-from-temp-dir`, `exec-map-from-temp`, `rwx-anonymous-map`, `deleted-mapping`, `shell-or-network-tool`, `root-processes`, `secret-in-environment` |
 //! | 2 network | suspicious listening ports, active connections | `listening-socket`, `established-connection` |
-//! | 5 filesystem | executables in `/tmp`, setuid/setgid files, recently modified files, `/etc/passwd` modified, new users, modified binaries, shell histories | `executable-in-temp-dir`, `setuid-outside-system-dirs`, `setuid-files`, `recently-modified`, `account-file-changed`, `persistence-point-changed`, `system-binary-changed`, `log-deleted`, `uid0-account`, `empty-password`, `shell-history`, `authorized-keys`, `ld-preload` |
+//! | 5 filesystem | executables in `/tmp`, setuid/setgid files, recently modified files, `/etc/passwd` modified, new users, modified binaries, shell histories | `executable-in-temp-dir`, `setuid-outside-system-dirs`, `setuid-files`, `recently-modified`, `account-file-changed`, `persistence-point-changed`, `system-binary-changed`, `log-deleted`, `uid0-user`, `empty-password`, `shell-history`, `authorized-keys`, `ld-preload` |
 //! | 6 podspec | security context, mounts, environment | `privileged-container`, `added-capabilities`, `sensitive-host-mount`, `seccomp-unconfined`, `secret-in-environment` |
 //! | 7 audit | exec sessions, secret access, RBAC changes, who created the pod | `exec-into-pod`, `secret-access`, `rbac-change`, `pod-created` |
 //! | 8 alerts | Falco alerts for the container | `falco-alert` (one per rule and priority) |
 
-use serde::Serialize;
-use std::fmt;
-
-/// How much a finding matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Look at it first: a sign of compromise on its own.
-    High,
-    /// Likely part of an attack; check it.
-    Medium,
-    /// Worth knowing; often benign.
-    Low,
-    /// Context for the examiner.
-    Info,
-}
-
-impl Severity {
-    /// `high`, `medium`, `low`, `info`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::High => "high",
-            Severity::Medium => "medium",
-            Severity::Low => "low",
-            Severity::Info => "info",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    /// Severity.
-    pub severity: Severity,
-    /// A stable id of the check (see the module documentation).
-    pub kind: &'static str,
-    /// What was found, in words.
-    pub message: String,
-    /// Where it shows: `MEMBER`, `MEMBER line N`, `MEMBER: pid N`, `MEMBER: PATH`.
-    pub evidence: Vec<String>,
-}
-
-impl Finding {
-    /// A finding.
-    pub fn new(severity: Severity, kind: &'static str, message: impl Into<String>, evidence: Vec<String>) -> Self {
-        Finding {
-            severity,
-            kind,
-            message: message.into(),
-            evidence,
-        }
-    }
-}
+pub use forensic_evidence::findings::{Finding, FindingId, Severity, SeverityCounts};
 
 /// Most evidence lines kept for one grouped finding (the rest are counted in the message).
 pub const MAX_EVIDENCE: usize = 20;

@@ -5,13 +5,14 @@
 use crate::error::AnalysisError;
 use crate::evidence::Evidence;
 use crate::files::{FileEntry, RawName, escape_bytes, perm_string};
-use crate::findings::{Finding, Grouped, Severity};
+use crate::findings::{Finding, FindingId, Grouped, Severity};
 use crate::members::{
     DERIVED_RECENT, DERIVED_SETUID, DERIVED_TMP_EXEC, ROOT_COPIES, TREE_INDEX, UPPER_CHANGES, UPPER_COPIES,
 };
 use crate::target::Target;
 use crate::time::format_ns;
 use forensic_bundle::verify::OpenReader;
+use forensic_evidence::accounts::{PasswdEntry, ShadowEntry, parse_passwd, parse_shadow};
 use forensic_evidence::records::derived::DerivedEntry;
 use forensic_evidence::records::upper::{Change, UpperChange};
 use forensic_evidence::records::{EntryType, Mode};
@@ -34,16 +35,11 @@ const SYSTEM_DIRS: [&str; 10] = [
     "/usr/lib32/",
 ];
 
-/// Account files.
-const ACCOUNT_FILES: [&str; 5] = [
-    "/etc/passwd",
-    "/etc/shadow",
-    "/etc/group",
-    "/etc/gshadow",
-    "/etc/sudoers",
-];
+/// Account files (`account-file-changed`; sudoers is a persistence point, as in `forensic diff`).
+const ACCOUNT_FILES: [&str; 4] = ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow"];
 
-/// Places that make a change survive or run code at login, boot or schedule.
+/// Places that make a change survive or run code at login, boot or schedule, or grant root
+/// (prefixes; `/etc/sudoers` itself is matched exactly).
 const PERSISTENCE: [&str; 16] = [
     "/etc/ld.so.preload",
     "/etc/ld.so.conf",
@@ -246,7 +242,7 @@ pub(crate) fn filesystem_findings<S: OpenReader + ?Sized>(
         if g.count > 0 {
             out.push(Finding::new(
                 Severity::Info,
-                "recently-modified",
+                FindingId::RecentlyModified,
                 format!(
                     "{} regular files were modified or changed in the window before collection",
                     g.count
@@ -286,7 +282,7 @@ fn temp_executables<S: OpenReader + ?Sized>(
         }
         out.push(Finding::new(
             Severity::High,
-            "executable-in-temp-dir",
+            FindingId::ExecutableInTempDir,
             format!("executable file in a temporary directory: {}", l.describe()),
             evidence,
         ));
@@ -294,7 +290,7 @@ fn temp_executables<S: OpenReader + ?Sized>(
     if rest.count > 0 {
         out.push(Finding::new(
             Severity::High,
-            "executable-in-temp-dir",
+            FindingId::ExecutableInTempDir,
             format!("{} more executable files in temporary directories", rest.count),
             rest.evidence_lines(),
         ));
@@ -313,7 +309,7 @@ fn setuid_files(member: &str, rows: &[(u64, DerivedLine)], out: &mut Vec<Finding
             others += 1;
             out.push(Finding::new(
                 Severity::High,
-                "setuid-outside-system-dirs",
+                FindingId::SetuidOutsideSystemDirs,
                 format!("setuid or setgid file outside the system directories: {}", l.describe()),
                 vec![at],
             ));
@@ -322,7 +318,7 @@ fn setuid_files(member: &str, rows: &[(u64, DerivedLine)], out: &mut Vec<Finding
     if system.count > 0 {
         out.push(Finding::new(
             Severity::Low,
-            "setuid-files",
+            FindingId::SetuidFiles,
             format!(
                 "{} setuid or setgid files in system directories (usually the distribution's own)",
                 system.count
@@ -363,25 +359,27 @@ fn upper_changes<S: OpenReader + ?Sized>(
             return Ok(());
         }
         let shown = l.path.shown();
-        if ACCOUNT_FILES.contains(&path.as_ref()) || path.starts_with("/etc/sudoers.d/") {
+        if ACCOUNT_FILES.contains(&path.as_ref()) {
             found.push(Finding::new(
                 Severity::High,
-                "account-file-changed",
+                FindingId::AccountFileChanged,
                 format!("account file {change}: {shown}"),
                 evidence,
             ));
-        } else if PERSISTENCE.iter().any(|p| path.starts_with(p)) || HOME_PERSISTENCE.iter().any(|p| path.ends_with(p))
+        } else if path == "/etc/sudoers"
+            || PERSISTENCE.iter().any(|p| path.starts_with(p))
+            || HOME_PERSISTENCE.iter().any(|p| path.ends_with(p))
         {
             found.push(Finding::new(
                 Severity::High,
-                "persistence-point-changed",
+                FindingId::PersistencePointChanged,
                 format!("a place that runs code or lets someone in was {change}: {shown}"),
                 evidence,
             ));
         } else if BINARY_DIRS.iter().any(|d| path.starts_with(d)) {
             found.push(Finding::new(
                 Severity::High,
-                "system-binary-changed",
+                FindingId::SystemBinaryChanged,
                 format!("program or library {change} in the container: {shown}"),
                 evidence,
             ));
@@ -392,7 +390,7 @@ fn upper_changes<S: OpenReader + ?Sized>(
     if deleted_logs.count > 0 {
         out.push(Finding::new(
             Severity::Medium,
-            "log-deleted",
+            FindingId::LogDeleted,
             format!(
                 "{} files under /var/log were deleted in the container",
                 deleted_logs.count
@@ -411,45 +409,55 @@ fn current_copy<S: OpenReader + ?Sized>(ev: &Evidence<'_, S>, path: &str) -> Opt
         .find(|m| ev.has_member(m))
 }
 
+/// What the container's current copies of `/etc/passwd` and `/etc/shadow` show on their own
+/// (read with the one parser, [`forensic_evidence::accounts`]): accounts other than `root` with
+/// uid 0 (`uid0-user`), accounts with an empty password field (`empty-password`), in line order.
+/// `forensic diff` raises the same two findings from the same copies when it has no image copy
+/// to compare with.
 fn accounts<S: OpenReader + ?Sized>(ev: &mut Evidence<'_, S>, out: &mut Vec<Finding>) -> Result<(), AnalysisError> {
     if let Some(member) = current_copy(ev, "/etc/passwd") {
-        let text = ev.read_member(&member)?;
-        for (i, line) in String::from_utf8_lossy(&text).lines().enumerate() {
-            let f: Vec<&str> = line.split(':').collect();
-            if let (Some(name), Some(uid)) = (f.first(), f.get(2))
-                && *uid == "0"
-                && *name != "root"
-            {
-                out.push(Finding::new(
-                    Severity::High,
-                    "uid0-account",
-                    format!("account {} has uid 0 (root's powers)", escape_bytes(name.as_bytes())),
-                    vec![format!("{member} line {}: {}", i + 1, escape_bytes(line.as_bytes()))],
-                ));
-            }
+        let bytes = ev.read_member(&member)?;
+        let text = String::from_utf8_lossy(&bytes);
+        let at = |line: usize| {
+            let shown = text.lines().nth(line.saturating_sub(1)).unwrap_or_default();
+            format!("{member} line {line}: {}", escape_bytes(shown.as_bytes()))
+        };
+        let parsed = parse_passwd(&bytes);
+        let mut users: Vec<&PasswdEntry> = parsed.entries.values().collect();
+        users.sort_by_key(|u| u.line);
+        for u in users.iter().filter(|u| u.uid == 0 && u.name != "root") {
+            out.push(Finding::new(
+                Severity::Critical,
+                FindingId::Uid0User,
+                format!("account {} has uid 0 (root's powers)", escape_bytes(u.name.as_bytes())),
+                vec![at(u.line)],
+            ));
+        }
+        for u in users.iter().filter(|u| u.password.is_empty()) {
+            out.push(empty_password(&u.name, format!("{member} line {}", u.line)));
         }
     }
     if let Some(member) = current_copy(ev, "/etc/shadow") {
-        let text = ev.read_member(&member)?;
-        for (i, line) in String::from_utf8_lossy(&text).lines().enumerate() {
-            let f: Vec<&str> = line.split(':').collect();
-            if let (Some(name), Some(hash)) = (f.first(), f.get(1))
-                && hash.is_empty()
-                && !name.is_empty()
-            {
-                out.push(Finding::new(
-                    Severity::High,
-                    "empty-password",
-                    format!(
-                        "account {} has an empty password: anyone may log in as it",
-                        escape_bytes(name.as_bytes())
-                    ),
-                    vec![format!("{member} line {}", i + 1)],
-                ));
-            }
+        let parsed = parse_shadow(&ev.read_member(&member)?);
+        let mut empty: Vec<&ShadowEntry> = parsed.entries.values().filter(|s| s.hash.is_empty()).collect();
+        empty.sort_by_key(|s| s.line);
+        for s in empty {
+            out.push(empty_password(&s.name, format!("{member} line {}", s.line)));
         }
     }
     Ok(())
+}
+
+fn empty_password(name: &str, evidence: String) -> Finding {
+    Finding::new(
+        Severity::Critical,
+        FindingId::EmptyPassword,
+        format!(
+            "account {} has an empty password: anyone may log in as it",
+            escape_bytes(name.as_bytes())
+        ),
+        vec![evidence],
+    )
 }
 
 /// The last lines of a history, newest last.
@@ -484,7 +492,7 @@ fn copies<S: OpenReader + ?Sized>(ev: &mut Evidence<'_, S>, out: &mut Vec<Findin
             evidence.extend(last);
             out.push(Finding::new(
                 Severity::Medium,
-                "shell-history",
+                FindingId::ShellHistory,
                 format!(
                     "shell history {path}: {count} commands (the last {} shown)",
                     count.min(HISTORY_LINES)
@@ -501,7 +509,7 @@ fn copies<S: OpenReader + ?Sized>(ev: &mut Evidence<'_, S>, out: &mut Vec<Findin
             if !keys.is_empty() {
                 out.push(Finding::new(
                     Severity::Medium,
-                    "authorized-keys",
+                    FindingId::AuthorizedKeys,
                     format!(
                         "{path} lets {} SSH keys in: {}",
                         keys.len(),
@@ -520,7 +528,7 @@ fn copies<S: OpenReader + ?Sized>(ev: &mut Evidence<'_, S>, out: &mut Vec<Findin
             if !libs.is_empty() {
                 out.push(Finding::new(
                     Severity::High,
-                    "ld-preload",
+                    FindingId::LdPreload,
                     format!(
                         "/etc/ld.so.preload loads into every program: {}",
                         escape_bytes(libs.join(" ").as_bytes())

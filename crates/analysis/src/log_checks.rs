@@ -5,7 +5,7 @@ use crate::audit::{AuditCounts, AuditEvent};
 use crate::error::AnalysisError;
 use crate::evidence::Evidence;
 use crate::falco::{AlertCounts, severity_of};
-use crate::findings::{Finding, Grouped, Severity};
+use crate::findings::{Finding, FindingId, Grouped, Severity};
 use crate::target::Target;
 use forensic_bundle::verify::OpenReader;
 use std::collections::BTreeMap;
@@ -40,7 +40,7 @@ pub(crate) fn alert_findings<S: OpenReader + ?Sized>(
     for ((severity, rule, priority), g) in groups {
         out.push(Finding::new(
             severity,
-            "falco-alert",
+            FindingId::FalcoAlert,
             format!("Falco {priority}: {rule} ({} alerts{})", g.count, g.span()),
             g.evidence_lines(),
         ));
@@ -50,7 +50,7 @@ pub(crate) fn alert_findings<S: OpenReader + ?Sized>(
     } else if counts.alerts > counts.matched {
         out.push(Finding::new(
             Severity::Info,
-            "falco-other-containers",
+            FindingId::FalcoOtherContainers,
             format!(
                 "{} of {} Falco alerts in the log are about other containers or the host (not listed)",
                 counts.alerts - counts.matched,
@@ -87,7 +87,7 @@ pub(crate) fn audit_findings<S: OpenReader + ?Sized>(
         not_checked.push("Kubernetes audit events: the bundle has no audit log (section 7)".into());
         return Ok(None);
     }
-    let mut groups: BTreeMap<(Severity, &'static str, String), Grouped> = BTreeMap::new();
+    let mut groups: BTreeMap<(Severity, FindingId, String), Grouped> = BTreeMap::new();
     let counts = crate::audit::for_each(ev, |e| {
         if let Some((severity, kind, what)) = classify(e, target) {
             groups
@@ -116,7 +116,7 @@ pub(crate) fn audit_findings<S: OpenReader + ?Sized>(
     Ok(Some(counts))
 }
 
-fn classify(e: &AuditEvent, target: &Target) -> Option<(Severity, &'static str, String)> {
+fn classify(e: &AuditEvent, target: &Target) -> Option<(Severity, FindingId, String)> {
     let user = e.user.as_deref().unwrap_or("?");
     let resource = e.resource.as_deref().unwrap_or_default();
     let sub = e.subresource.as_deref();
@@ -139,26 +139,30 @@ fn classify(e: &AuditEvent, target: &Target) -> Option<(Severity, &'static str, 
         let sub = sub.unwrap_or_default();
         return Some((
             severity,
-            "exec-into-pod",
+            FindingId::ExecIntoPod,
             format!("{user} opened a {sub} session into pod {object}"),
         ));
     }
     if resource == "secrets" && matches!(e.verb.as_str(), "get" | "list" | "watch") && !control_plane(user) {
         return Some((
             Severity::Medium,
-            "secret-access",
+            FindingId::SecretAccess,
             format!("{user} read secrets ({} {object})", e.verb),
         ));
     }
     if RBAC.contains(&resource) && WRITES.contains(&e.verb.as_str()) && !control_plane(user) {
         return Some((
             Severity::Medium,
-            "rbac-change",
+            FindingId::RbacChange,
             format!("{user} changed RBAC: {} {resource} {object}", e.verb),
         ));
     }
     if ours && resource == "pods" && sub.is_none() && e.verb == "create" {
-        return Some((Severity::Info, "pod-created", format!("{user} created pod {object}")));
+        return Some((
+            Severity::Info,
+            FindingId::PodCreated,
+            format!("{user} created pod {object}"),
+        ));
     }
     None
 }

@@ -2,7 +2,8 @@
 
 use crate::error::AnalysisError;
 use crate::evidence::Evidence;
-use crate::findings::{self, Finding, Severity};
+pub use crate::findings::SeverityCounts;
+use crate::findings::{self, Finding, FindingId, Severity};
 use crate::network::NetworkView;
 use crate::processes::Recorded;
 use crate::target::Target;
@@ -18,36 +19,10 @@ use std::net::IpAddr;
 pub struct SuspiciousView {
     /// Findings, most severe first.
     pub findings: Vec<Finding>,
-    /// How many of each severity: `[high, medium, low, info]`.
+    /// How many of each severity.
     pub counts: SeverityCounts,
     /// What could not be checked, and why (a member missing, boot time unknown, …).
     pub not_checked: Vec<String>,
-}
-
-/// Findings per severity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct SeverityCounts {
-    /// High.
-    pub high: usize,
-    /// Medium.
-    pub medium: usize,
-    /// Low.
-    pub low: usize,
-    /// Info.
-    pub info: usize,
-}
-
-impl SeverityCounts {
-    /// Counts `findings`.
-    pub fn of(findings: &[Finding]) -> Self {
-        let n = |s| findings.iter().filter(|f| f.severity == s).count();
-        SeverityCounts {
-            high: n(Severity::High),
-            medium: n(Severity::Medium),
-            low: n(Severity::Low),
-            info: n(Severity::Info),
-        }
-    }
 }
 
 /// Everything read for the checks, for callers that show more than findings (`summary`).
@@ -164,7 +139,7 @@ fn process_findings<S: OpenReader + ?Sized>(
             }
             out.push(Finding::new(
                 Severity::High,
-                "deleted-executable",
+                FindingId::DeletedExecutable,
                 format!(
                     "{who} runs {exe}, which was deleted after it started (sha256 {})",
                     p.exe_sha256.as_deref().unwrap_or("unknown")
@@ -175,7 +150,7 @@ fn process_findings<S: OpenReader + ?Sized>(
         if flags.contains(&ProcessFlag::RunsFromTempDir) {
             out.push(Finding::new(
                 Severity::High,
-                "runs-from-temp-dir",
+                FindingId::RunsFromTempDir,
                 format!("{who} runs from a temporary directory: {exe}"),
                 vec![at.clone()],
             ));
@@ -191,7 +166,7 @@ fn process_findings<S: OpenReader + ?Sized>(
         if flags.contains(&ProcessFlag::ExecutableFromTemp) {
             out.push(Finding::new(
                 Severity::High,
-                "exec-map-from-temp",
+                FindingId::ExecMapFromTemp,
                 format!("{who} has executable code mapped from /tmp, /var/tmp, /dev/shm, /run or a memfd (runc's own memfd also shows so)"),
                 map_evidence(ev),
             ));
@@ -199,7 +174,7 @@ fn process_findings<S: OpenReader + ?Sized>(
         if flags.contains(&ProcessFlag::AnonymousExecutableWritable) {
             out.push(Finding::new(
                 Severity::Medium,
-                "rwx-anonymous-map",
+                FindingId::RwxAnonymousMap,
                 format!("{who} has writable and executable anonymous memory (injected code, or a JIT)"),
                 map_evidence(ev),
             ));
@@ -207,7 +182,7 @@ fn process_findings<S: OpenReader + ?Sized>(
         if flags.contains(&ProcessFlag::DeletedMapping) && !p.exe_deleted {
             out.push(Finding::new(
                 Severity::Medium,
-                "deleted-mapping",
+                FindingId::DeletedMapping,
                 format!("{who} maps a file that has been deleted"),
                 map_evidence(ev),
             ));
@@ -218,7 +193,7 @@ fn process_findings<S: OpenReader + ?Sized>(
         if let Some(what) = tool.or(idiom) {
             out.push(Finding::new(
                 Severity::Medium,
-                "shell-or-network-tool",
+                FindingId::ShellOrNetworkTool,
                 format!("{who} looks like remote access or data movement ({what})"),
                 vec![at.clone()],
             ));
@@ -239,7 +214,7 @@ fn process_findings<S: OpenReader + ?Sized>(
             if !names.is_empty() {
                 out.push(Finding::new(
                     Severity::Low,
-                    "secret-in-environment",
+                    FindingId::SecretInEnvironment,
                     format!(
                         "{who} has secret-looking variables in its environment: {}",
                         names.join(", ")
@@ -252,7 +227,7 @@ fn process_findings<S: OpenReader + ?Sized>(
     if !root.is_empty() {
         out.push(Finding::new(
             Severity::Info,
-            "root-processes",
+            FindingId::RootProcesses,
             format!(
                 "{} of {} processes run as root (uid 0): pid {}",
                 root.len(),
@@ -307,7 +282,7 @@ fn network_findings(v: &NetworkView, out: &mut Vec<Finding>) {
         if (tcp && s.state == "LISTEN") || (udp && s.state == "UNCONN" && s.local_port != 0) {
             out.push(Finding::new(
                 Severity::Medium,
-                "listening-socket",
+                FindingId::ListeningSocket,
                 format!("{} {} {}: {}", s.proto, s.local, s.state, owners_text(&s.owners)),
                 evidence,
             ));
@@ -315,7 +290,7 @@ fn network_findings(v: &NetworkView, out: &mut Vec<Finding>) {
             let public = s.remote_address.parse().is_ok_and(|ip| !is_private(ip));
             out.push(Finding::new(
                 if public { Severity::Medium } else { Severity::Low },
-                "established-connection",
+                FindingId::EstablishedConnection,
                 format!(
                     "{} {} → {} {}{}: {}",
                     s.proto,
@@ -380,7 +355,7 @@ fn podspec_findings<S: OpenReader + ?Sized>(
     if v.privileged {
         out.push(Finding::new(
             Severity::High,
-            "privileged-container",
+            FindingId::PrivilegedContainer,
             "the container runs privileged: every capability and every device of the node",
             ev_line("privileged"),
         ));
@@ -393,7 +368,7 @@ fn podspec_findings<S: OpenReader + ?Sized>(
     if !dangerous.is_empty() {
         out.push(Finding::new(
             Severity::Medium,
-            "added-capabilities",
+            FindingId::AddedCapabilities,
             format!(
                 "capabilities added to the container: {}",
                 dangerous.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
@@ -412,7 +387,7 @@ fn podspec_findings<S: OpenReader + ?Sized>(
         if sensitive && matches!(kind, "bind" | "") {
             out.push(Finding::new(
                 if rw { Severity::High } else { Severity::Medium },
-                "sensitive-host-mount",
+                FindingId::SensitiveHostMount,
                 format!(
                     "host path {source} is mounted at {dest} ({})",
                     if rw { "writable" } else { "read-only" }
@@ -424,7 +399,7 @@ fn podspec_findings<S: OpenReader + ?Sized>(
     if v.seccomp_profile.as_deref() == Some("unconfined") {
         out.push(Finding::new(
             Severity::Medium,
-            "seccomp-unconfined",
+            FindingId::SeccompUnconfined,
             "the container runs without a seccomp profile",
             ev_line("seccomp_profile"),
         ));
@@ -440,7 +415,7 @@ fn podspec_findings<S: OpenReader + ?Sized>(
     if !env.is_empty() {
         out.push(Finding::new(
             Severity::Low,
-            "secret-in-environment",
+            FindingId::SecretInEnvironment,
             format!(
                 "the container's configured environment has secret-looking variables: {}",
                 env.join(", ")

@@ -268,10 +268,24 @@ fn suspicious_names_every_checklist_item_with_its_evidence() {
         .view
         .findings
         .iter()
-        .map(|f| (f.severity, f.kind, f.message.as_str()))
+        .map(|f| (f.severity, f.kind.as_str(), f.message.as_str()))
         .collect();
+    for f in &a.view.findings {
+        assert!(
+            f.kind.allows(f.severity),
+            "{} with severity {} (docs/findings.md)",
+            f.kind,
+            f.severity
+        );
+    }
     use Severity::*;
     let want: Vec<(Severity, &str, &str)> = vec![
+        (Critical, "uid0-user", "account backdoor has uid 0 (root's powers)"),
+        (
+            Critical,
+            "empty-password",
+            "account backdoor has an empty password: anyone may log in as it",
+        ),
         (
             High,
             "deleted-executable",
@@ -297,12 +311,6 @@ fn suspicious_names_every_checklist_item_with_its_evidence() {
             High,
             "system-binary-changed",
             "program or library modified in the container: /usr/bin/report",
-        ),
-        (High, "uid0-account", "account backdoor has uid 0 (root's powers)"),
-        (
-            High,
-            "empty-password",
-            "account backdoor has an empty password: anyone may log in as it",
         ),
         (
             High,
@@ -424,7 +432,15 @@ fn suspicious_names_every_checklist_item_with_its_evidence() {
         assert_eq!(g, w, "finding {i}");
     }
     assert_eq!(got.len(), want.len(), "{got:#?}");
-    let by_kind = |k: &str| a.view.findings.iter().find(|f| f.kind == k).unwrap().evidence.clone();
+    let by_kind = |k: &str| {
+        a.view
+            .findings
+            .iter()
+            .find(|f| f.kind.as_str() == k)
+            .unwrap()
+            .evidence
+            .clone()
+    };
     assert_eq!(
         by_kind("deleted-executable"),
         ["1-processes/processes.json: pid 205", "1-processes/205/exe"]
@@ -444,7 +460,7 @@ fn suspicious_names_every_checklist_item_with_its_evidence() {
         ]
     );
     assert_eq!(
-        by_kind("uid0-account"),
+        by_kind("uid0-user"),
         ["5-filesystem/root/etc/passwd line 2: backdoor:x:0:0::/root:/bin/sh"]
     );
     assert_eq!(
@@ -478,12 +494,13 @@ fn suspicious_names_every_checklist_item_with_its_evidence() {
     assert!(info.evidence[1].starts_with("8-alerts/falco.log line 5: "));
     assert_eq!(
         (
+            a.view.counts.critical,
             a.view.counts.high,
             a.view.counts.medium,
             a.view.counts.low,
             a.view.counts.info
         ),
-        (11, 12, 5, 3)
+        (2, 9, 12, 5, 3)
     );
     assert_eq!(
         a.view.not_checked,
@@ -544,7 +561,7 @@ fn summary_counts_and_custody_head() {
         (Some("sealed"), Some("alice"))
     );
     assert_eq!(s.top_findings.len(), 10);
-    assert_eq!(s.top_findings[0].kind, "deleted-executable");
+    assert_eq!(s.top_findings[0].kind.as_str(), "uid0-user");
 }
 
 #[test]
@@ -810,5 +827,64 @@ fn audit_lines_that_are_not_events_are_counted() {
             "2025-03-04T06:22:18.819232000Z".to_string(),
             "7-audit/audit.log line 1".to_string()
         )
+    );
+}
+
+/// `show` reads the account files with the one parser `diff` uses (`forensic_evidence::accounts`):
+/// a line that is not an entry, or a later line of a name already seen, is not an account (as for
+/// the C library); an empty password field in `/etc/passwd` counts as in `/etc/shadow`
+/// (docs/findings.md: `uid0-user`, `empty-password`).
+#[test]
+fn account_findings_read_the_files_as_the_c_library_does() {
+    let passwd = b"root:x:0:0:root:/root:/bin/sh\n\
+evil:x:0:0\n\
+toor:x:0:0::/root:/bin/sh\n\
+root:x:0:0:second:/:/bin/sh\n\
+app:x:1000:1000::/home/app:/bin/sh\n\
+nopw::1001:1001::/home/nopw:/bin/sh\n";
+    let shadow = b"root:*:19000:0:99999:7:::\napp::19000:0:99999:7:::\n+nis::::::::\n";
+    let mut members = members();
+    for (name, bytes) in &mut members {
+        match name.as_str() {
+            "5-filesystem/root/etc/passwd" => *bytes = passwd.to_vec(),
+            "5-filesystem/root/etc/shadow" => *bytes = shadow.to_vec(),
+            _ => {}
+        }
+    }
+    let b = bundle(&members);
+    let r = open(&b);
+    let mut ev = evidence(&b, &r);
+    let target = Target::from_manifest(r.manifest.as_ref());
+    let a = forensic_analysis::suspicious::analyse(&mut ev, &target).unwrap();
+    let accounts: Vec<(Severity, &str, &str, &[String])> = a
+        .view
+        .findings
+        .iter()
+        .filter(|f| matches!(f.kind.as_str(), "uid0-user" | "empty-password"))
+        .map(|f| (f.severity, f.kind.as_str(), f.message.as_str(), f.evidence.as_slice()))
+        .collect();
+    let ev = |s: &str| vec![s.to_string()];
+    assert_eq!(
+        accounts,
+        [
+            (
+                Severity::Critical,
+                "uid0-user",
+                "account toor has uid 0 (root's powers)",
+                ev("5-filesystem/root/etc/passwd line 3: toor:x:0:0::/root:/bin/sh").as_slice()
+            ),
+            (
+                Severity::Critical,
+                "empty-password",
+                "account nopw has an empty password: anyone may log in as it",
+                ev("5-filesystem/root/etc/passwd line 6").as_slice()
+            ),
+            (
+                Severity::Critical,
+                "empty-password",
+                "account app has an empty password: anyone may log in as it",
+                ev("5-filesystem/root/etc/shadow line 2").as_slice()
+            ),
+        ]
     );
 }

@@ -12,6 +12,12 @@
 //! - [`records`]: the records themselves (`tree-index.jsonl`, `upper-changes.jsonl`,
 //!   `processes.json`, `sockets.json`, …).
 //! - [`lines`]: one bounded reader of line-oriented members.
+//! - [`accounts`]: the one parser of the account files a bundle copies (`/etc/passwd`,
+//!   `/etc/shadow`, `/etc/group`).
+//! - [`findings`]: the one findings model of `show` and `diff`: [`Severity`](findings::Severity),
+//!   [`FindingId`](findings::FindingId), [`Finding`](findings::Finding). It lives here, beside the
+//!   members a finding cites as evidence, because both readers (`forensic-analysis`,
+//!   `forensic-image`) depend on this crate and neither on the other.
 //!
 //! # Guarantees
 //! - Nothing here reads a clock, a file or the environment: records are bytes in, bytes out.
@@ -22,7 +28,9 @@
 
 #![deny(missing_docs)]
 
+pub mod accounts;
 pub mod error;
+pub mod findings;
 pub mod lines;
 pub mod members;
 pub mod paths;

@@ -1,90 +1,23 @@
 //! Findings: what in the change list an examiner should look at first, each with a severity, a
 //! stable kind and the evidence behind it (bundle members and image paths).
 //!
-//! | kind | severity | what |
-//! |---|---|---|
-//! | `uid0-user-added`, `uid0-user-changed` | critical | an account with uid 0 other than the image's |
-//! | `uid0-user` | critical | an account other than root has uid 0 (the image's copy was not available) |
-//! | `empty-password` | critical | an account that now has an empty password |
-//! | `account-added`, `password-changed`, `password-added` | high | accounts and hashes |
-//! | `account-removed`, `account-ids-changed`, `account-shell-changed`, `account-home-changed` | medium/high | |
-//! | `group-added`, `group-changed`, `group-member-added`, `group-removed`, `shadow-entry-removed` | low–high | |
-//! | `account-file-changed` | medium | an account file changed and the image's copy was not available |
-//! | `account-file-removed`, `account-file-malformed`, `account-duplicate` | | |
-//! | `binary-replaced` | high | a regular file under a `bin`/`sbin`/`lib*` directory, or executable, with other content or type |
-//! | `executable-added` | medium | a new executable, or a new file under a `bin`/`sbin`/`lib*` directory |
-//! | `setuid-added`, `setgid-added` | critical/high | a file that gained the setuid (setgid) bit |
-//! | `tmp-executable` | high | a new or changed executable in `/tmp`, `/var/tmp`, `/dev/shm`, `/run` |
-//! | `persistence-ld-preload` | critical | `/etc/ld.so.preload` |
-//! | `persistence-cron`, `persistence-ssh-key`, `persistence-sudoers`, `persistence-init` | high | crontabs, `authorized_keys`, sudoers, init scripts and systemd units |
-//! | `persistence-shell-profile`, `persistence-sshd-config` | medium | shell start-up files, sshd configuration |
-//! | `lower-layer-changed` | high | a difference from the image that is not in the container's writable layer |
-//!
-//! A persistence point that was deleted is reported with severity low.
+//! The checks: account files ([`crate::accounts`]), persistence points, program files and setuid
+//! bits, and differences the writable layer does not hold. The model ([`Severity`], [`Finding`],
+//! [`FindingId`]) is `forensic-evidence`'s, shared with `forensic show`; `docs/findings.md` lists
+//! every id `diff` raises with its severities and what raises it.
 
 use crate::accounts::{self, FilePair};
 use crate::diff::{Change, ChangeKind, Reason, is_below};
 use crate::index::{FileEntry, FileIndex, Kind};
-use serde::Serialize;
+use forensic_evidence::findings::FindingId;
+pub use forensic_evidence::findings::{Finding, Severity};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
 #[cfg(test)]
 mod tests;
 
 /// File contents by absolute path.
 pub type Contents = BTreeMap<String, Vec<u8>>;
-
-/// How urgent a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Root-level compromise or a hidden change to the image.
-    Critical,
-    /// Persistence, replaced binaries, new accounts.
-    High,
-    /// Suspicious, needs a look.
-    Medium,
-    /// Worth noting.
-    Low,
-    /// For the record.
-    Info,
-}
-
-impl Severity {
-    /// The lowercase name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Critical => "critical",
-            Severity::High => "high",
-            Severity::Medium => "medium",
-            Severity::Low => "low",
-            Severity::Info => "info",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    /// How urgent.
-    pub severity: Severity,
-    /// Stable identifier of the kind of finding (see the module documentation).
-    pub kind: String,
-    /// The path concerned.
-    pub path: String,
-    /// What was found, in words.
-    pub message: String,
-    /// Where it shows: index lines (`5-filesystem/tree-index.jsonl: /etc/passwd: file 0644 …`),
-    /// bundle members holding the container's copy, the image's entry.
-    pub evidence: Vec<String>,
-}
 
 /// One side of the comparison, as the findings read it.
 #[derive(Debug, Clone, Copy)]
@@ -144,7 +77,7 @@ pub fn findings(changes: &[Change], image: &Side<'_>, container: &Side<'_>) -> V
         ctx.binaries(&mut out);
         ctx.lower_layer(&mut out);
     }
-    out.sort_by(|a, b| (a.severity, &a.path, &a.kind, &a.message).cmp(&(b.severity, &b.path, &b.kind, &b.message)));
+    out.sort_by(|a, b| (a.severity, &a.path, a.kind, &a.message).cmp(&(b.severity, &b.path, b.kind, &b.message)));
     out.dedup();
     out
 }
@@ -182,14 +115,8 @@ impl Ctx<'_> {
         ev
     }
 
-    fn finding(&self, severity: Severity, kind: &str, message: String) -> Finding {
-        Finding {
-            severity,
-            kind: kind.to_string(),
-            path: self.path().to_string(),
-            message,
-            evidence: self.evidence(),
-        }
+    fn finding(&self, severity: Severity, kind: FindingId, message: String) -> Finding {
+        Finding::new(severity, kind, message, self.evidence()).with_path(self.path())
     }
 
     fn accounts(&self, out: &mut Vec<Finding>) {
@@ -198,7 +125,11 @@ impl Ctx<'_> {
             return;
         }
         if self.ch.kind == ChangeKind::Deleted {
-            out.push(self.finding(Severity::High, "account-file-removed", format!("{p} was removed")));
+            out.push(self.finding(
+                Severity::High,
+                FindingId::AccountFileRemoved,
+                format!("{p} was removed"),
+            ));
             return;
         }
         let pair = FilePair {
@@ -273,13 +204,13 @@ impl Ctx<'_> {
         if in_tmp && executable && new_bytes {
             out.push(self.finding(
                 Severity::High,
-                "tmp-executable",
+                FindingId::TmpExecutable,
                 format!("executable {p} (mode {:04o}) in a temporary directory", now.mode),
             ));
         } else if self.ch.kind == ChangeKind::Added && program {
             out.push(self.finding(
                 Severity::Medium,
-                "executable-added",
+                FindingId::ExecutableAdded,
                 format!("new program file {p} (mode {:04o})", now.mode),
             ));
         } else if self.ch.kind == ChangeKind::Changed && program && new_bytes {
@@ -289,11 +220,14 @@ impl Ctx<'_> {
             };
             out.push(self.finding(
                 Severity::High,
-                "binary-replaced",
+                FindingId::BinaryReplaced,
                 format!("program file {p} differs from the image's (SHA-256){from}"),
             ));
         }
-        for (bit, kind, name) in [(0o4000, "setuid-added", "setuid"), (0o2000, "setgid-added", "setgid")] {
+        for (bit, kind, name) in [
+            (0o4000, FindingId::SetuidAdded, "setuid"),
+            (0o2000, FindingId::SetgidAdded, "setgid"),
+        ] {
             if now.mode & bit != 0 && was.is_none_or(|w| w.mode & bit == 0) {
                 let severity = if bit == 0o4000 && now.uid == 0 {
                     Severity::Critical
@@ -334,7 +268,7 @@ impl Ctx<'_> {
         };
         out.push(self.finding(
             Severity::High,
-            "lower-layer-changed",
+            FindingId::LowerLayerChanged,
             format!(
                 "{} {what}, but the container's writable layer does not hold that change: the node's copy of the image layers differs from the image (podman diff cannot show this)",
                 self.path()
@@ -377,7 +311,7 @@ fn in_binary_dir(path: &str) -> bool {
 }
 
 /// The persistence point `path` is, if any: kind, severity, and words for it.
-pub(crate) fn persistence(path: &str) -> Option<(&'static str, Severity, &'static str)> {
+pub(crate) fn persistence(path: &str) -> Option<(FindingId, Severity, &'static str)> {
     let under = |dir: &str| is_below(path, dir);
     let base = path.rsplit('/').next().unwrap_or_default();
     let parent = path.rsplit_once('/').map(|(p, _)| p).unwrap_or_default();
@@ -387,7 +321,7 @@ pub(crate) fn persistence(path: &str) -> Option<(&'static str, Severity, &'stati
             .is_some_and(|user| !user.is_empty() && !user.contains('/'));
     if path == "/etc/ld.so.preload" {
         return Some((
-            "persistence-ld-preload",
+            FindingId::PersistenceLdPreload,
             Severity::Critical,
             "the dynamic linker's preload list",
         ));
@@ -402,16 +336,20 @@ pub(crate) fn persistence(path: &str) -> Option<(&'static str, Severity, &'stati
         "/var/spool/anacron",
     ];
     if ["/etc/crontab", "/etc/anacrontab"].contains(&path) || cron_dirs.iter().any(|d| under(d)) {
-        return Some(("persistence-cron", Severity::High, "crontab"));
+        return Some((FindingId::PersistenceCron, Severity::High, "crontab"));
     }
     if ["authorized_keys", "authorized_keys2"].contains(&base) && parent.ends_with("/.ssh") {
-        return Some(("persistence-ssh-key", Severity::High, "SSH authorized keys file"));
+        return Some((FindingId::PersistenceSshKey, Severity::High, "SSH authorized keys file"));
     }
     if path == "/etc/ssh/sshd_config" || under("/etc/ssh/sshd_config.d") {
-        return Some(("persistence-sshd-config", Severity::Medium, "SSH server configuration"));
+        return Some((
+            FindingId::PersistenceSshdConfig,
+            Severity::Medium,
+            "SSH server configuration",
+        ));
     }
     if path == "/etc/sudoers" || under("/etc/sudoers.d") {
-        return Some(("persistence-sudoers", Severity::High, "sudoers file"));
+        return Some((FindingId::PersistenceSudoers, Severity::High, "sudoers file"));
     }
     let profiles = [
         "/etc/profile",
@@ -440,7 +378,11 @@ pub(crate) fn persistence(path: &str) -> Option<(&'static str, Severity, &'stati
         ".mkshrc",
     ];
     if profiles.contains(&path) || under("/etc/profile.d") || under("/etc/zsh") || (home && dotfiles.contains(&base)) {
-        return Some(("persistence-shell-profile", Severity::Medium, "shell start-up file"));
+        return Some((
+            FindingId::PersistenceShellProfile,
+            Severity::Medium,
+            "shell start-up file",
+        ));
     }
     let init_dirs = [
         "/etc/systemd",
@@ -465,7 +407,11 @@ pub(crate) fn persistence(path: &str) -> Option<(&'static str, Severity, &'stati
         || path.contains("/.config/systemd/")
         || path.contains("/.config/autostart/")
     {
-        return Some(("persistence-init", Severity::High, "init script or service unit"));
+        return Some((
+            FindingId::PersistenceInit,
+            Severity::High,
+            "init script or service unit",
+        ));
     }
     None
 }

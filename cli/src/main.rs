@@ -16,7 +16,6 @@ mod cmd_seal;
 mod cmd_show;
 mod cmd_timeline;
 mod cmd_verify;
-mod gate;
 mod keyfiles;
 mod progress;
 mod show_text;

@@ -2,9 +2,11 @@
 
 mod text;
 
-use crate::{EXIT_FAILED, EXIT_OK, keyfiles, view};
-use anyhow::Result;
+use crate::{EXIT_FAILED, EXIT_OK, gate};
+use anyhow::{Context as _, Result};
 use forensic_audit::{Query, QueryKind, ScanLimits, Source, SourceOptions};
+use forensic_bundle::limits::Limits;
+use forensic_seal::gate::Depth;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -117,32 +119,29 @@ fn query_of(cmd: QueryCmd) -> Query {
 pub fn run(args: Args) -> Result<u8> {
     let query = query_of(args.query);
     query.validate()?;
-    let trust = keyfiles::load_trust(&args.trust)?;
     let shown = args.source.display().to_string();
-    let source = Source::open(
-        &args.source,
-        &SourceOptions {
-            trust,
-            ..SourceOptions::default()
-        },
-    )?;
+    let is_bundle = forensic_audit::is_bundle(&args.source).with_context(|| format!("cannot read {shown}"))?;
+    let source = if is_bundle {
+        let how = gate::Use {
+            doing: "query",
+            force: args.force,
+            trust: &args.trust,
+            depth: Depth::Structure,
+        };
+        let Some(bundle) = gate::open(&args.source, how)? else {
+            return Ok(EXIT_FAILED);
+        };
+        Source::from_opened(bundle, &Limits::default())?
+    } else {
+        if !args.trust.is_empty() {
+            eprintln!(
+                "forensic: note: --trust checks a bundle's signers; {shown} is an audit log file, which has none"
+            );
+        }
+        Source::open(&args.source, &SourceOptions::default())?
+    };
     let mut err = std::io::stderr().lock();
     let verified = source.verification().is_none_or(|r| r.verified());
-    if let Some(report) = source.verification().filter(|r| !r.verified()) {
-        if !args.force {
-            writeln!(
-                err,
-                "forensic: {shown} did not verify ({} problems); refusing to query evidence that may have been altered (--force queries it anyway):",
-                report.failures.len()
-            )?;
-            view::print_failures(&mut err, &report.failures)?;
-            return Ok(EXIT_FAILED);
-        }
-        writeln!(
-            err,
-            "forensic: warning: {shown} did not verify; querying it anyway (--force)"
-        )?;
-    }
     if source.verification().is_some() && source.input_names().is_empty() {
         anyhow::bail!("{shown}: no audit log could be read from this bundle (section 7-audit)");
     }

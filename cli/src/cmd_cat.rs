@@ -1,9 +1,10 @@
 //! `forensic cat`.
 
-use crate::{EXIT_FAILED, EXIT_OK, view};
+use crate::{EXIT_FAILED, EXIT_OK, gate};
 use anyhow::Result;
 use forensic_bundle::limits::Limits;
 use forensic_extract::ExtractError;
+use forensic_seal::gate::Depth;
 use std::path::PathBuf;
 
 /// Write one member's content to stdout, after checking it against the sealed manifest.
@@ -23,15 +24,18 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<u8> {
-    let bundle = forensic_seal::BundleFile::open(&args.bundle)?;
+    let how = gate::Use {
+        doing: "print",
+        force: false,
+        trust: &[],
+        depth: Depth::Structure,
+    };
+    let Some(bundle) = gate::open(&args.bundle, how)? else {
+        return Ok(EXIT_FAILED);
+    };
     let mut out = std::io::stdout().lock();
     match forensic_extract::cat::cat_member(&bundle, &args.member, &Limits::default(), &mut out) {
         Ok(_) => Ok(EXIT_OK),
-        Err(ExtractError::NotVerified { report }) => {
-            eprintln!("forensic: refused: {} does not verify:", args.bundle.display());
-            view::print_failures(&mut std::io::stderr().lock(), &report.failures)?;
-            Ok(EXIT_FAILED)
-        }
         Err(e @ (ExtractError::DigestMismatch { .. } | ExtractError::Changed { .. })) => {
             eprintln!("forensic: {e}");
             Ok(EXIT_FAILED)

@@ -1,14 +1,10 @@
 //! `forensic diff`: the container's files in a bundle compared with its original image, offline.
 
-use crate::{EXIT_FAILED, EXIT_OK, keyfiles, progress::Bar, view};
-use anyhow::{Context as _, Result};
-use forensic_bundle::verify::{Report, VerifyOptions, verify};
-use forensic_image::bundle_index::{BundleEvidence, Check, ReadLimits, TREE_INDEX};
-use forensic_image::diff::{DiffOptions, diff};
-use forensic_image::findings::{Contents, Finding, Side, content_of_interest, content_wanted, findings};
-use forensic_image::report::{Context, DiffReport, FailureRecord, ImageRecord};
-use forensic_image::{ImageOptions, Platform, open_image};
-use std::collections::BTreeMap;
+use crate::{EXIT_FAILED, EXIT_OK, gate};
+use anyhow::Result;
+use forensic_image::bundle_diff::{ImageSide, diff_bundle};
+use forensic_image::report::DiffReport;
+use forensic_seal::gate::Depth;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -50,33 +46,26 @@ pub struct Args {
     trust: Vec<PathBuf>,
 }
 
-/// Largest image file whose content is kept for findings (account files, persistence points).
-const MAX_CONTENT: u64 = 4 << 20;
-
 /// Runs the command.
 pub fn run(args: Args) -> Result<u8> {
-    let trust = keyfiles::load_trust(&args.trust)?;
-    let file = forensic_seal::BundleFile::open(&args.bundle)?;
-    let shown = args.bundle.display().to_string();
-    let bar = Bar::bytes("verifying", None, false);
-    let opts = VerifyOptions {
-        trust,
-        progress: bar.callback(),
-        ..VerifyOptions::default()
+    let how = gate::Use {
+        doing: "diff",
+        force: args.force,
+        trust: &args.trust,
+        depth: Depth::Everything,
     };
-    let verdict = verify(&file, &opts).with_context(|| format!("reading {shown}"))?;
-    bar.finish();
-    if !verdict.verified() && !args.force {
-        let mut err = std::io::stderr().lock();
-        writeln!(
-            err,
-            "forensic: {shown} did not verify ({} problems); refusing to diff evidence that may have been altered (--force diffs it anyway):",
-            verdict.failures.len()
-        )?;
-        view::print_failures(&mut err, &verdict.failures)?;
+    let Some(bundle) = gate::open(&args.bundle, how)? else {
         return Ok(EXIT_FAILED);
-    }
-    let report = build(&args, &file, &verdict, shown)?;
+    };
+    let image = match &args.image {
+        Some(path) => ImageSide::File {
+            path,
+            platform: args.platform.as_deref(),
+        },
+        None => ImageSide::FromBundle,
+    };
+    let shown = args.bundle.display().to_string();
+    let report = diff_bundle(&bundle, &shown, image, args.all)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &report)?;
@@ -85,78 +74,6 @@ pub fn run(args: Args) -> Result<u8> {
         print_text(&mut out, &report)?;
     }
     Ok(if report.differs() { EXIT_FAILED } else { EXIT_OK })
-}
-
-fn build(args: &Args, file: &forensic_seal::BundleFile, verdict: &Report, shown: String) -> Result<DiffReport> {
-    let check = if verdict.verified() {
-        Check::Strict
-    } else {
-        Check::Lenient
-    };
-    let mut evidence = BundleEvidence::open(file, verdict.manifest.as_ref(), check, ReadLimits::default())
-        .with_context(|| format!("reading {shown}"))?;
-    let container = evidence.container().with_context(|| format!("reading {shown}"))?;
-    let (image, record, image_contents) = match &args.image {
-        Some(path) => {
-            let platform = args.platform.as_deref().map(Platform::parse).transpose()?;
-            let img = open_image(path, &ImageOptions::with_platform(platform))?;
-            let (index, contents) = img.index_with_contents(content_of_interest, MAX_CONTENT)?;
-            let kind = img.kind().name();
-            let record = ImageRecord {
-                source: kind.to_string(),
-                path: Some(path.display().to_string()),
-                description: format!("image {kind} {}", path.display()),
-                entries: index.len(),
-            };
-            (index, record, contents)
-        }
-        None => {
-            let index = evidence
-                .image_from_layers()
-                .with_context(|| format!("reading the image's layers from {shown}"))?;
-            let record = ImageRecord {
-                source: "bundle".into(),
-                path: None,
-                description: "9-image/layers".into(),
-                entries: index.len(),
-            };
-            // The node's layer indexes carry no contents: per-account findings then use the
-            // container's copies alone.
-            (index, record, Contents::new())
-        }
-    };
-    let d = diff(&image, &container, &DiffOptions { all: args.all });
-    let wanted = content_wanted(&d.changes);
-    let loaded = evidence
-        .container_contents(&container, &wanted)
-        .with_context(|| format!("reading {shown}"))?;
-
-    let no_sources = BTreeMap::new();
-    let found: Vec<Finding> = findings(
-        &d.changes,
-        &Side {
-            index_source: &record.description,
-            index: &image,
-            contents: &image_contents,
-            sources: &no_sources,
-        },
-        &Side {
-            index_source: TREE_INDEX,
-            index: &container.files,
-            contents: &loaded.contents,
-            sources: &loaded.members,
-        },
-    );
-    let ctx = Context {
-        bundle: shown,
-        verified: verdict.verified(),
-        forced: args.force && !verdict.verified(),
-        failures: verdict.failures.iter().map(FailureRecord::from).collect(),
-        warnings: evidence.warnings().to_vec(),
-        image: record,
-        all: args.all,
-    };
-    Ok(DiffReport::new(ctx, d, found, &image, &container.files))
 }
 
 /// Control characters of a path as escapes, so that one change is one line.

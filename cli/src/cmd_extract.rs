@@ -1,8 +1,9 @@
 //! `forensic extract`.
 
-use crate::{EXIT_FAILED, EXIT_OK, keyfiles, view};
+use crate::{EXIT_FAILED, EXIT_OK, gate, view};
 use anyhow::{Result, anyhow};
-use forensic_extract::{ExtractError, ExtractOptions, Outcome, REPORT_NAME, SUMS_NAME, parse_section};
+use forensic_extract::{ExtractOptions, Outcome, REPORT_NAME, SUMS_NAME, parse_section};
+use forensic_seal::gate::Depth;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -59,22 +60,18 @@ pub fn run(args: Args) -> Result<u8> {
     let opts = ExtractOptions {
         sections,
         paths: args.paths.clone(),
+        ..ExtractOptions::new(&args.dir)
+    };
+    let how = gate::Use {
+        doing: "extract",
         force: args.force,
-        trust: keyfiles::load_trust(&args.trust)?,
-        ..ExtractOptions::new(&args.bundle, &args.dir)
+        trust: &args.trust,
+        depth: Depth::Everything,
     };
-    let summary = match forensic_extract::extract(&opts) {
-        Ok(s) => s,
-        Err(ExtractError::NotVerified { report }) => {
-            eprintln!(
-                "forensic: refused: {} does not verify; nothing was written (--force extracts anyway, recording it):",
-                args.bundle.display()
-            );
-            view::print_failures(&mut std::io::stderr().lock(), &report.failures)?;
-            return Ok(EXIT_FAILED);
-        }
-        Err(e) => return Err(e.into()),
+    let Some(bundle) = gate::open(&args.bundle, how)? else {
+        return Ok(EXIT_FAILED);
     };
+    let summary = forensic_extract::extract(&bundle, &opts)?;
     for p in &summary.archive_problems {
         eprintln!("forensic: skipped: {p}");
     }

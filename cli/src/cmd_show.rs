@@ -2,13 +2,13 @@
 //! suspicious), as text or JSON (docs/show-json.md).
 
 use crate::show_text::{print_file, print_network, print_processes, print_summary, print_suspicious};
-use crate::{EXIT_FAILED, EXIT_OK, keyfiles, progress::Bar, view};
+use crate::{EXIT_FAILED, EXIT_OK, view};
 use anyhow::{Context as _, Result, bail};
-use forensic_analysis::evidence::{Check, Evidence, Limits};
+use forensic_analysis::evidence::{Evidence, Limits};
 use forensic_analysis::files::FileFilter;
 use forensic_analysis::target::Target;
 use forensic_analysis::time::{format_ns, parse_bound};
-use forensic_bundle::verify::{Report, VerifyOptions, verify};
+use forensic_bundle::verify::Report;
 use forensic_seal::BundleFile;
 use serde_json::{Value, json};
 use std::io::Write;
@@ -87,74 +87,53 @@ pub struct Args {
     executable: bool,
 }
 
-/// A verified (or forced) bundle, open for reading.
+/// A bundle through the gate ([`crate::gate`]), with the path as given.
 pub struct Opened {
-    /// The file.
-    pub file: BundleFile,
-    /// The verification report.
-    pub report: Report,
-    /// Whether it did not verify and is used because of --force.
-    pub forced: bool,
+    /// The bundle, verified or forced.
+    pub bundle: forensic_seal::gate::Opened,
     /// The path as given.
     pub shown: String,
 }
 
 impl Opened {
+    /// The verification report.
+    pub fn report(&self) -> &Report {
+        self.bundle.report()
+    }
+
+    /// Whether it did not verify and is used because of --force.
+    pub fn forced(&self) -> bool {
+        self.bundle.forced()
+    }
+
     /// The checked member reader.
     pub fn evidence(&self) -> Result<Evidence<'_, BundleFile>> {
-        let check = if self.forced { Check::Lenient } else { Check::Strict };
-        Evidence::open(&self.file, self.report.manifest.as_ref(), check, Limits::default())
-            .with_context(|| format!("reading {}", self.shown))
+        Evidence::open(
+            self.bundle.file(),
+            self.bundle.manifest(),
+            self.bundle.check(),
+            Limits::default(),
+        )
+        .with_context(|| format!("reading {}", self.shown))
     }
 
     /// The warning line printed first when the bundle is used although it did not verify.
     pub fn warning(&self) -> Option<String> {
-        self.forced.then(|| {
-            format!(
-                "WARNING: {} DID NOT VERIFY ({} problems); shown anyway because of --force. Do not rely on this result.",
-                self.shown,
-                self.report.failures.len()
-            )
-        })
+        crate::gate::warning(&self.bundle, &self.shown)
     }
 }
 
-/// Verifies `bundle`; `None` (after saying why on stderr) when it does not verify and `force`
-/// is off. With `force`, the warning line goes to stderr.
+/// Verifies `bundle` through the gate; `None` (after saying why on stderr) when it does not
+/// verify and `force` is off. With `force`, the warning line goes to stderr.
 pub fn open_verified(bundle: &Path, force: bool, trust: &[PathBuf], doing: &str) -> Result<Option<Opened>> {
-    let trust = keyfiles::load_trust(trust)?;
-    let file = BundleFile::open(bundle)?;
-    let shown = bundle.display().to_string();
-    let bar = Bar::bytes("verifying", None, false);
-    let opts = VerifyOptions {
+    let how = crate::gate::Use {
+        doing,
+        force,
         trust,
-        progress: bar.callback(),
-        ..VerifyOptions::default()
+        depth: forensic_seal::gate::Depth::Everything,
     };
-    let report = verify(&file, &opts).with_context(|| format!("reading {shown}"))?;
-    bar.finish();
-    let verified = report.verified();
-    let mut err = std::io::stderr().lock();
-    if !verified && !force {
-        writeln!(
-            err,
-            "forensic: {shown} did not verify ({} problems); refusing to {doing} evidence that may have been altered (--force does it anyway):",
-            report.failures.len()
-        )?;
-        view::print_failures(&mut err, &report.failures)?;
-        return Ok(None);
-    }
-    let opened = Opened {
-        file,
-        report,
-        forced: !verified,
-        shown,
-    };
-    if let Some(w) = opened.warning() {
-        writeln!(err, "forensic: {w}")?;
-        view::print_failures(&mut err, &opened.report.failures)?;
-    }
-    Ok(Some(opened))
+    let shown = bundle.display().to_string();
+    Ok(crate::gate::open(bundle, how)?.map(|bundle| Opened { bundle, shown }))
 }
 
 /// Runs the command.
@@ -174,13 +153,13 @@ pub fn run(args: Args) -> Result<u8> {
         writeln!(out, "{w}")?;
     }
     let mut ev = opened.evidence()?;
-    let target = Target::from_manifest(opened.report.manifest.as_ref());
+    let target = Target::from_manifest(opened.report().manifest.as_ref());
     let ctx = || format!("reading {}", opened.shown);
     let body: Value = match args.what {
         What::Files => return show_files(&args, &opened, &mut ev, &target, &mut out),
         What::Summary => {
             let analysis = forensic_analysis::suspicious::analyse(&mut ev, &target).with_context(ctx)?;
-            let v = forensic_analysis::summary::view(&opened.report, &analysis);
+            let v = forensic_analysis::summary::view(opened.report(), &analysis);
             if !args.json {
                 print_summary(&mut out, &v, &opened)?;
             }
@@ -234,9 +213,9 @@ fn envelope(what: What, opened: &Opened, warnings: &[String]) -> Value {
         "schema": SCHEMA,
         "view": what.name(),
         "bundle": opened.shown,
-        "verified": opened.report.verified(),
-        "forced": opened.forced,
-        "verification_failures": opened.report.failures.iter().map(view::failure_json).collect::<Vec<_>>(),
+        "verified": opened.report().verified(),
+        "forced": opened.forced(),
+        "verification_failures": opened.report().failures.iter().map(view::failure_json).collect::<Vec<_>>(),
         "warnings": warnings,
     })
 }

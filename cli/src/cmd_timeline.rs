@@ -73,7 +73,7 @@ pub fn run(args: Args) -> Result<u8> {
     let Some(opened) = open_verified(&args.bundle, args.force, &args.trust, "make a timeline of")? else {
         return Ok(EXIT_FAILED);
     };
-    let target = Target::from_manifest(opened.report.manifest.as_ref());
+    let target = Target::from_manifest(opened.report().manifest.as_ref());
     let bound = |s: &Option<String>| s.as_deref().map(|s| parse_bound(s, target.collected_ns)).transpose();
     let format = match args.format {
         FormatArg::Text => Format::Text,
@@ -99,7 +99,7 @@ pub fn run(args: Args) -> Result<u8> {
         }
     }
     let mut ev = opened.evidence()?;
-    let summary = write_timeline(&mut ev, &opened.report, &opts, &mut out)
+    let summary = write_timeline(&mut ev, opened.report(), &opts, &mut out)
         .with_context(|| format!("reading {}", opened.shown))?;
     out.flush()?;
     let mut err = std::io::stderr().lock();

@@ -16,6 +16,7 @@ mod cmd_seal;
 mod cmd_show;
 mod cmd_timeline;
 mod cmd_verify;
+mod gate;
 mod keyfiles;
 mod progress;
 mod show_text;

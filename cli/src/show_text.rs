@@ -102,7 +102,7 @@ pub fn print_summary(out: &mut dyn Write, v: &SummaryView, opened: &Opened) -> R
     writeln!(
         out,
         "verified   {}",
-        if opened.report.verified() {
+        if opened.report().verified() {
             "yes"
         } else {
             "NO (--force)"

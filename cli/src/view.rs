@@ -5,6 +5,15 @@ use forensic_bundle::verify::{CustodyRecord, Failure, Report};
 use serde_json::{Value, json};
 use std::io::{self, Write};
 
+/// `n` and the noun, plural unless `n` is 1: `1 problem`, `3 problems`.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Human byte count: `512 B`, `12.3 KiB`, `1.0 GiB`.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];

@@ -59,7 +59,7 @@ pub use event::Event;
 pub use query::{Collector, Match, Query, QueryKind, StageSeen, User};
 pub use report::{AuditReport, Compression, FailureRecord, InputRecord, SCHEMA, SourceKind, SourceRecord};
 pub use scan::{EventReader, Layout, ScanLimits};
-pub use source::{Source, SourceOptions};
+pub use source::{Source, SourceOptions, is_bundle};
 pub use stats::{SkipReason, Skipped, Stats};
 
 /// Runs `query` over an audit log already open as a reader (plain or gzip), named `name` in

@@ -8,9 +8,10 @@ use forensic_bundle::digest::Digest;
 use forensic_bundle::keys::Fingerprint;
 use forensic_bundle::limits::Limits;
 use forensic_bundle::section::Section;
-use forensic_bundle::verify::{OpenReader, Report, VerifyOptions, verify};
+use forensic_bundle::verify::{OpenReader, Report, VerifyOptions};
 use forensic_bundle::zipread::{self, MemberReader, ZipEntry};
 use forensic_seal::BundleFile;
+use forensic_seal::gate::{self, Depth, Gate, GateOptions, Opened};
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -60,8 +61,7 @@ enum Inner {
 
 #[derive(Debug)]
 struct BundleSource {
-    file: BundleFile,
-    verdict: Report,
+    bundle: Opened,
     members: Vec<AuditMember>,
     problems: Vec<String>,
 }
@@ -122,10 +122,25 @@ impl Source {
         })
     }
 
+    /// The audit section of a bundle that passed the gate ([`forensic_seal::gate`]; verified to
+    /// [`Depth::Structure`] at least: each audit member is checked against the manifest as it is
+    /// read).
+    ///
+    /// # Errors
+    /// [`AuditError::Bundle`] when the verified bundle's archive cannot be listed;
+    /// [`AuditError::NoAuditLog`] when a bundle that verifies has no audit section.
+    pub fn from_opened(bundle: Opened, limits: &Limits) -> Result<Source, AuditError> {
+        let path = bundle.file().path().to_path_buf();
+        Ok(Source {
+            path,
+            inner: Inner::Bundle(Box::new(bundle_source(bundle, limits)?)),
+        })
+    }
+
     /// For a bundle, its verification report.
     pub fn verification(&self) -> Option<&Report> {
         match &self.inner {
-            Inner::Bundle(b) => Some(&b.verdict),
+            Inner::Bundle(b) => Some(b.bundle.report()),
             _ => None,
         }
     }
@@ -174,7 +189,8 @@ impl Source {
                         member: m.entry.name.clone(),
                         source,
                     };
-                    let raw = MemberReader::new(b.file.open().map_err(member_err)?, &m.entry).map_err(member_err)?;
+                    let raw =
+                        MemberReader::new(b.bundle.file().open().map_err(member_err)?, &m.entry).map_err(member_err)?;
                     reader
                         .read(raw, &m.entry.name, m.expected, &mut offer)
                         .map_err(member_err)?;
@@ -197,8 +213,9 @@ impl Source {
     fn record(&self, kind: SourceKind) -> SourceRecord {
         let (verified, failures, problems) = match &self.inner {
             Inner::Bundle(b) => (
-                Some(b.verdict.verified()),
-                b.verdict
+                Some(b.bundle.report().verified()),
+                b.bundle
+                    .report()
                     .failures
                     .iter()
                     .map(|f| FailureRecord {
@@ -223,35 +240,62 @@ impl Source {
     }
 }
 
+/// Whether `path` is a bundle (a regular file starting with a ZIP header) rather than an audit
+/// log; `-` (standard input) and pipes are logs.
+///
+/// # Errors
+/// The file cannot be opened or read.
+pub fn is_bundle(path: &Path) -> io::Result<bool> {
+    if path.as_os_str() == "-" {
+        return Ok(false);
+    }
+    let mut f = File::open(path)?;
+    if !f.metadata()?.is_file() {
+        return Ok(false);
+    }
+    Ok(read_head4(&mut f)? == ZIP_MAGIC)
+}
+
 fn read_head4(f: &mut File) -> io::Result<Vec<u8>> {
     let mut head = Vec::with_capacity(4);
     f.by_ref().take(4).read_to_end(&mut head)?;
     Ok(head)
 }
 
+/// A bundle through the gate, forced, so that the caller sees its verification and decides.
 fn open_bundle(path: &Path, file: File, opts: &SourceOptions) -> Result<BundleSource, AuditError> {
-    let file = BundleFile::from_file(file, path)?;
-    let vopts = VerifyOptions {
-        trust: opts.trust.clone(),
-        limits: opts.limits.clone(),
-        check_contents: false,
-        ..VerifyOptions::default()
+    let gate = GateOptions {
+        verify: VerifyOptions {
+            trust: opts.trust.clone(),
+            limits: opts.limits.clone(),
+            ..VerifyOptions::default()
+        },
+        depth: Some(Depth::Structure),
+        force: true,
     };
-    let verdict = verify(&file, &vopts).map_err(|e| AuditError::io(path, e))?;
+    match gate::open_file(BundleFile::from_file(file, path)?, gate)? {
+        Gate::Open(bundle) => bundle_source(*bundle, &opts.limits),
+        Gate::Refused(_) => Err(AuditError::io(path, io::Error::other("refused although forced"))),
+    }
+}
+
+/// The audit members of a bundle that passed the gate.
+fn bundle_source(bundle: Opened, limits: &Limits) -> Result<BundleSource, AuditError> {
+    let path = bundle.file().path().to_path_buf();
+    let path = path.as_path();
+    let file = bundle.file();
+    let verdict = bundle.report();
     let mut r = file.open().map_err(|e| AuditError::io(path, e))?;
     let bundle_err = |e: zipread::ContainerError| AuditError::Bundle {
         path: path.to_path_buf(),
         message: e.to_string(),
     };
     let (index, problems) = if verdict.verified() {
-        (
-            zipread::read_index(&mut r, &opts.limits).map_err(bundle_err)?,
-            Vec::new(),
-        )
+        (zipread::read_index(&mut r, limits).map_err(bundle_err)?, Vec::new())
     } else {
         // The caller refuses a bundle that does not verify (unless forced): an archive that not
         // even a lenient reading can list is then a bundle with no audit member to offer.
-        zipread::read_index_salvage(&mut r, &opts.limits).unwrap_or_else(|e| {
+        zipread::read_index_salvage(&mut r, limits).unwrap_or_else(|e| {
             (
                 zipread::ZipIndex {
                     entries: Vec::new(),
@@ -301,8 +345,7 @@ fn open_bundle(path: &Path, file: File, opts: &SourceOptions) -> Result<BundleSo
         });
     }
     Ok(BundleSource {
-        file,
-        verdict,
+        bundle,
         members,
         problems,
     })

@@ -3,43 +3,29 @@
 use crate::ExtractError;
 use forensic_bundle::digest::{Digest, HashingWriter, copy};
 use forensic_bundle::limits::Limits;
-use forensic_bundle::verify::{OpenReader, VerifyOptions, verify};
+use forensic_bundle::verify::OpenReader;
 use forensic_bundle::zipread::{self, MemberReader};
 use forensic_bundle::{MANIFEST, METADATA_NAMES};
-use forensic_seal::BundleFile;
+use forensic_seal::gate::Opened;
 use std::io::{self, Write};
 
 /// Streams the member `name` of `bundle` to `out` and returns its length.
 ///
-/// First the bundle's structure, manifest, `SHA256SUMS` and custody log are verified (SPEC §11,
-/// without hashing every member); then the member is read once to check its size and SHA-256
+/// `bundle` has passed the gate (at least [`forensic_seal::gate::Depth::Structure`]: structure,
+/// manifest, `SHA256SUMS` and custody log verified, without hashing every member); the member is
+/// read once to check its size and SHA-256
 /// against the manifest, and only if they match is it read again into `out`, hashed again on the
 /// way. Metadata members (`mimetype`, `manifest.cbor`, `SHA256SUMS`, `custody.cbor`) are checked
 /// by the verification itself.
 ///
 /// # Errors
-/// [`ExtractError::NotVerified`] when the bundle's structure or seal does not verify;
 /// [`ExtractError::NoSuchMember`]; [`ExtractError::DigestMismatch`] (nothing written) when the
 /// member differs from the manifest; [`ExtractError::Changed`] when it changed during the second
 /// read; I/O errors (a broken pipe on `out` among them).
-pub fn cat_member<W: Write>(
-    bundle: &BundleFile,
-    name: &str,
-    limits: &Limits,
-    out: &mut W,
-) -> Result<u64, ExtractError> {
+pub fn cat_member<W: Write>(opened: &Opened, name: &str, limits: &Limits, out: &mut W) -> Result<u64, ExtractError> {
+    let bundle = opened.file();
+    let report = opened.report();
     let path = bundle.path().to_path_buf();
-    let opts = VerifyOptions {
-        check_contents: false,
-        limits: limits.clone(),
-        ..VerifyOptions::default()
-    };
-    let report = verify(bundle, &opts).map_err(|e| ExtractError::io(&path, e))?;
-    if !report.verified() {
-        return Err(ExtractError::NotVerified {
-            report: Box::new(report),
-        });
-    }
     let mut r = bundle.open().map_err(|e| ExtractError::io(&path, e))?;
     let index =
         zipread::read_index(&mut r, limits).map_err(|e| ExtractError::io(&path, io::Error::other(e.to_string())))?;

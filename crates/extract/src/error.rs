@@ -1,6 +1,5 @@
 //! The one error type of this crate.
 
-use forensic_bundle::verify::Report;
 use std::io;
 use std::path::PathBuf;
 
@@ -16,19 +15,6 @@ pub enum ExtractError {
         path: PathBuf,
         /// The operating system's error.
         source: io::Error,
-    },
-    /// The bundle could not be opened.
-    #[error("{0}")]
-    Open(#[from] forensic_seal::SealError),
-    /// The bundle does not verify, and extraction was not forced. Nothing was written.
-    #[error(
-        "the bundle does not verify ({} problem(s), the first: {}); nothing was written",
-        report.failures.len(),
-        report.failures.first().map(ToString::to_string).unwrap_or_default()
-    )]
-    NotVerified {
-        /// What verification found.
-        report: Box<Report>,
     },
     /// The output directory exists and is not an empty directory (or is a symbolic link).
     #[error("{}: {reason}", path.display())]

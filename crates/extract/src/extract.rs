@@ -4,23 +4,21 @@ use crate::outdir::OutDir;
 use crate::plan::{Claims, Filter, dest_segments};
 use crate::{ExtractError, REPORT_NAME, SUMS_NAME, report};
 use forensic_bundle::digest::{Digest, HashingWriter, copy};
-use forensic_bundle::keys::Fingerprint;
 use forensic_bundle::limits::Limits;
 use forensic_bundle::manifest::Member;
 use forensic_bundle::section::Section;
-use forensic_bundle::verify::{OpenReader, Report, VerifyOptions, verify};
+use forensic_bundle::verify::{OpenReader, Report};
 use forensic_bundle::zipread::{self, MemberReader, ZipEntry, ZipIndex};
 use forensic_bundle::{METADATA_NAMES, manifest::FileKind};
 use forensic_seal::BundleFile;
+use forensic_seal::gate::Opened;
 use std::collections::{HashMap, HashSet};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
-/// What to extract, from where, to where.
+/// What to extract, and to where.
 #[derive(Debug, Clone)]
 pub struct ExtractOptions {
-    /// The bundle.
-    pub bundle: PathBuf,
     /// The output directory: created if absent, else it must be an empty directory.
     pub dir: PathBuf,
     /// Only these sections (all when empty).
@@ -28,24 +26,17 @@ pub struct ExtractOptions {
     /// Only members whose path within their section matches one of these globs (all when empty);
     /// `*` does not cross `/`, `**` does.
     pub paths: Vec<String>,
-    /// Extract from a bundle that does not verify (recorded as `forced` in the report).
-    pub force: bool,
-    /// Trusted signers; with a list, an untrusted signer makes the bundle fail verification.
-    pub trust: Option<HashSet<Fingerprint>>,
     /// Reader limits (SPEC §10).
     pub limits: Limits,
 }
 
 impl ExtractOptions {
-    /// Every member of `bundle` into `dir`, only if the bundle verifies.
-    pub fn new(bundle: impl Into<PathBuf>, dir: impl Into<PathBuf>) -> ExtractOptions {
+    /// Every member into `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> ExtractOptions {
         ExtractOptions {
-            bundle: bundle.into(),
             dir: dir.into(),
             sections: Vec::new(),
             paths: Vec::new(),
-            force: false,
-            trust: None,
             limits: Limits::default(),
         }
     }
@@ -129,36 +120,28 @@ impl ExtractSummary {
     }
 }
 
-/// Verifies the bundle (SPEC §11) and, if it verifies or `opts.force` is set, writes its selected
-/// evidence members into `opts.dir`, then `SHA256SUMS` and [`REPORT_NAME`].
+/// Writes the selected evidence members of a bundle that passed the gate
+/// ([`forensic_seal::gate::open`], which refuses one that does not verify unless forced) into
+/// `opts.dir`, then `SHA256SUMS` and [`REPORT_NAME`] (which records the verification and whether
+/// it was forced).
 ///
 /// # Security
 /// See the crate documentation: nothing is written outside `opts.dir`, nothing is overwritten, no
-/// link, device node, FIFO, socket, setuid or setgid bit is created. With `force`, an archive that
+/// link, device node, FIFO, socket, setuid or setgid bit is created. For a forced bundle, an archive that
 /// breaks the ZIP profile is read in salvage mode ([`zipread::read_index_salvage`]): members whose
 /// entries are unsafe are left out and named in `archive_problems`.
 ///
 /// # Errors
-/// [`ExtractError::NotVerified`] (nothing written) when the bundle fails without `force`;
 /// [`ExtractError::BadOutput`] when `opts.dir` is not new or empty; I/O errors on the bundle or
 /// the output directory. A member that cannot be extracted is not an error: it is skipped and
 /// reported in the summary.
-pub fn extract(opts: &ExtractOptions) -> Result<ExtractSummary, ExtractError> {
+pub fn extract(opened: &Opened, opts: &ExtractOptions) -> Result<ExtractSummary, ExtractError> {
     let filter = Filter::new(&opts.sections, &opts.paths)?;
-    let bundle = BundleFile::open(&opts.bundle)?;
-    let vopts = VerifyOptions {
-        trust: opts.trust.clone(),
-        limits: opts.limits.clone(),
-        ..VerifyOptions::default()
-    };
-    let report = verify(&bundle, &vopts).map_err(|e| ExtractError::io(&opts.bundle, e))?;
-    if !report.verified() && !opts.force {
-        return Err(ExtractError::NotVerified {
-            report: Box::new(report),
-        });
-    }
+    let path = opened.file().path().to_path_buf();
+    let bundle = opened.file();
+    let report = opened.report().clone();
     let out = OutDir::create(&opts.dir)?;
-    let mut r = bundle.open().map_err(|e| ExtractError::io(&opts.bundle, e))?;
+    let mut r = bundle.open().map_err(|e| ExtractError::io(&path, e))?;
     let (index, archive_problems) = match zipread::read_index(&mut r, &opts.limits) {
         Ok(index) => (index, Vec::new()),
         Err(_) => match zipread::read_index_salvage(&mut r, &opts.limits) {
@@ -175,7 +158,7 @@ pub fn extract(opts: &ExtractOptions) -> Result<ExtractSummary, ExtractError> {
     };
     let mut summary = ExtractSummary {
         dir: opts.dir.clone(),
-        forced: !report.verified(),
+        forced: opened.forced(),
         report,
         members: Vec::new(),
         archive_problems,
@@ -185,7 +168,7 @@ pub fn extract(opts: &ExtractOptions) -> Result<ExtractSummary, ExtractError> {
     for (name, entry, member) in selected {
         let notes = member.as_ref().map(notes_for).unwrap_or_default();
         let outcome = match entry {
-            Some(e) => write_member(&bundle, &out, &mut claims, &name, e, member.as_ref()),
+            Some(e) => write_member(bundle, &out, &mut claims, &name, e, member.as_ref()),
             None => Outcome::Skipped(skip_reason_absent(member.is_some())),
         };
         summary.members.push(MemberOutcome {
@@ -196,7 +179,7 @@ pub fn extract(opts: &ExtractOptions) -> Result<ExtractSummary, ExtractError> {
         });
     }
     write_small(&out, SUMS_NAME, report::sha256sums(&summary).as_bytes())?;
-    let json = report::report_json(&opts.bundle, &summary, opts);
+    let json = report::report_json(&path, &summary, opts);
     write_small(&out, REPORT_NAME, format!("{json:#}\n").as_bytes())?;
     out.sync().map_err(|e| ExtractError::io(out.path(), e))?;
     Ok(summary)

@@ -1,5 +1,6 @@
-//! Getting evidence out of a bundle safely: [`extract()`] writes a verified bundle's members into a
-//! directory, and [`cat::cat_member`] streams one member after checking its SHA-256.
+//! Getting evidence out of a bundle safely: [`extract()`] writes the members of a bundle that
+//! passed the gate ([`forensic_seal::gate`]) into a directory, and [`cat::cat_member`] streams one
+//! member after checking its SHA-256.
 //!
 //! Member names are attacker input. A name becomes a path only after it passes SPEC §3 again, and
 //! every file is created relative to an open directory descriptor of the output directory, with
@@ -21,9 +22,12 @@
 //!
 //! ```no_run
 //! use forensic_extract::{ExtractOptions, extract};
+//! use forensic_seal::gate::{Depth, Gate, GateOptions, open};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let opts = ExtractOptions::new("case-42.zip", "case-42");
-//! let summary = extract(&opts)?;
+//! let Gate::Open(bundle) = open("case-42.zip".as_ref(), GateOptions::new(Depth::Everything))? else {
+//!     return Err("the bundle does not verify".into());
+//! };
+//! let summary = extract(&bundle, &ExtractOptions::new("case-42"))?;
 //! println!("{} members extracted; complete: {}", summary.extracted(), summary.complete());
 //! # Ok(()) }
 //! ```

@@ -99,7 +99,7 @@ pub(crate) fn report_json(bundle: &Path, s: &ExtractSummary, opts: &ExtractOptio
         "custody_head_sha256": r.custody_head.map(|d| d.hex()),
         "verification": {
             "verified": r.verified(),
-            "trust_checked": opts.trust.is_some(),
+            "trust_checked": r.custody.first().is_some_and(|c| c.trusted.is_some()),
             "failures": r.failures.iter().map(|f| json!({
                 "class": f.class.as_str(), "member": f.member, "entry": f.entry, "message": f.message,
             })).collect::<Vec<_>>(),

@@ -12,7 +12,8 @@
 //!   re-checked against the manifest as it is read.
 //! - [`diff`]: the change list of `podman diff` (`A`/`C`/`D`), found by content hash too;
 //!   [`findings`] and [`accounts`]: what in it an examiner should look at first; [`report`]:
-//!   the `--json` form of it all.
+//!   the `--json` form of it all; [`bundle_diff`]: all of that for a bundle through the gate, as
+//!   `forensic diff` runs it.
 #![deny(missing_docs)]
 
 pub mod index;
@@ -32,6 +33,7 @@ mod tree;
 
 // Diffing a bundle against an image.
 pub mod accounts;
+pub mod bundle_diff;
 pub mod bundle_index;
 pub mod diff;
 pub mod findings;

@@ -10,6 +10,8 @@
 //!   synced, and that an existing file is never overwritten.
 //! - [`bundle_file::BundleFile`] and [`bundle_file::verify_path`] verify a bundle on disk with
 //!   several threads reading at once.
+//! - [`gate::open`] is the one gate before evidence is read: verified, refused with the
+//!   failures, or forced and marked so.
 //! - [`meta::file_meta`] records a file's metadata (never following symlinks).
 //! - [`custody_append::append_entry`] appends a signed custody entry to a bundle atomically
 //!   (temporary file beside it, synced, renamed over it), refusing entries that break SPEC §9.4.
@@ -33,6 +35,7 @@ pub mod clock;
 mod content;
 pub mod custody_append;
 pub mod error;
+pub mod gate;
 mod member;
 pub mod meta;
 mod plan;

@@ -1,0 +1,127 @@
+//! `forensic diff` as a library call: a bundle that passed the gate ([`forensic_seal::gate`])
+//! compared with its original image, or with the image as it was on the node, into a
+//! [`DiffReport`] with findings.
+
+use crate::bundle_index::{BundleEvidence, BundleIndexError, ReadLimits, TREE_INDEX};
+use crate::diff::{DiffOptions, diff};
+use crate::findings::{Contents, Finding, Side, content_of_interest, content_wanted, findings};
+use crate::report::{Context, DiffReport, FailureRecord, ImageRecord};
+use crate::{ImageError, ImageOptions, Platform, open_image};
+use forensic_seal::gate::Opened;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Largest image file whose content is kept for findings (account files, persistence points).
+pub const MAX_CONTENT: u64 = 4 << 20;
+
+/// What to compare the bundle with.
+#[derive(Debug, Clone, Copy)]
+pub enum ImageSide<'a> {
+    /// An image file or directory (OCI layout or archive, docker-archive, rootfs dir or tar),
+    /// with the platform to pick from a multi-platform image.
+    File {
+        /// The image.
+        path: &'a Path,
+        /// `OS/ARCH[/VARIANT]`.
+        platform: Option<&'a str>,
+    },
+    /// The lower-layer indexes the collector stored (`9-image/layers/`): the image as it was on
+    /// the node.
+    FromBundle,
+}
+
+/// Why the diff could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BundleDiffError {
+    /// The bundle's filesystem evidence could not be read.
+    #[error("reading {bundle}: {source}")]
+    Bundle {
+        /// The bundle as named.
+        bundle: String,
+        /// What went wrong.
+        source: Box<BundleIndexError>,
+    },
+    /// The image could not be read (or the platform is not `OS/ARCH[/VARIANT]`).
+    #[error(transparent)]
+    Image(#[from] ImageError),
+}
+
+/// Compares `bundle` (named `shown` in the report) with `image`. `all` also lists what
+/// `podman diff` leaves out.
+///
+/// # Errors
+/// [`BundleDiffError::Bundle`] when a member the diff needs is missing, malformed or does not
+/// check against the manifest (a forced bundle's mismatches are warnings in the report instead);
+/// [`BundleDiffError::Image`] when the image cannot be read.
+pub fn diff_bundle(
+    bundle: &Opened,
+    shown: &str,
+    image: ImageSide<'_>,
+    all: bool,
+) -> Result<DiffReport, BundleDiffError> {
+    let in_bundle = |source| BundleDiffError::Bundle {
+        bundle: shown.to_string(),
+        source: Box::new(source),
+    };
+    let mut evidence = BundleEvidence::open(bundle.file(), bundle.manifest(), bundle.check(), ReadLimits::default())
+        .map_err(in_bundle)?;
+    let container = evidence.container().map_err(in_bundle)?;
+    let (image, record, image_contents) = match image {
+        ImageSide::File { path, platform } => {
+            let platform = platform.map(Platform::parse).transpose()?;
+            let img = open_image(path, &ImageOptions::with_platform(platform))?;
+            let (index, contents) = img.index_with_contents(content_of_interest, MAX_CONTENT)?;
+            let kind = img.kind().name();
+            let record = ImageRecord {
+                source: kind.to_string(),
+                path: Some(path.display().to_string()),
+                description: format!("image {kind} {}", path.display()),
+                entries: index.len(),
+            };
+            (index, record, contents)
+        }
+        ImageSide::FromBundle => {
+            let index = evidence.image_from_layers().map_err(in_bundle)?;
+            let record = ImageRecord {
+                source: "bundle".into(),
+                path: None,
+                description: "9-image/layers".into(),
+                entries: index.len(),
+            };
+            // The node's layer indexes carry no contents: per-account findings then use the
+            // container's copies alone.
+            (index, record, Contents::new())
+        }
+    };
+    let d = diff(&image, &container, &DiffOptions { all });
+    let wanted = content_wanted(&d.changes);
+    let loaded = evidence.container_contents(&container, &wanted).map_err(in_bundle)?;
+    let no_sources = BTreeMap::new();
+    let found: Vec<Finding> = findings(
+        &d.changes,
+        &Side {
+            index_source: &record.description,
+            index: &image,
+            contents: &image_contents,
+            sources: &no_sources,
+        },
+        &Side {
+            index_source: TREE_INDEX,
+            index: &container.files,
+            contents: &loaded.contents,
+            sources: &loaded.members,
+        },
+    );
+    let report = bundle.report();
+    let ctx = Context {
+        bundle: shown.to_string(),
+        verified: report.verified(),
+        forced: bundle.forced(),
+        failures: report.failures.iter().map(FailureRecord::from).collect(),
+        warnings: evidence.warnings().to_vec(),
+        image: record,
+        all,
+    };
+    Ok(DiffReport::new(ctx, d, found, &image, &container.files))
+}

@@ -119,9 +119,11 @@ pub fn run(cmd: Command) -> Result<u8> {
     }
 }
 
-/// Test-only failpoint: with `FORENSIC_TEST_FAILPOINT=custody-before-rename` the process aborts
-/// after the new bundle is complete in its temporary file and before it replaces the original,
-/// as a crash would (the crash-safety test uses it).
+/// Test-only failpoint, compiled only with the `test-failpoints` feature (never in a release
+/// build): with `FORENSIC_TEST_FAILPOINT=custody-before-rename` the process aborts after the new
+/// bundle is complete in its temporary file and before it replaces the original, as a crash would
+/// (the crash-safety test uses it).
+#[cfg(feature = "test-failpoints")]
 const FAILPOINT_ENV: &str = "FORENSIC_TEST_FAILPOINT";
 
 fn append(args: AppendArgs, action: &str, recipient: Option<Fingerprint>) -> Result<u8> {
@@ -157,6 +159,7 @@ fn append(args: AppendArgs, action: &str, recipient: Option<Fingerprint>) -> Res
         }
         Err(e) => return Err(e.into()),
     };
+    #[cfg(feature = "test-failpoints")]
     if std::env::var_os(FAILPOINT_ENV).is_some_and(|v| v == "custody-before-rename") {
         std::process::abort();
     }

@@ -402,6 +402,10 @@ fn swapped_dropped_resigned_misreceived_or_forked_histories_fail_with_the_reason
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "test-failpoints"),
+    ignore = "needs the failpoint: cargo test --features forensic/test-failpoints (.ci/run passes it)"
+)]
 fn a_crash_mid_append_leaves_the_original_untouched_and_the_next_append_cleans_up() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();

@@ -114,6 +114,34 @@ pub enum CustodyError {
     Sign(String),
 }
 
+/// Why a custody entry's signature does not check (SPEC §9.2, §9.3 rule 6).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignatureError {
+    /// The protected header's `alg` (label 1) is not EdDSA (−8); the value found, as CBOR
+    /// diagnostic text.
+    #[error("algorithm (label 1) is {0}, not EdDSA (-8)")]
+    Algorithm(String),
+    /// The protected header's `kid` (label 4) is not the fingerprint of `actor.key`.
+    #[error("key id (label 4) is not the fingerprint of the actor's key")]
+    KeyId,
+    /// `actor.key` is not a canonical point encoding (y ≥ p).
+    #[error("the actor's key is not a canonical Ed25519 point encoding (y ≥ p, SPEC §9.2)")]
+    NonCanonicalKey,
+    /// `actor.key` is not a valid Ed25519 public key.
+    #[error("the actor's key is not a valid Ed25519 public key")]
+    InvalidKey,
+    /// The signature is not 64 bytes.
+    #[error("signature is {0} bytes, not 64")]
+    Length(usize),
+    /// The signature's R is not a canonical point encoding.
+    #[error("the signature's R is not a canonical Ed25519 point encoding (y ≥ p, SPEC §9.2)")]
+    NonCanonicalR,
+    /// The strict Ed25519 check fails (S ≥ L, a small-order A or R, or the equation).
+    #[error("signature does not verify")]
+    Invalid,
+}
+
 /// One parsed custody entry.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -143,26 +171,25 @@ impl Entry {
     /// the signature is a strict Ed25519 signature over the `Sig_structure` of the exact bytes.
     ///
     /// # Errors
-    /// A sentence saying which of these fails.
-    pub fn check_signature(&self) -> Result<(), String> {
+    /// [`SignatureError`] saying which of these fails.
+    pub fn check_signature(&self) -> Result<(), SignatureError> {
         if self.alg != Some(Value::Integer((-8).into())) {
-            return Err(format!("algorithm (label 1) is {:?}, not EdDSA (-8)", self.alg));
+            return Err(SignatureError::Algorithm(format!("{:?}", self.alg)));
         }
         if self.kid != Some(Value::Bytes(self.signer().0.to_vec())) {
-            return Err("key id (label 4) is not the fingerprint of the actor's key".to_string());
+            return Err(SignatureError::KeyId);
         }
         // RFC 8032 §5.1.3 decoding (SPEC §9.2): dalek accepts y ≥ p in a public key, the RFC
         // does not. (It compares R's bytes with a canonical encoding, so a non-canonical R fails
         // there too; checking it here names the reason.)
         if !canonical_y(&self.payload.actor.key.0) {
-            return Err("the actor's key is not a canonical Ed25519 point encoding (y ≥ p, SPEC §9.2)".to_string());
+            return Err(SignatureError::NonCanonicalKey);
         }
-        let key = VerifyingKey::from_bytes(&self.payload.actor.key.0)
-            .map_err(|_| "the actor's key is not a valid Ed25519 public key".to_string())?;
+        let key = VerifyingKey::from_bytes(&self.payload.actor.key.0).map_err(|_| SignatureError::InvalidKey)?;
         let sig = ed25519_dalek::Signature::from_slice(&self.signature)
-            .map_err(|_| format!("signature is {} bytes, not 64", self.signature.len()))?;
+            .map_err(|_| SignatureError::Length(self.signature.len()))?;
         if !canonical_y(sig.r_bytes()) {
-            return Err("the signature's R is not a canonical Ed25519 point encoding (y ≥ p, SPEC §9.2)".to_string());
+            return Err(SignatureError::NonCanonicalR);
         }
         // The Sig_structure over the protected header exactly as it arrived (coset uses
         // `original_data` verbatim), never a re-encoding.
@@ -171,8 +198,7 @@ impl Entry {
             header: Header::default(),
         };
         let tbs = sig_structure_data(SignatureContext::CoseSign1, protected, None, b"", &self.payload_bytes);
-        key.verify_strict(&tbs, &sig)
-            .map_err(|_| "signature does not verify".to_string())
+        key.verify_strict(&tbs, &sig).map_err(|_| SignatureError::Invalid)
     }
 }
 

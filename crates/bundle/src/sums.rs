@@ -20,11 +20,33 @@ fn push_line(out: &mut String, d: &Digest, name: &str) {
     out.push('\n');
 }
 
-/// Compares `found` with [`render`]`(manifest, manifest_digest)`; on disagreement, says where.
+/// How `SHA256SUMS` disagrees with the manifest (SPEC §7).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SumsMismatch {
+    /// A line differs from what the manifest prescribes (or is missing: `found` is empty).
+    #[error("SHA256SUMS line {line} is {found:?}; the manifest says {expected:?}")]
+    Line {
+        /// 1-based line number.
+        line: usize,
+        /// What the file holds there (lossy UTF-8, at most 200 characters).
+        found: String,
+        /// What the manifest prescribes.
+        expected: String,
+    },
+    /// Every line matches, but the last has no line feed.
+    #[error("SHA256SUMS: the last line does not end with a line feed")]
+    NoFinalLineFeed,
+    /// Something follows the `manifest.cbor` line.
+    #[error("SHA256SUMS has extra content after the manifest.cbor line")]
+    Trailing,
+}
+
+/// Compares `found` with [`render`]`(manifest, manifest_digest)`.
 ///
 /// # Errors
-/// A sentence naming the first line that differs (1-based) and what was expected.
-pub fn check(found: &[u8], manifest: &Manifest, manifest_digest: &Digest) -> Result<(), String> {
+/// [`SumsMismatch`] naming the first line that differs and what was expected.
+pub fn check(found: &[u8], manifest: &Manifest, manifest_digest: &Digest) -> Result<(), SumsMismatch> {
     let expected = render(manifest, manifest_digest);
     if found == expected.as_bytes() {
         return Ok(());
@@ -33,16 +55,15 @@ pub fn check(found: &[u8], manifest: &Manifest, manifest_digest: &Digest) -> Res
     for (i, want) in expected.lines().enumerate() {
         let got = found_lines.next().unwrap_or(&[]);
         if got != want.as_bytes() {
-            return Err(format!(
-                "SHA256SUMS line {} is {:?}; the manifest says {:?}",
-                i + 1,
-                String::from_utf8_lossy(got).chars().take(200).collect::<String>(),
-                want
-            ));
+            return Err(SumsMismatch::Line {
+                line: i + 1,
+                found: String::from_utf8_lossy(got).chars().take(200).collect(),
+                expected: want.to_string(),
+            });
         }
     }
     if found.len() < expected.len() {
-        return Err("SHA256SUMS: the last line does not end with a line feed".to_string());
+        return Err(SumsMismatch::NoFinalLineFeed);
     }
-    Err("SHA256SUMS has extra content after the manifest.cbor line".to_string())
+    Err(SumsMismatch::Trailing)
 }

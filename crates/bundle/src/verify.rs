@@ -153,7 +153,7 @@ pub fn verify<S: OpenReader + ?Sized>(src: &S, opts: &VerifyOptions) -> io::Resu
     match zipread::read_small(src.open()?, sums_e, opts.limits.max_sums) {
         Ok(sums) => {
             if let Err(m) = crate::sums::check(&sums, &manifest, &manifest_digest) {
-                report.fail(FailureClass::SumsMismatch, Some(SHA256SUMS), None, m);
+                report.fail(FailureClass::SumsMismatch, Some(SHA256SUMS), None, m.to_string());
             }
         }
         Err(e) => report.fail(FailureClass::CorruptMember, Some(SHA256SUMS), None, e.to_string()),
@@ -490,7 +490,7 @@ fn check_custody(log: &[u8], manifest: &Manifest, manifest_digest: &Digest, opts
     for (i, e) in entries.iter().enumerate() {
         let sig = e.check_signature();
         if let Err(m) = &sig {
-            report.fail(FailureClass::BadSignature, Some(CUSTODY), Some(i), m.clone());
+            report.fail(FailureClass::BadSignature, Some(CUSTODY), Some(i), m.to_string());
         }
         let trusted = opts.trust.as_ref().map(|t| t.contains(&e.signer()));
         if trusted == Some(false) {

@@ -45,8 +45,8 @@ pub enum WriteError {
     #[error("{0}")]
     Encode(String),
     /// One more member would break a limit of SPEC §10 that every verifier enforces.
-    #[error("{0}")]
-    Limit(String),
+    #[error(transparent)]
+    Limit(#[from] LimitReached),
 }
 
 mod budget;
@@ -54,6 +54,7 @@ mod budget;
 use budget::Budget;
 #[cfg(test)]
 use budget::METADATA_MEMBERS;
+pub use budget::{BundleLimit, LimitReached};
 
 /// What the manifest says about the bundle as a whole.
 #[derive(Debug, Clone)]

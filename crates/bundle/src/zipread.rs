@@ -74,28 +74,29 @@ fn malformed<T>(msg: impl Into<String>) -> Result<T, ContainerError> {
     Err(ContainerError::Malformed(msg.into()))
 }
 
-fn u16_at(b: &[u8], at: usize) -> u16 {
-    let mut x = [0u8; 2];
-    if let Some(s) = b.get(at..at + 2) {
-        x.copy_from_slice(s);
-    }
-    u16::from_le_bytes(x)
+/// The little-endian integer of `N` bytes at `at` in a record; a record too short for it is
+/// [`ContainerError::Malformed`], never a silent 0.
+fn le<const N: usize>(b: &[u8], at: usize) -> Result<[u8; N], ContainerError> {
+    b.get(at..at.saturating_add(N))
+        .and_then(|s| <[u8; N]>::try_from(s).ok())
+        .ok_or_else(|| {
+            ContainerError::Malformed(format!(
+                "a {}-byte record has no {N}-byte field at offset {at}",
+                b.len()
+            ))
+        })
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    let mut x = [0u8; 4];
-    if let Some(s) = b.get(at..at + 4) {
-        x.copy_from_slice(s);
-    }
-    u32::from_le_bytes(x)
+fn u16_at(b: &[u8], at: usize) -> Result<u16, ContainerError> {
+    le::<2>(b, at).map(u16::from_le_bytes)
 }
 
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    let mut x = [0u8; 8];
-    if let Some(s) = b.get(at..at + 8) {
-        x.copy_from_slice(s);
-    }
-    u64::from_le_bytes(x)
+fn u32_at(b: &[u8], at: usize) -> Result<u32, ContainerError> {
+    le::<4>(b, at).map(u32::from_le_bytes)
+}
+
+fn u64_at(b: &[u8], at: usize) -> Result<u64, ContainerError> {
+    le::<8>(b, at).map(u64::from_le_bytes)
 }
 
 fn read_at<R: Read + Seek>(
@@ -131,46 +132,50 @@ fn read_end_record<R: Read + Seek>(r: &mut R, file_len: u64) -> Result<EndRecord
     }
     let eocd_at = file_len - 22;
     let e = read_at(r, eocd_at, 22, file_len, "end of central directory record")?;
-    if u32_at(&e, 0) != SIG_EOCD {
+    if u32_at(&e, 0)? != SIG_EOCD {
         return malformed(format!(
             "no end of central directory record in the last 22 bytes (byte {eocd_at}): not a ZIP file, truncated, or data or a comment was appended"
         ));
     }
-    if u16_at(&e, 20) != 0 {
+    if u16_at(&e, 20)? != 0 {
         return malformed("the archive has a comment (SPEC §2.1: nothing appended)");
     }
-    if u16_at(&e, 4) != 0 || u16_at(&e, 6) != 0 {
+    if u16_at(&e, 4)? != 0 || u16_at(&e, 6)? != 0 {
         return malformed("multi-disk archives are not allowed (SPEC §2.1)");
     }
-    let (n_disk, n_total) = (u16_at(&e, 8), u16_at(&e, 10));
-    let (cd_size, cd_offset) = (u32_at(&e, 12), u32_at(&e, 16));
+    let (n_disk, n_total) = (u16_at(&e, 8)?, u16_at(&e, 10)?);
+    let (cd_size, cd_offset) = (u32_at(&e, 12)?, u32_at(&e, 16)?);
     let saturated = n_disk == 0xffff || n_total == 0xffff || cd_size == u32::MAX || cd_offset == u32::MAX;
     let locator = if eocd_at >= 20 {
         Some(read_at(r, eocd_at - 20, 20, file_len, "Zip64 locator")?)
     } else {
         None
     };
-    match locator.filter(|l| u32_at(l, 0) == SIG_ZIP64_LOCATOR) {
+    let locator = match locator {
+        Some(l) if u32_at(&l, 0)? == SIG_ZIP64_LOCATOR => Some(l),
+        _ => None,
+    };
+    match locator {
         Some(l) => {
-            if u32_at(&l, 4) != 0 || u32_at(&l, 16) > 1 {
+            if u32_at(&l, 4)? != 0 || u32_at(&l, 16)? > 1 {
                 return malformed("multi-disk Zip64 archives are not allowed (SPEC §2.1)");
             }
-            let rec_at = u64_at(&l, 8);
+            let rec_at = u64_at(&l, 8)?;
             let z = read_at(r, rec_at, 56, file_len, "Zip64 end of central directory record")?;
-            if u32_at(&z, 0) != SIG_ZIP64_EOCD {
+            if u32_at(&z, 0)? != SIG_ZIP64_EOCD {
                 return malformed(format!(
                     "the Zip64 locator points to byte {rec_at}, where there is no Zip64 end record"
                 ));
             }
-            if u64_at(&z, 4) != 44 || rec_at.checked_add(56) != Some(eocd_at - 20) {
+            if u64_at(&z, 4)? != 44 || rec_at.checked_add(56) != Some(eocd_at - 20) {
                 return malformed(format!(
                     "the Zip64 end record at byte {rec_at} is not 56 bytes ending where its locator begins (SPEC §2.1)"
                 ));
             }
-            if u32_at(&z, 16) != 0 || u32_at(&z, 20) != 0 || u64_at(&z, 24) != u64_at(&z, 32) {
+            if u32_at(&z, 16)? != 0 || u32_at(&z, 20)? != 0 || u64_at(&z, 24)? != u64_at(&z, 32)? {
                 return malformed("multi-disk Zip64 archives are not allowed (SPEC §2.1)");
             }
-            let (entries, cd_size64, cd_offset64) = (u64_at(&z, 32), u64_at(&z, 40), u64_at(&z, 48));
+            let (entries, cd_size64, cd_offset64) = (u64_at(&z, 32)?, u64_at(&z, 40)?, u64_at(&z, 48)?);
             let agrees = |small: u64, sat: u64, big: u64| small == sat || small == big;
             if !(agrees(u64::from(n_disk), 0xffff, entries)
                 && agrees(u64::from(n_total), 0xffff, entries)
@@ -216,7 +221,10 @@ fn apply_zip64(extra: &[u8], s: &mut Sizes, with_offset: bool, what: &str) -> Re
     let mut i = 0usize;
     let mut zip64: Option<&[u8]> = None;
     while i < extra.len() {
-        let (id, len) = (u16_at(extra, i), usize::from(u16_at(extra, i + 2)));
+        if extra.len() - i < 4 {
+            return malformed(format!("{what}: an extra field runs past the end of the extra area"));
+        }
+        let (id, len) = (u16_at(extra, i)?, usize::from(u16_at(extra, i + 2)?));
         let body = match extra.get(i + 4..i + 4 + len) {
             Some(b) if i + 4 <= extra.len() => b,
             _ => return malformed(format!("{what}: an extra field runs past the end of the extra area")),
@@ -238,7 +246,7 @@ fn apply_zip64(extra: &[u8], s: &mut Sizes, with_offset: bool, what: &str) -> Re
                     "{what}: a Zip64 marker without a (long enough) Zip64 extra field"
                 ));
             }
-            *v = u64_at(body, at);
+            *v = u64_at(body, at)?;
             at += 8;
         }
         Ok(())
@@ -323,13 +331,13 @@ fn read_index_with<R: Read + Seek>(
         let mut h = [0u8; 46];
         cd.read_exact(&mut h)
             .map_err(|_| ContainerError::Malformed(format!("central directory entry {i} is truncated")))?;
-        if u32_at(&h, 0) != SIG_CENTRAL {
+        if u32_at(&h, 0)? != SIG_CENTRAL {
             return malformed(format!("central directory entry {i} has a bad signature"));
         }
         let (name_len, extra_len, comment_len) = (
-            usize::from(u16_at(&h, 28)),
-            usize::from(u16_at(&h, 30)),
-            usize::from(u16_at(&h, 32)),
+            usize::from(u16_at(&h, 28)?),
+            usize::from(u16_at(&h, 30)?),
+            usize::from(u16_at(&h, 32)?),
         );
         let mut name_bytes = vec![0u8; name_len];
         let mut extra = vec![0u8; extra_len];
@@ -348,7 +356,7 @@ fn read_index_with<R: Read + Seek>(
                 names.insert(entry.name.clone());
                 raw.push(entry);
             }
-            Err(msg) => problem(msg)?,
+            Err(e) => problem(e.to_string())?,
         }
     }
     let mut rest = [0u8; 1];
@@ -424,53 +432,53 @@ fn central_entry(
     extra: &[u8],
     comment_len: usize,
     names: &std::collections::HashSet<String>,
-) -> Result<ZipEntry, String> {
+) -> Result<ZipEntry, ContainerError> {
     if name_bytes.len() > name::MAX_NAME_LEN {
-        return Err(format!(
+        return malformed(format!(
             "central directory entry {i}: the name is {} bytes; at most 1024 are allowed",
             name_bytes.len()
         ));
     }
-    let name =
-        String::from_utf8(name_bytes).map_err(|_| format!("central directory entry {i}: the name is not UTF-8"))?;
+    let name = String::from_utf8(name_bytes)
+        .map_err(|_| ContainerError::Malformed(format!("central directory entry {i}: the name is not UTF-8")))?;
     let what = format!("member {name:?}");
-    name::validate(&name).map_err(|e| format!("{what}: bad member name: {e}"))?;
+    name::validate(&name).map_err(|e| ContainerError::Malformed(format!("{what}: bad member name: {e}")))?;
     if names.contains(&name) {
-        return Err(format!("{what} appears twice in the central directory"));
+        return malformed(format!("{what} appears twice in the central directory"));
     }
     if comment_len != 0 {
-        return Err(format!("{what} has a file comment (SPEC §2.1)"));
+        return malformed(format!("{what} has a file comment (SPEC §2.1)"));
     }
-    let flags = u16_at(h, 8);
+    let flags = u16_at(h, 8)?;
     if flags & FORBIDDEN_FLAGS != 0 {
-        return Err(format!(
+        return malformed(format!(
             "{what}: general-purpose flags {flags:#06x} (encryption, data descriptor or patch data) are not allowed"
         ));
     }
-    let method = match u16_at(h, 10) {
+    let method = match u16_at(h, 10)? {
         0 => Method::Stored,
         8 => Method::Deflate,
-        m => return Err(format!("{what}: compression method {m} is not allowed (only 0 and 8)")),
+        m => return malformed(format!("{what}: compression method {m} is not allowed (only 0 and 8)")),
     };
     let mut s = Sizes {
-        size: u64::from(u32_at(h, 24)),
-        compressed: u64::from(u32_at(h, 20)),
-        offset: u64::from(u32_at(h, 42)),
+        size: u64::from(u32_at(h, 24)?),
+        compressed: u64::from(u32_at(h, 20)?),
+        offset: u64::from(u32_at(h, 42)?),
     };
-    apply_zip64(extra, &mut s, true, &what).map_err(|e| e.to_string())?;
+    apply_zip64(extra, &mut s, true, &what)?;
     if method == Method::Stored && s.size != s.compressed {
-        return Err(format!(
+        return malformed(format!(
             "{what}: stored, but its compressed ({}) and uncompressed ({}) sizes differ",
             s.compressed, s.size
         ));
     }
-    if u16_at(h, 34) != 0 {
-        return Err(format!("{what}: starts on another disk"));
+    if u16_at(h, 34)? != 0 {
+        return malformed(format!("{what}: starts on another disk"));
     }
     Ok(ZipEntry {
         name,
         method,
-        crc32: u32_at(h, 16),
+        crc32: u32_at(h, 16)?,
         compressed_size: s.compressed,
         size: s.size,
         header_offset: s.offset,
@@ -522,10 +530,10 @@ fn check_local<R: Read + Seek>(
         ));
     }
     let h = read_at(r, e.header_offset, 30, file_len, &format!("{what}: local header"))?;
-    if u32_at(&h, 0) != SIG_LOCAL {
+    if u32_at(&h, 0)? != SIG_LOCAL {
         return malformed(format!("{what}: no local header at byte {}", e.header_offset));
     }
-    let (name_len, extra_len) = (usize::from(u16_at(&h, 26)), usize::from(u16_at(&h, 28)));
+    let (name_len, extra_len) = (usize::from(u16_at(&h, 26)?), usize::from(u16_at(&h, 28)?));
     let tail = read_at(
         r,
         e.header_offset + 30,
@@ -540,20 +548,20 @@ fn check_local<R: Read + Seek>(
             String::from_utf8_lossy(lname)
         ));
     }
-    if u16_at(&h, 6) & FORBIDDEN_FLAGS != 0 {
+    if u16_at(&h, 6)? & FORBIDDEN_FLAGS != 0 {
         return malformed(format!("{what}: local header flags are not allowed"));
     }
     let mut s = Sizes {
-        size: u64::from(u32_at(&h, 22)),
-        compressed: u64::from(u32_at(&h, 18)),
+        size: u64::from(u32_at(&h, 22)?),
+        compressed: u64::from(u32_at(&h, 18)?),
         offset: 0,
     };
     apply_zip64(lextra, &mut s, false, &format!("{what} (local header)"))?;
     let method_ok = match e.method {
-        Method::Stored => u16_at(&h, 8) == 0,
-        Method::Deflate => u16_at(&h, 8) == 8,
+        Method::Stored => u16_at(&h, 8)? == 0,
+        Method::Deflate => u16_at(&h, 8)? == 8,
     };
-    if !method_ok || u32_at(&h, 14) != e.crc32 || s.size != e.size || s.compressed != e.compressed_size {
+    if !method_ok || u32_at(&h, 14)? != e.crc32 || s.size != e.size || s.compressed != e.compressed_size {
         return malformed(format!(
             "{what}: the local header disagrees with the central directory (method, CRC-32 or sizes)"
         ));

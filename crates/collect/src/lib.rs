@@ -6,17 +6,17 @@
 //! - [`target`] resolves `--pid`, `--container` and `--pod` targets through the runtime and kubectl.
 //! - [`command`] runs and records external commands (argv, exit status, output, timings).
 //! - [`rootfs`] reads a hostile container filesystem without following its links.
-//! - [`sections`] holds one collector per section, writing through a [`sink::Sink`].
+//! - one collector per section (private) writes through a [`sink::Sink`].
 #![deny(missing_docs)]
 
-pub mod bundle_sink;
+mod bundle_sink;
 pub mod collect;
 pub mod command;
-pub mod ctx;
+mod ctx;
 pub mod error;
-pub mod procs;
+mod procs;
 pub mod rootfs;
-pub mod sections;
+mod sections;
 pub mod sink;
 pub mod target;
 

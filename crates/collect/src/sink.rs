@@ -68,6 +68,7 @@ pub trait Sink {
 }
 
 /// An in-memory sink for tests: keeps every member's content.
+#[cfg(test)]
 #[derive(Debug, Default)]
 pub struct MemorySink {
     /// Members written: (spec, content).
@@ -78,6 +79,7 @@ pub struct MemorySink {
     pub room: Option<u64>,
 }
 
+#[cfg(test)]
 impl Sink for MemorySink {
     fn member(&mut self, m: NewMember, content: &mut dyn Read) -> io::Result<Written> {
         let mut buf = Vec::new();
@@ -111,6 +113,7 @@ impl Sink for MemorySink {
     }
 }
 
+#[cfg(test)]
 impl MemorySink {
     /// The content of the member named `name`, if written.
     pub fn content(&self, name: &str) -> Option<&[u8]> {

@@ -20,6 +20,31 @@ const GAP_SHARE: u64 = 2 << 20;
 /// Manifest and `SHA256SUMS` bytes kept free of bulk copies, for the members written after them.
 const LATE_RESERVE: u64 = 2 << 20;
 
+/// A limit of SPEC §10 that one more member would pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BundleLimit {
+    /// At most this many members.
+    Members(u64),
+    /// A manifest of at most this many bytes.
+    Manifest(u64),
+    /// A `SHA256SUMS` of at most this many bytes.
+    Sums(u64),
+}
+
+/// One more member would make a bundle no verifier accepts (SPEC §10).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("member {member:?}: {} (SPEC §10)", match limit {
+    BundleLimit::Members(n) => format!("a bundle holds at most {n} members"),
+    BundleLimit::Manifest(n) => format!("the manifest would exceed {n} bytes"),
+    BundleLimit::Sums(n) => format!("SHA256SUMS would exceed {n} bytes"),
+})]
+pub struct LimitReached {
+    /// The member refused.
+    pub member: String,
+    /// The limit.
+    pub limit: BundleLimit,
+}
+
 /// Counts what the manifest and `SHA256SUMS` will hold.
 #[derive(Debug, Default)]
 pub struct Budget {
@@ -85,20 +110,22 @@ impl Budget {
     /// the final record's, for [`Budget::add_member`].
     ///
     /// # Errors
-    /// A sentence naming the member and the limit.
-    pub fn check(&self, record: &Member) -> Result<u64, String> {
-        let name = &record.name;
+    /// [`LimitReached`] naming the member and the limit.
+    pub fn check(&self, record: &Member) -> Result<u64, LimitReached> {
         let len = encoded_len(record);
-        let reason = if self.count_room() == 0 {
-            format!("a bundle holds at most {} members", Limits::default().max_members)
+        let limit = if self.count_room() == 0 {
+            BundleLimit::Members(Limits::default().max_members)
         } else if self.manifest_bytes + len > Self::manifest_cap() {
-            format!("the manifest would exceed {} bytes", Limits::default().max_manifest)
-        } else if self.sums_bytes + 80 + name.len() as u64 > Self::sums_cap() {
-            format!("SHA256SUMS would exceed {} bytes", Limits::default().max_sums)
+            BundleLimit::Manifest(Limits::default().max_manifest)
+        } else if self.sums_bytes + 80 + record.name.len() as u64 > Self::sums_cap() {
+            BundleLimit::Sums(Limits::default().max_sums)
         } else {
             return Ok(len);
         };
-        Err(format!("member {name:?}: {reason} (SPEC §10)"))
+        Err(LimitReached {
+            member: record.name.clone(),
+            limit,
+        })
     }
 
     /// Counts a member written: its name, and the record length [`Budget::check`] gave.

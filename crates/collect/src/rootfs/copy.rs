@@ -83,11 +83,10 @@ impl CopyStats {
 ///
 /// ```no_run
 /// use forensic_collect::rootfs::{RootFs, copy::{copy_tree, CopyOptions}};
-/// use forensic_collect::sink::MemorySink;
-/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use forensic_collect::sink::Sink;
+/// # fn example(sink: &mut dyn Sink) -> Result<(), Box<dyn std::error::Error>> {
 /// let root = RootFs::open("/proc/4242/root".as_ref())?;
-/// let mut sink = MemorySink::default();
-/// let stats = copy_tree(&root, b"tmp", "files/tmp/", &mut sink, &CopyOptions::default())?;
+/// let stats = copy_tree(&root, b"tmp", "files/tmp/", sink, &CopyOptions::default())?;
 /// println!("{} files, {} gaps", stats.files, stats.gaps);
 /// # Ok(()) }
 /// ```

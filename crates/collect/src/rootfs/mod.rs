@@ -30,5 +30,8 @@ pub mod places;
 pub mod upper;
 pub mod walk;
 
+#[cfg(test)]
+mod hostile_tests;
+
 pub use error::{RootError, display_path};
 pub use root::RootFs;

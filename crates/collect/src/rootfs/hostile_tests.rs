@@ -2,15 +2,15 @@
 //! symlinks to host secrets, loops, FIFOs, sockets, odd names, deep trees, sparse files, whiteouts.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+use crate::rootfs::copy::{CopyOptions, copy_file, copy_tree};
+use crate::rootfs::index::{IndexOptions, write_index};
+use crate::rootfs::places::{ATTACKER_PLACES, copy_places};
+use crate::rootfs::upper::{UpperOptions, collect_upper};
+use crate::rootfs::walk::{Visit, WalkOptions, walk};
+use crate::rootfs::{RootError, RootFs};
+use crate::sink::MemorySink;
 use forensic_bundle::manifest::{FileKind, RawPath, Source};
 use forensic_bundle::name::validate;
-use forensic_collect::rootfs::copy::{CopyOptions, copy_file, copy_tree};
-use forensic_collect::rootfs::index::{IndexOptions, write_index};
-use forensic_collect::rootfs::places::{ATTACKER_PLACES, copy_places};
-use forensic_collect::rootfs::upper::{UpperOptions, collect_upper};
-use forensic_collect::rootfs::walk::{Visit, WalkOptions, walk};
-use forensic_collect::rootfs::{RootError, RootFs};
-use forensic_collect::sink::MemorySink;
 use rustix::fd::AsFd;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, Timespec, Timestamps};
 use serde_json::Value;
@@ -520,7 +520,7 @@ fn a_low_descriptor_limit_is_respected() {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "low_nofile_child",
+            "rootfs::hostile_tests::low_nofile_child",
             "--ignored",
             "--nocapture",
             "--test-threads=1",

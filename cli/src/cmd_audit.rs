@@ -6,7 +6,7 @@ use crate::{EXIT_FAILED, EXIT_OK, gate};
 use anyhow::{Context as _, Result};
 use forensic_audit::{Query, QueryKind, ScanLimits, Source, SourceOptions};
 use forensic_bundle::limits::Limits;
-use forensic_seal::gate::Depth;
+use forensic_disk::gate::Depth;
 use std::io::Write;
 use std::path::PathBuf;
 

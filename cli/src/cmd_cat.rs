@@ -3,8 +3,8 @@
 use crate::{EXIT_FAILED, EXIT_OK, gate};
 use anyhow::Result;
 use forensic_bundle::limits::Limits;
+use forensic_disk::gate::Depth;
 use forensic_extract::ExtractError;
-use forensic_seal::gate::Depth;
 use std::path::PathBuf;
 
 /// Write one member's content to stdout, after checking it against the sealed manifest.

@@ -122,7 +122,7 @@ pub fn run(args: Args) -> Result<u8> {
             Event::Bytes(n) => pb.inc(n),
         }));
     }
-    let clock = forensic_seal::Clock::new()?;
+    let clock = forensic_disk::Clock::new()?;
     let runner = SystemRunner::new(&clock);
     let summary = collect(&opts, &runner)?;
     if let Some(pb) = &bar {

@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use forensic_bundle::custody::{self, NewEntry};
 use forensic_bundle::keys::Fingerprint;
 use forensic_bundle::verify::{VerifyOptions, verify};
-use forensic_seal::{AppendOptions, SealError};
+use forensic_disk::{AppendError, AppendOptions};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -134,7 +134,7 @@ fn append(args: AppendArgs, action: &str, recipient: Option<Fingerprint>) -> Res
         .clone()
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "unknown".into());
-    let time = forensic_seal::Clock::new()?.now();
+    let time = forensic_disk::Clock::new()?.now();
     let entry = NewEntry {
         key: &key,
         actor,
@@ -147,11 +147,11 @@ fn append(args: AppendArgs, action: &str, recipient: Option<Fingerprint>) -> Res
         trust,
         ..AppendOptions::default()
     };
-    let pending = match forensic_seal::prepare_append(&args.bundle, &entry, &opts) {
+    let pending = match forensic_disk::prepare_append(&args.bundle, &entry, &opts) {
         Ok(p) => p,
-        Err(e @ (SealError::NotVerified { .. } | SealError::CustodyRefused { .. })) => {
+        Err(e @ (AppendError::NotVerified { .. } | AppendError::CustodyRefused { .. })) => {
             eprintln!("forensic: refused: {e}");
-            if let SealError::NotVerified { report, .. } = &e {
+            if let AppendError::NotVerified { report, .. } = &e {
                 let mut err = std::io::stderr().lock();
                 view::print_failures(&mut err, &report.failures)?;
             }
@@ -200,7 +200,7 @@ fn append(args: AppendArgs, action: &str, recipient: Option<Fingerprint>) -> Res
 
 fn log(args: LogArgs) -> Result<u8> {
     let trust = keyfiles::load_trust(&args.trust)?;
-    let file = forensic_seal::BundleFile::open(&args.bundle)?;
+    let file = forensic_disk::BundleFile::open(&args.bundle)?;
     let opts = VerifyOptions {
         trust,
         check_contents: false,

@@ -2,9 +2,9 @@
 
 use crate::{EXIT_FAILED, EXIT_OK, gate};
 use anyhow::Result;
+use forensic_disk::gate::Depth;
 use forensic_image::bundle_diff::{ImageSide, diff_bundle};
 use forensic_image::report::DiffReport;
-use forensic_seal::gate::Depth;
 use std::io::Write;
 use std::path::PathBuf;
 

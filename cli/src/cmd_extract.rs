@@ -2,8 +2,8 @@
 
 use crate::{EXIT_FAILED, EXIT_OK, gate, view};
 use anyhow::{Result, anyhow};
+use forensic_disk::gate::Depth;
 use forensic_extract::{ExtractOptions, Outcome, REPORT_NAME, SUMS_NAME, parse_section};
-use forensic_seal::gate::Depth;
 use std::io::Write;
 use std::path::PathBuf;
 

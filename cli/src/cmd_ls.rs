@@ -41,7 +41,7 @@ pub fn parse_section(s: &str) -> Result<Section, String> {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<u8> {
-    let file = forensic_seal::BundleFile::open(&args.bundle)?;
+    let file = forensic_disk::BundleFile::open(&args.bundle)?;
     let opts = VerifyOptions {
         check_contents: false,
         ..VerifyOptions::default()

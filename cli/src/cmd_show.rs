@@ -9,7 +9,7 @@ use forensic_analysis::files::FileFilter;
 use forensic_analysis::target::Target;
 use forensic_analysis::time::{format_ns, parse_bound};
 use forensic_bundle::verify::Report;
-use forensic_seal::BundleFile;
+use forensic_disk::BundleFile;
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -90,7 +90,7 @@ pub struct Args {
 /// A bundle through the gate ([`crate::gate`]), with the path as given.
 pub struct Opened {
     /// The bundle, verified or forced.
-    pub bundle: forensic_seal::gate::Opened,
+    pub bundle: forensic_disk::gate::Opened,
     /// The path as given.
     pub shown: String,
 }
@@ -130,7 +130,7 @@ pub fn open_verified(bundle: &Path, force: bool, trust: &[PathBuf], doing: &str)
         doing,
         force,
         trust,
-        depth: forensic_seal::gate::Depth::Everything,
+        depth: forensic_disk::gate::Depth::Everything,
     };
     let shown = bundle.display().to_string();
     Ok(crate::gate::open(bundle, how)?.map(|bundle| Opened { bundle, shown }))

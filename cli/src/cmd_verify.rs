@@ -38,7 +38,7 @@ pub struct Args {
 /// Runs the command.
 pub fn run(args: Args) -> Result<u8> {
     let trust = keyfiles::load_trust(&args.trust)?;
-    let file = forensic_seal::BundleFile::open(&args.bundle)?;
+    let file = forensic_disk::BundleFile::open(&args.bundle)?;
     let bar = Bar::bytes("verifying", None, args.quiet || args.json);
     let opts = VerifyOptions {
         trust,

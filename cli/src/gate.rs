@@ -1,10 +1,10 @@
-//! The CLI side of the one verified-open gate ([`forensic_seal::gate`]): what is printed when a
+//! The CLI side of the one verified-open gate ([`forensic_disk::gate`]): what is printed when a
 //! bundle is refused, or used anyway with `--force`.
 
 use crate::{keyfiles, progress::Bar, view};
 use anyhow::{Context, Result};
 use forensic_bundle::verify::VerifyOptions;
-use forensic_seal::gate::{self, Depth, Gate, GateOptions, Opened};
+use forensic_disk::gate::{self, Depth, Gate, GateOptions, Opened};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

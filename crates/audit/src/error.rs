@@ -31,7 +31,7 @@ pub enum AuditError {
     },
     /// The bundle could not be opened.
     #[error("{0}")]
-    Open(#[from] forensic_seal::SealError),
+    Open(#[from] forensic_disk::DiskError),
     /// The bundle's archive structure cannot be read, even leniently.
     #[error("{}: {message}", path.display())]
     Bundle {

@@ -10,8 +10,8 @@ use forensic_bundle::limits::Limits;
 use forensic_bundle::section::Section;
 use forensic_bundle::verify::{OpenReader, Report, VerifyOptions};
 use forensic_bundle::zipread::{self, MemberReader, ZipEntry};
-use forensic_seal::BundleFile;
-use forensic_seal::gate::{self, Depth, Gate, GateOptions, Opened};
+use forensic_disk::BundleFile;
+use forensic_disk::gate::{self, Depth, Gate, GateOptions, Opened};
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -122,7 +122,7 @@ impl Source {
         })
     }
 
-    /// The audit section of a bundle that passed the gate ([`forensic_seal::gate`]; verified to
+    /// The audit section of a bundle that passed the gate ([`forensic_disk::gate`]; verified to
     /// [`Depth::Structure`] at least: each audit member is checked against the manifest as it is
     /// read).
     ///

@@ -4,7 +4,7 @@ use crate::sink::{NewMember, Sink, Written};
 use forensic_bundle::manifest::Gap;
 use forensic_bundle::section::Section;
 use forensic_bundle::writer::{BundleWriter, Compression, MemberSpec, WriteError};
-use forensic_seal::Clock;
+use forensic_disk::Clock;
 use std::io::{self, Read, Seek, Write};
 
 /// Bytes sampled to decide between deflate and store.

@@ -13,7 +13,7 @@ use forensic_bundle::manifest::{Case, Collector, Gap, RawPath, Target};
 use forensic_bundle::section::Section;
 use forensic_bundle::time::Timestamp;
 use forensic_bundle::writer::{BundleWriter, Header, Seal};
-use forensic_seal::{AtomicFile, Clock};
+use forensic_disk::{AtomicFile, Clock};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{self, BufWriter, Write};

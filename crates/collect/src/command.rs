@@ -5,7 +5,7 @@
 //! real captured outputs without a cluster.
 
 use forensic_bundle::time::Timestamp;
-use forensic_seal::Clock;
+use forensic_disk::Clock;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -6,7 +6,7 @@ use crate::procs::ProcRoot;
 use crate::sink::{NewMember, Sink};
 use crate::target::Resolved;
 use forensic_bundle::manifest::{RawPath, Source};
-use forensic_seal::Clock;
+use forensic_disk::Clock;
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::time::Duration;

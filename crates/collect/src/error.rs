@@ -29,7 +29,7 @@ pub enum CollectError {
     NoRuntime(String),
     /// Writing the bundle failed.
     #[error(transparent)]
-    Seal(#[from] forensic_seal::SealError),
+    Disk(#[from] forensic_disk::DiskError),
     /// Writing the bundle failed.
     #[error("writing {path}: {source}")]
     Write {

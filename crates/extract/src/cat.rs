@@ -6,12 +6,12 @@ use forensic_bundle::limits::Limits;
 use forensic_bundle::verify::OpenReader;
 use forensic_bundle::zipread::{self, MemberReader};
 use forensic_bundle::{MANIFEST, METADATA_NAMES};
-use forensic_seal::gate::Opened;
+use forensic_disk::gate::Opened;
 use std::io::{self, Write};
 
 /// Streams the member `name` of `bundle` to `out` and returns its length.
 ///
-/// `bundle` has passed the gate (at least [`forensic_seal::gate::Depth::Structure`]: structure,
+/// `bundle` has passed the gate (at least [`forensic_disk::gate::Depth::Structure`]: structure,
 /// manifest, `SHA256SUMS` and custody log verified, without hashing every member); the member is
 /// read once to check its size and SHA-256
 /// against the manifest, and only if they match is it read again into `out`, hashed again on the

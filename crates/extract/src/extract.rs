@@ -10,8 +10,8 @@ use forensic_bundle::section::Section;
 use forensic_bundle::verify::{OpenReader, Report};
 use forensic_bundle::zipread::{self, MemberReader, ZipEntry, ZipIndex};
 use forensic_bundle::{METADATA_NAMES, manifest::FileKind};
-use forensic_seal::BundleFile;
-use forensic_seal::gate::Opened;
+use forensic_disk::BundleFile;
+use forensic_disk::gate::Opened;
 use std::collections::{HashMap, HashSet};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -121,7 +121,7 @@ impl ExtractSummary {
 }
 
 /// Writes the selected evidence members of a bundle that passed the gate
-/// ([`forensic_seal::gate::open`], which refuses one that does not verify unless forced) into
+/// ([`forensic_disk::gate::open`], which refuses one that does not verify unless forced) into
 /// `opts.dir`, then `SHA256SUMS` and [`REPORT_NAME`] (which records the verification and whether
 /// it was forced).
 ///

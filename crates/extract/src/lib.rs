@@ -1,5 +1,5 @@
 //! Getting evidence out of a bundle safely: [`extract()`] writes the members of a bundle that
-//! passed the gate ([`forensic_seal::gate`]) into a directory, and [`cat::cat_member`] streams one
+//! passed the gate ([`forensic_disk::gate`]) into a directory, and [`cat::cat_member`] streams one
 //! member after checking its SHA-256.
 //!
 //! Member names are attacker input. A name becomes a path only after it passes SPEC §3 again, and
@@ -22,7 +22,7 @@
 //!
 //! ```no_run
 //! use forensic_extract::{ExtractOptions, extract};
-//! use forensic_seal::gate::{Depth, Gate, GateOptions, open};
+//! use forensic_disk::gate::{Depth, Gate, GateOptions, open};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let Gate::Open(bundle) = open("case-42.zip".as_ref(), GateOptions::new(Depth::Everything))? else {
 //!     return Err("the bundle does not verify".into());

@@ -1,4 +1,4 @@
-//! `forensic diff` as a library call: a bundle that passed the gate ([`forensic_seal::gate`])
+//! `forensic diff` as a library call: a bundle that passed the gate ([`forensic_disk::gate`])
 //! compared with its original image, or with the image as it was on the node, into a
 //! [`DiffReport`] with findings.
 
@@ -7,7 +7,7 @@ use crate::diff::{DiffOptions, diff};
 use crate::findings::{Contents, Finding, Side, content_of_interest, content_wanted, findings};
 use crate::report::{Context, DiffReport, FailureRecord, ImageRecord};
 use crate::{ImageError, ImageOptions, Platform, open_image};
-use forensic_seal::gate::Opened;
+use forensic_disk::gate::Opened;
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -4,7 +4,7 @@ use forensic_bundle::writer::WriteError;
 use std::io;
 use std::path::PathBuf;
 
-/// Why sealing, writing or opening a bundle on disk failed. Every variant names what it concerns.
+/// Why sealing a directory failed. Every variant names what it concerns.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SealError {
@@ -16,9 +16,10 @@ pub enum SealError {
         /// The operating system's error.
         source: io::Error,
     },
-    /// The output file already exists; it is never overwritten.
-    #[error("{} already exists; it was left untouched (bundles are never overwritten): choose another output path", .0.display())]
-    Exists(PathBuf),
+    /// Creating, syncing or renaming the output, or reading the clock, failed; or the output
+    /// already exists (it is never overwritten).
+    #[error(transparent)]
+    Disk(#[from] forensic_disk::DiskError),
     /// The output would be written inside the evidence directory and so be sealed into itself.
     #[error(
         "the output {} is inside the evidence directory {}; write the bundle somewhere else",
@@ -61,9 +62,6 @@ pub enum SealError {
         /// The operating system's error.
         source: io::Error,
     },
-    /// The system clock reads a time that cannot be recorded.
-    #[error("the system clock cannot be used: {0}; set the clock and seal again")]
-    Clock(forensic_bundle::time::TimeError),
     /// The bundle would break a reader limit of SPEC §10, so no verifier would accept it.
     #[error("the bundle would not verify: {0}")]
     LimitExceeded(String),
@@ -74,38 +72,6 @@ pub enum SealError {
         path: PathBuf,
         /// What failed.
         source: WriteError,
-    },
-    /// A custody entry can only be appended to a bundle that verifies (SPEC §11).
-    #[error(
-        "{} does not verify ({} problem(s), the first: {}); custody entries are appended only to a bundle that verifies",
-        path.display(),
-        report.failures.len(),
-        report.failures.first().map(ToString::to_string).unwrap_or_default()
-    )]
-    NotVerified {
-        /// The bundle.
-        path: PathBuf,
-        /// What verification found.
-        report: Box<forensic_bundle::verify::Report>,
-    },
-    /// The new entry would break the custody rules (SPEC §9.3, §9.4); nothing was written.
-    #[error("{}: {reason}; nothing was written", path.display())]
-    CustodyRefused {
-        /// The bundle.
-        path: PathBuf,
-        /// Which rule, in words.
-        reason: String,
-    },
-    /// Another process holds the bundle's lock (it is appending a custody entry).
-    #[error("{} is locked by another process appending to it; try again when it has finished", .0.display())]
-    Busy(PathBuf),
-    /// The bundle changed in a way that makes appending unsafe, or the rewrite failed.
-    #[error("appending to {}: {reason}; the bundle was left untouched", path.display())]
-    Append {
-        /// The bundle.
-        path: PathBuf,
-        /// What went wrong.
-        reason: String,
     },
     /// The bundle just written could not be read back to compute the manifest digest.
     #[error("reading back {}: {reason}", path.display())]

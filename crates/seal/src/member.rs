@@ -1,13 +1,13 @@
 //! Writing one listed file as a bundle member.
 
 use crate::SealError;
-use crate::clock::Clock;
 use crate::content::{self, Counting};
 use crate::plan::Planned;
 use forensic_bundle::limits::Limits;
 use forensic_bundle::manifest::{FileKind, RawPath, Source};
 use forensic_bundle::verify::Progress;
 use forensic_bundle::writer::{BundleWriter, Compression, MemberSpec, WriteError};
+use forensic_disk::clock::Clock;
 use std::io::{self, Read, Seek, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -81,7 +81,7 @@ pub(crate) fn write_member<W: Write + Seek>(
             "{size} bytes: larger than the {max} bytes a bundle member may hold (SPEC §10)"
         )));
     }
-    let meta = crate::meta::from_metadata(&fstat, None, crate::meta::file_xattrs(&file))
+    let meta = forensic_disk::meta::from_metadata(&fstat, None, forensic_disk::meta::file_xattrs(&file))
         .map_err(|e| SealError::io(path, e))?;
     let (head, compression) = match content::sample(&file, size) {
         Ok(s) => s,
@@ -139,7 +139,7 @@ fn write_symlink<W: Write + Seek>(
 ) -> Result<Outcome, MemberError> {
     let path = &m.found.abs;
     let captured = clock.now();
-    let meta = match crate::meta::file_meta(path) {
+    let meta = match forensic_disk::meta::file_meta(path) {
         Ok(meta) if meta.kind == FileKind::Symlink => meta,
         Ok(_) => {
             return Ok(Outcome::Gap(

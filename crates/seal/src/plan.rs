@@ -35,7 +35,7 @@ pub(crate) fn plan<'a>(walked: &'a Walk, placer: &Placer) -> Result<BTreeMap<Sec
     let mut unplaced = Vec::new();
     let mut count = 0usize;
     for f in &walked.found {
-        let kind = crate::meta::kind_of(f.lstat.file_type());
+        let kind = forensic_disk::meta::kind_of(f.lstat.file_type());
         let section = placer.place(&f.rel);
         let (section, reason) = match (kind, section) {
             (Some(FileKind::File | FileKind::Symlink), None) => {

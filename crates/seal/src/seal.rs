@@ -1,8 +1,6 @@
 //! `forensic seal DIR`: package a directory of hand-collected evidence into a sealed bundle.
 
 use crate::abandon::Abandonable;
-use crate::atomic::AtomicFile;
-use crate::clock::Clock;
 use crate::member::{Outcome, write_err, write_member};
 use crate::plan::{SectionPlan, plan};
 use crate::rules::{Placer, Rule};
@@ -16,6 +14,8 @@ use forensic_bundle::section::Section;
 use forensic_bundle::verify::Progress;
 use forensic_bundle::writer::{BundleWriter, Header, Seal};
 use forensic_bundle::{MANIFEST, zipread};
+use forensic_disk::atomic::AtomicFile;
+use forensic_disk::clock::Clock;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
@@ -131,7 +131,8 @@ pub struct SealSummary {
 /// Nothing appears at `opts.output` unless the whole bundle was written and synced.
 ///
 /// # Errors
-/// - [`SealError::OutputInsideEvidence`], [`SealError::Exists`], [`SealError::NotADirectory`] before
+/// - [`SealError::OutputInsideEvidence`], [`SealError::Disk`] (the output exists),
+///   [`SealError::NotADirectory`] before
 ///   anything is read;
 /// - [`SealError::Unplaced`] listing every file no rule places; [`SealError::TooManyMembers`];
 /// - [`SealError::Io`], [`SealError::Read`], [`SealError::Write`] naming the file concerned;

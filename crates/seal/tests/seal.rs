@@ -8,8 +8,8 @@ use forensic_bundle::manifest::{FileKind, Gap, Manifest, RawPath, Source, Target
 use forensic_bundle::section::Section;
 use forensic_bundle::verify::{Progress, Report, VerifyOptions, verify};
 use forensic_bundle::zipread::{self, MemberReader, Method};
+use forensic_disk::bundle_file::BundleFile;
 use forensic_seal::SealError;
-use forensic_seal::bundle_file::BundleFile;
 use forensic_seal::rules::parse_rule;
 use forensic_seal::seal::{SealOptions, SealSummary, seal_directory};
 use std::ffi::OsStr;
@@ -502,7 +502,10 @@ fn an_existing_output_is_refused_and_left_untouched() -> TestResult {
     let out_dir = tempfile::tempdir()?;
     let out = put(out_dir.path(), "b.zip", b"an earlier bundle")?;
     let err = seal(evidence.path(), &out, &[]).err();
-    assert!(matches!(&err, Some(SealError::Exists(p)) if p == &out), "{err:?}");
+    assert!(
+        matches!(&err, Some(SealError::Disk(forensic_disk::DiskError::Exists(p))) if p == &out),
+        "{err:?}"
+    );
     assert!(
         err.map(|e| e.to_string())
             .unwrap_or_default()
@@ -529,7 +532,10 @@ fn a_file_appearing_at_the_destination_during_sealing_is_not_replaced() -> TestR
     let mut opts = SealOptions::new(evidence.path(), &out, key(), "alice");
     opts.progress = Some(progress);
     let err = seal_directory(&opts).err();
-    assert!(matches!(err, Some(SealError::Exists(_))), "{err:?}");
+    assert!(
+        matches!(err, Some(SealError::Disk(forensic_disk::DiskError::Exists(_)))),
+        "{err:?}"
+    );
     assert_eq!(std::fs::read(&out)?, b"arrived first");
     assert_eq!(dir_entries(out_dir.path())?, ["b.zip"], "no .partial file is left");
     Ok(())

@@ -103,7 +103,7 @@ impl Lstat {
     }
 
     /// The manifest record (SPEC §6 `file-meta`), the same fields as
-    /// [`forensic_seal::meta::from_metadata`] gives for an `fstat`.
+    /// [`forensic_disk::meta::from_metadata`] gives for an `fstat`.
     pub fn to_meta(self, symlink_target: Option<RawPath>, xattrs: Option<Vec<Xattr>>) -> Option<FileMeta> {
         Some(FileMeta {
             kind: self.kind()?,
@@ -384,7 +384,7 @@ mod tests {
         let md = std::fs::symlink_metadata(t.path().join("f"))?;
         assert_eq!((st.dev, st.ino, st.size, st.mode), (md.dev(), md.ino(), 5, md.mode()));
         let ours = st.to_meta(None, None).unwrap();
-        let seal = forensic_seal::meta::from_metadata(&md, None, None)?;
+        let seal = forensic_disk::meta::from_metadata(&md, None, None)?;
         assert_eq!(ours, seal);
         // The fstatat fallback gives the same record.
         let old = rustix::fs::statat(d.as_fd(), "f", AtFlags::SYMLINK_NOFOLLOW)?;

@@ -38,7 +38,7 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
                 m.meta = f
                     .metadata()
                     .ok()
-                    .and_then(|md| forensic_seal::meta::from_metadata(&md, None, None).ok());
+                    .and_then(|md| forensic_disk::meta::from_metadata(&md, None, None).ok());
                 sink.member(m, &mut f)?;
             }
             Err(e) => sink.gap(path, format!("the runtime's log file could not be opened: {e}")),

@@ -18,7 +18,7 @@ fn copy_host_file(sink: &mut dyn Sink, path: &Path, name: &str) -> io::Result<bo
             let mut m = NewMember::new(name, Source::path(RawPath::Text(shown)));
             let md = f.metadata().ok();
             m.size_hint = md.as_ref().map(|m| m.len());
-            m.meta = md.and_then(|md| forensic_seal::meta::from_metadata(&md, None, None).ok());
+            m.meta = md.and_then(|md| forensic_disk::meta::from_metadata(&md, None, None).ok());
             sink.member(m, &mut f)?;
             Ok(true)
         }

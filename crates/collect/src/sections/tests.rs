@@ -14,7 +14,7 @@ use crate::procs::ProcRoot;
 use crate::sink::MemorySink;
 use crate::target::{Resolved, Runtime, TargetSpec, resolve};
 use forensic_bundle::manifest::{RawPath, Source};
-use forensic_seal::Clock;
+use forensic_disk::Clock;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

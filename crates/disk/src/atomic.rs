@@ -1,7 +1,7 @@
 //! Atomic output: a temporary file beside the destination, renamed into place only when complete
 //! and synced, never over an existing file (STYLE habit 9).
 
-use crate::SealError;
+use crate::DiskError;
 use rustix::fs::{FlockOperation, flock};
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -37,11 +37,11 @@ impl AtomicFile {
     /// Starts writing a new file that will become `dest`.
     ///
     /// # Errors
-    /// [`SealError::Exists`] if `dest` already exists (even as a dangling symlink);
-    /// [`SealError::Io`] naming the directory if the temporary file cannot be created there.
-    pub fn create(dest: &Path) -> Result<AtomicFile, SealError> {
+    /// [`DiskError::Exists`] if `dest` already exists (even as a dangling symlink);
+    /// [`DiskError::Io`] naming the directory if the temporary file cannot be created there.
+    pub fn create(dest: &Path) -> Result<AtomicFile, DiskError> {
         if dest.symlink_metadata().is_ok() {
-            return Err(SealError::Exists(dest.to_path_buf()));
+            return Err(DiskError::Exists(dest.to_path_buf()));
         }
         let dir = parent_dir(dest);
         let removed_stale = remove_stale(&dir, SystemTime::now());
@@ -49,9 +49,9 @@ impl AtomicFile {
             .prefix(TEMP_PREFIX)
             .suffix(TEMP_SUFFIX)
             .tempfile_in(&dir)
-            .map_err(|e| SealError::io(&dir, e))?;
+            .map_err(|e| DiskError::io(&dir, e))?;
         flock(temp.as_file(), FlockOperation::NonBlockingLockExclusive)
-            .map_err(|e| SealError::io(temp.path(), e.into()))?;
+            .map_err(|e| DiskError::io(temp.path(), e.into()))?;
         Ok(AtomicFile {
             temp,
             dest: dest.to_path_buf(),
@@ -89,23 +89,23 @@ impl AtomicFile {
     /// and syncs the directory, so that the file survives a crash once this returns.
     ///
     /// # Errors
-    /// [`SealError::Exists`] if a file appeared at the destination meanwhile (it is left
-    /// untouched); [`SealError::Io`] if syncing or renaming fails. On any error the temporary
+    /// [`DiskError::Exists`] if a file appeared at the destination meanwhile (it is left
+    /// untouched); [`DiskError::Io`] if syncing or renaming fails. On any error the temporary
     /// file is removed.
-    pub fn commit(self) -> Result<PathBuf, SealError> {
+    pub fn commit(self) -> Result<PathBuf, DiskError> {
         let AtomicFile { temp, dest, .. } = self;
-        temp.as_file().sync_all().map_err(|e| SealError::io(temp.path(), e))?;
+        temp.as_file().sync_all().map_err(|e| DiskError::io(temp.path(), e))?;
         if let Err(e) = temp.persist_noclobber(&dest) {
             // Dropping `e.file` removes the temporary file.
             return Err(match e.error.kind() {
-                io::ErrorKind::AlreadyExists => SealError::Exists(dest),
-                _ => SealError::io(dest, e.error),
+                io::ErrorKind::AlreadyExists => DiskError::Exists(dest),
+                _ => DiskError::io(dest, e.error),
             });
         }
         let dir = parent_dir(&dest);
         File::open(&dir)
             .and_then(|d| d.sync_all())
-            .map_err(|e| SealError::io(dir, e))?;
+            .map_err(|e| DiskError::io(dir, e))?;
         Ok(dest)
     }
 }
@@ -217,14 +217,14 @@ mod tests {
         let dest = dir.path().join("out.zip");
         std::fs::write(&dest, b"precious")?;
         let err = AtomicFile::create(&dest).err();
-        assert!(matches!(&err, Some(SealError::Exists(p)) if p == &dest), "{err:?}");
+        assert!(matches!(&err, Some(DiskError::Exists(p)) if p == &dest), "{err:?}");
         assert!(err.map(|e| e.to_string()).unwrap_or_default().contains("out.zip"));
         // A file that appears while writing is not replaced either.
         let other = dir.path().join("late.zip");
         let mut a = AtomicFile::create(&other)?;
         a.file_mut().write_all(b"new")?;
         std::fs::write(&other, b"arrived first")?;
-        assert!(matches!(a.commit(), Err(SealError::Exists(_))));
+        assert!(matches!(a.commit(), Err(DiskError::Exists(_))));
         assert_eq!(std::fs::read(&dest)?, b"precious");
         assert_eq!(std::fs::read(&other)?, b"arrived first");
         assert_eq!(entries(dir.path())?, ["late.zip", "out.zip"]);
@@ -236,7 +236,7 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let dest = dir.path().join("link.zip");
         std::os::unix::fs::symlink(dir.path().join("nowhere"), &dest)?;
-        assert!(matches!(AtomicFile::create(&dest), Err(SealError::Exists(_))));
+        assert!(matches!(AtomicFile::create(&dest), Err(DiskError::Exists(_))));
         Ok(())
     }
 

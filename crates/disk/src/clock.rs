@@ -1,6 +1,6 @@
 //! One wall-clock reading plus a monotonic clock, so that times never run backwards (SPEC §4).
 
-use crate::SealError;
+use crate::DiskError;
 use forensic_bundle::time::Timestamp;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -18,22 +18,22 @@ impl Clock {
     /// Reads the wall clock now.
     ///
     /// # Errors
-    /// [`SealError::Clock`] when the system clock reads a time that SPEC §5 cannot express
+    /// [`DiskError::Clock`] when the system clock reads a time that SPEC §5 cannot express
     /// (before year 0 or after 9999).
-    pub fn new() -> Result<Clock, SealError> {
+    pub fn new() -> Result<Clock, DiskError> {
         Clock::starting_at(SystemTime::now())
     }
 
     /// A clock whose first reading is `wall` (for tests and replays).
     ///
     /// # Errors
-    /// [`SealError::Clock`] when `wall` cannot be written in the form of SPEC §5.
-    pub fn starting_at(wall: SystemTime) -> Result<Clock, SealError> {
+    /// [`DiskError::Clock`] when `wall` cannot be written in the form of SPEC §5.
+    pub fn starting_at(wall: SystemTime) -> Result<Clock, DiskError> {
         let wall_ns = match wall.duration_since(UNIX_EPOCH) {
             Ok(d) => i128::try_from(d.as_nanos()).unwrap_or(i128::MAX),
             Err(e) => i128::try_from(e.duration().as_nanos()).map_or(i128::MIN, |n| -n),
         };
-        let first = Timestamp::from_unix_nanos(wall_ns).map_err(SealError::Clock)?;
+        let first = Timestamp::from_unix_nanos(wall_ns).map_err(DiskError::Clock)?;
         Ok(Clock {
             wall_ns,
             start: Instant::now(),
@@ -62,7 +62,7 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn readings_never_run_backwards_and_start_at_the_wall_time() -> Result<(), SealError> {
+    fn readings_never_run_backwards_and_start_at_the_wall_time() -> Result<(), DiskError> {
         let wall = UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_789);
         let c = Clock::starting_at(wall)?;
         let a = c.now();
@@ -78,7 +78,7 @@ mod tests {
     }
 
     #[test]
-    fn times_before_the_epoch_work_and_absurd_clocks_are_refused() -> Result<(), SealError> {
+    fn times_before_the_epoch_work_and_absurd_clocks_are_refused() -> Result<(), DiskError> {
         let before = UNIX_EPOCH - Duration::from_secs(86_400);
         assert!(
             Clock::starting_at(before)?
@@ -87,7 +87,7 @@ mod tests {
                 .starts_with("1969-12-31T00:00:0")
         );
         let far = UNIX_EPOCH + Duration::from_secs(400_000_000_000);
-        assert!(matches!(Clock::starting_at(far), Err(SealError::Clock(_))));
+        assert!(matches!(Clock::starting_at(far), Err(DiskError::Clock(_))));
         Ok(())
     }
 }

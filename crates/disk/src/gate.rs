@@ -10,7 +10,7 @@
 //! was verified.
 //!
 //! ```no_run
-//! use forensic_seal::gate::{Depth, Gate, GateOptions, open};
+//! use forensic_disk::gate::{Depth, Gate, GateOptions, open};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! match open("case-42.zip".as_ref(), GateOptions::new(Depth::Everything))? {
 //!     Gate::Open(b) => println!("{} failures; forced: {}", b.report().failures.len(), b.forced()),
@@ -19,7 +19,7 @@
 //! # Ok(()) }
 //! ```
 
-use crate::{BundleFile, SealError};
+use crate::{BundleFile, DiskError};
 use forensic_bundle::checked::Check;
 use forensic_bundle::manifest::Manifest;
 use forensic_bundle::verify::{Report, VerifyOptions, verify};
@@ -117,9 +117,9 @@ impl Opened {
 /// Verifies the bundle at `path` to `opts.depth` and opens it, or refuses it.
 ///
 /// # Errors
-/// [`SealError::Io`] when the file cannot be opened or read (not a regular file, I/O error):
+/// [`DiskError::Io`] when the file cannot be opened or read (not a regular file, I/O error):
 /// a bundle that does not verify is not an error but [`Gate::Refused`].
-pub fn open(path: &Path, opts: GateOptions) -> Result<Gate, SealError> {
+pub fn open(path: &Path, opts: GateOptions) -> Result<Gate, DiskError> {
     open_file(BundleFile::open(path)?, opts)
 }
 
@@ -127,10 +127,10 @@ pub fn open(path: &Path, opts: GateOptions) -> Result<Gate, SealError> {
 ///
 /// # Errors
 /// As [`open`].
-pub fn open_file(file: BundleFile, mut opts: GateOptions) -> Result<Gate, SealError> {
+pub fn open_file(file: BundleFile, mut opts: GateOptions) -> Result<Gate, DiskError> {
     let depth = opts.depth();
     opts.verify.check_contents = depth == Depth::Everything;
-    let report = verify(&file, &opts.verify).map_err(|e| SealError::io(file.path(), e))?;
+    let report = verify(&file, &opts.verify).map_err(|e| DiskError::io(file.path(), e))?;
     let verified = report.verified();
     if !verified && !opts.force {
         return Ok(Gate::Refused(Box::new(report)));
@@ -149,12 +149,8 @@ mod tests {
     use super::*;
 
     fn sealed(dir: &Path) -> std::path::PathBuf {
-        let evidence = dir.join("evidence");
-        std::fs::create_dir_all(&evidence).unwrap();
-        std::fs::write(evidence.join("audit.log"), b"{}\n").unwrap();
-        let key = forensic_bundle::keys::signing_key_from_seed(&[3u8; 32]);
         let out = dir.join("b.zip");
-        crate::seal_directory(&crate::SealOptions::new(&evidence, &out, key, "t")).unwrap();
+        std::fs::write(&out, crate::bundle_file::tests::small_bundle().unwrap()).unwrap();
         out
     }
 
@@ -166,10 +162,9 @@ mod tests {
             panic!("a sealed bundle is refused");
         };
         assert!(!b.forced() && b.contents_checked() && b.check() == Check::Strict);
-        // One byte of the audit log changed (stored, so it is in the file as written).
+        // One byte appended: SPEC §2.1 item 2, nothing after the end record.
         let mut bytes = std::fs::read(&path).unwrap();
-        let at = bytes.windows(3).position(|w| w == b"{}\n").unwrap();
-        bytes[at] = b'[';
+        bytes.push(0);
         std::fs::write(&path, &bytes).unwrap();
         let Gate::Refused(report) = open(&path, GateOptions::new(Depth::Everything)).unwrap() else {
             panic!("a changed bundle is opened");

@@ -1,6 +1,6 @@
 //! A bundle on disk, opened for verification by several threads at once.
 
-use crate::SealError;
+use crate::DiskError;
 use forensic_bundle::verify::{OpenReader, Report, VerifyOptions, verify};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -21,42 +21,35 @@ impl BundleFile {
     /// Opens `path` read-only.
     ///
     /// # Errors
-    /// [`SealError::Io`] naming the path if it cannot be opened or is not a regular file.
-    pub fn open(path: &Path) -> Result<BundleFile, SealError> {
-        let nonblock = crate::content::oflag_bits(rustix::fs::OFlags::NONBLOCK).map_err(|e| SealError::io(path, e))?;
+    /// [`DiskError::Io`] naming the path if it cannot be opened or is not a regular file.
+    pub fn open(path: &Path) -> Result<BundleFile, DiskError> {
+        let nonblock = i32::try_from(rustix::fs::OFlags::NONBLOCK.bits()).map_err(|_| {
+            DiskError::io(
+                path,
+                io::Error::new(io::ErrorKind::InvalidInput, "open flags out of range"),
+            )
+        })?;
         // O_NONBLOCK: a FIFO given by mistake must not hang the verifier.
         let file = File::options()
             .read(true)
             .custom_flags(nonblock)
             .open(path)
-            .map_err(|e| SealError::io(path, e))?;
-        let md = file.metadata().map_err(|e| SealError::io(path, e))?;
-        if !md.is_file() {
-            let e = io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "not a regular file: a bundle is a ZIP file",
-            );
-            return Err(SealError::io(path, e));
-        }
-        Ok(BundleFile {
-            file: Arc::new(file),
-            len: md.len(),
-            path: path.to_path_buf(),
-        })
+            .map_err(|e| DiskError::io(path, e))?;
+        BundleFile::from_file(file, path)
     }
 
     /// Wraps a file already opened (read-only) as `path`.
     ///
     /// # Errors
-    /// [`SealError::Io`] naming the path if it is not a regular file.
-    pub fn from_file(file: File, path: &Path) -> Result<BundleFile, SealError> {
-        let md = file.metadata().map_err(|e| SealError::io(path, e))?;
+    /// [`DiskError::Io`] naming the path if it is not a regular file.
+    pub fn from_file(file: File, path: &Path) -> Result<BundleFile, DiskError> {
+        let md = file.metadata().map_err(|e| DiskError::io(path, e))?;
         if !md.is_file() {
             let e = io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "not a regular file: a bundle is a ZIP file",
             );
-            return Err(SealError::io(path, e));
+            return Err(DiskError::io(path, e));
         }
         Ok(BundleFile {
             file: Arc::new(file),
@@ -132,15 +125,15 @@ impl Seek for PosReader {
 /// Verifies the bundle at `path` (SPEC §11).
 ///
 /// # Errors
-/// [`SealError::Io`] naming the path when the file cannot be opened or read; a bundle that can be
+/// [`DiskError::Io`] naming the path when the file cannot be opened or read; a bundle that can be
 /// read but fails verification is an `Ok` report listing the failures.
-pub fn verify_path(path: &Path, opts: &VerifyOptions) -> Result<Report, SealError> {
+pub fn verify_path(path: &Path, opts: &VerifyOptions) -> Result<Report, DiskError> {
     let bundle = BundleFile::open(path)?;
-    verify(&bundle, opts).map_err(|e| SealError::io(path, e))
+    verify(&bundle, opts).map_err(|e| DiskError::io(path, e))
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use forensic_bundle::manifest::{Collector, Source};
     use forensic_bundle::section::Section;
@@ -148,7 +141,7 @@ mod tests {
     use forensic_bundle::writer::{BundleWriter, Header, MemberSpec, Seal};
     use forensic_bundle::{keys, verify::FailureClass};
 
-    fn small_bundle() -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    pub(crate) fn small_bundle() -> Result<Vec<u8>, Box<dyn std::error::Error>> {
         let key = keys::signing_key_from_seed(&[3u8; 32]);
         let t = Timestamp::parse("2026-11-29T07:00:00.000000000Z")?;
         let header = Header::new("b-1", t.clone(), Collector::new("test", "1"));

@@ -6,7 +6,7 @@
 //! crash at any point before the rename leaves the original untouched; the leftover temporary
 //! file is removed by the next append to the same bundle.
 
-use crate::{BundleFile, SealError};
+use crate::{AppendError, BundleFile};
 use forensic_bundle::custody::{self, NewEntry};
 use forensic_bundle::digest::Digest;
 use forensic_bundle::keys::Fingerprint;
@@ -72,16 +72,16 @@ impl PendingAppend {
     /// Renames the new bundle over the original and syncs the directory.
     ///
     /// # Errors
-    /// [`SealError::Io`] if the rename or the sync fails (then the original is untouched, or — if
+    /// [`AppendError::Disk`] if the rename or the sync fails (then the original is untouched, or — if
     /// only the directory sync failed — replaced).
-    pub fn commit(self) -> Result<Appended, SealError> {
+    pub fn commit(self) -> Result<Appended, AppendError> {
         let PendingAppend { temp, appended, _lock } = self;
         let dest = appended.path.clone();
-        temp.persist(&dest).map_err(|e| SealError::io(&dest, e.error))?;
+        temp.persist(&dest).map_err(|e| AppendError::io(&dest, e.error))?;
         let dir = parent_dir(&dest);
         File::open(&dir)
             .and_then(|d| d.sync_all())
-            .map_err(|e| SealError::io(dir, e))?;
+            .map_err(|e| AppendError::io(dir, e))?;
         Ok(appended)
     }
 }
@@ -96,28 +96,28 @@ impl PendingAppend {
 /// a symbolic link (the rename would replace the link, not the bundle).
 ///
 /// # Errors
-/// [`SealError::NotVerified`] when the bundle does not verify; [`SealError::CustodyRefused`] when
+/// [`AppendError::NotVerified`] when the bundle does not verify; [`AppendError::CustodyRefused`] when
 /// the entry breaks a custody rule (a receipt by another key than the one a transfer names, a
 /// transfer by someone who does not hold the bundle, time running backwards, ...);
-/// [`SealError::Busy`] when another append holds the lock; [`SealError::Io`] and
-/// [`SealError::Append`] otherwise. The original is never modified by this function.
-pub fn prepare_append(path: &Path, new: &NewEntry<'_>, opts: &AppendOptions) -> Result<PendingAppend, SealError> {
+/// [`AppendError::Busy`] when another append holds the lock; [`AppendError::Disk`] and
+/// [`AppendError::Append`] otherwise. The original is never modified by this function.
+pub fn prepare_append(path: &Path, new: &NewEntry<'_>, opts: &AppendOptions) -> Result<PendingAppend, AppendError> {
     let lock = open_locked(path)?;
     remove_stale_temps(path)?;
-    let bundle = BundleFile::from_file(lock.try_clone().map_err(|e| SealError::io(path, e))?, path)?;
+    let bundle = BundleFile::from_file(lock.try_clone().map_err(|e| AppendError::io(path, e))?, path)?;
     let vopts = VerifyOptions {
         trust: opts.trust.clone(),
         limits: opts.limits.clone(),
         ..VerifyOptions::default()
     };
-    let before = verify(&bundle, &vopts).map_err(|e| SealError::io(path, e))?;
+    let before = verify(&bundle, &vopts).map_err(|e| AppendError::io(path, e))?;
     if !before.verified() {
-        return Err(SealError::NotVerified {
+        return Err(AppendError::NotVerified {
             path: path.to_path_buf(),
             report: Box::new(before),
         });
     }
-    let fail = |reason: String| SealError::Append {
+    let fail = |reason: String| AppendError::Append {
         path: path.to_path_buf(),
         reason,
     };
@@ -128,7 +128,7 @@ pub fn prepare_append(path: &Path, new: &NewEntry<'_>, opts: &AppendOptions) -> 
             "the verification report lacks the manifest or the custody head".into(),
         ));
     };
-    let mut r = bundle.open().map_err(|e| SealError::io(path, e))?;
+    let mut r = bundle.open().map_err(|e| AppendError::io(path, e))?;
     let index = zipread::read_index(&mut r, &opts.limits).map_err(|e| fail(e.to_string()))?;
     let custody_entry = index
         .entries
@@ -141,7 +141,7 @@ pub fn prepare_append(path: &Path, new: &NewEntry<'_>, opts: &AppendOptions) -> 
     let entry = new_log.get(old_log.len()..).unwrap_or_default();
     let entries = custody::parse_log(&new_log, &opts.limits).map_err(|e| fail(e.to_string()))?;
     let seq = entries.len().saturating_sub(1);
-    check_new_entry(&entries, manifest, &digest).map_err(|reason| SealError::CustodyRefused {
+    check_new_entry(&entries, manifest, &digest).map_err(|reason| AppendError::CustodyRefused {
         path: path.to_path_buf(),
         reason,
     })?;
@@ -154,7 +154,7 @@ pub fn prepare_append(path: &Path, new: &NewEntry<'_>, opts: &AppendOptions) -> 
         ..VerifyOptions::default()
     };
     let written = BundleFile::open(temp.path())?;
-    let check = verify(&written, &check_opts).map_err(|e| SealError::io(temp.path(), e))?;
+    let check = verify(&written, &check_opts).map_err(|e| AppendError::io(temp.path(), e))?;
     if !check.verified() || check.custody_head != Some(head) {
         let first = check.failures.first().map(ToString::to_string).unwrap_or_default();
         return Err(fail(format!("the rewritten bundle does not verify ({first})")));
@@ -176,7 +176,7 @@ pub fn prepare_append(path: &Path, new: &NewEntry<'_>, opts: &AppendOptions) -> 
 ///
 /// # Errors
 /// As [`prepare_append`] and [`PendingAppend::commit`].
-pub fn append_entry(path: &Path, new: &NewEntry<'_>, opts: &AppendOptions) -> Result<Appended, SealError> {
+pub fn append_entry(path: &Path, new: &NewEntry<'_>, opts: &AppendOptions) -> Result<Appended, AppendError> {
     prepare_append(path, new, opts)?.commit()
 }
 
@@ -230,26 +230,26 @@ fn check_new_entry(
 
 /// Opens `path` read-only and takes an exclusive advisory lock on it, making sure the path still
 /// names the locked file (an append that finished meanwhile replaced it).
-fn open_locked(path: &Path) -> Result<File, SealError> {
-    let lmd = fs::symlink_metadata(path).map_err(|e| SealError::io(path, e))?;
+fn open_locked(path: &Path) -> Result<File, AppendError> {
+    let lmd = fs::symlink_metadata(path).map_err(|e| AppendError::io(path, e))?;
     if lmd.file_type().is_symlink() {
-        return Err(SealError::Append {
+        return Err(AppendError::Append {
             path: path.to_path_buf(),
             reason: "it is a symbolic link: give the bundle's own path".into(),
         });
     }
-    let file = File::open(path).map_err(|e| SealError::io(path, e))?;
+    let file = File::open(path).map_err(|e| AppendError::io(path, e))?;
     match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => {}
-        Err(rustix::io::Errno::WOULDBLOCK) => return Err(SealError::Busy(path.to_path_buf())),
-        Err(e) => return Err(SealError::io(path, e.into())),
+        Err(rustix::io::Errno::WOULDBLOCK) => return Err(AppendError::Busy(path.to_path_buf())),
+        Err(e) => return Err(AppendError::io(path, e.into())),
     }
     let (held, now) = (
-        file.metadata().map_err(|e| SealError::io(path, e))?,
-        fs::symlink_metadata(path).map_err(|e| SealError::io(path, e))?,
+        file.metadata().map_err(|e| AppendError::io(path, e))?,
+        fs::symlink_metadata(path).map_err(|e| AppendError::io(path, e))?,
     );
     if (held.dev(), held.ino()) != (now.dev(), now.ino()) {
-        return Err(SealError::Busy(path.to_path_buf()));
+        return Err(AppendError::Busy(path.to_path_buf()));
     }
     Ok(file)
 }
@@ -265,15 +265,15 @@ fn temp_prefix(path: &Path) -> String {
 
 /// Removes temporary files left by an append to this bundle that crashed (the lock is held, so
 /// no other append is writing one).
-fn remove_stale_temps(path: &Path) -> Result<(), SealError> {
+fn remove_stale_temps(path: &Path) -> Result<(), AppendError> {
     let dir = parent_dir(path);
     let prefix = temp_prefix(path);
-    let entries = fs::read_dir(&dir).map_err(|e| SealError::io(&dir, e))?;
+    let entries = fs::read_dir(&dir).map_err(|e| AppendError::io(&dir, e))?;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let is_file = entry.file_type().is_ok_and(|t| t.is_file());
         if is_file && name.starts_with(&prefix) && name.ends_with(APPEND_TEMP_SUFFIX) {
-            fs::remove_file(entry.path()).map_err(|e| SealError::io(entry.path(), e))?;
+            fs::remove_file(entry.path()).map_err(|e| AppendError::io(entry.path(), e))?;
         }
     }
     Ok(())
@@ -288,33 +288,33 @@ fn write_temp(
     index: &zipread::ZipIndex,
     entry: &[u8],
     limits: &Limits,
-) -> Result<NamedTempFile, SealError> {
+) -> Result<NamedTempFile, AppendError> {
     let dir = parent_dir(path);
     let temp = tempfile::Builder::new()
         .prefix(&temp_prefix(path))
         .suffix(APPEND_TEMP_SUFFIX)
         .tempfile_in(&dir)
-        .map_err(|e| SealError::io(&dir, e))?;
+        .map_err(|e| AppendError::io(&dir, e))?;
     let tpath = temp.path().to_path_buf();
     {
         let mut w = BufWriter::with_capacity(1 << 20, temp.as_file());
         append::append_entry(src, index, entry, limits, &mut w).map_err(|e| match e {
-            append::AppendError::Io(io) => SealError::io(&tpath, io),
-            other => SealError::Append {
+            append::AppendError::Io(io) => AppendError::io(&tpath, io),
+            other => AppendError::Append {
                 path: path.to_path_buf(),
                 reason: other.to_string(),
             },
         })?;
-        w.flush().map_err(|e| SealError::io(&tpath, e))?;
+        w.flush().map_err(|e| AppendError::io(&tpath, e))?;
     }
     let mode = original
         .metadata()
-        .map_err(|e| SealError::io(path, e))?
+        .map_err(|e| AppendError::io(path, e))?
         .permissions()
         .mode()
         & 0o7777;
-    fs::set_permissions(&tpath, fs::Permissions::from_mode(mode)).map_err(|e| SealError::io(&tpath, e))?;
-    temp.as_file().sync_all().map_err(|e| SealError::io(&tpath, e))?;
+    fs::set_permissions(&tpath, fs::Permissions::from_mode(mode)).map_err(|e| AppendError::io(&tpath, e))?;
+    temp.as_file().sync_all().map_err(|e| AppendError::io(&tpath, e))?;
     Ok(temp)
 }
 
@@ -392,7 +392,7 @@ mod tests {
         assert!(pending.temp_path().exists());
         assert!(matches!(
             prepare_append(&p, &entry(&alice, custody::ANNOTATED, None), &AppendOptions::default()),
-            Err(SealError::Busy(_))
+            Err(AppendError::Busy(_))
         ));
         drop(pending);
         assert_eq!(fs::read(&p).unwrap(), before);
@@ -440,7 +440,7 @@ mod tests {
         append_entry(&p, &entry(&alice, custody::TRANSFERRED, to_bob), &opts).unwrap();
         let before = fs::read(&p).unwrap();
         let err = append_entry(&p, &entry(&carol, custody::RECEIVED, None), &opts).unwrap_err();
-        assert!(matches!(err, SealError::CustodyRefused { .. }), "{err}");
+        assert!(matches!(err, AppendError::CustodyRefused { .. }), "{err}");
         assert!(err.to_string().contains("not to this key"), "{err}");
         // In transit: nothing but the receipt may follow.
         let err = append_entry(&p, &entry(&carol, custody::ANNOTATED, None), &opts).unwrap_err();
@@ -461,7 +461,7 @@ mod tests {
         fs::write(&p, &bytes).unwrap();
         let alice = signing_key_from_seed(&[1; 32]);
         let err = append_entry(&p, &entry(&alice, custody::ANNOTATED, None), &AppendOptions::default()).unwrap_err();
-        assert!(matches!(err, SealError::NotVerified { .. }), "{err}");
+        assert!(matches!(err, AppendError::NotVerified { .. }), "{err}");
         assert_eq!(fs::read(&p).unwrap(), bytes);
     }
 }

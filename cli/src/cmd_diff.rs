@@ -76,17 +76,9 @@ pub fn run(args: Args) -> Result<u8> {
     Ok(if report.differs() { EXIT_FAILED } else { EXIT_OK })
 }
 
-/// Control characters of a path as escapes, so that one change is one line.
+/// A path or message for the terminal: the one display escaping, so that one change is one line.
 fn shown_path(p: &str) -> String {
-    p.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_debug().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    forensic_evidence::escape(p.as_bytes())
 }
 
 fn print_text(out: &mut dyn Write, r: &DiffReport) -> Result<()> {

@@ -230,11 +230,12 @@ impl RawPath {
         }
     }
 
-    /// For display: text as is, bytes with invalid sequences escaped.
+    /// For display: [`crate::name::escape_display`] of the bytes (control characters, `\\` and
+    /// invalid UTF-8 escaped).
     pub fn display(&self) -> String {
         match self {
-            RawPath::Text(s) => s.clone(),
-            RawPath::Bytes(b) => b.escape_ascii().to_string(),
+            RawPath::Text(s) => crate::name::escape_display(s.as_bytes()),
+            RawPath::Bytes(b) => crate::name::escape_display(b),
         }
     }
 }

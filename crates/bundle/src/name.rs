@@ -80,6 +80,33 @@ pub fn escape_segment(raw: &[u8]) -> String {
     out
 }
 
+/// `bytes` for a person: control characters (C0, DEL and C1, so ESC too), `\` and invalid UTF-8
+/// are escaped (`\n`, `\u{1b}`, `\\`, `\xff`); everything else is as written. The one display
+/// escaping of evidence bytes (paths, names, lines from a container): a newline cannot forge a
+/// line and an escape sequence cannot drive the examiner's terminal.
+///
+/// ```
+/// use forensic_bundle::name::escape_display;
+/// assert_eq!(escape_display(b"a\nb\x1b[2J\\\xff"), r"a\nb\u{1b}[2J\\\xff");
+/// assert_eq!(escape_display("café".as_bytes()), "café");
+/// ```
+pub fn escape_display(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_control() || c == '\\' {
+                out.extend(c.escape_debug());
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 fn push_escaped(out: &mut String, b: u8) {
     use std::fmt::Write;
     let _ = write!(out, "%{b:02X}");

@@ -117,29 +117,8 @@ impl<'de> Visitor<'de> for RawVisitor {
     }
 }
 
-/// `bytes` for a person: control characters (C0, DEL and C1, so ESC too), `\` and invalid UTF-8
-/// are escaped (`\n`, `\u{1b}`, `\\`, `\xff`); everything else is as written. The one display
-/// escaping of evidence bytes: every command that prints a name from a container uses it.
-///
-/// ```
-/// assert_eq!(forensic_evidence::escape(b"a\nb\x1b[2J\\\xff"), r"a\nb\u{1b}[2J\\\xff");
-/// ```
-pub fn escape(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if c.is_control() || c == '\\' {
-                out.extend(c.escape_debug());
-            } else {
-                out.push(c);
-            }
-        }
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out
-}
+/// The one display escaping of evidence bytes ([`forensic_bundle::name::escape_display`]).
+pub use forensic_bundle::name::escape_display as escape;
 
 #[cfg(test)]
 mod tests {

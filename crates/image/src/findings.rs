@@ -429,17 +429,6 @@ fn new_lines(before: Option<&[u8]>, now: &[u8]) -> Vec<String> {
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#') && !old.contains(l))
         .take(10)
-        .map(|l| {
-            l.chars()
-                .take(200)
-                .map(|c| {
-                    if c.is_control() {
-                        c.escape_debug().to_string()
-                    } else {
-                        c.to_string()
-                    }
-                })
-                .collect()
-        })
+        .map(|l| forensic_evidence::escape(l.chars().take(200).collect::<String>().as_bytes()))
         .collect()
 }

@@ -75,22 +75,9 @@ pub(crate) fn walk(root: &Path) -> Result<Walk, SealError> {
     Ok(out)
 }
 
-/// A path for messages: UTF-8 as is but with control characters escaped, other bytes as `\xNN`.
+/// A path for messages: the one display escaping ([`forensic_bundle::name::escape_display`]).
 pub(crate) fn display(path: &Path) -> String {
-    let mut s = String::new();
-    for chunk in path.as_os_str().as_bytes().utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if c.is_control() || c == '\\' {
-                s.extend(c.escape_default());
-            } else {
-                s.push(c);
-            }
-        }
-        for b in chunk.invalid() {
-            s.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    s
+    forensic_bundle::name::escape_display(path.as_os_str().as_bytes())
 }
 
 #[cfg(test)]

@@ -87,23 +87,9 @@ impl RootError {
     }
 }
 
-/// A raw path for messages: UTF-8 as is with control characters and `\` escaped, other bytes as
-/// `\xNN`. Unambiguous, one line, and safe to print to a terminal.
+/// A raw path for messages: the one display escaping ([`forensic_evidence::escape`]).
 pub fn display_path(raw: &[u8]) -> String {
-    let mut s = String::with_capacity(raw.len());
-    for chunk in raw.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if c.is_control() || c == '\\' {
-                s.extend(c.escape_default());
-            } else {
-                s.push(c);
-            }
-        }
-        for b in chunk.invalid() {
-            s.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    s
+    forensic_evidence::escape(raw)
 }
 
 #[cfg(test)]

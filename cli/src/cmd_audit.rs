@@ -2,7 +2,7 @@
 
 mod text;
 
-use crate::{EXIT_FAILED, EXIT_OK, gate};
+use crate::{EXIT_FAILED, EXIT_OK, gate, view};
 use anyhow::{Context as _, Result};
 use forensic_audit::{Query, QueryKind, ScanLimits, Source, SourceOptions};
 use forensic_bundle::limits::Limits;
@@ -119,7 +119,7 @@ fn query_of(cmd: QueryCmd) -> Query {
 pub fn run(args: Args) -> Result<u8> {
     let query = query_of(args.query);
     query.validate()?;
-    let shown = args.source.display().to_string();
+    let shown = view::path(&args.source);
     let is_bundle = forensic_audit::is_bundle(&args.source).with_context(|| format!("cannot read {shown}"))?;
     let source = if is_bundle {
         let how = gate::Use {
@@ -155,7 +155,7 @@ pub fn run(args: Args) -> Result<u8> {
             writeln!(
                 err,
                 "forensic: {shown}: member {} read as {} bytes with SHA-256 {}; the sealed manifest says {} bytes with SHA-256 {}{}",
-                i.name,
+                view::esc(&i.name),
                 i.bytes,
                 i.sha256,
                 i.expected_bytes.unwrap_or(0),
@@ -176,6 +176,7 @@ pub fn run(args: Args) -> Result<u8> {
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     if args.json {
         // Into io::Error, so that a closed pipe is recognised as one.
+        let mut out = view::JsonOut::new(&mut out);
         serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::from)?;
         writeln!(out)?;
     } else {

@@ -1,6 +1,6 @@
 //! `forensic cat`.
 
-use crate::{EXIT_FAILED, EXIT_OK, gate};
+use crate::{EXIT_FAILED, EXIT_OK, gate, view};
 use anyhow::Result;
 use forensic_bundle::limits::Limits;
 use forensic_disk::gate::Depth;
@@ -12,8 +12,9 @@ use std::path::PathBuf;
 #[command(
     after_help = "Verifies the bundle's structure, manifest, SHA256SUMS and custody log, then checks the member's \
 size and SHA-256 against the manifest before writing a byte.\n\
-Exit codes: 0 written; 1 the bundle does not verify or the member differs from the manifest (nothing \
-written); 2 could not run (no such member, unreadable file)."
+Exit codes: 0 written; 1 the bundle does not verify, or the member is not intact: its SHA-256 differs \
+from the manifest or its stored bytes fail the archive's CRC-32 (nothing written); 2 could not run (no \
+such member, unreadable file)."
 )]
 pub struct Args {
     /// The bundle.
@@ -36,8 +37,10 @@ pub fn run(args: Args) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     match forensic_extract::cat::cat_member(&bundle, &args.member, &Limits::default(), &mut out) {
         Ok(_) => Ok(EXIT_OK),
-        Err(e @ (ExtractError::DigestMismatch { .. } | ExtractError::Changed { .. })) => {
-            eprintln!("forensic: {e}");
+        Err(
+            e @ (ExtractError::DigestMismatch { .. } | ExtractError::Damaged { .. } | ExtractError::Changed { .. }),
+        ) => {
+            eprintln!("forensic: {}", view::guard(&e.to_string()));
             Ok(EXIT_FAILED)
         }
         Err(e) => Err(e.into()),

@@ -1,6 +1,6 @@
 //! `forensic custody ...`: the chain-of-custody log (SPEC §9).
 
-use crate::{EXIT_FAILED, EXIT_OK, keyfiles, view};
+use crate::{EXIT_FAILED, EXIT_OK, EXIT_TROUBLE, keyfiles, view};
 use anyhow::{Context, Result};
 use forensic_bundle::custody::{self, NewEntry};
 use forensic_bundle::keys::Fingerprint;
@@ -69,8 +69,8 @@ checked); an entry is appended only to a bundle that verifies, and only if the c
 (SPEC §9.4): a transfer by the key that holds the bundle, a receipt by the key the last transfer names. \
 The new bundle is written beside the original, synced, checked and renamed over it: every evidence member \
 and every earlier entry keeps its stored bytes, and a crash leaves the original untouched.\n\
-Exit codes: 0 appended; 1 refused (the bundle does not verify, or the custody rules forbid the entry; \
-nothing written); 2 could not run.";
+Exit codes: 0 appended; 1 refused: the bundle does not verify (nothing written); 2 could not run: the \
+custody rules forbid the entry (nothing written), unreadable key or bundle.";
 
 /// Arguments of `custody transfer`.
 #[derive(clap::Args)]
@@ -149,13 +149,17 @@ fn append(args: AppendArgs, action: &str, recipient: Option<Fingerprint>) -> Res
     };
     let pending = match forensic_disk::prepare_append(&args.bundle, &entry, &opts) {
         Ok(p) => p,
-        Err(e @ (AppendError::NotVerified { .. } | AppendError::CustodyRefused { .. })) => {
-            eprintln!("forensic: refused: {e}");
+        Err(e @ AppendError::NotVerified { .. }) => {
+            eprintln!("forensic: refused: {}", view::guard(&e.to_string()));
             if let AppendError::NotVerified { report, .. } = &e {
                 let mut err = std::io::stderr().lock();
                 view::print_failures(&mut err, &report.failures)?;
             }
             return Ok(EXIT_FAILED);
+        }
+        Err(e @ AppendError::CustodyRefused { .. }) => {
+            eprintln!("forensic: refused: {}", view::guard(&e.to_string()));
+            return Ok(EXIT_TROUBLE);
         }
         Err(e) => return Err(e.into()),
     };
@@ -167,6 +171,7 @@ fn append(args: AppendArgs, action: &str, recipient: Option<Fingerprint>) -> Res
     let me = Fingerprint::of(&key.verifying_key());
     let mut out = std::io::stdout().lock();
     if args.json {
+        let mut out = view::JsonOut::new(&mut out);
         let v = serde_json::json!({
             "bundle": done.path.display().to_string(),
             "seq": done.seq,
@@ -180,9 +185,10 @@ fn append(args: AppendArgs, action: &str, recipient: Option<Fingerprint>) -> Res
     } else {
         writeln!(
             out,
-            "{}: custody entry #{} {action} signed by key {}",
-            done.path.display(),
+            "{}: custody entry #{} {} signed by key {}",
+            view::path(&done.path),
             done.seq,
+            view::esc(action),
             me.short()
         )?;
         if let Some(r) = recipient {
@@ -206,7 +212,7 @@ fn log(args: LogArgs) -> Result<u8> {
         check_contents: false,
         ..VerifyOptions::default()
     };
-    let report = verify(&file, &opts).with_context(|| format!("reading {}", args.bundle.display()))?;
+    let report = verify(&file, &opts).with_context(|| format!("reading {}", view::path(&args.bundle)))?;
     let custody_failures: Vec<_> = report
         .failures
         .iter()
@@ -222,14 +228,18 @@ fn log(args: LogArgs) -> Result<u8> {
             "entries": report.custody.iter().enumerate().map(|(i, c)| view::custody_json(i, c)).collect::<Vec<_>>(),
             "failures": report.failures.iter().map(view::failure_json).collect::<Vec<_>>(),
         });
-        writeln!(out, "{v}")?;
+        writeln!(view::JsonOut::new(&mut out), "{v}")?;
     } else {
-        writeln!(out, "{}", args.bundle.display())?;
+        writeln!(out, "{}", view::path(&args.bundle))?;
         if let Some(d) = report.manifest_digest {
             writeln!(out, "  manifest sha256 {d}")?;
         }
         let head = report.custody_head.map(|d| d.hex()).unwrap_or_else(|| "-".into());
-        writeln!(out, "  {} custody entries, head {head}", report.custody.len())?;
+        writeln!(
+            out,
+            "  {}, head {head}",
+            view::count(report.custody.len(), "custody entry")
+        )?;
         view::print_custody_table(&mut out, &report.custody)?;
         if !ok {
             writeln!(out, "FAILED:")?;
@@ -239,7 +249,7 @@ fn log(args: LogArgs) -> Result<u8> {
                 custody_failures
             };
             for f in all {
-                writeln!(out, "  {f}")?;
+                writeln!(out, "  {}", view::guard(&f.to_string()))?;
             }
         }
     }

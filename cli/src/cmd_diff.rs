@@ -1,22 +1,40 @@
 //! `forensic diff`: the container's files in a bundle compared with its original image, offline.
 
-use crate::{EXIT_FAILED, EXIT_OK, gate};
-use anyhow::Result;
+use crate::{EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, gate, view};
+use anyhow::{Result, bail};
 use forensic_disk::gate::Depth;
 use forensic_image::bundle_diff::{ImageSide, diff_bundle};
 use forensic_image::report::DiffReport;
 use std::io::Write;
 use std::path::PathBuf;
 
+/// How to get an IMAGE file, and what to do when that fails: in `--help` and in the error for an
+/// IMAGE that does not exist.
+macro_rules! image_hint {
+    () => {
+        "To get one from a registry or an image store: `podman image save --format oci-archive -o app.tar \
+localhost/app:1`, `docker save -o app.tar app:1`, or `ctr -n k8s.io images export app.tar REF`. \
+--image-from-bundle needs none: it compares with the image's layers as the collector found them on the \
+node. If `podman image save` itself fails with \"file integrity checksum failed\", the image's layers on \
+that node were changed: the failure is itself evidence (keep its message), and --image-from-bundle still \
+works."
+    };
+}
+
 /// Compare the container's files recorded in a bundle with its original image: a change list in
 /// `podman diff` form (A added, C changed, D deleted; by content hash too), then findings.
 #[derive(clap::Args)]
 #[command(
-    after_help = "The bundle is verified first; one that does not verify is refused unless --force.\n\
-IMAGE: an OCI layout directory, an OCI archive, a docker-archive (`podman image save --format \
-oci-dir|oci-archive|docker-archive`), or a root filesystem as a directory or tar.\n\
-Exit codes, like diff(1): 0 no differences; 1 differences found, or the bundle does not verify (refused \
-without --force; stderr says so); 2 trouble (unreadable input). JSON schema: docs/diff-json.md."
+    after_help = concat!(
+        "The bundle is verified first; one that does not verify is refused unless --force.\n\
+IMAGE is a file or directory, not an image name: an OCI layout directory, an OCI archive, a \
+docker-archive, or a root filesystem as a directory or tar. ",
+        image_hint!(),
+        "\n\
+Exit codes: 0 no differences; 1 the bundle does not verify (refused without --force, or diffed with \
+--force, differences or not); 2 could not run (unreadable input, IMAGE not found); 3 differences found \
+in a bundle that verifies. JSON schema: docs/diff-json.md."
+    )
 )]
 pub struct Args {
     /// The bundle.
@@ -48,6 +66,16 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<u8> {
+    if let Some(path) = &args.image
+        && let Err(e) = std::fs::symlink_metadata(path)
+        && e.kind() == std::io::ErrorKind::NotFound
+    {
+        bail!(
+            "--image {}: no such file or directory. IMAGE is a file or directory holding the image, not an image name. {}",
+            view::path(path),
+            image_hint!()
+        );
+    }
     let how = gate::Use {
         doing: "diff",
         force: args.force,
@@ -64,37 +92,43 @@ pub fn run(args: Args) -> Result<u8> {
         },
         None => ImageSide::FromBundle,
     };
-    let shown = args.bundle.display().to_string();
+    let shown = view::path(&args.bundle);
     let report = diff_bundle(&bundle, &shown, image, args.all)?;
     let mut out = std::io::stdout().lock();
     if args.json {
+        let mut out = view::JsonOut::new(&mut out);
         serde_json::to_writer_pretty(&mut out, &report)?;
         writeln!(out)?;
     } else {
         print_text(&mut out, &report)?;
     }
-    Ok(if report.differs() { EXIT_FAILED } else { EXIT_OK })
+    let ran = if report.differs() { EXIT_ATTENTION } else { EXIT_OK };
+    Ok(gate::exit_code(&bundle, ran))
 }
 
-/// A path or message for the terminal: the one display escaping, so that one change is one line.
+/// A path for the terminal: the one display escaping, so that one change is one line.
 fn shown_path(p: &str) -> String {
-    forensic_evidence::escape(p.as_bytes())
+    view::esc(p)
 }
 
 fn print_text(out: &mut dyn Write, r: &DiffReport) -> Result<()> {
     if r.forced {
         writeln!(
             out,
-            "WARNING: THE EVIDENCE DID NOT VERIFY ({} problems); diffed anyway because of --force. Do not rely on this result.",
-            r.verification_failures.len()
+            "WARNING: THE EVIDENCE DID NOT VERIFY ({}); diffed anyway because of --force. Do not rely on this result.",
+            view::count(r.verification_failures.len(), "problem")
         )?;
         for f in &r.verification_failures {
-            let member = f.member.as_deref().map(|m| format!("{m}: ")).unwrap_or_default();
-            writeln!(out, "  {}: {member}{}", f.class, f.message)?;
+            let member = f
+                .member
+                .as_deref()
+                .map(|m| format!("{}: ", shown_path(m)))
+                .unwrap_or_default();
+            writeln!(out, "  {}: {member}{}", f.class, view::guard(&f.message))?;
         }
     }
     for w in &r.warnings {
-        writeln!(out, "WARNING: {w}")?;
+        writeln!(out, "WARNING: {}", view::guard(w))?;
     }
     for c in &r.changes {
         writeln!(out, "{} {}", c.change.letter(), shown_path(&c.path))?;
@@ -102,16 +136,20 @@ fn print_text(out: &mut dyn Write, r: &DiffReport) -> Result<()> {
     let s = &r.summary;
     writeln!(
         out,
-        "\n{} added, {} changed, {} deleted, compared with {} ({} entries)",
-        s.added, s.changed, s.deleted, r.image.description, r.image.entries
+        "\n{} added, {} changed, {} deleted, compared with {} ({})",
+        s.added,
+        s.changed,
+        s.deleted,
+        view::guard(&r.image.description),
+        view::count(r.image.entries, "entry")
     )?;
     for n in &r.not_compared {
         writeln!(
             out,
-            "not compared: {} image paths below {} ({})",
-            n.image_entries,
+            "not compared: {} below {} ({})",
+            view::count(n.image_entries, "image path"),
             shown_path(&n.path),
-            n.why
+            view::guard(&n.why)
         )?;
     }
     if r.findings.is_empty() {

@@ -1,6 +1,6 @@
 //! `forensic extract`.
 
-use crate::{EXIT_FAILED, EXIT_OK, gate, view};
+use crate::{EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, gate, view};
 use anyhow::{Result, anyhow};
 use forensic_disk::gate::Depth;
 use forensic_extract::{ExtractOptions, Outcome, REPORT_NAME, SUMS_NAME, parse_section};
@@ -17,8 +17,12 @@ overwritten, two names one file system could store as the same file are caught (
 and files are written 0644 (no setuid/setgid bit, no device node). DIR receives SHA256SUMS \
 (`cd DIR && sha256sum -c SHA256SUMS` checks the copy against the sealed digests) and .forensic-extract.json \
 (the verification result, `forced`, and every member's original metadata).\n\
+What extraction did not restore for a member (a symbolic link written as a plain file, a setuid or setgid \
+bit dropped, a device node written as a file) is printed under its name and recorded in the report.\n\
 Exit codes: 0 every selected member extracted from a bundle that verifies; 1 the bundle does not verify \
-(refused, or forced) or a member was skipped; 2 could not run."
+(refused, or extracted with --force) or a member's content differs from the manifest; 2 could not run \
+(DIR not new or empty, unreadable bundle); 3 the bundle verifies but members were left out (two names \
+one file system would store as one file: the second is skipped)."
 )]
 pub struct Args {
     /// The bundle.
@@ -73,25 +77,28 @@ pub fn run(args: Args) -> Result<u8> {
     };
     let summary = forensic_extract::extract(&bundle, &opts)?;
     for p in &summary.archive_problems {
-        eprintln!("forensic: skipped: {p}");
+        eprintln!("forensic: skipped: {}", view::guard(p));
     }
     for (name, why) in summary.skipped() {
-        eprintln!("forensic: skipped {name:?}: {why}");
+        eprintln!("forensic: skipped {}: {}", view::esc(name), view::guard(why));
     }
+    let mut differs = false;
     for m in &summary.members {
         if let Outcome::Extracted {
             matches_manifest: Some(false),
             ..
         } = m.outcome
         {
+            differs = true;
             eprintln!(
                 "forensic: {}: extracted, but its content differs from the manifest",
-                m.name
+                view::esc(&m.name)
             );
         }
     }
     let mut out = std::io::stdout().lock();
     if args.json {
+        let mut out = view::JsonOut::new(&mut out);
         let v = serde_json::json!({
             "dir": summary.dir.display().to_string(),
             "verified": summary.report.verified(),
@@ -104,28 +111,36 @@ pub fn run(args: Args) -> Result<u8> {
         });
         writeln!(out, "{v}")?;
     } else {
+        let dir = view::path(&summary.dir);
         if summary.forced {
             writeln!(
                 out,
-                "FORCED: the bundle does not verify ({} problems); what could be extracted safely is in {}",
-                summary.report.failures.len(),
-                summary.dir.display()
+                "FORCED: the bundle does not verify ({}); what could be extracted safely is in {dir}",
+                view::count(summary.report.failures.len(), "problem"),
             )?;
             view::print_failures(&mut out, &summary.report.failures)?;
         }
         writeln!(
             out,
-            "extracted {} members into {} ({} skipped)",
-            summary.extracted(),
-            summary.dir.display(),
+            "extracted {} into {dir} ({} skipped)",
+            view::count(summary.extracted(), "member"),
             summary.skipped().count() + summary.archive_problems.len()
         )?;
-        writeln!(
-            out,
-            "  {SUMS_NAME}: cd {} && sha256sum -c {SUMS_NAME}",
-            summary.dir.display()
-        )?;
+        for m in summary.members.iter().filter(|m| !m.notes.is_empty()) {
+            writeln!(out, "  {}:", view::esc(&m.name))?;
+            for n in &m.notes {
+                writeln!(out, "    {}", view::guard(n))?;
+            }
+        }
+        writeln!(out, "  {SUMS_NAME}: cd {dir} && sha256sum -c {SUMS_NAME}")?;
         writeln!(out, "  report (verification, original metadata): {REPORT_NAME}")?;
     }
-    Ok(if summary.complete() { EXIT_OK } else { EXIT_FAILED })
+    let ran = if differs {
+        EXIT_FAILED
+    } else if summary.complete() {
+        EXIT_OK
+    } else {
+        EXIT_ATTENTION
+    };
+    Ok(gate::exit_code(&bundle, ran))
 }

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 #[command(
     after_help = "Writes NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub (SPKI PEM); both are read by \
 `openssl pkey`. Refuses to overwrite either file. The fingerprint printed is SHA-256 of the public key's DER \
-form: `openssl pkey -pubin -in NAME.pub -outform DER | sha256sum`."
+form: `openssl pkey -pubin -in NAME.pub -outform DER | sha256sum`.\n\
+Exit codes: 0 written; 2 could not run (a file exists, the directory is not writable)."
 )]
 pub struct Args {
     /// Output name: writes NAME.key and NAME.pub.

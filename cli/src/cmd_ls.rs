@@ -46,7 +46,7 @@ pub fn run(args: Args) -> Result<u8> {
         check_contents: false,
         ..VerifyOptions::default()
     };
-    let report = verify(&file, &opts).with_context(|| format!("reading {}", args.bundle.display()))?;
+    let report = verify(&file, &opts).with_context(|| format!("reading {}", view::path(&args.bundle)))?;
     let mut out = std::io::stdout().lock();
     let members: Vec<_> = report
         .manifest
@@ -63,7 +63,7 @@ pub fn run(args: Args) -> Result<u8> {
             "sections": report.manifest.as_ref().map(view::section_stats),
             "members": members.iter().map(|m| view::member_json(m)).collect::<Vec<_>>(),
         });
-        writeln!(out, "{v}")?;
+        writeln!(view::JsonOut::new(out), "{v}")?;
     } else {
         let mut current = None;
         for m in &members {
@@ -77,7 +77,7 @@ pub fn run(args: Args) -> Result<u8> {
                 "  {:>10}  {}  {}{trunc}",
                 view::human_bytes(m.size),
                 m.sha256.hex(),
-                m.name
+                view::esc(&m.name)
             )?;
             writeln!(out, "              from {}", m.source.describe())?;
         }

@@ -76,13 +76,13 @@ pub fn run(args: Args) -> Result<u8> {
             "sections": summary.sections.iter().map(|(s, n, b)| serde_json::json!({"name": s.name(), "number": s.number(), "members": n, "bytes": b})).collect::<Vec<_>>(),
             "gaps": summary.gaps.iter().map(|g| serde_json::json!({"section": g.section.name(), "what": g.what, "reason": g.reason})).collect::<Vec<_>>(),
         });
-        writeln!(out, "{v}")?;
+        writeln!(view::JsonOut::new(&mut out), "{v}")?;
     } else {
         writeln!(
             out,
-            "sealed {} ({} members, {})",
-            summary.output.display(),
-            summary.members,
+            "sealed {} ({}, {})",
+            view::path(&summary.output),
+            view::count(summary.members, "member"),
             view::human_bytes(summary.bytes)
         )?;
         for (s, n, b) in &summary.sections {
@@ -96,11 +96,17 @@ pub fn run(args: Args) -> Result<u8> {
             )?;
         }
         for g in &summary.gaps {
-            writeln!(out, "  not collected ({}): {} — {}", g.section, g.what, g.reason)?;
+            writeln!(
+                out,
+                "  not collected ({}): {} — {}",
+                g.section,
+                view::guard(&g.what),
+                view::guard(&g.reason)
+            )?;
         }
         writeln!(out, "  bundle id {}", summary.bundle_id)?;
         writeln!(out, "  manifest sha256 {}", summary.manifest_digest.hex())?;
-        writeln!(out, "next: forensic verify {}", summary.output.display())?;
+        writeln!(out, "next: forensic verify {}", view::path(&summary.output))?;
     }
     Ok(EXIT_OK)
 }

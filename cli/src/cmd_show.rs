@@ -51,8 +51,8 @@ impl What {
 (then a warning comes first). Every member read is checked again against the manifest.\n\
 --since/--until: RFC 3339 (2024-05-07T18:54:19Z), a date (2024-05-07, UTC), @UNIX_SECONDS, or a duration \
 before the collection (30m, 24h, 7d); a file passes when its mtime or ctime is in the range.\n\
-Exit codes: 0 shown; 1 the bundle does not verify (refused without --force); 2 trouble (unreadable input). \
-JSON schema: docs/show-json.md."
+Exit codes: 0 shown; 1 the bundle does not verify (refused, or shown with --force); 2 could not run \
+(unreadable input). JSON schema: docs/show-json.md."
 )]
 pub struct Args {
     /// The bundle.
@@ -132,7 +132,7 @@ pub fn open_verified(bundle: &Path, force: bool, trust: &[PathBuf], doing: &str)
         trust,
         depth: forensic_disk::gate::Depth::Everything,
     };
-    let shown = bundle.display().to_string();
+    let shown = view::path(bundle);
     Ok(crate::gate::open(bundle, how)?.map(|bundle| Opened { bundle, shown }))
 }
 
@@ -146,7 +146,14 @@ pub fn run(args: Args) -> Result<u8> {
     let Some(opened) = open_verified(&args.bundle, args.force, &args.trust, "show")? else {
         return Ok(EXIT_FAILED);
     };
-    let mut out = std::io::stdout().lock();
+    let mut stdout = std::io::stdout().lock();
+    let mut json_out;
+    let mut out: &mut dyn Write = if args.json {
+        json_out = view::JsonOut::new(&mut stdout);
+        &mut json_out
+    } else {
+        &mut stdout
+    };
     if !args.json
         && let Some(w) = opened.warning()
     {
@@ -201,10 +208,10 @@ pub fn run(args: Args) -> Result<u8> {
         writeln!(out)?;
     } else {
         for w in ev.warnings() {
-            writeln!(out, "WARNING: {w}")?;
+            writeln!(out, "WARNING: {}", view::guard(w))?;
         }
     }
-    Ok(EXIT_OK)
+    Ok(crate::gate::exit_code(&opened.bundle, EXIT_OK))
 }
 
 /// The fields every `show --json` document starts with.
@@ -288,8 +295,8 @@ fn show_files(
             forensic_analysis::members::TREE_INDEX
         )?;
         for w in ev.warnings() {
-            writeln!(out, "WARNING: {w}")?;
+            writeln!(out, "WARNING: {}", view::guard(w))?;
         }
     }
-    Ok(EXIT_OK)
+    Ok(crate::gate::exit_code(&opened.bundle, EXIT_OK))
 }

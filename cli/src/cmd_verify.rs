@@ -46,12 +46,17 @@ pub fn run(args: Args) -> Result<u8> {
         expect_head: args.expect_head,
         ..VerifyOptions::default()
     };
-    let report = verify(&file, &opts).with_context(|| format!("reading {}", args.bundle.display()))?;
+    let report = verify(&file, &opts).with_context(|| format!("reading {}", view::path(&args.bundle)))?;
     bar.finish();
-    let shown = args.bundle.display().to_string();
+    let shown = view::path(&args.bundle);
     let mut out = std::io::stdout().lock();
     if args.json {
-        writeln!(out, "{}", view::report_json(&shown, &report))?;
+        let mut out = view::JsonOut::new(out);
+        writeln!(
+            out,
+            "{}",
+            view::report_json(&args.bundle.display().to_string(), &report)
+        )?;
     } else {
         if !args.quiet {
             writeln!(out, "{shown}")?;
@@ -70,7 +75,11 @@ pub fn run(args: Args) -> Result<u8> {
             }
             if !report.custody.is_empty() {
                 let head = report.custody_head.map(|d| d.hex()).unwrap_or_default();
-                writeln!(out, "  custody   {} entries, head {head}", report.custody.len())?;
+                writeln!(
+                    out,
+                    "  custody   {}, head {head}",
+                    view::count(report.custody.len(), "entry")
+                )?;
                 view::print_custody(&mut out, &report.custody)?;
             }
         }
@@ -84,11 +93,12 @@ pub fn run(args: Args) -> Result<u8> {
             };
             writeln!(
                 out,
-                "VERIFIED: {n} members match the manifest; the seal and {} custody entries check{trusted}",
-                report.custody.len()
+                "VERIFIED: {} match the manifest; the seal and {} check{trusted}",
+                view::count(n, "member"),
+                view::count(report.custody.len(), "custody entry")
             )?;
         } else {
-            writeln!(out, "FAILED: {} problems found", report.failures.len())?;
+            writeln!(out, "FAILED: {} found", view::count(report.failures.len(), "problem"))?;
             view::print_failures(&mut out, &report.failures)?;
         }
     }

@@ -22,13 +22,14 @@ pub struct Use<'a> {
 }
 
 /// Verifies `bundle` and opens it. `None` when it does not verify and `--force` is off: the
-/// refusal and every failure have been printed on stderr, and the command exits 1. With
+/// refusal and every failure have been printed on stderr, and the command exits 1
+/// ([`crate::EXIT_FAILED`]; so does a forced run: [`exit_code`]). With
 /// `--force`, a warning line and the failures go to stderr first.
 ///
 /// # Errors
 /// The trust list or the bundle cannot be read.
 pub fn open(bundle: &Path, how: Use<'_>) -> Result<Option<Opened>> {
-    let shown = bundle.display();
+    let shown = view::path(bundle);
     let bar = Bar::bytes("verifying", None, false);
     let opts = GateOptions {
         verify: VerifyOptions {
@@ -54,7 +55,7 @@ pub fn open(bundle: &Path, how: Use<'_>) -> Result<Option<Opened>> {
             Ok(None)
         }
         Gate::Open(opened) => {
-            if let Some(w) = warning(&opened, &shown.to_string()) {
+            if let Some(w) = warning(&opened, &shown) {
                 writeln!(err, "forensic: {w}")?;
                 view::print_failures(&mut err, &opened.report().failures)?;
             }
@@ -72,4 +73,10 @@ pub fn warning(opened: &Opened, shown: &str) -> Option<String> {
             view::count(opened.report().failures.len(), "problem")
         )
     })
+}
+
+/// The exit code of a command that ran on an opened bundle: [`crate::EXIT_FAILED`] when it was
+/// used although it did not verify (`--force`), else `ran` (what the command's result says).
+pub fn exit_code(opened: &Opened, ran: u8) -> u8 {
+    if opened.forced() { crate::EXIT_FAILED } else { ran }
 }

@@ -1,7 +1,17 @@
 //! `forensic`: preserve, verify and examine the evidence of a compromised container.
 //!
 //! A thin binary: it parses arguments, calls the library crates, prints, and maps outcomes to the
-//! documented exit codes (0 success/intact, 1 verification failed, 2 could not run).
+//! exit codes, one meaning each, the same for every command (`exit_codes!`, shown by the top-level `--help`):
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success: the evidence is intact and the command did its work (`diff`: no differences) |
+//! | 1 | the evidence does not verify or is not intact: `verify` failed, a bundle refused, a bundle used anyway with `--force`, a member whose CRC-32 or SHA-256 does not match |
+//! | 2 | could not run: usage, unreadable input, no such member, refused overwrite, a custody entry the rules forbid, missing privileges |
+//! | 3 | ran on intact evidence and the result needs attention: `diff` found differences, `extract` left members out |
+//!
+//! When two apply, the lower wins after 0: a forced `diff` of a bundle that does not verify exits
+//! 1 even if it found differences.
 
 mod case_args;
 mod cmd_audit;
@@ -25,25 +35,48 @@ mod view;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// Exit code: success; for `verify`, the bundle is intact (and trusted, with --trust).
+/// Exit code 0: success; the evidence is intact (and trusted, with --trust) and the command did
+/// its work (`diff`: no differences).
 pub const EXIT_OK: u8 = 0;
-/// Exit code: verification failed (the bundle is not intact, or a signer is untrusted).
+/// Exit code 1: the evidence does not verify or is not intact, whatever the command: verification
+/// failed, a bundle was refused or used with --force, a member's CRC-32 or SHA-256 does not match.
 pub const EXIT_FAILED: u8 = 1;
-/// Exit code: could not run (usage error, unreadable file, refused overwrite, ...).
+/// Exit code 2: could not run (usage error, unreadable input, no such member, refused overwrite,
+/// a custody entry the rules forbid, missing privileges).
 pub const EXIT_TROUBLE: u8 = 2;
+/// Exit code 3: the command ran on intact evidence and its result needs attention (`diff` found
+/// differences; `extract` left members out).
+pub const EXIT_ATTENTION: u8 = 3;
+
+/// The exit codes, once: the top-level `--help` shows this table (README.md's "Exit codes"
+/// table says the same, checked by a test); each command's `--help` names the codes it uses.
+macro_rules! exit_codes {
+    () => {
+        "Exit codes, the same for every command:\n  \
+0  success: the evidence is intact and the command did its work (diff: no differences)\n  \
+1  the evidence does not verify or is not intact: verify failed, a bundle refused or used with --force, \
+a member whose CRC-32 or SHA-256 does not match\n  \
+2  could not run: usage, unreadable input, no such member, refused overwrite, a custody entry the rules \
+forbid, missing privileges\n  \
+3  ran on intact evidence and the result needs attention: diff found differences, extract left members out\n\
+A forced run on evidence that does not verify exits 1, whatever else it found."
+    };
+}
 
 /// Preserve the evidence of a compromised container in one signed, self-verifying bundle,
 /// and verify, list and examine such bundles offline.
 #[derive(Parser)]
 #[command(name = "forensic", version, about, long_about = None, propagate_version = true)]
 #[command(
-    after_help = "Exit codes: 0 success; 1 the check failed (verify: not intact; any command given a bundle \
-that does not verify; diff: differences found); 2 could not run. Each command's --help says more.\n\
-Format: format-spec/SPEC.md. Typical use, on the node:\n  forensic keygen -o responder\n  \
+    after_help = concat!(
+        exit_codes!(),
+        "\n\n",
+        "Format: format-spec/SPEC.md. Typical use, on the node:\n  forensic keygen -o responder\n  \
 forensic collect --container web-7d9f -o case42.zip --key responder.key --case CASE-42\n  \
 forensic verify case42.zip --trust responder.pub\n  \
 forensic custody transfer case42.zip --key responder.key --to lab.pub\n\
 and offline: forensic diff case42.zip --image original.oci.tar; forensic show case42.zip suspicious"
+    )
 )]
 struct Cli {
     #[command(subcommand)]
@@ -100,10 +133,34 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
         Err(e) => {
-            eprintln!("forensic: error: {}", error_text(&e));
-            ExitCode::from(EXIT_TROUBLE)
+            eprintln!("forensic: error: {}", view::guard(&error_text(&e)));
+            ExitCode::from(error_code(&e))
         }
     }
+}
+
+/// The exit code of an error: [`EXIT_FAILED`] when a member read after verification turned out
+/// not to be intact (its SHA-256 or CRC-32 does not match: the bundle changed since it was
+/// verified), else [`EXIT_TROUBLE`].
+fn error_code(e: &anyhow::Error) -> u8 {
+    use forensic_analysis::AnalysisError;
+    use forensic_bundle::checked::CheckedError;
+    use forensic_image::bundle_diff::BundleDiffError;
+    use forensic_image::bundle_index::BundleIndexError;
+    let not_intact = |c: &CheckedError| match c {
+        CheckedError::DigestMismatch { .. } => true,
+        CheckedError::Io { source, .. } => source.kind() == std::io::ErrorKind::InvalidData,
+        _ => false,
+    };
+    // The readers wrap a `CheckedError` transparently: it is not in the chain itself.
+    let failed = e.chain().any(|c| {
+        c.downcast_ref::<CheckedError>().is_some_and(not_intact)
+            || matches!(c.downcast_ref::<AnalysisError>(), Some(AnalysisError::Checked(x)) if not_intact(x))
+            || matches!(c.downcast_ref::<BundleIndexError>(), Some(BundleIndexError::Checked(x)) if not_intact(x))
+            || matches!(c.downcast_ref::<BundleDiffError>(), Some(BundleDiffError::Bundle { source, .. })
+                if matches!(source.as_ref(), BundleIndexError::Checked(x) if not_intact(x)))
+    });
+    if failed { EXIT_FAILED } else { EXIT_TROUBLE }
 }
 
 /// The error and its causes, `: `-separated, each cause once: typed errors often already end with

@@ -3,12 +3,111 @@
 use forensic_bundle::manifest::{FileMeta, Manifest, Member, RawPath, Source};
 use forensic_bundle::verify::{CustodyRecord, Failure, Report};
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
-/// `n` and the noun, plural unless `n` is 1: `1 problem`, `3 problems`.
-pub fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
+/// Text from the evidence (a member name, a custody actor or note, a case field) for the
+/// terminal: the one display escaping ([`forensic_evidence::escape`]).
+pub fn esc(s: &str) -> String {
+    forensic_evidence::escape(s.as_bytes())
+}
+
+/// A path (the bundle, an output directory) for the terminal: the one display escaping of its
+/// bytes (a bundle received from elsewhere may carry any name).
+pub fn path(p: &Path) -> String {
+    forensic_evidence::escape(p.as_os_str().as_bytes())
+}
+
+/// A message that may hold unescaped evidence (an error's text): escaped with the one display
+/// escaping when it holds a character a terminal would act on, else as written, so that a message
+/// that already escaped its names (`{:?}`, [`esc`]) is not escaped twice.
+pub fn guard(s: &str) -> Cow<'_, str> {
+    if s.chars().any(forensic_bundle::name::is_unsafe_display) {
+        Cow::Owned(esc(s))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// JSON text bound for a terminal: every character a terminal could act on
+/// ([`forensic_bundle::name::is_unsafe_display`]: DEL, C1 controls such as CSI, bidirectional and
+/// zero-width format characters) is written as a `\uXXXX` escape, which every JSON reader decodes
+/// to the same character: the data is unchanged, the terminal is safe. For JSON only: outside its
+/// strings JSON text is ASCII (and `serde_json` already escapes C0 controls inside them), so each
+/// such character is inside a string, where the escape means the same.
+pub struct JsonOut<W: Write> {
+    inner: W,
+    /// The start of a character split across two writes.
+    pending: Vec<u8>,
+}
+
+impl<W: Write> JsonOut<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        JsonOut {
+            inner,
+            pending: Vec::new(),
+        }
+    }
+
+    fn write_text(inner: &mut W, text: &str) -> io::Result<()> {
+        let mut start = 0;
+        for (i, c) in text.char_indices() {
+            if matches!(c, '\n' | '\r' | '\t') || !forensic_bundle::name::is_unsafe_display(c) {
+                continue;
+            }
+            inner.write_all(text.as_bytes().get(start..i).unwrap_or_default())?;
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                write!(inner, "\\u{u:04x}")?;
+            }
+            start = i + c.len_utf8();
+        }
+        inner.write_all(text.as_bytes().get(start..).unwrap_or_default())
+    }
+}
+
+impl<W: Write> Write for JsonOut<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        let whole = match std::str::from_utf8(&self.pending) {
+            Ok(text) => text.len(),
+            // A character cut at the end: keep it for the next write.
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            // Not UTF-8, so not JSON text: passed on as it is.
+            Err(_) => {
+                self.inner.write_all(&self.pending)?;
+                self.pending.clear();
+                return Ok(buf.len());
+            }
+        };
+        let rest = self.pending.split_off(whole);
+        let text = String::from_utf8(std::mem::replace(&mut self.pending, rest))
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        Self::write_text(&mut self.inner, &text)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// `n` and the noun, plural unless `n` is 1: `1 problem`, `3 problems`, `2 custody entries`,
+/// `0 processes`.
+pub fn count<N: std::fmt::Display + PartialEq + From<u8>>(n: N, noun: &str) -> String {
+    if n == N::from(1) {
+        return format!("1 {noun}");
+    }
+    let consonant_y = noun
+        .strip_suffix('y')
+        .is_some_and(|stem| !stem.ends_with(['a', 'e', 'i', 'o', 'u']));
+    if consonant_y {
+        format!("{n} {}ies", noun.trim_end_matches('y'))
+    } else if noun.ends_with(['s', 'x']) || noun.ends_with("ch") || noun.ends_with("sh") {
+        format!("{n} {noun}es")
     } else {
         format!("{n} {noun}s")
     }
@@ -128,12 +227,17 @@ fn short_time(t: &str) -> &str {
 
 /// Human summary of the bundle's header and sections.
 pub fn print_header(out: &mut impl Write, m: &Manifest) -> io::Result<()> {
-    writeln!(out, "  bundle    {}  created {}", m.bundle_id, m.created)?;
+    writeln!(
+        out,
+        "  bundle    {}  created {}",
+        esc(&m.bundle_id),
+        esc(m.created.as_str())
+    )?;
     let c = &m.case;
     let case: Vec<String> = [
-        c.case_id.as_ref().map(|v| format!("case {v}")),
-        c.evidence_number.as_ref().map(|v| format!("evidence {v}")),
-        c.examiner.as_ref().map(|v| format!("examiner {v}")),
+        c.case_id.as_deref().map(|v| format!("case {}", esc(v))),
+        c.evidence_number.as_deref().map(|v| format!("evidence {}", esc(v))),
+        c.examiner.as_deref().map(|v| format!("examiner {}", esc(v))),
     ]
     .into_iter()
     .flatten()
@@ -142,19 +246,19 @@ pub fn print_header(out: &mut impl Write, m: &Manifest) -> io::Result<()> {
         writeln!(out, "  case      {}", case.join(" · "))?;
     }
     if let Some(n) = &c.notes {
-        writeln!(out, "  notes     {n}")?;
+        writeln!(out, "  notes     {}", esc(n))?;
     }
     let t = &m.target;
     let target: Vec<String> = [
-        t.runtime.as_ref().map(|v| format!("runtime {v}")),
+        t.runtime.as_deref().map(|v| format!("runtime {}", esc(v))),
         t.container_id
-            .as_ref()
-            .map(|v| format!("container {}", v.chars().take(12).collect::<String>())),
-        t.container_name.as_ref().map(|v| format!("name {v}")),
-        t.pod.as_ref().map(|v| format!("pod {v}")),
-        t.namespace.as_ref().map(|v| format!("namespace {v}")),
+            .as_deref()
+            .map(|v| format!("container {}", esc(&v.chars().take(12).collect::<String>()))),
+        t.container_name.as_deref().map(|v| format!("name {}", esc(v))),
+        t.pod.as_deref().map(|v| format!("pod {}", esc(v))),
+        t.namespace.as_deref().map(|v| format!("namespace {}", esc(v))),
         t.pid.map(|v| format!("pid {v}")),
-        t.image_ref.as_ref().map(|v| format!("image {v}")),
+        t.image_ref.as_deref().map(|v| format!("image {}", esc(v))),
     ]
     .into_iter()
     .flatten()
@@ -162,11 +266,12 @@ pub fn print_header(out: &mut impl Write, m: &Manifest) -> io::Result<()> {
     if !target.is_empty() {
         writeln!(out, "  target    {}", target.join(" · "))?;
     }
-    let host = m.collector.host.as_deref().unwrap_or("?");
+    let host = esc(m.collector.host.as_deref().unwrap_or("?"));
     writeln!(
         out,
         "  collector {} {} on {host}",
-        m.collector.tool, m.collector.version
+        esc(&m.collector.tool),
+        esc(&m.collector.version)
     )?;
     writeln!(out, "  sections (order of volatility):")?;
     for s in &m.sections {
@@ -174,17 +279,23 @@ pub fn print_header(out: &mut impl Write, m: &Manifest) -> io::Result<()> {
         let bytes: u64 = members.iter().map(|x| x.size).sum();
         writeln!(
             out,
-            "    {} {:<11} {:>5} members {:>10}   {} → {}",
+            "    {} {:<11} {:>13} {:>10}   {} → {}",
             s.number,
-            s.name,
-            members.len(),
+            esc(&s.name),
+            count(members.len(), "member"),
             human_bytes(bytes),
             short_time(s.started.as_str()),
             short_time(s.finished.as_str())
         )?;
     }
     for g in &m.gaps {
-        writeln!(out, "    not collected ({}): {} — {}", g.section, g.what, g.reason)?;
+        writeln!(
+            out,
+            "    not collected ({}): {} — {}",
+            g.section,
+            esc(&g.what),
+            esc(&g.reason)
+        )?;
     }
     Ok(())
 }
@@ -206,25 +317,26 @@ pub fn print_custody(out: &mut impl Write, records: &[CustodyRecord]) -> io::Res
         writeln!(
             out,
             "    #{i} {:<12} {}  {}  key {}  {sig}, {trust}",
-            p.action,
-            p.time,
-            p.actor.name,
+            esc(&p.action),
+            esc(p.time.as_str()),
+            esc(&p.actor.name),
             c.signer.short()
         )?;
         if let Some(r) = &p.recipient {
             writeln!(out, "       to key {}", r.hex().get(..16).unwrap_or_default())?;
         }
         if let Some(n) = &p.note {
-            writeln!(out, "       note: {n}")?;
+            writeln!(out, "       note: {}", esc(n))?;
         }
     }
     Ok(())
 }
 
-/// Human list of failures.
+/// Human list of failures (a failure's member name is escaped by its `Display`; the message
+/// is guarded, [`guard`]).
 pub fn print_failures(out: &mut impl Write, failures: &[Failure]) -> io::Result<()> {
     for f in failures {
-        writeln!(out, "  {f}")?;
+        writeln!(out, "  {}", guard(&f.to_string()))?;
     }
     Ok(())
 }
@@ -233,7 +345,7 @@ pub fn print_failures(out: &mut impl Write, failures: &[Failure]) -> io::Result<
 pub fn print_custody_table(out: &mut impl Write, records: &[CustodyRecord]) -> io::Result<()> {
     let width = records
         .iter()
-        .map(|c| c.payload.actor.name.chars().count())
+        .map(|c| esc(&c.payload.actor.name).chars().count())
         .max()
         .unwrap_or(0)
         .clamp(5, 24);
@@ -250,20 +362,53 @@ pub fn print_custody_table(out: &mut impl Write, records: &[CustodyRecord]) -> i
             None => "-",
         };
         let sig = if c.signature_ok { "ok" } else { "BAD" };
-        let actor: String = p.actor.name.chars().take(width).collect();
+        let actor: String = esc(&p.actor.name).chars().take(width).collect();
         writeln!(
             out,
             "  {i:>3}  {:<12} {:<30}  {actor:<width$}  {:<16}  {sig:<9}  {trust}",
-            p.action,
-            p.time.as_str(),
+            esc(&p.action),
+            esc(p.time.as_str()),
             c.signer.short()
         )?;
         if let Some(r) = &p.recipient {
             writeln!(out, "  {:>3}  to key {}", "", r.hex())?;
         }
         if let Some(n) = &p.note {
-            writeln!(out, "  {:>3}  note: {n}", "")?;
+            writeln!(out, "  {:>3}  note: {}", "", esc(n))?;
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_for_a_terminal_escapes_what_a_terminal_acts_on_and_means_the_same() {
+        let value = json!({"name": "csi\u{9b}2J bidi\u{202e}txt esc\u{1b}[2J del\u{7f} tag\u{e0041} café\n"});
+        let mut out = JsonOut::new(Vec::new());
+        // Written in pieces that cut a character in two, as a buffered writer may.
+        let text = format!("{value:#}\n");
+        let (a, b) = text.as_bytes().split_at(text.find('\u{9b}').unwrap_or(0) + 1);
+        out.write_all(a).unwrap();
+        out.write_all(b).unwrap();
+        let written = String::from_utf8(out.inner).unwrap();
+        assert!(
+            written.contains(r"csi\u009b2J bidi\u202etxt esc\u001b[2J del\u007f tag\udb40\udc41 café\n"),
+            "{written}"
+        );
+        assert!(written.ends_with("}\n") && written.contains("{\n  \"name\""), "{written}");
+        let back: Value = serde_json::from_str(&written).unwrap();
+        assert_eq!(back, value);
+    }
+
+    #[test]
+    fn counts_are_plural_unless_one() {
+        assert_eq!(count(1, "custody entry"), "1 custody entry");
+        assert_eq!(count(2, "custody entry"), "2 custody entries");
+        assert_eq!(count(0u64, "problem"), "0 problems");
+        assert_eq!(count(3, "process"), "3 processes");
+        assert_eq!(count(2, "key"), "2 keys");
+    }
 }

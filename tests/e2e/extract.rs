@@ -66,6 +66,22 @@ fn extracting_a_verified_bundle_gives_a_copy_sha256sum_confirms() {
     let out = root.join("out");
     let o = run(&["extract", s(&bundle), "-o", s(&out)]);
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    // The text output says, under each member's name, what was not restored.
+    let text = stdout(&o);
+    let after = |name: &str| {
+        let at = text
+            .find(&format!("  {name}:\n"))
+            .unwrap_or_else(|| panic!("{name} not named: {text}"));
+        text[at..].lines().nth(1).unwrap_or_default().to_string()
+    };
+    assert!(
+        after("5-filesystem/files/miner").contains("mode 4755 has the setuid or setgid bit; not restored"),
+        "{text}"
+    );
+    assert!(
+        after("5-filesystem/files/passwd-link").contains("symbolic link to /etc/passwd; written as a regular file"),
+        "{text}"
+    );
     let check = sha256sum_check(&out);
     assert!(
         check.status.success(),
@@ -174,7 +190,8 @@ fn a_bundle_that_fails_is_refused_and_force_is_recorded() {
     let text = String::from_utf8_lossy(&check.stdout);
     assert!(text.contains("6-podspec/pod-spec.yaml: FAILED"), "{text}");
     assert_eq!(text.matches(": FAILED").count(), 1, "{text}");
-    // cat refuses the changed member and writes nothing; other members still stream.
+    // cat refuses the changed member and writes nothing (exit 1, as for a CRC-32 mismatch
+    // below); other members still stream.
     let o = run(&["cat", s(&bad), "6-podspec/pod-spec.yaml"]);
     assert_eq!(code(&o), 1);
     assert!(o.stdout.is_empty());
@@ -300,8 +317,9 @@ fn names_that_collide_after_case_folding_are_caught() {
         "a valid bundle on a case-sensitive system"
     );
     let out = root.join("out");
+    // Exit 3: the bundle verifies, but members were left out (README, "Exit codes").
     let o = run(&["extract", s(&bundle), "-o", s(&out)]);
-    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(code(&o), 3, "{}{}", stdout(&o), stderr(&o));
     let err = stderr(&o);
     assert_eq!(err.matches("skipped").count(), 2, "{err}");
     assert!(err.contains("collides with member"), "{err}");

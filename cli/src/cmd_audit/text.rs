@@ -6,27 +6,16 @@ use forensic_audit::{AuditReport, Match, QueryKind, SourceKind};
 use std::borrow::Cow;
 use std::io::Write;
 
-/// Escapes what a terminal would act on (control characters, bidirectional and invisible
-/// formatting characters): every string shown comes from the log, so from whoever made the request.
+/// Text from the log for the terminal: the one display escaping ([`forensic_evidence::escape`]).
+/// Every string shown comes from the log, so from whoever made the request.
 fn clean(s: &str) -> Cow<'_, str> {
-    let bad = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
-    };
-    if !s.chars().any(bad) {
-        return Cow::Borrowed(s);
+    if s.chars()
+        .any(|c| c == '\\' || forensic_bundle::name::is_unsafe_display(c))
+    {
+        Cow::Owned(forensic_evidence::escape(s.as_bytes()))
+    } else {
+        Cow::Borrowed(s)
     }
-    Cow::Owned(
-        s.chars()
-            .map(|c| match c {
-                '\n' => "\\n".to_string(),
-                '\t' => "\\t".to_string(),
-                '\r' => "\\r".to_string(),
-                c if bad(c) => format!("\\u{{{:x}}}", u32::from(c)),
-                c => c.to_string(),
-            })
-            .collect(),
-    )
 }
 
 /// Prints a table with aligned columns (the last one is not padded). Rows are made twice, once
@@ -229,7 +218,7 @@ fn cells(kind: QueryKind, m: &Match) -> Vec<String> {
             vec![
                 time(m),
                 clean(&m.verb).into_owned(),
-                d.kind.clone(),
+                clean(&d.kind).into_owned(),
                 ns_name(m),
                 user(m),
                 ips(m),
@@ -344,7 +333,7 @@ pub(super) fn print_text(out: &mut impl Write, report: &AuditReport) -> std::io:
             out,
             "  flagged: {} {} {} by {}: {}",
             time(m),
-            m.verb,
+            clean(&m.verb),
             ns_name(m),
             user(m),
             clean(&f.detail)

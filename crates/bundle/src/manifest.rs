@@ -317,7 +317,7 @@ impl Source {
                     None => format!("$ {}", cmd.join(" ")),
                 }
             }
-            Source::Derived { derived } => format!("derived: {derived}"),
+            Source::Derived { derived } => format!("derived: {}", crate::name::escape_display(derived.as_bytes())),
         }
     }
 }

@@ -80,14 +80,17 @@ pub fn escape_segment(raw: &[u8]) -> String {
     out
 }
 
-/// `bytes` for a person: control characters (C0, DEL and C1, so ESC too), `\` and invalid UTF-8
-/// are escaped (`\n`, `\u{1b}`, `\\`, `\xff`); everything else is as written. The one display
-/// escaping of evidence bytes (paths, names, lines from a container): a newline cannot forge a
-/// line and an escape sequence cannot drive the examiner's terminal.
+/// `bytes` for a person: control characters (C0, DEL and C1, so ESC and CSI too), invisible
+/// format characters that can reorder or hide part of a line ([`is_unsafe_display`]), `\` and
+/// invalid UTF-8 are escaped (`\n`, `\u{1b}`, `\u{202e}`, `\\`, `\xff`); everything else is as
+/// written. The one display escaping of evidence bytes (paths, names, lines from a container): a
+/// newline cannot forge a line, an escape sequence cannot drive the examiner's terminal and a
+/// bidirectional override cannot make `exe.txt` read as `txt.exe`.
 ///
 /// ```
 /// use forensic_bundle::name::escape_display;
 /// assert_eq!(escape_display(b"a\nb\x1b[2J\\\xff"), r"a\nb\u{1b}[2J\\\xff");
+/// assert_eq!(escape_display("\u{9b}2J \u{202e}txt.exe".as_bytes()), r"\u{9b}2J \u{202e}txt.exe");
 /// assert_eq!(escape_display("café".as_bytes()), "café");
 /// ```
 pub fn escape_display(bytes: &[u8]) -> String {
@@ -96,6 +99,8 @@ pub fn escape_display(bytes: &[u8]) -> String {
         for c in chunk.valid().chars() {
             if c.is_control() || c == '\\' {
                 out.extend(c.escape_debug());
+            } else if is_unsafe_display(c) {
+                out.extend(c.escape_unicode());
             } else {
                 out.push(c);
             }
@@ -105,6 +110,41 @@ pub fn escape_display(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// Whether a terminal or a text viewer could act on `c` instead of showing it: control
+/// characters (C0, DEL, C1 including CSI U+009B), and the Unicode format characters (general
+/// category Cf, with the line and paragraph separators U+2028/U+2029): bidirectional embeddings,
+/// overrides and isolates (U+202A–U+202E, U+2066–U+2069, U+200E/U+200F, U+061C), zero-width
+/// characters (U+200B–U+200D, U+2060–U+2064), the byte order mark U+FEFF, the interlinear
+/// annotation characters and the tag characters. [`escape_display`] escapes exactly these (and
+/// `\`); a JSON writer for a terminal writes them as `\uXXXX`.
+pub fn is_unsafe_display(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{0600}'..='\u{0605}'
+                | '\u{061C}'
+                | '\u{06DD}'
+                | '\u{070F}'
+                | '\u{0890}'..='\u{0891}'
+                | '\u{08E2}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{110BD}'
+                | '\u{110CD}'
+                | '\u{13430}'..='\u{1343F}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0001}'
+                | '\u{E0020}'..='\u{E007F}'
+        )
 }
 
 fn push_escaped(out: &mut String, b: u8) {
@@ -138,5 +178,24 @@ mod tests {
             assert!(validate(&seg).is_ok(), "{raw:?} -> {seg:?}");
         }
         assert_eq!(escape_segment(b"%41"), "%2541");
+    }
+
+    #[test]
+    fn display_escapes_what_a_terminal_would_act_on() {
+        // C0, DEL, C1 (CSI U+009B, NEL U+0085), bidi overrides and isolates, zero-width and
+        // separator characters: each escaped, none left as written.
+        let hostile = "a\u{1b}[2J\n\t\u{7f}\u{85}\u{9b}2J\u{202e}\u{2066}\u{2069}\u{200b}\u{200f}\u{2028}\u{2029}\u{feff}\u{e0041}z";
+        assert_eq!(
+            escape_display(hostile.as_bytes()),
+            r"a\u{1b}[2J\n\t\u{7f}\u{85}\u{9b}2J\u{202e}\u{2066}\u{2069}\u{200b}\u{200f}\u{2028}\u{2029}\u{feff}\u{e0041}z"
+        );
+        for c in [
+            '\u{0}', '\u{1f}', '\u{7f}', '\u{80}', '\u{9f}', '\u{202a}', '\u{202e}', '\u{2066}', '\u{2069}', '\u{61c}',
+        ] {
+            assert!(is_unsafe_display(c), "U+{:04X}", u32::from(c));
+        }
+        // Printable text, accents, CJK, emoji and the characters around the ranges stay.
+        let plain = "café 日本 🦀 \u{a0}\u{2027}\u{2030}\u{206f}x".replace('\u{206f}', "");
+        assert_eq!(escape_display(plain.as_bytes()), plain);
     }
 }

@@ -20,8 +20,9 @@ use std::io::{self, Write};
 ///
 /// # Errors
 /// [`ExtractError::NoSuchMember`]; [`ExtractError::DigestMismatch`] (nothing written) when the
-/// member differs from the manifest; [`ExtractError::Changed`] when it changed during the second
-/// read; I/O errors (a broken pipe on `out` among them).
+/// member differs from the manifest; [`ExtractError::Damaged`] (nothing written) when its stored
+/// bytes cannot be read back intact (CRC-32, length, deflate stream); [`ExtractError::Changed`]
+/// when it changed during the second read; I/O errors (a broken pipe on `out` among them).
 pub fn cat_member<W: Write>(opened: &Opened, name: &str, limits: &Limits, out: &mut W) -> Result<u64, ExtractError> {
     let bundle = opened.file();
     let report = opened.report();
@@ -52,7 +53,7 @@ pub fn cat_member<W: Write>(opened: &Opened, name: &str, limits: &Limits, out: &
         None => return Err(ExtractError::NoSuchMember(name.to_string())),
     };
     if let Some((size, sha256)) = expected {
-        let found = read(&mut io::sink()).map_err(|e| ExtractError::io(&path, e))?;
+        let found = read(&mut io::sink()).map_err(|e| damaged(name, &path, e))?;
         if found != (size, sha256) {
             return Err(ExtractError::DigestMismatch {
                 member: name.to_string(),
@@ -63,7 +64,13 @@ pub fn cat_member<W: Write>(opened: &Opened, name: &str, limits: &Limits, out: &
             });
         }
     }
-    let (len, d) = read(out).map_err(|e| ExtractError::io(&path, e))?;
+    let (len, d) = read(out).map_err(|e| match e.kind() {
+        io::ErrorKind::InvalidData => ExtractError::Changed {
+            member: name.to_string(),
+            message: format!("the second read failed: {e}"),
+        },
+        _ => ExtractError::io(&path, e),
+    })?;
     out.flush().map_err(|e| ExtractError::io(&path, e))?;
     if let Some((size, sha256)) = expected
         && (len, d) != (size, sha256)
@@ -74,4 +81,17 @@ pub fn cat_member<W: Write>(opened: &Opened, name: &str, limits: &Limits, out: &
         });
     }
     Ok(len)
+}
+
+/// A read error of the member's content: [`ExtractError::Damaged`] when the archive's own checks
+/// failed ([`MemberReader`] reports those as [`io::ErrorKind::InvalidData`]), else an I/O error.
+fn damaged(name: &str, path: &std::path::Path, e: io::Error) -> ExtractError {
+    if e.kind() == io::ErrorKind::InvalidData {
+        ExtractError::Damaged {
+            member: name.to_string(),
+            message: format!("its stored bytes are damaged: {e}"),
+        }
+    } else {
+        ExtractError::io(path, e)
+    }
 }

@@ -38,6 +38,15 @@ pub enum ExtractError {
         /// Sizes and digests found and expected.
         message: String,
     },
+    /// The member's stored bytes cannot be read back intact (CRC-32, length or deflate stream
+    /// wrong): it is not the sealed content.
+    #[error("{member}: {message}; nothing was written")]
+    Damaged {
+        /// The member.
+        member: String,
+        /// What the reader found.
+        message: String,
+    },
     /// The member changed while it was being streamed (after it had been checked).
     #[error("{member}: {message}; the output is not the sealed content")]
     Changed {

@@ -51,15 +51,21 @@ impl FilePair<'_> {
         }
     }
 
-    /// The fallback when the image's copy is unknown.
+    /// The fallback when the content of one copy is unknown: the file changed (the evidence
+    /// names both index entries, with their hashes), its entries cannot be compared.
     fn unknown_image(&self, out: &mut Vec<Finding>) {
+        let missing = match (self.image.is_some(), self.container.is_some()) {
+            (_, false) if self.image.is_none() => "neither copy's content is in the evidence",
+            (_, false) => "the container's copy is not in the bundle",
+            _ => {
+                "the image's content is not in the evidence (only its hash: the node's layer indexes \
+                 record hashes, not contents; --image with the original image compares the entries)"
+            }
+        };
         out.push(self.finding(
             Severity::High,
             FindingId::AccountFileChanged,
-            format!(
-                "{} changed; the image's copy is not available, so its entries cannot be compared",
-                self.path
-            ),
+            format!("{} changed; {missing}, so its entries cannot be compared", self.path),
         ));
     }
 }

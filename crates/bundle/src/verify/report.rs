@@ -101,11 +101,13 @@ pub struct Failure {
     pub message: String,
 }
 
+/// `class: member: custody entry N: message`, the member name escaped for a terminal
+/// ([`crate::name::escape_display`]: it may come from a hostile archive).
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: ", self.class)?;
         if let Some(m) = &self.member {
-            write!(f, "{m}: ")?;
+            write!(f, "{}: ", crate::name::escape_display(m.as_bytes()))?;
         }
         if let Some(e) = self.entry {
             write!(f, "custody entry {e}: ")?;

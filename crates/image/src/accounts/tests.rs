@@ -105,7 +105,9 @@ fn passwd_without_the_image_copy_reports_what_the_container_copy_shows() {
             (
                 Severity::High,
                 "account-file-changed",
-                "/etc/passwd changed; the image's copy is not available, so its entries cannot be compared"
+                "/etc/passwd changed; the image's content is not in the evidence (only its hash: the node's layer \
+                 indexes record hashes, not contents; --image with the original image compares the entries), \
+                 so its entries cannot be compared"
             ),
             (
                 Severity::Low,

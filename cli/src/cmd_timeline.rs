@@ -5,7 +5,7 @@ use crate::{EXIT_FAILED, EXIT_OK};
 use anyhow::{Context as _, Result};
 use forensic_analysis::target::Target;
 use forensic_analysis::time::parse_bound;
-use forensic_analysis::timeline::{Format, TimelineOptions, write_timeline};
+use forensic_analysis::timeline::{FileScope, Format, TimelineOptions, write_timeline};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
@@ -34,7 +34,13 @@ Falco alerts are the container's when their 12-digit container.id starts its 64-
 Kubernetes audit logs are read as `forensic audit` reads them (wrapped AKS records included); a request \
 logged at several stages is one event, at its most complete stage: the audit events are the results of \
 `forensic audit BUNDLE requests`.\n\
-What is left out (alerts of other containers, process starts without the boot time) is noted on stderr.\n\
+File events: by default only of the files the container changed (in its writable layer, or modified or \
+changed at or after its creation, 6-podspec/container.json `created`); --all adds every untouched image file. \
+Every event that is not a file is always shown.\n\
+Process starts are known to ±0.51 s (the boot time is whole seconds, a start whole clock ticks): written to \
+hundredths with ±, ordered by the middle of their window; a window that holds the container's creation begins there.\n\
+Body file: unknown times (access, birth) are -1, which mactime leaves out; lines with no time after 1970 are not written.\n\
+What is left out (alerts of other containers, process starts without the boot time, unchanged files) is noted on stderr.\n\
 Exit codes: 0 written; 1 the bundle does not verify (refused without --force; nothing written); 2 trouble. Formats: docs/show-json.md.\n\
 Example: forensic timeline case.zip --format bodyfile > body && mactime -b body -y 2024-05-01"
 )]
@@ -53,6 +59,13 @@ pub struct Args {
     /// Include Falco alerts of other containers and of the host.
     #[arg(long)]
     all_alerts: bool,
+    /// File events of every entry of the index, the untouched image files included.
+    #[arg(long, conflicts_with = "changed")]
+    all: bool,
+    /// File events only of files the container changed: those in the writable layer, or
+    /// modified or changed at or after the container's creation (the default).
+    #[arg(long)]
+    changed: bool,
     /// Use a bundle that does not verify.
     #[arg(long)]
     force: bool,
@@ -86,6 +99,7 @@ pub fn run(args: Args) -> Result<u8> {
         since_ns: bound(&args.since)?,
         until_ns: bound(&args.until)?,
         all_alerts: args.all_alerts,
+        files: if args.all { FileScope::All } else { FileScope::Changed },
         max_in_memory: args.max_in_memory,
         max_audit_requests: args.max_audit_requests,
     };

@@ -64,7 +64,7 @@ pub fn print_summary(out: &mut dyn Write, v: &SummaryView, opened: &Opened) -> R
     let t = &v.target;
     let target: Vec<String> = [
         s(t, "runtime").map(|x| format!("runtime {x}")),
-        s(t, "container_id").map(|x| format!("container {x}")),
+        s(t, "container_id").map(|x| format!("container {}", forensic_analysis::target::short_id(&x))),
         s(t, "container_name").map(|x| format!("name {x}")),
         s(t, "pod").map(|x| format!("pod {x}")),
         s(t, "namespace").map(|x| format!("namespace {x}")),
@@ -198,7 +198,11 @@ pub fn print_suspicious(out: &mut dyn Write, v: &SuspiciousView) -> std::io::Res
 
 pub fn print_processes(out: &mut dyn Write, v: &ProcessView) -> std::io::Result<()> {
     match &v.boot_time {
-        Some(b) => writeln!(out, "boot time {b}; start times from {}", v.evidence)?,
+        Some(b) => writeln!(
+            out,
+            "boot time {b} (whole seconds); start times from {}: ± half a second (the boot time is known to the second, a start to the clock tick)",
+            v.evidence
+        )?,
         None => writeln!(
             out,
             "boot time unknown (no {}): start times are clock ticks since boot",
@@ -212,7 +216,12 @@ pub fn print_processes(out: &mut dyn Write, v: &ProcessView) -> std::io::Result<
     )?;
     for p in &v.processes {
         let start = match (&p.start_time, p.start_time_ticks) {
-            (Some(t), _) => t.clone(),
+            (Some(t), _) => match (p.start_time_ns, p.start_time_uncertainty_ns) {
+                (Some(ns), Some(u)) => {
+                    forensic_analysis::time::format_approx(ns, forensic_analysis::processes::START_DIGITS, u)
+                }
+                _ => t.clone(),
+            },
             (None, Some(ticks)) => format!("+{ticks} ticks"),
             (None, None) => "?".into(),
         };

@@ -10,6 +10,7 @@ mod contents;
 mod crash;
 mod custody;
 mod diff;
+mod examiner_view;
 mod extract;
 mod hostile;
 mod hostile_container;

@@ -161,28 +161,22 @@ fn coreutils_stat(pid: u32, path: &str) -> Stat {
 
 impl Stat {
     /// The `(date, "size,macb,mode,uid,gid,inode")` rows `mactime -y -d` prints for the file:
-    /// one per distinct time; the body file leaves access and birth times unrecorded (0).
+    /// one per distinct time; the body file leaves access and birth times unrecorded (-1, which
+    /// mactime leaves out).
     fn mactime_rows(&self) -> BTreeSet<(String, String)> {
         let [m, c] = self.mc;
-        let a = 0;
-        let mut times: Vec<i64> = vec![0, m, c];
+        let mut times: Vec<i64> = vec![m, c];
         times.sort_unstable();
         times.dedup();
         times
             .into_iter()
             .map(|t| {
                 let letter = |x: i64, l: char| if x == t { l } else { '.' };
-                let macb: String = [letter(m, 'm'), letter(a, 'a'), letter(c, 'c'), letter(0, 'b')]
-                    .into_iter()
-                    .collect();
-                let date = if t == 0 {
-                    "0000-00-00T00:00:00Z".to_string()
-                } else {
-                    chrono::DateTime::from_timestamp(t, 0)
-                        .unwrap()
-                        .format("%Y-%m-%dT%H:%M:%SZ")
-                        .to_string()
-                };
+                let macb: String = [letter(m, 'm'), '.', letter(c, 'c'), '.'].into_iter().collect();
+                let date = chrono::DateTime::from_timestamp(t, 0)
+                    .unwrap()
+                    .format("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string();
                 // mactime writes a regular file's mode with an `r/r` prefix.
                 let mode = format!("r/r{}", &self.mode[1..]);
                 let (size, uid, gid, inode) = (self.size, self.uid, self.gid, self.inode);
@@ -193,7 +187,7 @@ impl Stat {
 }
 
 /// Start time of a host process from the host's /proc, as the analysis computes it: btime +
-/// starttime / 100.
+/// starttime / 100 + 0.505 s (the middle of the window the start lies in), to hundredths.
 fn host_start(pid: u64) -> String {
     let stat = std::fs::read_to_string("/proc/stat").unwrap();
     let btime: i64 = stat
@@ -207,7 +201,7 @@ fn host_start(pid: u64) -> String {
     let after_comm = pstat.rsplit_once(')').unwrap().1;
     // Field 22 (starttime) is the 20th after the command name.
     let ticks: i64 = after_comm.split_whitespace().nth(19).unwrap().parse().unwrap();
-    forensic_analysis::time::format_ns(btime * 1_000_000_000 + ticks * 10_000_000)
+    forensic_analysis::time::format_ns_digits(btime * 1_000_000_000 + ticks * 10_000_000 + 505_000_000, 2)
 }
 
 fn show_json(bundle: &str, what: &str, extra: &[&str]) -> Value {
@@ -431,7 +425,6 @@ fn show_and_timeline_of_an_attacked_podman_container() {
     assert!(o.status.success(), "mactime: {}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(String::from_utf8_lossy(&o.stderr), "");
     let mactime = String::from_utf8_lossy(&o.stdout).into_owned();
-    // Rows at time 0 (0000-00-00) are the unrecorded access and birth times.
     let row = |needle: &str| {
         mactime
             .lines()

@@ -252,7 +252,8 @@ pub(crate) fn filesystem_findings<S: OpenReader + ?Sized>(
         }
     }
     if ev.has_member(UPPER_CHANGES) {
-        upper_changes(ev, out)?;
+        let written = upper_changes(ev, out)?;
+        crate::anti_forensics::backdated(ev, &written, out, not_checked)?;
     } else {
         not_checked.push(format!(
             "changes of the writable layer: the bundle has no {UPPER_CHANGES}"
@@ -260,6 +261,7 @@ pub(crate) fn filesystem_findings<S: OpenReader + ?Sized>(
     }
     accounts(ev, out)?;
     copies(ev, out)?;
+    crate::script_checks::temp_scripts(ev, out, not_checked)?;
     Ok(indexed)
 }
 
@@ -328,12 +330,18 @@ fn setuid_files(member: &str, rows: &[(u64, DerivedLine)], out: &mut Vec<Finding
     }
 }
 
+/// The writable layer's changes: persistence points, account files and programs written, logs
+/// and programs deleted. Returns the regular files the container wrote (for
+/// [`crate::anti_forensics::backdated`]).
 fn upper_changes<S: OpenReader + ?Sized>(
     ev: &mut Evidence<'_, S>,
     out: &mut Vec<Finding>,
-) -> Result<(), AnalysisError> {
+) -> Result<crate::anti_forensics::Written, AnalysisError> {
     let mut deleted_logs = Grouped::default();
+    let mut deleted_bins = Grouped::default();
+    let mut deleted_bins_each = 0;
     let mut found = Vec::new();
+    let mut written = crate::anti_forensics::Written::default();
     ev.lines(UPPER_CHANGES, |n, line| {
         let l: UpperChange<'static> =
             serde_json::from_slice(line).map_err(|e| AnalysisError::line(UPPER_CHANGES, n, e.to_string()))?;
@@ -352,8 +360,23 @@ fn upper_changes<S: OpenReader + ?Sized>(
         if change == "deleted" {
             if path.starts_with("/var/log/") {
                 deleted_logs.add(format!("{at}: {}", l.path.shown()), None);
+            } else if BINARY_DIRS.iter().any(|d| path.starts_with(d)) {
+                if deleted_bins_each < MAX_EACH {
+                    deleted_bins_each += 1;
+                    found.push(Finding::new(
+                        Severity::High,
+                        FindingId::SystemBinaryDeleted,
+                        format!("program or library deleted in the container: {}", l.path.shown()),
+                        vec![at],
+                    ));
+                } else {
+                    deleted_bins.add(format!("{at}: {}", l.path.shown()), None);
+                }
             }
             return Ok(());
+        }
+        if l.kind == Some(EntryType::File) && l.metacopy != Some(true) {
+            written.add(l.path.as_bytes(), n);
         }
         if is_dir || found.len() >= MAX_EACH * 3 {
             return Ok(());
@@ -387,6 +410,17 @@ fn upper_changes<S: OpenReader + ?Sized>(
         Ok(())
     })?;
     out.extend(found);
+    if deleted_bins.count > 0 {
+        out.push(Finding::new(
+            Severity::High,
+            FindingId::SystemBinaryDeleted,
+            format!(
+                "{} more programs or libraries were deleted in the container",
+                deleted_bins.count
+            ),
+            deleted_bins.evidence_lines(),
+        ));
+    }
     if deleted_logs.count > 0 {
         out.push(Finding::new(
             Severity::Medium,
@@ -398,7 +432,7 @@ fn upper_changes<S: OpenReader + ?Sized>(
             deleted_logs.evidence_lines(),
         ));
     }
-    Ok(())
+    Ok(written)
 }
 
 /// The current copy of a container file: `5-filesystem/root/…`, else the writable layer's.

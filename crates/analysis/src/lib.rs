@@ -32,6 +32,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod anti_forensics;
 pub mod audit;
 pub mod error;
 pub mod evidence;
@@ -43,6 +44,7 @@ mod log_checks;
 pub mod members;
 pub mod network;
 pub mod processes;
+pub mod script_checks;
 pub mod summary;
 pub mod suspicious;
 pub mod target;

@@ -3,7 +3,7 @@
 
 use crate::error::AnalysisError;
 use crate::evidence::Evidence;
-use crate::time::{NANOS, format_ns};
+use crate::time::{NANOS, format_ns_digits};
 use forensic_bundle::verify::OpenReader;
 use forensic_evidence::members::{BOOT, PROCESSES};
 use forensic_evidence::records::process::{ProcessFlag, ProcessRecord};
@@ -87,10 +87,15 @@ pub struct ProcessRow {
     pub euid: Option<u32>,
     /// Real gid.
     pub gid: Option<u32>,
-    /// Start time (SPEC §5 form), when the boot time is known.
+    /// Start time (SPEC §5 form, to hundredths of a second: one clock tick), when the boot time
+    /// is known; ± [`ProcessRow::start_time_uncertainty_ns`].
     pub start_time: Option<String>,
-    /// Start time in nanoseconds since the epoch, when the boot time is known.
+    /// Start time in nanoseconds since the epoch, when the boot time is known: the middle of the
+    /// window the start lies in ([`start_ns`]).
     pub start_time_ns: Option<i64>,
+    /// How far the true start may be from `start_time_ns`, either way
+    /// ([`START_UNCERTAINTY_NS`], 505,000,000), when the boot time is known.
+    pub start_time_uncertainty_ns: Option<i64>,
     /// Clock ticks after boot, as recorded.
     pub start_time_ticks: Option<u64>,
     /// `status` name.
@@ -115,7 +120,8 @@ pub struct ProcessRow {
 pub struct ProcessView {
     /// The member read.
     pub evidence: &'static str,
-    /// The host's boot time (SPEC §5 form), from [`BOOT`]; `None`: unknown.
+    /// The host's boot time (SPEC §5 form, whole seconds as `btime` gives it), from [`BOOT`];
+    /// `None`: unknown.
     pub boot_time: Option<String>,
     /// Processes, parents before children, siblings in order of start, then PID.
     pub processes: Vec<ProcessRow>,
@@ -141,12 +147,28 @@ pub fn parse_boot(bytes: &[u8]) -> Option<i64> {
     secs.checked_mul(NANOS)
 }
 
-/// Start time of a process: boot time plus ticks at [`USER_HZ`].
+/// How far a start time given by [`start_ns`] may be from the true start, either way.
+///
+/// `btime` is the boot time in whole seconds (the kernel drops the fraction: the true boot time
+/// is up to 1 s later) and `starttime` counts whole clock ticks (the true start is up to one tick
+/// later). So the start lies in `[boot + ticks, boot + ticks + 1 s + 1 tick)`: [`start_ns`] is
+/// the middle of that window, and this half its width, 0.505 s. Between two processes of one
+/// bundle the order is exact to a tick (the same boot time is added to both).
+pub const START_UNCERTAINTY_NS: i64 = (NANOS + NANOS / USER_HZ) / 2;
+
+/// Decimals of a second a start time is written to: hundredths, one clock tick at [`USER_HZ`].
+pub const START_DIGITS: u32 = 2;
+
+/// Start time of a process: boot time plus ticks at [`USER_HZ`], plus
+/// [`START_UNCERTAINTY_NS`]: the middle of the window the start lies in (± that much).
 pub fn start_ns(boot_ns: i64, ticks: u64) -> Option<i64> {
     let ticks = i64::try_from(ticks).ok()?;
     let whole = (ticks / USER_HZ).checked_mul(NANOS)?;
     let part = (ticks % USER_HZ) * (NANOS / USER_HZ);
-    boot_ns.checked_add(whole)?.checked_add(part)
+    boot_ns
+        .checked_add(whole)?
+        .checked_add(part)?
+        .checked_add(START_UNCERTAINTY_NS)
 }
 
 /// The recorded processes and the boot time, as read from the bundle.
@@ -215,7 +237,7 @@ pub fn view(rec: &Recorded, has_member: impl Fn(&str) -> bool) -> ProcessView {
     }
     ProcessView {
         evidence: PROCESSES,
-        boot_time: rec.boot_ns.map(format_ns),
+        boot_time: rec.boot_ns.map(|b| format_ns_digits(b, 0)),
         processes: rows,
     }
 }
@@ -231,8 +253,9 @@ fn row(p: &RecordedProcess, depth: usize, boot_ns: Option<i64>, has_member: &imp
         uid: p.uid,
         euid: p.euid,
         gid: p.gid,
-        start_time: start.map(format_ns),
+        start_time: start.map(|t| format_ns_digits(t, START_DIGITS)),
         start_time_ns: start,
+        start_time_uncertainty_ns: start.map(|_| START_UNCERTAINTY_NS),
         start_time_ticks: p.start_time_ticks,
         name: p.name.clone(),
         cmdline: p.cmdline.clone(),

@@ -3,6 +3,20 @@
 use forensic_bundle::manifest::Manifest;
 use serde::Serialize;
 
+/// Characters of a container id in text output; `--json` always gives the full id.
+pub const SHORT_ID_LEN: usize = 12;
+
+/// A container id as text output writes it: its first [`SHORT_ID_LEN`] characters, as `podman
+/// ps`, `docker ps` and `forensic collect`/`verify` write it. `--json` gives the whole id.
+///
+/// ```
+/// let id = "0123456789abcdef".repeat(4);
+/// assert_eq!(forensic_analysis::target::short_id(&id), "0123456789ab");
+/// ```
+pub fn short_id(id: &str) -> String {
+    id.chars().take(SHORT_ID_LEN).collect()
+}
+
 /// The collection target.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Target {

@@ -17,6 +17,35 @@ pub fn format_ns(ns: i64) -> String {
         .unwrap_or_else(|_| format!("@{ns}ns"))
 }
 
+/// `ns` written to `digits` decimals of a second (at most 9), rounded to the nearest:
+/// `2024-05-07T18:54:19.81Z` (2), `2024-05-07T18:54:19Z` (0). Out-of-range instants as
+/// [`format_ns`] writes them.
+pub fn format_ns_digits(ns: i64, digits: u32) -> String {
+    let digits = digits.min(9);
+    let unit = 10i64.pow(9 - digits);
+    let rounded = ns
+        .checked_add(unit / 2)
+        .map(|n| n.div_euclid(unit) * unit)
+        .unwrap_or(ns);
+    let full = format_ns(rounded);
+    match (full.find('.'), full.strip_suffix('Z')) {
+        (Some(dot), Some(_)) => {
+            let keep = if digits == 0 { dot } else { dot + 1 + digits as usize };
+            format!("{}Z", full.get(..keep).unwrap_or(&full))
+        }
+        _ => full,
+    }
+}
+
+/// An instant known to within ± `uncertainty_ns`: [`format_ns_digits`] followed by the
+/// uncertainty in seconds, rounded up to hundredths: `2024-05-07T18:54:19.81Z±0.51s`.
+pub fn format_approx(ns: i64, digits: u32, uncertainty_ns: i64) -> String {
+    let unit = NANOS / 100;
+    let u = uncertainty_ns.max(0);
+    let cs = u / unit + i64::from(u % unit != 0);
+    format!("{}±{}.{:02}s", format_ns_digits(ns, digits), cs / 100, cs % 100)
+}
+
 /// Seconds since the epoch, rounded down (what a body file holds).
 pub fn seconds(ns: i64) -> i64 {
     ns.div_euclid(NANOS)
@@ -97,5 +126,18 @@ mod tests {
         assert!(parse_bound("yesterday", 0).is_err());
         assert!(parse_bound("5w", 0).is_err());
         assert_eq!(seconds(-1), -1);
+        assert_eq!(
+            format_ns_digits(1_715_108_059_341_081_180, 2),
+            "2024-05-07T18:54:19.34Z"
+        );
+        assert_eq!(
+            format_ns_digits(1_715_108_059_996_000_000, 2),
+            "2024-05-07T18:54:20.00Z"
+        );
+        assert_eq!(format_ns_digits(1_715_108_059_341_081_180, 0), "2024-05-07T18:54:19Z");
+        assert_eq!(
+            format_approx(1_715_108_059_345_000_000, 2, 505_000_000),
+            "2024-05-07T18:54:19.35Z±0.51s"
+        );
     }
 }

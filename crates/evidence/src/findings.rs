@@ -141,6 +141,16 @@ finding_ids! {
     SystemBinaryChanged = "system-binary-changed", [High], ["show"];
     /// Files under `/var/log` were deleted in the container.
     LogDeleted = "log-deleted", [Medium], ["show"];
+    /// A program or library of the image was deleted in the container.
+    SystemBinaryDeleted = "system-binary-deleted", [High], ["show", "diff"];
+    /// A file the container wrote has a modification time set back before the container existed.
+    MtimeBackdated = "mtime-backdated", [Medium], ["show"];
+    /// A line of a text file in a temporary directory downloads code and runs it.
+    DownloadAndRun = "download-and-run", [High], ["show"];
+    /// A line of a text file in a temporary directory names a URL.
+    ScriptUrl = "script-url", [Medium], ["show"];
+    /// A line of a text file in a temporary directory names an IP address.
+    ScriptIpAddress = "script-ip-address", [Medium, Low], ["show"];
     /// A shell history.
     ShellHistory = "shell-history", [Medium], ["show"];
     /// An `authorized_keys` file with keys.

@@ -184,12 +184,12 @@ impl Ctx<'_> {
     }
 
     fn binaries(&self, out: &mut Vec<Finding>) {
+        if self.ch.kind == ChangeKind::Deleted {
+            return self.deleted_binary(out);
+        }
         let Some(now) = self.after.filter(|e| e.kind == Kind::File) else {
             return;
         };
-        if self.ch.kind == ChangeKind::Deleted {
-            return;
-        }
         let p = self.path();
         let was = self.before.filter(|e| e.kind == Kind::File);
         let executable = now.mode & 0o111 != 0;
@@ -243,6 +243,24 @@ impl Ctx<'_> {
                     ),
                 ));
             }
+        }
+    }
+
+    /// `system-binary-deleted`: an image file or symlink in a program directory is gone.
+    fn deleted_binary(&self, out: &mut Vec<Finding>) {
+        let p = self.path();
+        if let Some(was) = self
+            .before
+            .filter(|e| matches!(e.kind, Kind::File | Kind::Symlink) && in_binary_dir(p))
+        {
+            out.push(self.finding(
+                Severity::High,
+                FindingId::SystemBinaryDeleted,
+                format!(
+                    "program or library {p} ({} of the image) was deleted",
+                    kind_word(was.kind)
+                ),
+            ));
         }
     }
 

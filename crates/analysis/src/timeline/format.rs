@@ -4,15 +4,21 @@
 //! `MD5|name|inode|mode_as_string|UID|GID|size|atime|mtime|ctime|crtime`, times in whole seconds
 //! since the epoch. `MD5` is `0` (not computed; the index holds SHA-256). `mode_as_string` is
 //! TSK's `t/tPERMS` (`r/rrwxr-xr-x`, `d/drwxr-xr-x`, `l/lrwxrwxrwx`). The index records no access
-//! or birth time: `atime` and `crtime` are `0`, which `mactime` prints as `Xxx Xxx 00 0000`
-//! (give it a date range to leave those rows out). Events that are not files (process starts,
+//! or birth time; how unknown times are written is below. Events that are not files (process starts,
 //! alerts, audit events, collection and custody) are lines named `[source] kind: description`
 //! with all four times equal, inode 0 and mode `-/----------`. In names, `|`, `%`, control
 //! characters and bytes that are not UTF-8 are written `%XX`, which `mactime` decodes.
+//!
+//! Unknown times. TSK writes an unknown time as `0`, but `mactime` (sleuthkit 4.x) prints a `0`
+//! as a row dated `Xxx Xxx 00 0000 00:00:00` (`0000-00-00T00:00:00Z` with `-y`). It leaves out
+//! every time before its start date, which is `0` without `-y`/a range: so a time the index does
+//! not record (`atime`, `crtime`), and a time at or before the epoch (which `mactime` cannot
+//! show either), is written `-1`. A line with no time after the epoch is not written at all (the
+//! timeline's notes count them; `--format text` shows them).
 
 use super::Event;
 use crate::files::{FileEntry, perm_string};
-use crate::time::{format_ns, seconds};
+use crate::time::{format_approx, format_ns, format_ns_digits, seconds};
 use std::io::{self, Write};
 
 /// An output format.
@@ -55,7 +61,7 @@ pub(crate) fn event(format: Format, e: &Event, out: &mut dyn Write) -> io::Resul
         Format::Text => writeln!(
             out,
             "{}  {:<10} {:<12} {}  [{}]",
-            format_ns(e.time_ns),
+            shown_time(e, true),
             e.source,
             e.kind,
             e.description,
@@ -63,7 +69,7 @@ pub(crate) fn event(format: Format, e: &Event, out: &mut dyn Write) -> io::Resul
         ),
         Format::Csv => {
             let fields = [
-                format_ns(e.time_ns),
+                shown_time(e, true),
                 e.time_ns.to_string(),
                 e.source.clone(),
                 e.kind.clone(),
@@ -83,14 +89,31 @@ pub(crate) fn event(format: Format, e: &Event, out: &mut dyn Write) -> io::Resul
             serde_json::to_writer(
                 &mut *out,
                 &Line {
-                    time: format_ns(e.time_ns),
+                    time: shown_time(e, false),
                     event: e,
                 },
             )?;
             out.write_all(b"\n")
         }
-        Format::Bodyfile => body_event(e, out),
+        Format::Bodyfile => body_event(e, out).map(|_| ()),
     }
+}
+
+/// An event's time as text: to the nanosecond when exact; to hundredths of a second when it has
+/// an uncertainty, followed by `±0.51s` when `plus_minus` (text and CSV; JSON Lines carry
+/// `uncertainty_ns` instead).
+fn shown_time(e: &Event, plus_minus: bool) -> String {
+    match e.uncertainty_ns {
+        None => format_ns(e.time_ns),
+        Some(u) if plus_minus => format_approx(e.time_ns, crate::processes::START_DIGITS, u),
+        Some(_) => format_ns_digits(e.time_ns, crate::processes::START_DIGITS),
+    }
+}
+
+/// A time for the body file: whole seconds, or `-1` when unknown or not after the epoch (see
+/// the module's documentation).
+fn body_time(ns: Option<i64>) -> i64 {
+    ns.map(seconds).filter(|s| *s > 0).unwrap_or(-1)
 }
 
 /// One CSV field, quoted when it holds a comma, quote or line break (RFC 4180).
@@ -144,31 +167,38 @@ pub fn tsk_mode(kind: &str, perm: u32) -> String {
     format!("{t}/{t}{}", perm_string(perm))
 }
 
-/// The body file line of an index entry; `None` for an entry without times (`skipped`).
+/// The body file line of an index entry; `None` for an entry with no time after the epoch
+/// (`skipped` entries have none).
 pub fn body_line(e: &FileEntry) -> Option<String> {
-    let (mtime, ctime) = (e.mtime_ns?, e.ctime_ns?);
+    let (mtime, ctime) = (body_time(e.mtime_ns), body_time(e.ctime_ns));
+    if mtime < 0 && ctime < 0 {
+        return None;
+    }
     let mut name = body_name(e.path.as_bytes());
     if let Some(t) = &e.symlink_target {
         name.push_str(" -> ");
         name.push_str(&body_name(t.as_bytes()));
     }
     Some(format!(
-        "0|{name}|{}|{}|{}|{}|{}|0|{}|{}|0",
+        "0|{name}|{}|{}|{}|{}|{}|-1|{mtime}|{ctime}|-1",
         e.inode.unwrap_or(0),
         tsk_mode(e.kind.as_str(), e.perm()),
         e.uid.unwrap_or(0),
         e.gid.unwrap_or(0),
         e.size.unwrap_or(0),
-        seconds(mtime),
-        seconds(ctime)
     ))
 }
 
-/// The body file line of an event that is not a file.
-fn body_event(e: &Event, out: &mut dyn Write) -> io::Result<()> {
-    let t = seconds(e.time_ns);
+/// The body file line of an event that is not a file; `false` (nothing written) when its time
+/// is not after the epoch.
+pub(crate) fn body_event(e: &Event, out: &mut dyn Write) -> io::Result<bool> {
+    let t = body_time(Some(e.time_ns));
+    if t < 0 {
+        return Ok(false);
+    }
     let name = body_name(format!("[{}] {}: {} ({})", e.source, e.kind, e.description, e.evidence).as_bytes());
-    writeln!(out, "0|{name}|0|-/----------|0|0|0|{t}|{t}|{t}|{t}")
+    writeln!(out, "0|{name}|0|-/----------|0|0|0|{t}|{t}|{t}|{t}")?;
+    Ok(true)
 }
 
 #[cfg(test)]

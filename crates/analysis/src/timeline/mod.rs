@@ -31,11 +31,12 @@ pub use format::{Format, body_line, body_name, csv_field, tsk_mode};
 use crate::error::AnalysisError;
 use crate::evidence::Evidence;
 use crate::files::{FileEntry, escape_bytes, perm_string, type_char};
-use crate::members::{BOOT, CONTAINER, PROCESSES, TREE_INDEX};
+use crate::members::{BOOT, CONTAINER, PROCESSES, TREE_INDEX, UPPER_CHANGES};
 use crate::target::Target;
 use crate::time::parse_rfc3339;
 use forensic_bundle::verify::{OpenReader, Report};
 use forensic_evidence::records::container::ContainerJson;
+use forensic_evidence::records::upper::{Change as UpperChangeKind, UpperChange};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sort::Sorter;
@@ -58,6 +59,11 @@ pub struct Event {
     /// Source-specific fields (docs/show-json.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<serde_json::Value>,
+    /// How far the true time may be from `time_ns`, either way, when the source does not give it
+    /// to the nanosecond (process starts: [`crate::processes::START_UNCERTAINTY_NS`], narrowed
+    /// by the container's creation); `None`: exact as recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncertainty_ns: Option<i64>,
 }
 
 /// What to write.
@@ -71,6 +77,8 @@ pub struct TimelineOptions {
     pub until_ns: Option<i64>,
     /// Include Falco alerts of other containers and of the host.
     pub all_alerts: bool,
+    /// Which files' events: all, or only those changed since the container was created.
+    pub files: FileScope,
     /// Events held in memory while sorting; more are spilled to temporary files. Default 200,000.
     pub max_in_memory: usize,
     /// Audit requests held while their stages are merged (about 1 KiB each); more are left out
@@ -86,11 +94,30 @@ impl TimelineOptions {
             since_ns: None,
             until_ns: None,
             all_alerts: false,
+            files: FileScope::All,
             max_in_memory: 200_000,
             max_audit_requests: forensic_audit::ScanLimits::default().max_results,
         }
     }
 }
+
+/// Which entries of the tree index give file events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileScope {
+    /// Every entry (`forensic timeline --all`).
+    All,
+    /// Entries the container changed (the default of `forensic timeline`): those the writable
+    /// layer added, modified or made opaque (`5-filesystem/upper-changes.jsonl`; not a `dir`
+    /// that is there only to hold changes), and those whose modification or
+    /// status-change time is at or after the container's creation (`6-podspec/container.json`
+    /// `created`). Both events of such an entry are kept. Without the creation time every entry
+    /// is kept (a note says so).
+    Changed,
+}
+
+/// Most paths of the writable layer held for [`FileScope::Changed`]; past it the times alone
+/// decide (a note says so).
+const MAX_WRITTEN_PATHS: usize = 1_000_000;
 
 /// What was written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -106,11 +133,29 @@ enum Dest<'w> {
     Body(&'w mut dyn Write),
 }
 
+/// What [`FileScope::Changed`] keeps: entries the writable layer holds, or changed at or after
+/// the container's creation.
+struct Changed {
+    created_ns: i64,
+    written: std::collections::HashSet<Vec<u8>>,
+}
+
+impl Changed {
+    fn keeps(&self, e: &FileEntry, m: i64, c: i64) -> bool {
+        m >= self.created_ns || c >= self.created_ns || self.written.contains(e.path.as_bytes())
+    }
+}
+
 struct Builder<'w> {
     dest: Dest<'w>,
     since: Option<i64>,
     until: Option<i64>,
+    changed: Option<Changed>,
     written: u64,
+    /// Entries left out by [`FileScope::Changed`].
+    unchanged: u64,
+    /// Body-file lines not written: no time after the epoch.
+    undated: u64,
 }
 
 impl Builder<'_> {
@@ -125,8 +170,11 @@ impl Builder<'_> {
         match &mut self.dest {
             Dest::Sorted(s) => s.push(e)?,
             Dest::Body(out) => {
-                format::event(Format::Bodyfile, &e, *out)?;
-                self.written += 1;
+                if format::body_event(&e, *out)? {
+                    self.written += 1;
+                } else {
+                    self.undated += 1;
+                }
             }
         }
         Ok(())
@@ -139,10 +187,17 @@ impl Builder<'_> {
         if !self.in_range(m) && !self.in_range(c) {
             return Ok(());
         }
+        if self.changed.as_ref().is_some_and(|ch| !ch.keeps(e, m, c)) {
+            self.unchanged += 1;
+            return Ok(());
+        }
         if let Dest::Body(out) = &mut self.dest {
-            if let Some(line) = format::body_line(e) {
-                writeln!(out, "{line}")?;
-                self.written += 1;
+            match format::body_line(e) {
+                Some(line) => {
+                    writeln!(out, "{line}")?;
+                    self.written += 1;
+                }
+                None => self.undated += 1,
             }
             return Ok(());
         }
@@ -173,6 +228,7 @@ impl Builder<'_> {
                 description: desc.clone(),
                 evidence: evidence.clone(),
                 detail: Some(detail.clone()),
+                uncertainty_ns: None,
             })?;
         }
         Ok(())
@@ -204,7 +260,7 @@ pub fn write_timeline<S: OpenReader + ?Sized>(
         writeln!(
             out,
             "# forensic timeline: body file (The Sleuth Kit 3.x) for mactime; MD5 not computed (0); \
-             atime and crtime not recorded (0); events that are not files are named [source] kind: description"
+             atime and crtime not recorded (-1: mactime leaves them out); events that are not files are named [source] kind: description"
         )?;
     } else {
         format::header(opts.format, out)?;
@@ -217,11 +273,17 @@ pub fn write_timeline<S: OpenReader + ?Sized>(
         dest,
         since: opts.since_ns,
         until: opts.until_ns,
+        changed: None,
         written: 0,
+        unchanged: 0,
+        undated: 0,
     };
     collection_events(report, &mut b)?;
-    container_event(ev, &mut b)?;
-    process_events(ev, &mut b, &mut notes)?;
+    let created = container_event(ev, &mut b)?;
+    if opts.files == FileScope::Changed {
+        b.changed = changed_scope(ev, created, &mut notes)?;
+    }
+    process_events(ev, created, &mut b, &mut notes)?;
     alert_events(ev, &target, opts.all_alerts, &mut b, &mut notes)?;
     audit_events(ev, &target, opts.max_audit_requests, &mut b, &mut notes)?;
     if ev.has_member(TREE_INDEX) {
@@ -229,8 +291,21 @@ pub fn write_timeline<S: OpenReader + ?Sized>(
         notes.push(format!(
             "files: {TREE_INDEX} records modification and change times, not access or birth times"
         ));
+        if let Some(ch) = &b.changed {
+            notes.push(format!(
+                "files: {} of the index left out, unchanged since the container was created ({}): not in the writable layer, modified and changed before (--all shows them)",
+                if b.unchanged == 1 { "1 entry".to_string() } else { format!("{} entries", b.unchanged) },
+                crate::time::format_ns(ch.created_ns)
+            ));
+        }
     } else {
         notes.push(format!("files: the bundle has no {TREE_INDEX}"));
+    }
+    if b.undated > 0 {
+        notes.push(format!(
+            "bodyfile: {} with no time after 1970-01-01T00:00:00Z not written (mactime cannot show them; --format text does)",
+            plural(b.undated, "line")
+        ));
     }
     let mut written = b.written;
     if let Dest::Sorted(sorter) = b.dest {
@@ -257,6 +332,7 @@ fn collection_events(report: &Report, b: &mut Builder<'_>) -> Result<(), Analysi
             )),
             evidence: "manifest.cbor".into(),
             detail: None,
+            uncertainty_ns: None,
         })?;
         for s in &m.sections {
             let members: Vec<_> = m.members.iter().filter(|x| x.section.name() == s.name).collect();
@@ -268,6 +344,7 @@ fn collection_events(report: &Report, b: &mut Builder<'_>) -> Result<(), Analysi
                 description: format!("section {} {}: collection started", s.number, esc(&s.name)),
                 evidence: "manifest.cbor".into(),
                 detail: None,
+                uncertainty_ns: None,
             })?;
             b.event(Event {
                 time_ns: ns(s.finished.unix_nanos()),
@@ -281,6 +358,7 @@ fn collection_events(report: &Report, b: &mut Builder<'_>) -> Result<(), Analysi
                 ),
                 evidence: "manifest.cbor".into(),
                 detail: None,
+                uncertainty_ns: None,
             })?;
         }
     }
@@ -301,6 +379,7 @@ fn collection_events(report: &Report, b: &mut Builder<'_>) -> Result<(), Analysi
             evidence: format!("custody.cbor entry {i}"),
             detail: Some(json!({"entry_sha256": c.digest.hex(), "fingerprint": c.signer.hex(),
                 "signature_ok": c.signature_ok})),
+            uncertainty_ns: None,
         })?;
     }
     Ok(())
@@ -310,18 +389,22 @@ fn ns(t: i128) -> i64 {
     i64::try_from(t).unwrap_or(if t < 0 { i64::MIN } else { i64::MAX })
 }
 
-fn container_event<S: OpenReader + ?Sized>(ev: &mut Evidence<'_, S>, b: &mut Builder<'_>) -> Result<(), AnalysisError> {
+/// The container's creation event; returns its time.
+fn container_event<S: OpenReader + ?Sized>(
+    ev: &mut Evidence<'_, S>,
+    b: &mut Builder<'_>,
+) -> Result<Option<i64>, AnalysisError> {
     let Some(bytes) = ev.read_optional(CONTAINER)? else {
-        return Ok(());
+        return Ok(None);
     };
     let record: ContainerJson = forensic_evidence::lines::parse_whole(CONTAINER, &bytes)?;
     let Some(c) = record.container() else {
-        return Ok(());
+        return Ok(None);
     };
     let Some(t) = c.created.as_deref().and_then(parse_rfc3339) else {
-        return Ok(());
+        return Ok(None);
     };
-    let id: String = c.id.chars().take(12).collect();
+    let id = crate::target::short_id(&c.id);
     b.event(Event {
         time_ns: t,
         source: "container".into(),
@@ -332,12 +415,61 @@ fn container_event<S: OpenReader + ?Sized>(ev: &mut Evidence<'_, S>, b: &mut Bui
             c.image_ref.as_deref().unwrap_or("?")
         )),
         evidence: format!("{CONTAINER}: created"),
-        detail: None,
-    })
+        detail: Some(json!({"container_id": c.id, "name": c.name, "image": c.image_ref})),
+        uncertainty_ns: None,
+    })?;
+    Ok(Some(t))
 }
 
+/// The entries [`FileScope::Changed`] keeps; `None` (every entry) without the creation time.
+fn changed_scope<S: OpenReader + ?Sized>(
+    ev: &mut Evidence<'_, S>,
+    created: Option<i64>,
+    notes: &mut Vec<String>,
+) -> Result<Option<Changed>, AnalysisError> {
+    let Some(created_ns) = created else {
+        notes.push(format!(
+            "files: the container's creation time is not in {CONTAINER}: every entry of the index is shown"
+        ));
+        return Ok(None);
+    };
+    let mut written = std::collections::HashSet::new();
+    if ev.has_member(UPPER_CHANGES) {
+        let mut over = 0u64;
+        ev.lines(UPPER_CHANGES, |n, line| {
+            let l: UpperChange<'static> =
+                serde_json::from_slice(line).map_err(|e| AnalysisError::line(UPPER_CHANGES, n, e.to_string()))?;
+            // A `dir` is there only to hold changes (its entries are listed themselves; a
+            // directory whose own times changed is kept by its times).
+            if !matches!(l.change, UpperChangeKind::Deleted | UpperChangeKind::Dir) {
+                if written.len() < MAX_WRITTEN_PATHS {
+                    written.insert(l.path.as_bytes().to_vec());
+                } else {
+                    over += 1;
+                }
+            }
+            Ok(())
+        })?;
+        if over > 0 {
+            notes.push(format!(
+                "files: {over} paths of the writable layer past the first {MAX_WRITTEN_PATHS} are shown only if their times are at or after the container's creation"
+            ));
+        }
+    } else {
+        notes.push(format!(
+            "files: the bundle has no {UPPER_CHANGES}: files are shown by their times only"
+        ));
+    }
+    Ok(Some(Changed { created_ns, written }))
+}
+
+/// Process starts, each the middle of the window its start lies in ± half the window
+/// ([`crate::processes::START_UNCERTAINTY_NS`]). The container's processes cannot start before
+/// the container was created: a window that holds the creation time is narrowed to begin there,
+/// so that no start is shown before the creation it may follow.
 fn process_events<S: OpenReader + ?Sized>(
     ev: &mut Evidence<'_, S>,
+    created: Option<i64>,
     b: &mut Builder<'_>,
     notes: &mut Vec<String>,
 ) -> Result<(), AnalysisError> {
@@ -360,6 +492,7 @@ fn process_events<S: OpenReader + ?Sized>(
         else {
             continue;
         };
+        let (t, uncertainty) = narrow(t, crate::processes::START_UNCERTAINTY_NS, created);
         let exe = p.exe.as_deref().unwrap_or("?");
         let deleted = if p.exe_deleted { " (deleted)" } else { "" };
         b.event(Event {
@@ -377,9 +510,22 @@ fn process_events<S: OpenReader + ?Sized>(
             detail: Some(json!({"pid": p.pid, "ppid": p.ppid, "uid": p.uid, "exe": p.exe,
                 "exe_deleted": p.exe_deleted, "exe_sha256": p.exe_sha256,
                 "start_time_ticks": p.start_time_ticks})),
+            uncertainty_ns: Some(uncertainty),
         })?;
     }
     Ok(())
+}
+
+/// The window `t ± u` cut to begin at `not_before` when it holds it: `(middle, half width)`.
+fn narrow(t: i64, u: i64, not_before: Option<i64>) -> (i64, i64) {
+    match not_before {
+        Some(c) if t.saturating_sub(u) < c && c <= t.saturating_add(u) => {
+            let end = t.saturating_add(u);
+            let half = (end - c) / 2;
+            (c + half, half)
+        }
+        _ => (t, u),
+    }
 }
 
 fn alert_events<S: OpenReader + ?Sized>(
@@ -407,11 +553,12 @@ fn alert_events<S: OpenReader + ?Sized>(
             source: "falco".into(),
             kind: esc(&a.priority),
             description: esc(&description),
-            evidence: a.evidence.clone(),
+            evidence: esc(&a.evidence),
             detail: Some(
                 json!({"rule": a.rule, "priority": a.priority, "container_id": a.container_id,
                 "container_name": a.container_name, "this_container": mine, "output": a.output}),
             ),
+            uncertainty_ns: None,
         })
     })?;
     if counts.members.is_empty() {
@@ -451,11 +598,12 @@ fn audit_events<S: OpenReader + ?Sized>(
             source: "audit".into(),
             kind: esc(&e.verb),
             description: esc(&e.describe()),
-            evidence: e.evidence.clone(),
+            evidence: esc(&e.evidence),
             detail: Some(json!({"stage": e.stage, "user": e.user, "source_ip": e.source_ip,
                 "resource": e.resource, "subresource": e.subresource, "namespace": e.namespace,
                 "name": e.name, "code": e.code,
                 "target_pod": target.is_pod(e.namespace.as_deref(), e.name.as_deref())})),
+            uncertainty_ns: None,
         })?;
     }
     if read.counts.members.is_empty() {
@@ -498,5 +646,20 @@ fn plural(n: u64, one: &str) -> String {
         format!("1 {one}")
     } else {
         format!("{n} {one}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::narrow;
+
+    #[test]
+    fn a_window_holding_the_creation_begins_there() {
+        // A start computed 43 ms before the creation, ± 505 ms: it may follow the creation.
+        assert_eq!(narrow(1_000, 505, Some(1_043)), (1_274, 231));
+        // A window wholly after, or wholly before, is left as it is.
+        assert_eq!(narrow(2_000, 505, Some(1_000)), (2_000, 505));
+        assert_eq!(narrow(0, 505, Some(1_000)), (0, 505));
+        assert_eq!(narrow(0, 505, None), (0, 505));
     }
 }

@@ -116,6 +116,7 @@ mod tests {
             description: d.into(),
             evidence: String::new(),
             detail: None,
+            uncertainty_ns: None,
         }
     }
 

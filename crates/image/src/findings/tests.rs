@@ -41,6 +41,7 @@ fn image() -> FileIndex {
         dir("/bin"),
         file("/bin/busybox", 0o755, "busybox", T0),
         entry("/bin/id", Kind::Symlink, 0o777, None, T0),
+        entry("/bin/ps", Kind::Symlink, 0o777, None, T0),
         dir("/etc"),
         file("/etc/passwd", 0o644, PASSWD, T0),
         file("/etc/ld.so.preload", 0o644, "", T0),
@@ -61,6 +62,7 @@ fn image() -> FileIndex {
 fn container() -> ContainerFs {
     let mut files = image();
     files.remove("/etc/cron.d/old");
+    files.remove("/bin/ps");
     let mut su = file("/usr/bin/su", 0o4755, "su", T0);
     su.uid = 0;
     let mut id = file("/bin/id", 0o755, "evil id", T1);
@@ -113,7 +115,7 @@ fn container() -> ContainerFs {
         unexplored: BTreeMap::new(),
         writable: Some(WritableLayer {
             entries: entries.iter().map(|s| s.to_string()).collect(),
-            deleted: ["/etc/cron.d/old".to_string()].into(),
+            deleted: ["/etc/cron.d/old".to_string(), "/bin/ps".to_string()].into(),
             opaque: BTreeSet::new(),
         }),
     }
@@ -190,6 +192,7 @@ fn each_planted_change_is_a_finding() {
             (Severity::Critical, "uid0-user-added", "/etc/passwd"),
             (Severity::Critical, "setuid-added", "/usr/bin/su"),
             (Severity::High, "binary-replaced", "/bin/id"),
+            (Severity::High, "system-binary-deleted", "/bin/ps"),
             (Severity::High, "persistence-ssh-key", "/root/.ssh/authorized_keys"),
             (Severity::High, "tmp-executable", "/tmp/dropper.sh"),
             (Severity::High, "setgid-added", "/tmp/sgid"),
@@ -238,6 +241,10 @@ fn each_planted_change_is_a_finding() {
     assert_eq!(
         by("binary-replaced", "/bin/id").message,
         "program file /bin/id differs from the image's (SHA-256); it was a symlink"
+    );
+    assert_eq!(
+        by("system-binary-deleted", "/bin/ps").message,
+        "program or library /bin/ps (symlink of the image) was deleted"
     );
     assert_eq!(
         by("setuid-added", "/usr/bin/su").message,

@@ -16,12 +16,15 @@ use std::sync::Arc;
 /// sealed bundle.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Run on the node, as root. Never execs into the container, never writes inside it, \
+    after_help = "Run on the node, as root (uid 0 with CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and CAP_FOWNER; \
+--pid needs only the capabilities): otherwise it refuses at once, writing nothing. Never execs into the container, never writes inside it, \
 starts no process in its namespaces, and reads with O_NOATIME; symlinks inside the container are recorded, \
 never followed; FIFOs, sockets and devices are never opened.\n\
 The bundle is written to a temporary file beside OUTPUT and renamed into place only when complete and \
 synced: a killed run leaves nothing at OUTPUT, and the next run removes its temporary file \
 (.forensic-*.partial). Something that cannot be collected is recorded in the bundle as a gap, and collection goes on.\n\
+A second run to the same OUTPUT while one is writing it fails at once. \
+A log source that is absent (no Falco journal, no audit log) is a gap, never an empty log.\n\
 Exit codes: 0 collected and sealed; 2 could not collect (nothing written)."
 )]
 pub struct Args {
@@ -72,7 +75,7 @@ pub struct Args {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     json: bool,
-    /// No progress display.
+    /// Print nothing on success (no progress, no summary); with --json, only the JSON.
     #[arg(short, long)]
     quiet: bool,
 }
@@ -96,6 +99,12 @@ fn target(args: &Args) -> Result<TargetSpec> {
 /// Runs the command.
 pub fn run(args: Args) -> Result<u8> {
     let target = target(&args)?;
+    // Before the key is read: a non-root run should hear that it needs root, not that it
+    // cannot read root's key. `collect` checks again.
+    forensic_collect::privileges::check(
+        std::path::Path::new("/proc/self/status"),
+        !matches!(target, TargetSpec::Pid(_)),
+    )?;
     let key = keyfiles::load_signing_key(&args.key)?;
     let mut opts = CollectOptions::new(target, args.output.clone(), key, args.case.actor());
     opts.case = args.case.case();
@@ -109,7 +118,9 @@ pub fn run(args: Args) -> Result<u8> {
     opts.argv = std::env::args_os().collect();
     let bar = (!args.quiet && !args.json && std::io::stderr().is_terminal()).then(|| {
         let pb = ProgressBar::new_spinner();
-        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {bytes} {binary_bytes_per_sec}") {
+        // Counts, not a rate: the walk of a large tree writes nothing to the bundle until it
+        // ends, and a byte rate would decay toward zero and look stalled.
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {prefix} {msg}  {bytes} written") {
             pb.set_style(style);
         }
         pb.enable_steady_tick(std::time::Duration::from_millis(200));
@@ -117,9 +128,15 @@ pub fn run(args: Args) -> Result<u8> {
     });
     if let Some(pb) = bar.clone() {
         opts.progress = Some(Arc::new(move |e: Event| match e {
-            Event::SectionStarted(s) => pb.set_message(format!("{} {}", s.number(), s.name())),
-            Event::SectionFinished(..) => {}
+            Event::SectionStarted(s) => {
+                pb.set_prefix(format!("{} {}", s.number(), s.name()));
+                pb.set_message("");
+            }
+            Event::Walked { entries, files_hashed } => {
+                pb.set_message(format!("{entries} entries walked, {files_hashed} files hashed"));
+            }
             Event::Bytes(n) => pb.inc(n),
+            _ => {}
         }));
     }
     let clock = forensic_disk::Clock::new()?;
@@ -129,6 +146,10 @@ pub fn run(args: Args) -> Result<u8> {
         pb.finish_and_clear();
     }
     let mut out = std::io::stdout().lock();
+    if args.quiet && !args.json {
+        // --quiet: the exit code says it all; `forensic verify` or `show summary` say the rest.
+        return Ok(EXIT_OK);
+    }
     if args.json {
         let v = serde_json::json!({
             "bundle": summary.output.display().to_string(),
@@ -139,7 +160,7 @@ pub fn run(args: Args) -> Result<u8> {
                 "number": s.section.number(), "name": s.section.name(), "members": s.members, "bytes": s.bytes,
                 "started": s.started.as_str(), "finished": s.finished.as_str()})).collect::<Vec<_>>(),
             "gaps": summary.gaps.iter().map(|g| serde_json::json!({"section": g.section.name(), "what": g.what, "reason": g.reason})).collect::<Vec<_>>(),
-            "counts": summary.counts,
+            "counts": summary.counts.iter().map(|(k, v)| (k.key(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
         });
         writeln!(out, "{v}")?;
     } else {
@@ -168,7 +189,7 @@ pub fn run(args: Args) -> Result<u8> {
             )?;
         }
         for (k, v) in &summary.counts {
-            writeln!(out, "  {k}: {v}")?;
+            writeln!(out, "  {}: {v}", k.label())?;
         }
         writeln!(
             out,

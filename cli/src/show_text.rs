@@ -98,6 +98,9 @@ pub fn print_summary(out: &mut dyn Write, v: &SummaryView, opened: &Opened) -> R
         s(c, "host").unwrap_or_else(|| "?".into()),
         s(c, "kernel").unwrap_or_else(|| "?".into())
     )?;
+    if let Some(c) = &v.container {
+        print_launch(out, c)?;
+    }
     let cu = &v.custody;
     writeln!(
         out,
@@ -135,7 +138,7 @@ pub fn print_summary(out: &mut dyn Write, v: &SummaryView, opened: &Opened) -> R
     let optu = |x: Option<usize>| opt(x.map(|x| x as u64));
     writeln!(
         out,
-        "counts     {} members, {} gaps; processes {}; sockets {} ({} listening), unix {}; files indexed {}; Falco alerts {} ({} for this container); audit events {}",
+        "counts     {} members, {} gaps; processes {}; sockets {} ({} listening), unix {}; files indexed {}; Falco alerts {}; audit events {}",
         n.members,
         n.gaps,
         optu(n.processes),
@@ -143,8 +146,10 @@ pub fn print_summary(out: &mut dyn Write, v: &SummaryView, opened: &Opened) -> R
         optu(n.listening),
         optu(n.unix_sockets),
         opt(n.files_indexed),
-        opt(n.alerts),
-        opt(n.alerts_for_container),
+        n.alerts.map_or_else(
+            || "not collected".to_string(),
+            |a| format!("{a} ({} for this container)", opt(n.alerts_for_container))
+        ),
         opt(n.audit_events)
     )?;
     let f = &v.findings;
@@ -159,6 +164,52 @@ pub fn print_summary(out: &mut dyn Write, v: &SummaryView, opened: &Opened) -> R
     }
     for nc in &v.not_checked {
         writeln!(out, "not checked: {nc}")?;
+    }
+    for nc in &v.not_collected {
+        writeln!(out, "{}", forensic_evidence::escape(nc.as_bytes()))?;
+    }
+    Ok(())
+}
+
+/// `command    ARGV` (each argument escaped, quoted when it holds a space or is empty) and what
+/// else the runtime says the container runs with.
+fn print_launch(out: &mut dyn Write, c: &forensic_analysis::summary::ContainerLaunch) -> Result<()> {
+    let arg = |a: &String| {
+        let e = forensic_evidence::escape(a.as_bytes());
+        if e.is_empty() || e.contains([' ', '\'']) {
+            format!("'{}'", e.replace('\'', "'\\''"))
+        } else {
+            e
+        }
+    };
+    let argv: Vec<String> = c.argv.iter().map(arg).collect();
+    writeln!(
+        out,
+        "command    {}",
+        if argv.is_empty() {
+            "(not recorded)".into()
+        } else {
+            argv.join(" ")
+        }
+    )?;
+    let mut more = Vec::new();
+    if let Some(u) = &c.user {
+        more.push(format!("user {}", forensic_evidence::escape(u.as_bytes())));
+    }
+    if let Some(w) = &c.working_dir {
+        more.push(format!("workdir {}", forensic_evidence::escape(w.as_bytes())));
+    }
+    if !c.exposed_ports.is_empty() {
+        more.push(format!(
+            "exposed ports {}",
+            forensic_evidence::escape(c.exposed_ports.join(", ").as_bytes())
+        ));
+    }
+    if let Some(s) = &c.started {
+        more.push(format!("started {}", forensic_evidence::escape(s.as_bytes())));
+    }
+    if !more.is_empty() {
+        writeln!(out, "runs       {}", more.join(" · "))?;
     }
     Ok(())
 }

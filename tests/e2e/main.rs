@@ -6,6 +6,7 @@ mod audit;
 mod audit_timeline;
 mod cli;
 mod collect;
+mod collect_first_hour;
 mod contents;
 mod crash;
 mod custody;

@@ -124,10 +124,16 @@ pub struct Container {
 impl Container {
     /// Starts `image` running `sleep` as its main process.
     pub fn start(image: &Image, name: &str) -> Container {
+        Container::start_with(image, name, &["/bin/sleep", "100000"])
+    }
+
+    /// Starts `image` running `command` (its `Config.Cmd`) as its main process.
+    pub fn start_with(image: &Image, name: &str, command: &[&str]) -> Container {
         let _ = Command::new("podman").args(["rm", "-f", name]).output();
         let mut args = vec!["run", "-d", "--name", name];
         args.extend(RUN_FLAGS);
-        args.extend([image.name.as_str(), "/bin/sleep", "100000"]);
+        args.push(image.name.as_str());
+        args.extend_from_slice(command);
         podman(&args);
         Container { name: name.to_string() }
     }

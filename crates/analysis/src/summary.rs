@@ -4,7 +4,9 @@
 use crate::findings::Finding;
 use crate::suspicious::{Analysis, SeverityCounts};
 use forensic_bundle::manifest::Manifest;
+use forensic_bundle::section::Section;
 use forensic_bundle::verify::Report;
+use forensic_evidence::records::container::ContainerRecord;
 use serde::Serialize;
 
 /// How many findings the summary shows.
@@ -52,6 +54,33 @@ pub struct Counts {
     pub audit_events: Option<u64>,
 }
 
+/// What the container runs and how, from `6-podspec/container.json` (CONTENTS.md §8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContainerLaunch {
+    /// The argv it runs (what the runtime ran, else entrypoint and command); attacker-controlled.
+    pub argv: Vec<String>,
+    /// The user it runs as, as configured.
+    pub user: Option<String>,
+    /// The working directory.
+    pub working_dir: Option<String>,
+    /// Ports declared exposed.
+    pub exposed_ports: Vec<String>,
+    /// When its first process started (RFC 3339, as the runtime printed it).
+    pub started: Option<String>,
+}
+
+impl ContainerLaunch {
+    fn of(c: &ContainerRecord) -> ContainerLaunch {
+        ContainerLaunch {
+            argv: c.argv().into_iter().map(str::to_string).collect(),
+            user: c.run_as_user.clone(),
+            working_dir: c.working_dir.clone(),
+            exposed_ports: c.exposed_ports.clone(),
+            started: c.started.clone(),
+        }
+    }
+}
+
 /// The custody log's state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CustodyState {
@@ -97,6 +126,12 @@ pub struct SummaryView {
     pub top_findings: Vec<Finding>,
     /// What could not be checked.
     pub not_checked: Vec<String>,
+    /// What the container runs, from the runtime's record (`None` for a `--pid` target or a
+    /// sealed directory without one).
+    pub container: Option<ContainerLaunch>,
+    /// Log sources that were absent on the node (the gaps of sections 7 and 8 that begin `not
+    /// collected`, CONTENTS.md §7, §8), as `WHAT: REASON`: not a count of 0.
+    pub not_collected: Vec<String>,
 }
 
 /// Builds the summary from the verification report and the analysis.
@@ -158,5 +193,16 @@ pub fn view(report: &Report, analysis: &Analysis) -> SummaryView {
         findings: analysis.view.counts,
         top_findings: analysis.view.findings.iter().take(TOP_FINDINGS).cloned().collect(),
         not_checked: analysis.view.not_checked.clone(),
+        container: analysis.container.as_deref().map(ContainerLaunch::of),
+        not_collected: m
+            .map(|m| {
+                m.gaps
+                    .iter()
+                    .filter(|g| matches!(g.section, Section::Audit | Section::Alerts))
+                    .filter(|g| g.reason.starts_with("not collected"))
+                    .map(|g| format!("{}: {}", g.what, g.reason))
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }

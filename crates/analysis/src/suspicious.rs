@@ -9,7 +9,7 @@ use crate::processes::Recorded;
 use crate::target::Target;
 use forensic_bundle::verify::OpenReader;
 use forensic_evidence::members::{CONTAINER, PROCESSES};
-use forensic_evidence::records::container::ContainerJson;
+use forensic_evidence::records::container::{ContainerJson, ContainerRecord};
 use forensic_evidence::records::process::ProcessFlag;
 use serde::Serialize;
 use std::net::IpAddr;
@@ -40,6 +40,8 @@ pub struct Analysis {
     pub audit: Option<crate::audit::AuditCounts>,
     /// Entries of the tree index, when read.
     pub files_indexed: Option<u64>,
+    /// The runtime's record of the container (`6-podspec/container.json`), when there is one.
+    pub container: Option<Box<ContainerRecord>>,
 }
 
 /// Runs every check.
@@ -65,7 +67,7 @@ pub fn analyse<S: OpenReader + ?Sized>(ev: &mut Evidence<'_, S>, target: &Target
         None
     };
     let files_indexed = crate::fs_checks::filesystem_findings(ev, target, &mut out, &mut not_checked)?;
-    podspec_findings(ev, &mut out, &mut not_checked)?;
+    let container = podspec_findings(ev, &mut out, &mut not_checked)?;
     let audit = crate::log_checks::audit_findings(ev, target, &mut out, &mut not_checked)?;
     let alerts = crate::log_checks::alert_findings(ev, target, &mut out, &mut not_checked)?;
     findings::sort(&mut out);
@@ -80,6 +82,7 @@ pub fn analyse<S: OpenReader + ?Sized>(ev: &mut Evidence<'_, S>, target: &Target
         alerts,
         audit,
         files_indexed,
+        container,
     })
 }
 
@@ -339,17 +342,17 @@ fn podspec_findings<S: OpenReader + ?Sized>(
     ev: &mut Evidence<'_, S>,
     out: &mut Vec<Finding>,
     not_checked: &mut Vec<String>,
-) -> Result<(), AnalysisError> {
+) -> Result<Option<Box<ContainerRecord>>, AnalysisError> {
     let Some(bytes) = ev.read_optional(CONTAINER)? else {
         not_checked.push(format!("container configuration: the bundle has no {CONTAINER}"));
-        return Ok(());
+        return Ok(None);
     };
     let record: ContainerJson = forensic_evidence::lines::parse_whole(CONTAINER, &bytes)?;
     let Some(v) = record.container() else {
         not_checked.push(format!(
             "container configuration: {CONTAINER} has no runtime record (target given by --pid)"
         ));
-        return Ok(());
+        return Ok(None);
     };
     let ev_line = |field: &str| vec![format!("{CONTAINER}: {field}")];
     if v.privileged {
@@ -423,7 +426,7 @@ fn podspec_findings<S: OpenReader + ?Sized>(
             ev_line("env"),
         ));
     }
-    Ok(())
+    Ok(Some(Box::new(v.clone())))
 }
 
 #[cfg(test)]

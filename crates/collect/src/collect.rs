@@ -31,6 +31,14 @@ pub enum Event {
     SectionFinished(Section, u64),
     /// Content bytes written.
     Bytes(u64),
+    /// The filesystem walk of the current section (the container's root, or an image layer)
+    /// so far: entries indexed and regular files hashed, counted from 0 for each walk.
+    Walked {
+        /// Entries indexed.
+        entries: u64,
+        /// Regular files hashed.
+        files_hashed: u64,
+    },
 }
 
 /// Options of one collection.
@@ -121,7 +129,7 @@ pub struct CollectSummary {
     /// What could not be collected.
     pub gaps: Vec<Gap>,
     /// Counters (processes, sockets, files indexed, ...).
-    pub counts: BTreeMap<&'static str, u64>,
+    pub counts: BTreeMap<crate::counts::Counter, u64>,
 }
 
 fn host_names() -> (String, String) {
@@ -151,18 +159,24 @@ fn manifest_target(r: &Resolved, node: &str) -> Target {
 
 /// Collects from the target into a new sealed bundle at `opts.output`.
 ///
-/// Sections are collected in the order of volatility; a section or item that fails is recorded as
+/// First, before anything is done: the privileges are checked ([`crate::privileges`]), then the
+/// output is claimed (its temporary file is created exclusively beside it: a second run to the
+/// same output fails here, not after collecting). Sections are collected in the order of volatility; a section or item that fails is recorded as
 /// a gap and collection goes on. Nothing appears at the destination unless the bundle is complete
 /// and synced.
 ///
 /// # Errors
-/// [`CollectError`] when the target cannot be resolved or the bundle cannot be written.
+/// [`CollectError::Privileges`] when this process may not collect; [`CollectError::Disk`] when
+/// the output exists or another run is writing it; [`CollectError`] when the target cannot be
+/// resolved or the bundle cannot be written.
 pub fn collect(opts: &CollectOptions, runner: &dyn Runner) -> Result<CollectSummary, CollectError> {
+    let needs_root = !matches!(opts.target, TargetSpec::Pid(_));
+    crate::privileges::check(&opts.proc_root.0.join("self/status"), needs_root)?;
+    let out = AtomicFile::create(&opts.output)?;
     let clock = Clock::new()?;
     let (host, kernel) = host_names();
     let node = opts.node_name.clone().unwrap_or_else(|| host.clone());
     let mut resolved = target::resolve(&opts.target, runner, &opts.proc_root, &node)?;
-    let out = AtomicFile::create(&opts.output)?;
     let target = manifest_target(&resolved, &node);
     let bundle_id = new_bundle_id().map_err(|source| CollectError::Io {
         what: "making a bundle id".into(),

@@ -2,6 +2,7 @@
 
 use crate::CollectOptions;
 use crate::command::{CommandOutput, CommandRecord, Runner};
+use crate::counts::Counter;
 use crate::procs::ProcRoot;
 use crate::sink::{NewMember, Sink};
 use crate::target::Resolved;
@@ -38,12 +39,12 @@ pub struct Ctx<'a> {
     /// Commands run for the current section.
     pub commands: Vec<CommandRecord>,
     /// Counters for the summary.
-    pub counts: BTreeMap<&'static str, u64>,
+    pub counts: BTreeMap<Counter, u64>,
 }
 
 impl Ctx<'_> {
     /// Adds `n` to a summary counter.
-    pub fn count(&mut self, what: &'static str, n: u64) {
+    pub fn count(&mut self, what: Counter, n: u64) {
         *self.counts.entry(what).or_default() += n;
     }
 

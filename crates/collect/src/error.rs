@@ -24,6 +24,17 @@ pub enum CollectError {
         /// This node.
         this_node: String,
     },
+    /// This process lacks what collection needs (see [`crate::privileges`]); nothing was done.
+    #[error(
+        "collection needs root: running as uid {euid} without {}; nothing was collected or written: run it as root, e.g. `sudo forensic collect …` with the same arguments",
+        missing.join(", ")
+    )]
+    Privileges {
+        /// The effective uid.
+        euid: u32,
+        /// What is missing, each with what it is needed for.
+        missing: Vec<String>,
+    },
     /// No container runtime client could be found.
     #[error("no container runtime found (looked for {0}); name one with --runtime, or use --pid")]
     NoRuntime(String),

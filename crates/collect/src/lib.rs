@@ -4,6 +4,7 @@
 //!
 //! - [`collect::collect`] runs a whole collection into a sealed bundle.
 //! - [`target`] resolves `--pid`, `--container` and `--pod` targets through the runtime and kubectl.
+//! - [`privileges`] checks, before anything is done, that this process may collect.
 //! - [`command`] runs and records external commands (argv, exit status, output, timings).
 //! - [`rootfs`] reads a hostile container filesystem without following its links.
 //! - one collector per section (private) writes through a [`sink::Sink`].
@@ -12,8 +13,10 @@
 mod bundle_sink;
 pub mod collect;
 pub mod command;
+pub mod counts;
 mod ctx;
 pub mod error;
+pub mod privileges;
 mod procs;
 pub mod rootfs;
 mod sections;

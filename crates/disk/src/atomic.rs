@@ -8,7 +8,7 @@ use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
-use tempfile::NamedTempFile;
+use tempfile::{NamedTempFile, TempPath};
 
 /// Prefix of the temporary file's name.
 pub const TEMP_PREFIX: &str = ".forensic-";
@@ -17,8 +17,11 @@ pub const TEMP_SUFFIX: &str = ".partial";
 
 /// A file being written that will appear at its destination only by [`AtomicFile::commit`].
 ///
-/// The content goes to a temporary file (`.forensic-XXXXXX.partial`, mode 0600) in the same
-/// directory as the destination. [`AtomicFile::commit`] syncs it, moves it to the destination
+/// The content goes to a temporary file (`.forensic-NAME.partial`, mode 0600, where `NAME` is the
+/// destination's file name, or its SHA-256 when that name is long) in the same directory as the
+/// destination. That name is the claim on the destination: it is created exclusively
+/// (`O_EXCL`) and locked, so a second writer to the same destination fails at once with
+/// [`DiskError::Busy`] instead of doing its work and failing at the rename. [`AtomicFile::commit`] syncs it, moves it to the destination
 /// without ever replacing an existing file, and syncs the directory. Dropping an `AtomicFile`
 /// without committing removes the temporary file, so nothing is left behind after an error.
 ///
@@ -38,6 +41,7 @@ impl AtomicFile {
     ///
     /// # Errors
     /// [`DiskError::Exists`] if `dest` already exists (even as a dangling symlink);
+    /// [`DiskError::Busy`] if another live writer holds the claim on `dest`;
     /// [`DiskError::Io`] naming the directory if the temporary file cannot be created there.
     pub fn create(dest: &Path) -> Result<AtomicFile, DiskError> {
         if dest.symlink_metadata().is_ok() {
@@ -45,13 +49,45 @@ impl AtomicFile {
         }
         let dir = parent_dir(dest);
         let removed_stale = remove_stale(&dir, SystemTime::now());
-        let temp = tempfile::Builder::new()
-            .prefix(TEMP_PREFIX)
-            .suffix(TEMP_SUFFIX)
-            .tempfile_in(&dir)
-            .map_err(|e| DiskError::io(&dir, e))?;
-        flock(temp.as_file(), FlockOperation::NonBlockingLockExclusive)
-            .map_err(|e| DiskError::io(temp.path(), e.into()))?;
+        let temp_path = dir.join(temp_name(dest));
+        let file = match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(&temp_path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(DiskError::Busy {
+                    dest: dest.to_path_buf(),
+                    temp: temp_path,
+                });
+            }
+            Err(e) => return Err(DiskError::io(&dir, e)),
+        };
+        // From here on, dropping `temp` removes the file.
+        let path = match TempPath::try_from_path(&temp_path) {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = fs::remove_file(&temp_path);
+                return Err(DiskError::io(&temp_path, e));
+            }
+        };
+        let temp = NamedTempFile::from_parts(file, path);
+        if flock(temp.as_file(), FlockOperation::NonBlockingLockExclusive).is_err() {
+            // Another process opened the new file and locked it first: it is not ours to remove.
+            let _ = temp.into_parts().1.keep();
+            return Err(DiskError::Busy {
+                dest: dest.to_path_buf(),
+                temp: temp_path,
+            });
+        }
+        if dest.symlink_metadata().is_ok() {
+            // Another writer committed between the first check and the claim.
+            return Err(DiskError::Exists(dest.to_path_buf()));
+        }
         Ok(AtomicFile {
             temp,
             dest: dest.to_path_buf(),
@@ -155,6 +191,24 @@ fn is_stale(path: &Path, before: SystemTime) -> bool {
     fs::symlink_metadata(path).is_ok_and(|now| (now.dev(), now.ino()) == (held.dev(), held.ino()))
 }
 
+/// Longest destination file name used as is in the temporary file's name (255 bytes in all).
+const MAX_NAME_IN_TEMP: usize = 255 - TEMP_PREFIX.len() - TEMP_SUFFIX.len();
+
+/// The temporary file's name for `dest`: `.forensic-NAME.partial`, or with the SHA-256 of the
+/// name when it is too long to fit.
+fn temp_name(dest: &Path) -> std::ffi::OsString {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let name = dest.file_name().map(OsStrExt::as_bytes).unwrap_or(b"output");
+    let mut out = TEMP_PREFIX.as_bytes().to_vec();
+    if name.len() <= MAX_NAME_IN_TEMP {
+        out.extend_from_slice(name);
+    } else {
+        out.extend_from_slice(forensic_bundle::digest::Digest::of(name).hex().as_bytes());
+    }
+    out.extend_from_slice(TEMP_SUFFIX.as_bytes());
+    std::ffi::OsString::from_vec(out)
+}
+
 /// The directory `path` is in (`.` for a bare file name).
 fn parent_dir(path: &Path) -> PathBuf {
     match path.parent() {
@@ -228,6 +282,58 @@ mod tests {
         assert_eq!(std::fs::read(&dest)?, b"precious");
         assert_eq!(std::fs::read(&other)?, b"arrived first");
         assert_eq!(entries(dir.path())?, ["late.zip", "out.zip"]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_second_writer_to_the_same_destination_is_refused_at_once() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let dest = dir.path().join("out.zip");
+        let first = AtomicFile::create(&dest)?;
+        assert_eq!(first.temp_path(), dir.path().join(".forensic-out.zip.partial"));
+        let err = AtomicFile::create(&dest).err();
+        assert!(
+            matches!(&err, Some(DiskError::Busy { dest: d, temp }) if d == &dest && temp == first.temp_path()),
+            "{err:?}"
+        );
+        let text = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            text.contains("out.zip") && text.contains("another forensic run"),
+            "{text}"
+        );
+        assert_eq!(
+            entries(dir.path())?,
+            [".forensic-out.zip.partial"],
+            "the first's claim is kept"
+        );
+        // Another destination in the same directory is not affected.
+        drop(AtomicFile::create(&dir.path().join("other.zip"))?);
+        first.commit()?;
+        assert!(matches!(AtomicFile::create(&dest), Err(DiskError::Exists(_))));
+        Ok(())
+    }
+
+    #[test]
+    fn a_killed_writers_claim_does_not_block_the_next_run() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let dest = dir.path().join("out.zip");
+        std::fs::write(dir.path().join(".forensic-out.zip.partial"), b"half")?;
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let next = AtomicFile::create(&dest)?;
+        assert_eq!(next.removed_stale(), [dir.path().join(".forensic-out.zip.partial")]);
+        next.commit()?;
+        assert_eq!(entries(dir.path())?, ["out.zip"]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_long_destination_name_is_hashed_in_the_claim() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let dest = dir.path().join("x".repeat(250));
+        let a = AtomicFile::create(&dest)?;
+        let name = a.temp_path().file_name().map(|n| n.len()).unwrap_or_default();
+        assert_eq!(name, TEMP_PREFIX.len() + 64 + TEMP_SUFFIX.len());
+        assert!(matches!(AtomicFile::create(&dest), Err(DiskError::Busy { .. })));
         Ok(())
     }
 

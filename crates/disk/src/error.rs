@@ -18,6 +18,19 @@ pub enum DiskError {
     /// The output file already exists; it is never overwritten.
     #[error("{} already exists; it was left untouched (bundles are never overwritten): choose another output path", .0.display())]
     Exists(PathBuf),
+    /// Another run is writing the same output file now: its temporary file, the claim on the
+    /// destination, is held (locked) by a live process.
+    #[error(
+        "another forensic run is writing {} now (its temporary file {} is locked by a live process); nothing was done: wait for it, or choose another output path",
+        dest.display(),
+        temp.display()
+    )]
+    Busy {
+        /// The output file.
+        dest: PathBuf,
+        /// The temporary file that claims it.
+        temp: PathBuf,
+    },
     /// The system clock reads a time that cannot be recorded.
     #[error("the system clock cannot be used: {0}; set the clock and try again")]
     Clock(forensic_bundle::time::TimeError),

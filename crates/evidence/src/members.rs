@@ -24,6 +24,10 @@ pub const DERIVED_TMP_EXEC: &str = "5-filesystem/derived/tmp-executables.jsonl";
 pub const DERIVED_RECENT: &str = "5-filesystem/derived/recent.jsonl";
 /// Section 5: prefix of the copies of the places attackers use ([`crate::paths::copy_member`]).
 pub const ROOT_COPIES: &str = "5-filesystem/root/";
+/// Section 5: prefix of the copies of files changed since the container started that the bundle
+/// holds nowhere else, e.g. a file changed in the node's copy of an image layer
+/// ([`crate::paths::changed_copy`], CONTENTS.md §3).
+pub const CHANGED_COPIES: &str = "5-filesystem/changed/";
 /// Section 5: prefix of the writable layer's copies.
 pub const UPPER_COPIES: &str = "5-filesystem/upper/";
 /// Section 6: the normalised container record ([`crate::records::container::ContainerRecord`]).

@@ -73,6 +73,17 @@ pub fn root_copy(path: &[u8]) -> String {
     format!("5-filesystem/{}", copy_member("root/", path, path))
 }
 
+/// The member holding the copy `collect` makes of the container file at absolute path `path`
+/// because it changed after the container started (under [`crate::members::CHANGED_COPIES`]),
+/// by [`copy_member`] with the prefix `changed/` within section 5.
+///
+/// ```
+/// assert_eq!(forensic_evidence::paths::changed_copy(b"/usr/bin/helper"), "5-filesystem/changed/usr/bin/helper");
+/// ```
+pub fn changed_copy(path: &[u8]) -> String {
+    format!("5-filesystem/{}", copy_member("changed/", path, path))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -97,6 +97,15 @@ pub fn diff_bundle(
     let d = diff(&image, &container, &DiffOptions { all });
     let wanted = content_wanted(&d.changes);
     let loaded = evidence.container_contents(&container, &wanted).map_err(in_bundle)?;
+    // Every changed file's copy is named in its findings' evidence, read or not.
+    let mut sources = evidence.copies(
+        &container,
+        d.changes
+            .iter()
+            .filter(|c| c.kind != crate::diff::ChangeKind::Deleted)
+            .map(|c| &c.path),
+    );
+    sources.extend(loaded.members.clone());
     let no_sources = BTreeMap::new();
     let found: Vec<Finding> = findings(
         &d.changes,
@@ -110,7 +119,7 @@ pub fn diff_bundle(
             index_source: TREE_INDEX,
             index: &container.files,
             contents: &loaded.contents,
-            sources: &loaded.members,
+            sources: &sources,
         },
     );
     let report = bundle.report();

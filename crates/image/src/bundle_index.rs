@@ -8,8 +8,10 @@
 //! - [`UPPER_CHANGES`]: what the writable layer holds (absent when the root was not an overlay);
 //! - [`LAYERS_LIST`] and `9-image/layers/N.jsonl`: the indexes of the overlay lower directories,
 //!   top first, merged bottom-up with overlayfs semantics (see `lower_layers`);
-//! - `5-filesystem/upper/<path>` (every file the container wrote) and then
-//!   `5-filesystem/root/<path>` (copies of the places attackers use) for file contents.
+//! - `5-filesystem/upper/<path>` (every file the container wrote), then
+//!   `5-filesystem/changed/<path>` (files changed since the container started, e.g. in the
+//!   node's copy of an image layer) and then `5-filesystem/root/<path>` (copies of the places
+//!   attackers use) for file contents.
 //!
 //! # Security
 //! Verification (SPEC §11) is the caller's job, before this. Because the file may change after
@@ -320,9 +322,42 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
         Ok(merged)
     }
 
-    /// Reads the container's copy of each of `paths` (regular files of `container`): the
-    /// writable layer's copy, else the copy under `5-filesystem/root/`. A copy whose manifest
-    /// digest matches the indexed file is preferred. Paths with no copy, or with one larger than
+    /// The member holding the container's copy of the regular file `path` of `container`: the
+    /// writable layer's copy, else the copy of a file changed since the container started
+    /// (`5-filesystem/changed/`), else the copy under `5-filesystem/root/`. A copy whose
+    /// manifest digest matches the indexed file is preferred. `None` when the bundle has none.
+    pub fn copy_of(&self, container: &ContainerFs, path: &str) -> Option<String> {
+        let entry = container.files.get(path).filter(|e| e.kind == Kind::File)?;
+        let candidates: Vec<String> = self
+            .upper_members
+            .get(path)
+            .cloned()
+            .into_iter()
+            .chain(changed_member(path))
+            .chain(root_member(path))
+            .filter(|m| self.has_member(m))
+            .collect();
+        let matching = candidates
+            .iter()
+            .find(|m| entry.sha256.is_some() && self.manifest_digest(m) == entry.sha256);
+        matching.or(candidates.first()).cloned()
+    }
+
+    /// The members holding the container's copies of `paths` ([`BundleEvidence::copy_of`]), by
+    /// path; paths without a copy are left out. Nothing is read.
+    pub fn copies<'p>(
+        &self,
+        container: &ContainerFs,
+        paths: impl IntoIterator<Item = &'p String>,
+    ) -> BTreeMap<String, String> {
+        paths
+            .into_iter()
+            .filter_map(|p| Some((p.clone(), self.copy_of(container, p)?)))
+            .collect()
+    }
+
+    /// Reads the container's copy of each of `paths` (regular files of `container`), chosen by
+    /// [`BundleEvidence::copy_of`]. Paths with no copy, or with one larger than
     /// [`ReadLimits::max_content`], are left out.
     ///
     /// # Errors
@@ -334,21 +369,7 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
     ) -> Result<LoadedContents, BundleIndexError> {
         let mut out = LoadedContents::default();
         for path in paths {
-            let Some(entry) = container.files.get(path).filter(|e| e.kind == Kind::File) else {
-                continue;
-            };
-            let candidates: Vec<String> = self
-                .upper_members
-                .get(path)
-                .cloned()
-                .into_iter()
-                .chain(root_member(path))
-                .filter(|m| self.has_member(m))
-                .collect();
-            let matching = candidates
-                .iter()
-                .find(|m| entry.sha256.is_some() && self.manifest_digest(m) == entry.sha256);
-            let Some(member) = matching.or(candidates.first()).cloned() else {
+            let Some(member) = self.copy_of(container, path) else {
                 continue;
             };
             if self
@@ -391,4 +412,12 @@ mod tests;
 fn root_member(path: &str) -> Option<String> {
     (!path.contains("\\x") && !path.trim_matches('/').is_empty())
         .then(|| forensic_evidence::paths::root_copy(path.as_bytes()))
+}
+
+/// The member `forensic collect` copies the container file at index path `path` to when it
+/// changed after the container started ([`forensic_evidence::paths::changed_copy`]); `None` as
+/// for [`root_member`].
+fn changed_member(path: &str) -> Option<String> {
+    (!path.contains("\\x") && !path.trim_matches('/').is_empty())
+        .then(|| forensic_evidence::paths::changed_copy(path.as_bytes()))
 }

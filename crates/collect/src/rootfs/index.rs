@@ -114,6 +114,21 @@ pub fn write_index(root: &RootFs, w: &mut dyn Write, opts: &IndexOptions) -> Res
     write_index_observed(root, w, opts, &mut |_| Ok(()))
 }
 
+/// [`write_index`], calling `progress` with the counts so far (entries indexed, files hashed)
+/// each time a batch of lines is written: what a progress display shows while the tree is walked
+/// (nothing is written to the bundle until the walk ends).
+///
+/// # Errors
+/// As [`write_index`].
+pub fn write_index_progress(
+    root: &RootFs,
+    w: &mut dyn Write,
+    opts: &IndexOptions,
+    progress: &dyn Fn(u64, u64),
+) -> Result<IndexStats, RootError> {
+    index_inner(root, w, opts, &mut |_| Ok(()), progress)
+}
+
 /// [`write_index`], calling `observe` with every entry as the walk finds it (on the calling
 /// thread, in walk order), e.g. [`crate::rootfs::derived::DerivedLists::observe`], so that other
 /// lists need no second walk.
@@ -125,6 +140,16 @@ pub fn write_index_observed(
     w: &mut dyn Write,
     opts: &IndexOptions,
     observe: &mut dyn FnMut(&Entry) -> Result<(), RootError>,
+) -> Result<IndexStats, RootError> {
+    index_inner(root, w, opts, observe, &|_, _| {})
+}
+
+fn index_inner(
+    root: &RootFs,
+    w: &mut dyn Write,
+    opts: &IndexOptions,
+    observe: &mut dyn FnMut(&Entry) -> Result<(), RootError>,
+    progress: &dyn Fn(u64, u64),
 ) -> Result<IndexStats, RootError> {
     let cfg = HashConfig {
         max_hash_size: opts.max_hash_size,
@@ -144,6 +169,7 @@ pub fn write_index_observed(
             w,
             stats: IndexStats::default(),
             keep: opts.max_skipped_kept,
+            progress,
         };
         let mut batch = Batch::new(opts.batch_files.max(1), walk::nofile_share(16).clamp(1, 32));
         let walked = walk::walk(root, b"", &opts.walk, &mut |v| {
@@ -436,6 +462,7 @@ struct Output<'w> {
     w: &'w mut dyn Write,
     stats: IndexStats,
     keep: usize,
+    progress: &'w dyn Fn(u64, u64),
 }
 
 impl Output<'_> {
@@ -452,6 +479,7 @@ impl Output<'_> {
         s.skipped += done.problems.len() as u64;
         let room = self.keep.saturating_sub(s.skipped_list.len());
         s.skipped_list.extend(done.problems.into_iter().take(room));
+        (self.progress)(s.entries, s.files_hashed);
         Ok(())
     }
 }

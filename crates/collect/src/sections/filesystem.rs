@@ -3,16 +3,20 @@
 //!
 //! Members: `mountinfo` (the target's mount table), `tree-index.jsonl` (every entry of the root
 //! filesystem with metadata and SHA-256), `upper/…` and `upper-changes.jsonl` (the writable layer:
-//! added, modified and deleted paths), `root/…` (copies of the places attackers use) and
-//! `derived/…` (setuid files, executables in temporary directories, recently modified files).
+//! added, modified and deleted paths), `root/…` (copies of the places attackers use),
+//! `changed/…` (files changed since the container started that the bundle holds nowhere else,
+//! see [`crate::sections::changed`]) and `derived/…` (setuid files, executables in temporary directories, recently modified files).
 
+use crate::collect::Event;
+use crate::counts::Counter;
 use crate::ctx::{Ctx, MAX_PROC_FILE, read_proc_bytes};
 use crate::rootfs::copy::{self, CopyOptions};
 use crate::rootfs::derived::{DerivedOptions, collect_derived};
-use crate::rootfs::index::{IndexOptions, write_index};
+use crate::rootfs::index::{IndexOptions, write_index_progress};
 use crate::rootfs::places::{ATTACKER_PLACES, copy_places};
 use crate::rootfs::upper::{UpperOptions, collect_upper};
 use crate::rootfs::{RootError, RootFs};
+use crate::sections::changed;
 use crate::sink::{NewMember, Sink};
 use forensic_bundle::manifest::Source;
 use forensic_evidence::members;
@@ -47,6 +51,16 @@ fn open_root(ctx: &Ctx<'_>, sink: &mut dyn Sink) -> Option<RootFs> {
     }
 }
 
+/// Reports a walk's counts as [`Event::Walked`] to the caller's progress display, if any.
+fn walk_progress(ctx: &Ctx<'_>) -> impl Fn(u64, u64) + use<> {
+    let p = ctx.opts.progress.clone();
+    move |entries, files_hashed| {
+        if let Some(p) = &p {
+            p(Event::Walked { entries, files_hashed });
+        }
+    }
+}
+
 fn copy_options(ctx: &Ctx<'_>) -> CopyOptions {
     CopyOptions {
         max_file_size: Some(ctx.opts.max_file_size),
@@ -66,13 +80,14 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
     };
     // (b) the full-tree index, spooled to a temporary file and stored as one member.
     let mut spool = tempfile::tempfile()?;
+    let mut indexed = false;
     if let Some(stats) = settle(
         sink,
         "full-tree index",
-        write_index(&root, &mut spool, &IndexOptions::default()),
+        write_index_progress(&root, &mut spool, &IndexOptions::default(), &walk_progress(ctx)),
     )? {
-        ctx.count("entries indexed", stats.entries);
-        ctx.count("files hashed", stats.files_hashed);
+        ctx.count(Counter::EntriesIndexed, stats.entries);
+        ctx.count(Counter::FilesHashed, stats.files_hashed);
         for s in stats.skipped_list.iter().take(100) {
             sink.gap(
                 format!("index: {}", crate::rootfs::display_path(&s.path)),
@@ -89,22 +104,44 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
         );
         m.size_hint = Some(len);
         sink.member(m, &mut spool)?;
+        indexed = true;
     }
+    // What changed since the container started, by the index's times (copied after (c) and
+    // (a), which may hold some of it already).
+    let changed = match (indexed, changed::start_ns(ctx)) {
+        (true, Some(start)) => {
+            spool.seek(SeekFrom::Start(0))?;
+            changed::select(&mut std::io::BufReader::new(&mut spool), start)?
+        }
+        (true, None) => {
+            sink.gap(
+                "changed files".into(),
+                "the container's start time is not known: files changed since it are not copied".into(),
+            );
+            Vec::new()
+        }
+        (false, _) => Vec::new(),
+    };
+    drop(spool);
+    let mut rec = changed::Recorder::new(sink);
     // (c) the places attackers use, first: a writable layer flooded with junk must not crowd
     // them out of the bundle's member limit, so each place may take at most half of the room
     // left when they start.
     let places = CopyOptions {
-        max_files: copy_options(ctx).max_files.min(sink.room() / 2),
+        max_files: copy_options(ctx).max_files.min(rec.room() / 2),
         ..copy_options(ctx)
     };
     if let Some(stats) = {
-        let r = copy_places(&root, ATTACKER_PLACES, "root/", sink, &places);
-        settle(sink, "attacker places", r)?
+        let r = copy_places(&root, ATTACKER_PLACES, "root/", &mut rec, &places);
+        settle(&mut rec, "attacker places", r)?
     } {
-        ctx.count("files copied", stats.files);
+        ctx.count(Counter::FilesCopied, stats.files);
     }
     // (a) the overlay upper layer.
-    upper_layer(ctx, sink)?;
+    upper_layer(ctx, &mut rec)?;
+    // (e) the files changed since the start that the bundle does not hold yet.
+    let written = std::mem::take(&mut rec.written);
+    changed::copy_changed(ctx, &root, &changed, &written, sink)?;
     // (d) derived lists.
     let now_ns = i64::try_from(ctx.clock.now_unix_nanos()).unwrap_or(i64::MAX);
     let opts = DerivedOptions::new(now_ns, ctx.opts.since);
@@ -148,9 +185,9 @@ fn upper_layer(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
         let r = collect_upper(&upper, &lower_refs, sink, &opts);
         settle(sink, &format!("upper layer {}", upper.display()), r)?
     } {
-        ctx.count("upper layer: added", stats.added);
-        ctx.count("upper layer: modified", stats.modified + stats.added_or_modified);
-        ctx.count("upper layer: deleted", stats.deleted);
+        ctx.count(Counter::UpperAdded, stats.added);
+        ctx.count(Counter::UpperModified, stats.modified + stats.added_or_modified);
+        ctx.count(Counter::UpperDeleted, stats.deleted);
     }
     Ok(())
 }
@@ -204,7 +241,7 @@ pub fn index_lower_layers(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<
         if settle(
             sink,
             &dir.display().to_string(),
-            write_index(&root, &mut spool, &IndexOptions::default()),
+            write_index_progress(&root, &mut spool, &IndexOptions::default(), &walk_progress(ctx)),
         )?
         .is_some()
         {

@@ -1,6 +1,7 @@
 //! Section 3: readable memory regions of the target's processes, from /proc/<pid>/mem, capped.
 //! Opt-in (`--memory`); without it the section records "not collected: not requested".
 
+use crate::counts::Counter;
 use crate::ctx::{Ctx, MAX_PROC_FILE, derived, read_proc_text};
 use crate::sink::{NewMember, Sink};
 use forensic_bundle::manifest::{RawPath, Source};
@@ -76,7 +77,7 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
                     .map(|p| p.to_string_lossy().into_owned())
                     .unwrap_or_default()
             ));
-            ctx.count("memory bytes", w.size);
+            ctx.count(Counter::MemoryBytes, w.size);
         }
     }
     derived(

@@ -1,5 +1,6 @@
 //! The nine section collectors, in the order of volatility.
 
+pub mod changed;
 pub mod filesystem;
 pub mod image;
 pub mod logs;

@@ -1,6 +1,7 @@
 //! Section 2: the target's network namespace, read through /proc/<pid>/net on the host (never
 //! `nsenter`: no process is started in the target's namespaces).
 
+use crate::counts::Counter;
 use crate::ctx::{Ctx, MAX_PROC_FILE, derived, read_proc_bytes, read_proc_text};
 use crate::sink::Sink;
 use forensic_evidence::members;
@@ -85,7 +86,7 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
             }
         })
         .collect();
-    ctx.count("sockets", sockets.len() as u64);
+    ctx.count(Counter::Sockets, sockets.len() as u64);
     let doc = Sockets { inet: sockets, unix };
     derived(
         sink,

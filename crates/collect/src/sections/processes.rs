@@ -1,5 +1,6 @@
 //! Section 1: every process in the target's PID namespace, read from /proc on the host.
 
+use crate::counts::Counter;
 use crate::ctx::{Ctx, MAX_PROC_FILE, derived, read_proc_bytes, read_proc_text};
 use crate::sink::{NewMember, Sink};
 use forensic_bundle::manifest::{RawPath, Source};
@@ -51,7 +52,7 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
         }
         rows.push(one_process(ctx, sink, p)?);
     }
-    ctx.count("processes", rows.len() as u64);
+    ctx.count(Counter::Processes, rows.len() as u64);
     let table = serde_json::to_vec_pretty(&rows).map_err(io::Error::other)?;
     derived(
         sink,
@@ -218,7 +219,7 @@ fn exe_digest(ctx: &mut Ctx<'_>, sink: &mut dyn Sink, pid: u32, deleted: bool) -
         );
         m.max_len = Some(ctx.opts.max_file_size);
         let w = sink.member(m, &mut file)?;
-        ctx.count("deleted executables copied", 1);
+        ctx.count(Counter::DeletedExecutablesCopied, 1);
         return Ok(Some(w.sha256.hex()));
     }
     let mut h = Sha256::new();

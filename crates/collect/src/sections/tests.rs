@@ -274,7 +274,7 @@ fn podspec_keeps_the_inspect_output_and_asks_kubectl_for_the_pod_description_and
 
 #[test]
 fn alerts_come_from_the_falco_unit_journal_byte_for_byte() {
-    let journal = ["journalctl", "-u", "falco", "--no-pager", "-o", "cat"];
+    let journal = ["journalctl", "-u", "falco", "--no-pager", "-o", "cat", "-q"];
     let falco = forensic_samples::read(FALCO_SAMPLE).unwrap();
     let mut r = FakeRunner::default();
     r.answer(&journal, 0, &falco, b"");
@@ -302,10 +302,29 @@ fn alerts_come_from_the_falco_unit_journal_byte_for_byte() {
             ),
             (
                 "Falco alerts".to_string(),
-                "journalctl -u falco gave no alerts (is Falco installed here?)".to_string()
+                "not collected: journalctl -u falco failed (is Falco installed here?)".to_string()
             ),
         ]
     );
+    assert_eq!(members(&sink), [], "no empty journal is stored as if it held 0 alerts");
+
+    // No falco unit (journalctl exits 0 with nothing): a gap, not an empty journal of 0 alerts.
+    for empty in [&b""[..], b"-- No entries --\n"] {
+        let mut r = FakeRunner::default();
+        r.answer(&journal, 0, empty, b"");
+        let (sink, commands) = run(logsources::alerts, &r, &mut target, &options());
+        assert_eq!(members(&sink), [], "{empty:?}");
+        assert_eq!(commands.len(), 1, "the command stays on record");
+        assert_eq!(sink.gaps.len(), 1);
+        assert_eq!(sink.gaps[0].0, "Falco alerts");
+        assert!(
+            sink.gaps[0]
+                .1
+                .starts_with("not collected: `journalctl -u falco` has no entries"),
+            "{:?}",
+            sink.gaps
+        );
+    }
 
     // No journalctl at all, and no --falco-log: a gap, nothing run.
     let r = FakeRunner::default();

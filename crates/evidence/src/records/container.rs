@@ -95,6 +95,45 @@ pub struct ContainerRecord {
     pub mounts: Vec<ContainerMount>,
     /// The process environment (`KEY=value`); may hold secrets.
     pub env: Vec<String>,
+    /// When the container's first process started, RFC 3339 as the runtime printed it
+    /// (`.State.StartedAt`; crictl `.status.startedAt`); `None` when never started. Records
+    /// written before this field existed have none.
+    #[serde(default)]
+    pub started: Option<String>,
+    /// The entrypoint as configured (`.Config.Entrypoint`; crictl `.info.config.command`).
+    #[serde(default)]
+    pub entrypoint: Vec<String>,
+    /// The command (arguments to the entrypoint) as configured (`.Config.Cmd`; crictl
+    /// `.info.config.args`): an attacker's `sh -c SCRIPT` is here.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// The argv the runtime actually ran: Docker and Podman `.Path` followed by `.Args`; crictl
+    /// the OCI spec's `.info.runtimeSpec.process.args`. Empty when the output does not say.
+    #[serde(default)]
+    pub process_args: Vec<String>,
+    /// The working directory as configured (`.Config.WorkingDir`; crictl the OCI spec's
+    /// `process.cwd`).
+    #[serde(default)]
+    pub working_dir: Option<String>,
+    /// Ports the image or container declares exposed (`.Config.ExposedPorts`: `80/tcp`, …),
+    /// sorted; CRI does not show them.
+    #[serde(default)]
+    pub exposed_ports: Vec<String>,
+}
+
+impl ContainerRecord {
+    /// The argv the container runs: [`ContainerRecord::process_args`] when the runtime said,
+    /// else the entrypoint followed by the command. Empty when neither is known.
+    pub fn argv(&self) -> Vec<&str> {
+        if !self.process_args.is_empty() {
+            return self.process_args.iter().map(String::as_str).collect();
+        }
+        self.entrypoint
+            .iter()
+            .chain(&self.command)
+            .map(String::as_str)
+            .collect()
+    }
 }
 
 /// One mount into a container.
@@ -171,5 +210,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("privileged") || e.contains("invalid type"), "{e}");
+    }
+
+    #[test]
+    fn a_record_written_before_the_command_fields_still_reads() {
+        // CONTENTS.md §8: `started`, `entrypoint`, `command`, `process_args`, `working_dir` and
+        // `exposed_ports` are optional for readers.
+        let old = r#"{"runtime":"podman","id":"x","name":null,"pid":1,"state":"running","created":null,
+            "image_ref":null,"image_id":null,"image_digest":null,"labels":{},"pod":null,"namespace":null,
+            "pod_uid":null,"log_path":null,"upper_dir":null,"lower_dirs":[],"merged_dir":null,
+            "privileged":false,"cap_add":[],"cap_drop":[],"capabilities":null,"seccomp_profile":null,
+            "apparmor_profile":null,"run_as_user":null,"read_only_rootfs":false,"mounts":[],"env":[]}"#;
+        let r = serde_json::from_str::<ContainerJson>(old).unwrap();
+        let c = r.container().unwrap();
+        assert!(c.command.is_empty() && c.started.is_none() && c.argv().is_empty());
+        let mut c = c.clone();
+        c.entrypoint = vec!["/bin/sh".into(), "-c".into()];
+        c.command = vec!["echo hi".into()];
+        assert_eq!(c.argv(), ["/bin/sh", "-c", "echo hi"]);
+        c.process_args = vec!["/bin/sleep".into(), "1".into()];
+        assert_eq!(c.argv(), ["/bin/sleep", "1"]);
     }
 }

@@ -121,6 +121,13 @@ pub fn from_crictl(input: &str) -> Result<ContainerRecord, InspectError> {
             .unwrap_or(false),
         mounts,
         env,
+        started: non_empty(status.started_at)
+            .filter(|t| !t.starts_with("0001-01-01") && !t.starts_with("1970-01-01T00:00:00Z")),
+        entrypoint: config.command.unwrap_or_default(),
+        command: config.args.unwrap_or_default(),
+        process_args: process.args.unwrap_or_default(),
+        working_dir: non_empty(process.cwd).or(non_empty(config.working_dir)),
+        exposed_ports: Vec::new(),
     })
 }
 
@@ -205,6 +212,7 @@ struct Status {
     metadata: Option<Metadata>,
     state: Option<String>,
     created_at: Option<String>,
+    started_at: Option<String>,
     image: Option<ImageSpec>,
     image_ref: Option<String>,
     labels: Option<BTreeMap<String, String>>,
@@ -246,6 +254,9 @@ struct Info {
 #[derive(Default, Deserialize)]
 struct CriConfig {
     image: Option<ImageSpec>,
+    command: Option<Vec<String>>,
+    args: Option<Vec<String>>,
+    working_dir: Option<String>,
     envs: Option<Vec<KeyValue>>,
     linux: Option<CriLinux>,
 }
@@ -318,6 +329,8 @@ struct Spec {
 #[serde(rename_all = "camelCase")]
 struct Process {
     user: Option<User>,
+    args: Option<Vec<String>>,
+    cwd: Option<String>,
     env: Option<Vec<String>>,
     capabilities: Option<OciCapabilities>,
     apparmor_profile: Option<String>,

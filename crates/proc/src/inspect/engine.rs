@@ -93,7 +93,35 @@ fn record(runtime: Runtime, what: &'static str, input: &str) -> Result<Container
             .map(ContainerMount::from)
             .collect(),
         env: config.env.unwrap_or_default(),
+        started: state
+            .started_at
+            .filter(|t| !t.is_empty() && !t.starts_with("0001-01-01")),
+        entrypoint: config.entrypoint.map(StrOrList::into_vec).unwrap_or_default(),
+        command: config.cmd.map(StrOrList::into_vec).unwrap_or_default(),
+        process_args: non_empty(raw.path)
+            .map(|path| std::iter::once(path).chain(raw.args.unwrap_or_default()).collect())
+            .unwrap_or_default(),
+        working_dir: non_empty(config.working_dir),
+        exposed_ports: config.exposed_ports.unwrap_or_default().into_keys().collect(),
     })
+}
+
+/// `.Config.Entrypoint` and `.Config.Cmd`: a list, or (Podman 3's entrypoint) one string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StrOrList {
+    One(String),
+    List(Vec<String>),
+}
+
+impl StrOrList {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            StrOrList::One(s) if s.is_empty() => Vec::new(),
+            StrOrList::One(s) => vec![s],
+            StrOrList::List(v) => v,
+        }
+    }
 }
 
 /// The value of `name=value` (or Docker's older `name:value`) in `.HostConfig.SecurityOpt`.
@@ -127,6 +155,8 @@ struct Container {
     image_name: Option<String>,
     image_digest: Option<String>,
     log_path: Option<String>,
+    path: Option<String>,
+    args: Option<Vec<String>>,
     app_armor_profile: Option<String>,
     effective_caps: Option<Vec<String>>,
     graph_driver: Option<GraphDriver>,
@@ -140,6 +170,7 @@ struct Container {
 struct State {
     status: Option<String>,
     pid: Option<u32>,
+    started_at: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -172,6 +203,10 @@ struct Mount {
 struct Config {
     user: Option<String>,
     env: Option<Vec<String>>,
+    entrypoint: Option<StrOrList>,
+    cmd: Option<StrOrList>,
+    working_dir: Option<String>,
+    exposed_ports: Option<BTreeMap<String, serde_json::Value>>,
     image: Option<String>,
     labels: Option<BTreeMap<String, String>>,
 }

@@ -120,6 +120,21 @@ fn crictl_containerd_kind_bpfman_operator() {
                 ),
             ],
             env,
+            started: Some("2023-12-15T20:12:36.78151617Z".into()),
+            entrypoint: owned(&["/bpfman-operator"]),
+            command: owned(&[
+                "--health-probe-bind-address=:8081",
+                "--metrics-bind-address=127.0.0.1:8080",
+                "--leader-elect"
+            ]),
+            process_args: owned(&[
+                "/bpfman-operator",
+                "--health-probe-bind-address=:8081",
+                "--metrics-bind-address=127.0.0.1:8080",
+                "--leader-elect"
+            ]),
+            working_dir: Some("/".into()),
+            exposed_ports: Vec::new(),
         }
     );
     assert_eq!(record.env.len(), 20);
@@ -152,8 +167,11 @@ fn crictl_record_serializes_with_stable_names() {
             "cap_add",
             "cap_drop",
             "capabilities",
+            "command",
             "created",
+            "entrypoint",
             "env",
+            "exposed_ports",
             "id",
             "image_digest",
             "image_id",
@@ -169,12 +187,15 @@ fn crictl_record_serializes_with_stable_names() {
             "pod",
             "pod_uid",
             "privileged",
+            "process_args",
             "read_only_rootfs",
             "run_as_user",
             "runtime",
             "seccomp_profile",
+            "started",
             "state",
             "upper_dir",
+            "working_dir",
         ]
     );
 }
@@ -239,6 +260,12 @@ fn podman_captured_container() {
                 "container=podman",
                 "HOSTNAME=42f0242e773d",
             ]),
+            started: Some("2026-11-29T07:57:11.965590988Z".into()),
+            entrypoint: Vec::new(),
+            command: owned(&["/bin/sleep", "600"]),
+            process_args: owned(&["/bin/sleep", "600"]),
+            working_dir: Some("/".into()),
+            exposed_ports: Vec::new(),
         }
     );
 }
@@ -355,6 +382,12 @@ fn docker_hand_written_compose_container() {
                 "NJS_VERSION=0.8.3",
                 "PKG_RELEASE=1~bookworm",
             ]),
+            started: Some("2024-03-11T09:14:27.868447112Z".into()),
+            entrypoint: owned(&["/docker-entrypoint.sh"]),
+            command: owned(&["nginx", "-g", "daemon off;"]),
+            process_args: owned(&["/docker-entrypoint.sh", "nginx", "-g", "daemon off;"]),
+            working_dir: None,
+            exposed_ports: owned(&["80/tcp"]),
         }
     );
 }

@@ -1,7 +1,7 @@
 //! `forensic timeline`: one time-ordered view across a verified bundle's sources.
 
 use crate::cmd_show::open_verified;
-use crate::{EXIT_FAILED, EXIT_OK};
+use crate::{EXIT_FAILED, EXIT_OK, view};
 use anyhow::{Context as _, Result};
 use forensic_analysis::target::Target;
 use forensic_analysis::time::parse_bound;
@@ -41,7 +41,8 @@ Process starts are known to ±0.51 s (the boot time is whole seconds, a start wh
 hundredths with ±, ordered by the middle of their window; a window that holds the container's creation begins there.\n\
 Body file: unknown times (access, birth) are -1, which mactime leaves out; lines with no time after 1970 are not written.\n\
 What is left out (alerts of other containers, process starts without the boot time, unchanged files) is noted on stderr.\n\
-Exit codes: 0 written; 1 the bundle does not verify (refused without --force; nothing written); 2 trouble. Formats: docs/show-json.md.\n\
+Exit codes: 0 written; 1 the bundle does not verify (refused: nothing written; or written with --force); \
+2 could not run (unreadable input). Formats: docs/show-json.md.\n\
 Example: forensic timeline case.zip --format bodyfile > body && mactime -b body -y 2024-05-01"
 )]
 pub struct Args {
@@ -104,7 +105,17 @@ pub fn run(args: Args) -> Result<u8> {
         max_audit_requests: args.max_audit_requests,
     };
     let stdout = std::io::stdout().lock();
-    let mut out = BufWriter::with_capacity(256 * 1024, stdout);
+    let buffered = BufWriter::with_capacity(256 * 1024, stdout);
+    // JSON Lines through the terminal-safe JSON writer; the other formats escape as they write.
+    let mut json_out;
+    let mut text_out;
+    let out: &mut dyn Write = if format == Format::Jsonl {
+        json_out = view::JsonOut::new(buffered);
+        &mut json_out
+    } else {
+        text_out = buffered;
+        &mut text_out
+    };
     if let Some(w) = opened.warning() {
         match format {
             Format::Text => writeln!(out, "{w}")?,
@@ -113,15 +124,15 @@ pub fn run(args: Args) -> Result<u8> {
         }
     }
     let mut ev = opened.evidence()?;
-    let summary = write_timeline(&mut ev, opened.report(), &opts, &mut out)
-        .with_context(|| format!("reading {}", opened.shown))?;
+    let summary =
+        write_timeline(&mut ev, opened.report(), &opts, out).with_context(|| format!("reading {}", opened.shown))?;
     out.flush()?;
     let mut err = std::io::stderr().lock();
     for n in &summary.notes {
-        writeln!(err, "forensic: note: {n}")?;
+        writeln!(err, "forensic: note: {}", view::guard(n))?;
     }
     for w in ev.warnings() {
-        writeln!(err, "forensic: WARNING: {w}")?;
+        writeln!(err, "forensic: WARNING: {}", view::guard(w))?;
     }
-    Ok(EXIT_OK)
+    Ok(crate::gate::exit_code(&opened.bundle, EXIT_OK))
 }

@@ -485,13 +485,14 @@ fn refused_unless_forced(w: &Path, bundle: &Path) {
             stderr(&o)
         );
     }
+    // Shown with --force: exit 1 all the same (README, "Exit codes").
     let o = run(&["show", b, "processes", "--force"]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
     let first = stdout(&o).lines().next().unwrap().to_string();
     assert!(first.starts_with(&format!("WARNING: {b} DID NOT VERIFY")), "{first}");
     assert!(stdout(&o).contains("WARNING: member 1-processes/processes.json does not match the manifest"));
     let o = run(&["timeline", b, "--format", "bodyfile", "--force"]);
-    assert_eq!(code(&o), 0);
+    assert_eq!(code(&o), 1);
     assert!(stdout(&o).starts_with(&format!("# WARNING: {b} DID NOT VERIFY")));
     let v = json(&run(&["show", b, "summary", "--json", "--force"]));
     assert_eq!((&v["verified"], &v["forced"]), (&false.into(), &true.into()));

@@ -7,7 +7,8 @@
 //! or birth time; how unknown times are written is below. Events that are not files (process starts,
 //! alerts, audit events, collection and custody) are lines named `[source] kind: description`
 //! with all four times equal, inode 0 and mode `-/----------`. In names, `|`, `%`, control
-//! characters and bytes that are not UTF-8 are written `%XX`, which `mactime` decodes.
+//! and format characters (bidirectional overrides, zero-width) and bytes that are not UTF-8 are
+//! written `%XX`, which `mactime` decodes.
 //!
 //! Unknown times. TSK writes an unknown time as `0`, but `mactime` (sleuthkit 4.x) prints a `0`
 //! as a row dated `Xxx Xxx 00 0000 00:00:00` (`0000-00-00T00:00:00Z` with `-y`). It leaves out
@@ -125,12 +126,14 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
-/// A body file name: `|`, `%`, control characters and invalid UTF-8 as `%XX`.
+/// A body file name: `|`, `%`, what a terminal would act on (control characters, bidirectional
+/// and zero-width format characters: [`forensic_bundle::name::is_unsafe_display`]) and invalid
+/// UTF-8 as `%XX`.
 pub fn body_name(bytes: &[u8]) -> String {
     let mut out = String::new();
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
-            if c == '|' || c == '%' || c.is_control() {
+            if c == '|' || c == '%' || forensic_bundle::name::is_unsafe_display(c) {
                 let mut b = [0u8; 4];
                 for byte in c.encode_utf8(&mut b).bytes() {
                     out.push_str(&format!("%{byte:02X}"));
@@ -209,6 +212,7 @@ mod tests {
     fn body_names_and_modes() {
         assert_eq!(body_name(b"/tmp/a|b%c\nd\xff"), "/tmp/a%7Cb%25c%0Ad%FF");
         assert_eq!(body_name("/tmp/é".as_bytes()), "/tmp/é");
+        assert_eq!(body_name("/tmp/\u{9b}2J\u{202e}".as_bytes()), "/tmp/%C2%9B2J%E2%80%AE");
         assert_eq!(tsk_mode("file", 0o4755), "r/rrwsr-xr-x");
         assert_eq!(tsk_mode("dir", 0o1777), "d/drwxrwxrwt");
         assert_eq!(tsk_mode("symlink", 0o777), "l/lrwxrwxrwx");

@@ -162,9 +162,9 @@ pub fn run(args: Args) -> Result<u8> {
             "gaps": summary.gaps.iter().map(|g| serde_json::json!({"section": g.section.name(), "what": g.what, "reason": g.reason})).collect::<Vec<_>>(),
             "counts": summary.counts.iter().map(|(k, v)| (k.key(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
         });
-        writeln!(out, "{v}")?;
+        writeln!(view::JsonOut::new(&mut out), "{v}")?;
     } else {
-        writeln!(out, "collected {}", summary.output.display())?;
+        writeln!(out, "collected {}", view::path(&summary.output))?;
         let t = &summary.target;
         writeln!(
             out,
@@ -193,11 +193,11 @@ pub fn run(args: Args) -> Result<u8> {
         }
         writeln!(
             out,
-            "  {} items not collected (see `forensic verify` or the manifest's gaps)",
-            summary.gaps.len()
+            "  {} not collected (see `forensic verify` or the manifest's gaps)",
+            view::count(summary.gaps.len(), "item")
         )?;
         writeln!(out, "  manifest sha256 {}", summary.manifest_digest.hex())?;
-        writeln!(out, "next: forensic verify {}", summary.output.display())?;
+        writeln!(out, "next: forensic verify {}", view::path(&summary.output))?;
     }
     Ok(EXIT_OK)
 }

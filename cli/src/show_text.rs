@@ -34,21 +34,22 @@ pub fn print_file(out: &mut dyn Write, e: &FileEntry) -> std::io::Result<()> {
     if matches!(e.kind, EntryType::MountpointSkipped | EntryType::Skipped) {
         line.push_str(&format!(
             "  ({})",
-            e.note.as_deref().or(e.error.as_deref()).unwrap_or(e.kind.as_str())
+            view::guard(e.note.as_deref().or(e.error.as_deref()).unwrap_or(e.kind.as_str()))
         ));
     } else if let Some(err) = &e.error {
-        line.push_str(&format!("  ({err})"));
+        line.push_str(&format!("  ({})", view::guard(err)));
     }
     writeln!(out, "{line}")
 }
 
 pub fn print_summary(out: &mut dyn Write, v: &SummaryView, opened: &Opened) -> Result<()> {
-    let s = |x: &Value, k: &str| x.get(k).and_then(Value::as_str).map(str::to_string);
+    // Every string of the manifest is the collector's word, escaped for the terminal.
+    let s = |x: &Value, k: &str| x.get(k).and_then(Value::as_str).map(view::esc);
     writeln!(
         out,
         "bundle     {}  created {}",
-        v.bundle_id.as_deref().unwrap_or("?"),
-        v.created.as_deref().unwrap_or("?")
+        view::esc(v.bundle_id.as_deref().unwrap_or("?")),
+        view::esc(v.created.as_deref().unwrap_or("?"))
     )?;
     let case: Vec<String> = [
         ("case_id", "case"),
@@ -86,8 +87,11 @@ pub fn print_summary(out: &mut dyn Write, v: &SummaryView, opened: &Opened) -> R
     writeln!(
         out,
         "image      {}{}",
-        v.image.as_deref().unwrap_or("?"),
-        v.image_digest.as_deref().map(|d| format!("  {d}")).unwrap_or_default()
+        view::esc(v.image.as_deref().unwrap_or("?")),
+        v.image_digest
+            .as_deref()
+            .map(|d| format!("  {}", view::esc(d)))
+            .unwrap_or_default()
     )?;
     let c = &v.collector;
     writeln!(
@@ -113,21 +117,21 @@ pub fn print_summary(out: &mut dyn Write, v: &SummaryView, opened: &Opened) -> R
     )?;
     writeln!(
         out,
-        "custody    {} entries, head {}; last: {} {} by {}",
-        cu.entries,
+        "custody    {}, head {}; last: {} {} by {}",
+        view::count(cu.entries, "entry"),
         cu.head_sha256.as_deref().unwrap_or("?"),
-        cu.last_action.as_deref().unwrap_or("?"),
-        cu.last_time.as_deref().unwrap_or("?"),
-        cu.last_actor.as_deref().unwrap_or("?")
+        view::esc(cu.last_action.as_deref().unwrap_or("?")),
+        view::esc(cu.last_time.as_deref().unwrap_or("?")),
+        view::esc(cu.last_actor.as_deref().unwrap_or("?"))
     )?;
     writeln!(out, "sections (order of volatility):")?;
     for sec in &v.sections {
         writeln!(
             out,
-            "  {} {:<11} {:>5} members {:>10}   {} → {}",
+            "  {} {:<11} {:>13} {:>10}   {} → {}",
             sec.number,
-            sec.name,
-            sec.members,
+            view::esc(&sec.name),
+            view::count(sec.members, "member"),
             view::human_bytes(sec.bytes),
             sec.started,
             sec.finished
@@ -163,7 +167,7 @@ pub fn print_summary(out: &mut dyn Write, v: &SummaryView, opened: &Opened) -> R
         print_findings(out, &v.top_findings)?;
     }
     for nc in &v.not_checked {
-        writeln!(out, "not checked: {nc}")?;
+        writeln!(out, "not checked: {}", view::guard(nc))?;
     }
     for nc in &v.not_collected {
         writeln!(out, "{}", forensic_evidence::escape(nc.as_bytes()))?;
@@ -221,9 +225,9 @@ fn print_findings(out: &mut dyn Write, findings: &[Finding]) -> std::io::Result<
             current = Some(f.severity);
             writeln!(out, "{}", f.severity.as_str().to_uppercase())?;
         }
-        writeln!(out, "  [{}] {}", f.kind, f.message)?;
+        writeln!(out, "  [{}] {}", f.kind, view::guard(&f.message))?;
         for e in &f.evidence {
-            writeln!(out, "      evidence: {e}")?;
+            writeln!(out, "      evidence: {}", view::guard(e))?;
         }
     }
     Ok(())
@@ -242,7 +246,7 @@ pub fn print_suspicious(out: &mut dyn Write, v: &SuspiciousView) -> std::io::Res
         c.critical, c.high, c.medium, c.low, c.info
     )?;
     for n in &v.not_checked {
-        writeln!(out, "not checked: {n}")?;
+        writeln!(out, "not checked: {}", view::guard(n))?;
     }
     Ok(())
 }
@@ -251,8 +255,9 @@ pub fn print_processes(out: &mut dyn Write, v: &ProcessView) -> std::io::Result<
     match &v.boot_time {
         Some(b) => writeln!(
             out,
-            "boot time {b} (whole seconds); start times from {}: ± half a second (the boot time is known to the second, a start to the clock tick)",
-            v.evidence
+            "boot time {} (whole seconds); start times from {}: ± half a second (the boot time is known to the second, a start to the clock tick)",
+            view::esc(b),
+            view::esc(v.evidence)
         )?,
         None => writeln!(
             out,
@@ -299,7 +304,7 @@ pub fn print_processes(out: &mut dyn Write, v: &ProcessView) -> std::io::Result<
             p.exe_sha256.as_deref().unwrap_or("?")
         );
         if let Some(c) = &p.exe_copy {
-            detail.push_str(&format!(" copy {c}"));
+            detail.push_str(&format!(" copy {}", view::esc(c)));
         }
         if !p.flags.is_empty() {
             let words: Vec<&str> = p.flags.iter().map(|f| f.as_str()).collect();
@@ -348,13 +353,13 @@ pub fn print_network(out: &mut dyn Write, v: &NetworkView) -> std::io::Result<()
                 u.kind,
                 if u.listening { "LISTEN" } else { "-" },
                 escape_bytes(u.path.as_deref().unwrap_or("-").as_bytes()),
-                owners(&u.owners)
+                escape_bytes(owners(&u.owners).as_bytes())
             )?;
         }
     }
-    writeln!(out, "\nowners from {}", v.owners_from)?;
+    writeln!(out, "\nowners from {}", view::guard(&v.owners_from))?;
     for u in &v.undecoded {
-        writeln!(out, "not decoded: {u}")?;
+        writeln!(out, "not decoded: {}", view::guard(u))?;
     }
     Ok(())
 }

@@ -398,7 +398,10 @@ mod tests {
             written.contains(r"csi\u009b2J bidi\u202etxt esc\u001b[2J del\u007f tag\udb40\udc41 café\n"),
             "{written}"
         );
-        assert!(written.ends_with("}\n") && written.contains("{\n  \"name\""), "{written}");
+        assert!(
+            written.ends_with("}\n") && written.contains("{\n  \"name\""),
+            "{written}"
+        );
         let back: Value = serde_json::from_str(&written).unwrap();
         assert_eq!(back, value);
     }

@@ -188,7 +188,9 @@ impl Stat {
 
 /// Start time of a host process from the host's /proc, as the analysis computes it: btime +
 /// starttime / 100 + 0.505 s (the middle of the window the start lies in), to hundredths.
-fn host_start(pid: u64) -> String {
+/// The window a process's start lies in, from the host's `/proc` (an oracle independent of the
+/// collector): `btime` is whole seconds, so [btime + ticks·10 ms, that + 1.01 s), in ns.
+fn host_window(pid: u64) -> (i64, i64) {
     let stat = std::fs::read_to_string("/proc/stat").unwrap();
     let btime: i64 = stat
         .lines()
@@ -201,7 +203,13 @@ fn host_start(pid: u64) -> String {
     let after_comm = pstat.rsplit_once(')').unwrap().1;
     // Field 22 (starttime) is the 20th after the command name.
     let ticks: i64 = after_comm.split_whitespace().nth(19).unwrap().parse().unwrap();
-    forensic_analysis::time::format_ns_digits(btime * 1_000_000_000 + ticks * 10_000_000 + 505_000_000, 2)
+    let lo = btime * 1_000_000_000 + ticks * 10_000_000;
+    (lo, lo + 1_010_000_000)
+}
+
+fn host_start(pid: u64) -> String {
+    let (lo, hi) = host_window(pid);
+    forensic_analysis::time::format_ns_digits((lo + hi) / 2, 2)
 }
 
 fn show_json(bundle: &str, what: &str, extra: &[&str]) -> Value {
@@ -406,7 +414,14 @@ fn show_and_timeline_of_an_attacked_podman_container() {
         .iter()
         .find(|e| e["source"] == "process" && e["detail"]["pid"] == nc_pid)
         .unwrap();
-    assert_eq!(start["time"], host_start(nc_pid).as_str());
+    // The event is the start's window: within [btime + ticks, btime + ticks + 1.01 s), the
+    // window `btime`'s whole seconds leave (cut at the container's creation when it holds it).
+    let (lo, hi) = host_window(nc_pid);
+    let (t, u) = (
+        start["time_ns"].as_i64().unwrap(),
+        start["uncertainty_ns"].as_i64().unwrap(),
+    );
+    assert!(lo <= t - u && t + u <= hi, "{start} outside [{lo}, {hi}]");
     let csv = timeline(b, &["--format", "csv", "--since", "1h"]);
     assert_eq!(
         csv.lines().next(),

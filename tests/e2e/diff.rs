@@ -130,9 +130,10 @@ const FINDINGS: [(&str, &str, &str); 10] = [
 ];
 
 /// Against the node's layer indexes (no file contents): account findings from the container's
-/// copies alone, and the change made to the node's copy of the layer (/etc/shadow) is invisible,
-/// as it is to podman.
-const FINDINGS_FROM_BUNDLE: [(&str, &str, &str); 9] = [
+/// copies alone; the change made to the node's copy of the layer (/etc/shadow) is no change from
+/// those indexes (they hold it, as podman diff's view does), but the layer's tar-split record
+/// disagrees with it (CONTENTS.md §7): `layer-checksum-mismatch`.
+const FINDINGS_FROM_BUNDLE: [(&str, &str, &str); 10] = [
     ("critical", "uid0-user", "/etc/passwd"),
     ("critical", "setuid-added", "/var/tmp/.s"),
     ("high", "account-file-changed", "/etc/group"),
@@ -142,6 +143,7 @@ const FINDINGS_FROM_BUNDLE: [(&str, &str, &str); 9] = [
     ("high", "binary-replaced", "/usr/bin/report"),
     ("high", "persistence-cron", "/var/spool/cron/crontabs/root"),
     ("high", "tmp-executable", "/var/tmp/.s"),
+    ("high", "layer-checksum-mismatch", "/etc/shadow"),
 ];
 
 #[test]

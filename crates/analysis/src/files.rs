@@ -192,6 +192,7 @@ mod tests {
             sha256: None,
             note: None,
             error: None,
+            layer_checksum: None,
         }
     }
 

@@ -227,6 +227,9 @@ finding_ids! {
     PersistenceSshdConfig = "persistence-sshd-config", [Medium, Low], ["diff"];
     /// A difference from the image that the writable layer does not hold.
     LowerLayerChanged = "lower-layer-changed", [High], ["diff"];
+    /// A file of the node's copy of an image layer differs from the node's own record of that
+    /// layer (size or CRC-64 in containers/storage's tar-split).
+    LayerChecksumMismatch = "layer-checksum-mismatch", [High], ["diff"];
     // Section 6, the container's configuration (show).
     /// The container runs privileged.
     PrivilegedContainer = "privileged-container", [High], ["show"];

@@ -43,6 +43,9 @@ pub const IMAGE: &str = "9-image/image.json";
 /// Section 9: the list of the image's lower layers on the node, top first
 /// ([`crate::records::image::LowerLayer`]s).
 pub const LAYERS_LIST: &str = "9-image/layers.json";
+/// Section 9: prefix of the copies of lower-layer files that differ from the node's record of
+/// their layer ([`crate::paths::layer_changed_copy`], CONTENTS.md §7).
+pub const LAYER_CHANGED_COPIES: &str = "9-image/layer-changed/";
 /// Every section: the commands run for it ([`crate::records::command::CommandRecord`] lines);
 /// the name within the section.
 pub const COMMANDS: &str = "commands.jsonl";

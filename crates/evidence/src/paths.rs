@@ -84,6 +84,28 @@ pub fn changed_copy(path: &[u8]) -> String {
     format!("5-filesystem/{}", copy_member("changed/", path, path))
 }
 
+/// The full member name of the copy of `path` (absolute, inside the layer) from lower layer `n`
+/// of the image on the node, kept because it differs from the node's record of that layer
+/// (under [`crate::members::LAYER_CHANGED_COPIES`], CONTENTS.md §7): `9-image/layer-changed/N/…`.
+/// A layer has its own prefix because the same path may differ in several layers, and its
+/// content need not be the merged view's (an upper layer may hide it).
+///
+/// ```
+/// assert_eq!(
+///     forensic_evidence::paths::layer_changed_copy(0, b"/usr/bin/helper"),
+///     "9-image/layer-changed/0/usr/bin/helper"
+/// );
+/// ```
+pub fn layer_changed_copy(n: usize, path: &[u8]) -> String {
+    format!("9-image/{}", layer_changed_local(n, path))
+}
+
+/// [`layer_changed_copy`] as named within section 9 (`layer-changed/N/…`).
+pub fn layer_changed_local(n: usize, path: &[u8]) -> String {
+    let prefix = crate::members::local(crate::members::LAYER_CHANGED_COPIES);
+    copy_member(&format!("{prefix}{n}/"), path, path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,12 +2,13 @@
 //! compared with its original image, or with the image as it was on the node, into a
 //! [`DiffReport`] with findings.
 
-use crate::bundle_index::{BundleEvidence, BundleIndexError, ReadLimits, TREE_INDEX};
+use crate::bundle_index::{BundleEvidence, BundleIndexError, LayerMismatch, ReadLimits, TREE_INDEX};
 use crate::diff::{DiffOptions, diff};
 use crate::findings::{Contents, Finding, Side, content_of_interest, content_wanted, findings};
 use crate::report::{Context, DiffReport, FailureRecord, ImageRecord};
 use crate::{ImageError, ImageOptions, Platform, open_image};
 use forensic_disk::gate::Opened;
+use forensic_evidence::findings::FindingId;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -94,6 +95,7 @@ pub fn diff_bundle(
             (index, record, Contents::new())
         }
     };
+    let layer_findings: Vec<Finding> = evidence.layer_mismatches().iter().map(layer_finding).collect();
     let d = diff(&image, &container, &DiffOptions { all });
     let wanted = content_wanted(&d.changes);
     let loaded = evidence.container_contents(&container, &wanted).map_err(in_bundle)?;
@@ -107,7 +109,7 @@ pub fn diff_bundle(
     );
     sources.extend(loaded.members.clone());
     let no_sources = BTreeMap::new();
-    let found: Vec<Finding> = findings(
+    let mut found: Vec<Finding> = findings(
         &d.changes,
         &Side {
             index_source: &record.description,
@@ -122,6 +124,7 @@ pub fn diff_bundle(
             sources: &sources,
         },
     );
+    found.extend(layer_findings);
     let report = bundle.report();
     let ctx = Context {
         bundle: shown.to_string(),
@@ -133,4 +136,30 @@ pub fn diff_bundle(
         all,
     };
     Ok(DiffReport::new(ctx, d, found, &image, &container.files))
+}
+
+/// `layer-checksum-mismatch`: a lower-layer file the collector found different from the node's
+/// record of its layer, with the index line and the copy as evidence.
+fn layer_finding(m: &LayerMismatch) -> Finding {
+    let mut evidence = vec![format!(
+        "{} line {}: {}: layer_checksum differs",
+        m.index_member, m.line, m.path
+    )];
+    let kept = match &m.copy {
+        Some(copy) => {
+            evidence.push(copy.clone());
+            format!("its bytes are kept in {copy}")
+        }
+        None => "the bundle holds no copy of it".to_string(),
+    };
+    Finding::new(
+        crate::findings::Severity::High,
+        FindingId::LayerChecksumMismatch,
+        format!(
+            "{} in lower layer {} differs from the node's record of that layer (size or CRC-64 in its tar-split): the node's copy of the image was changed after it was unpacked; {kept}",
+            m.path, m.layer
+        ),
+        evidence,
+    )
+    .with_path(&m.path)
 }

@@ -30,6 +30,7 @@ use forensic_bundle::checked::{CheckedError, CheckedMembers};
 use forensic_bundle::digest::Digest;
 use forensic_bundle::manifest::Manifest;
 use forensic_bundle::verify::OpenReader;
+use forensic_evidence::records::tree::LayerChecksum;
 use std::collections::BTreeMap;
 use std::io::{self, BufRead};
 
@@ -120,6 +121,24 @@ pub struct BundleEvidence<'s, S: OpenReader + ?Sized> {
     limits: ReadLimits,
     /// Path → member of the writable layer's copies, learned from [`UPPER_CHANGES`].
     upper_members: BTreeMap<String, String>,
+    /// Lower-layer files that differ from the node's record of their layer, learned by
+    /// [`BundleEvidence::image_from_layers`].
+    layer_mismatches: Vec<LayerMismatch>,
+}
+
+/// A file of a lower layer whose index line says `"layer_checksum": "differs"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerMismatch {
+    /// The layer (0 is the topmost).
+    pub layer: usize,
+    /// The file's path in the layer.
+    pub path: String,
+    /// The layer's index member and line number.
+    pub index_member: String,
+    /// Line number in `index_member`.
+    pub line: u64,
+    /// The member holding the file's copy (`9-image/layer-changed/N/…`), when the bundle has it.
+    pub copy: Option<String>,
 }
 
 /// File contents read for the findings, with the member each came from.
@@ -148,7 +167,14 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
             members: CheckedMembers::open(src, manifest, check)?,
             limits,
             upper_members: BTreeMap::new(),
+            layer_mismatches: Vec::new(),
         })
+    }
+
+    /// The lower-layer files that differ from the node's record of their layer (filled by
+    /// [`BundleEvidence::image_from_layers`]), bottom layer first.
+    pub fn layer_mismatches(&self) -> &[LayerMismatch] {
+        &self.layer_mismatches
     }
 
     /// What was used although it did not check (only with [`Check::Lenient`]), in the order met.
@@ -301,18 +327,34 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
         for layer in layers.iter().rev() {
             let name = forensic_evidence::members::in_image_section(&layer.member);
             let mut entries: Vec<IndexedEntry> = Vec::new();
+            let mut differs: Vec<(u64, String)> = Vec::new();
             self.lines(&name, "an index of one of the image's layers", |n, line| {
                 count += 1;
                 if count > max {
                     return Err(limit(&name, format!("more than {max} entries in all layers")));
                 }
                 match index_line::parse(line).map_err(|why| line_err(&name, n, why))? {
-                    IndexLine::Entry(e) => entries.push(e),
+                    IndexLine::Entry(e) => {
+                        if e.layer_checksum == Some(LayerChecksum::Differs) {
+                            differs.push((n, e.entry.path.clone()));
+                        }
+                        entries.push(e);
+                    }
                     IndexLine::Unexamined { .. } => unexamined += 1,
                 }
                 Ok(())
             })?;
             lower_layers::apply_layer(&mut merged, entries);
+            for (line, path) in differs {
+                let copy = forensic_evidence::paths::layer_changed_copy(layer.layer, path.as_bytes());
+                self.layer_mismatches.push(LayerMismatch {
+                    layer: layer.layer,
+                    copy: self.has_member(&copy).then_some(copy),
+                    path,
+                    index_member: name.clone(),
+                    line,
+                });
+            }
         }
         if unexamined > 0 {
             self.members.warn(format!(

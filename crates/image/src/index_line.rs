@@ -16,7 +16,7 @@ use crate::tree;
 use forensic_bundle::digest::Digest;
 use forensic_bundle::manifest::FileKind;
 use forensic_evidence::records::EntryType;
-use forensic_evidence::records::tree::TreeEntry;
+use forensic_evidence::records::tree::{LayerChecksum, TreeEntry};
 use forensic_evidence::records::upper::UpperChange;
 
 /// One parsed line.
@@ -45,6 +45,8 @@ pub(crate) struct IndexedEntry {
     /// Set when the directory's content is not in the index: another or a pseudo filesystem, the
     /// depth limit, or an error on entering it.
     pub unexplored: Option<String>,
+    /// A lower layer's file checked against the node's record of the layer (CONTENTS.md §7).
+    pub layer_checksum: Option<LayerChecksum>,
 }
 
 impl IndexedEntry {
@@ -134,6 +136,7 @@ pub(crate) fn parse(line: &[u8]) -> Result<IndexLine, String> {
         rdev: l.rdev.map(|d| (d.major, d.minor)),
         xattrs,
         unexplored,
+        layer_checksum: l.layer_checksum,
     }))
 }
 

@@ -131,6 +131,7 @@ mod tests {
             rdev: (kind == Kind::Char).then_some((0, 0)),
             xattrs: Vec::new(),
             unexplored: None,
+            layer_checksum: None,
         }
     }
 

@@ -200,9 +200,15 @@ impl DiffReport {
         }
     }
 
-    /// Whether there are differences (`diff`'s exit status 1).
+    /// Whether there are differences (`diff`'s exit status 3): a change from the image, or a
+    /// lower-layer file that differs from the node's record of its layer (no change from the
+    /// layer indexes, which hold the changed file).
     pub fn differs(&self) -> bool {
         !self.changes.is_empty()
+            || self
+                .findings
+                .iter()
+                .any(|f| f.kind == forensic_evidence::findings::FindingId::LayerChecksumMismatch)
     }
 }
 

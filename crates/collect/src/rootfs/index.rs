@@ -22,17 +22,18 @@ use crate::rootfs::error::RootError;
 use crate::rootfs::json;
 use crate::rootfs::root::RootFs;
 use crate::rootfs::sys;
+use crate::rootfs::tarsplit::{CRC_64_ISO, Checked, LayerSums};
 use crate::rootfs::walk::{self, Descent, DirHandle, Entry, Skipped, Visit, WalkOptions, WalkStats, XattrPolicy};
 use forensic_bundle::manifest::{FileKind, Xattr};
 use forensic_evidence::RawBytes;
-use forensic_evidence::records::tree::TreeEntry;
+use forensic_evidence::records::tree::{LayerChecksum, TreeEntry};
 use forensic_evidence::records::{EntryType, Mode};
 use rayon::prelude::*;
 use rustix::fd::AsFd;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::io::{Read, Write};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 /// How to index.
 #[derive(Debug, Clone)]
@@ -47,6 +48,18 @@ pub struct IndexOptions {
     pub max_hash_size: Option<u64>,
     /// How many skip records [`IndexStats::skipped_list`] keeps (all are counted and written).
     pub max_skipped_kept: usize,
+    /// A lower layer's index: check every regular file against the node's record of the layer
+    /// (`layer_checksum` on its line; the CRC-64 is computed from the same bytes as the SHA-256).
+    pub layer: Option<LayerCheck>,
+}
+
+/// How a lower layer's files are checked.
+#[derive(Debug, Clone)]
+pub enum LayerCheck {
+    /// Against this record.
+    Against(Arc<LayerSums>),
+    /// No record: every regular file is `unknown`.
+    Unavailable,
 }
 
 impl Default for IndexOptions {
@@ -60,6 +73,7 @@ impl Default for IndexOptions {
             batch_files: 256,
             max_hash_size: Some(4 << 30),
             max_skipped_kept: 1000,
+            layer: None,
         }
     }
 }
@@ -83,6 +97,9 @@ pub struct IndexStats {
     pub skipped_list: Vec<Skipped>,
     /// The walk's own counts.
     pub walk: WalkStats,
+    /// Lower layers: regular files whose `layer_checksum` is `differs` (paths relative to the
+    /// root), in walk order.
+    pub layer_differs: Vec<Vec<u8>>,
 }
 
 /// Writes the index of the whole container root to `w`, one JSON line per entry (see the module
@@ -154,6 +171,7 @@ fn index_inner(
     let cfg = HashConfig {
         max_hash_size: opts.max_hash_size,
         xattrs_from_file: opts.walk.xattrs == XattrPolicy::NotRegularFiles,
+        layer: opts.layer.as_ref(),
     };
     std::thread::scope(|s| {
         let (tx, rx) = mpsc::sync_channel::<Vec<Item>>(1);
@@ -265,9 +283,10 @@ impl Batch {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct HashConfig {
+struct HashConfig<'a> {
     max_hash_size: Option<u64>,
     xattrs_from_file: bool,
+    layer: Option<&'a LayerCheck>,
 }
 
 /// The lines of one batch and what hashing them found.
@@ -280,6 +299,7 @@ struct Done {
     not_hashed: u64,
     mountpoints: u64,
     problems: Vec<Skipped>,
+    differs: Vec<Vec<u8>>,
 }
 
 /// What became of one item.
@@ -291,21 +311,29 @@ enum Outcome {
     Skipped(Skipped),
 }
 
+/// One chunk's lines, outcomes and lower-layer files that differ from the layer's record.
+type ChunkDone = (Vec<u8>, Vec<Outcome>, Vec<Vec<u8>>);
+
 /// Items per unit of parallel work (one output buffer each).
 const CHUNK: usize = 16;
 
-fn hash_batch(batch: Vec<Item>, cfg: &HashConfig) -> Done {
-    let parts: Vec<(Vec<u8>, Vec<Outcome>)> = batch
+fn hash_batch(batch: Vec<Item>, cfg: &HashConfig<'_>) -> Done {
+    let parts: Vec<ChunkDone> = batch
         .par_chunks(CHUNK)
         .map(|chunk| {
             let mut text = Vec::with_capacity(chunk.len() * 320);
-            let outcomes = chunk.iter().map(|item| index_item(item, cfg, &mut text)).collect();
-            (text, outcomes)
+            let mut differs = Vec::new();
+            let outcomes = chunk
+                .iter()
+                .map(|item| index_item(item, cfg, &mut text, &mut differs))
+                .collect();
+            (text, outcomes, differs)
         })
         .collect();
     let mut done = Done::default();
-    for (text, outcomes) in parts {
+    for (text, outcomes, differs) in parts {
         done.text.extend_from_slice(&text);
+        done.differs.extend(differs);
         for outcome in outcomes {
             match outcome {
                 Outcome::Listed => done.entries += 1,
@@ -330,8 +358,9 @@ fn hash_batch(batch: Vec<Item>, cfg: &HashConfig) -> Done {
     done
 }
 
-/// Appends the line of `item` to `line` (hashing a regular file first).
-fn index_item(item: &Item, cfg: &HashConfig, line: &mut Vec<u8>) -> Outcome {
+/// Appends the line of `item` to `line` (hashing a regular file first); a lower-layer file that
+/// differs from the layer's record is added to `differs`.
+fn index_item(item: &Item, cfg: &HashConfig<'_>, line: &mut Vec<u8>, differs: &mut Vec<Vec<u8>>) -> Outcome {
     let (entry, dir) = match item {
         Item::Skipped(s) => {
             let path = json::absolute(&s.path);
@@ -341,9 +370,13 @@ fn index_item(item: &Item, cfg: &HashConfig, line: &mut Vec<u8>) -> Outcome {
         Item::Entry(e, dir) => (e, dir),
     };
     let mut xattrs_read: Option<Vec<Xattr>> = None;
+    let mut crc64 = None;
     let (sha256, error, outcome) = match dir {
         Some(dir) => match hash_file(dir, entry, cfg, &mut xattrs_read) {
-            Ok((digest, n)) => (Some(digest), None, Outcome::Hashed(n)),
+            Ok((digest, n, crc)) => {
+                crc64 = crc;
+                (Some(digest), None, Outcome::Hashed(n))
+            }
             Err(reason) => {
                 let s = Skipped {
                     path: entry.path.clone(),
@@ -378,6 +411,16 @@ fn index_item(item: &Item, cfg: &HashConfig, line: &mut Vec<u8>) -> Outcome {
         Descent::NotADirectory | Descent::Entered => (EntryType::from(entry.meta.kind), None, outcome),
     };
     let m = &entry.meta;
+    let layer_checksum = match (cfg.layer, m.kind) {
+        (Some(check), FileKind::File) => {
+            let c = layer_checksum(check, &entry.path, crc64.map(|c| (m.size, c)), m.nlink);
+            if c == LayerChecksum::Differs {
+                differs.push(entry.path.clone());
+            }
+            Some(c)
+        }
+        _ => None,
+    };
     let path = json::absolute(&entry.path);
     let xattrs = xattrs_read.as_deref().or(m.xattrs.as_deref());
     let rdev = matches!(m.kind, FileKind::Char | FileKind::Block).then(|| json::device_of(entry.rdev));
@@ -400,9 +443,23 @@ fn index_item(item: &Item, cfg: &HashConfig, line: &mut Vec<u8>) -> Outcome {
             sha256,
             note,
             error,
+            layer_checksum,
         },
     );
     outcome
+}
+
+/// A lower-layer file (`path` relative to the layer root) checked against the layer's record:
+/// `read` is the size and CRC-64 of what was hashed, `None` when it could not be read.
+fn layer_checksum(check: &LayerCheck, path: &[u8], read: Option<(u64, u64)>, nlink: u64) -> LayerChecksum {
+    match (check, read) {
+        (LayerCheck::Against(sums), Some((size, crc))) => match sums.check(path, size, crc, nlink) {
+            Checked::Ok => LayerChecksum::Ok,
+            Checked::Differs => LayerChecksum::Differs,
+            Checked::Unknown => LayerChecksum::Unknown,
+        },
+        _ => LayerChecksum::Unknown,
+    }
 }
 
 thread_local! {
@@ -417,9 +474,9 @@ const BUFFER_SIZE: usize = 256 * 1024;
 fn hash_file(
     dir: &DirHandle,
     e: &Entry,
-    cfg: &HashConfig,
+    cfg: &HashConfig<'_>,
     xattrs: &mut Option<Vec<Xattr>>,
-) -> Result<(String, u64), String> {
+) -> Result<(String, u64, Option<u64>), String> {
     let (mut file, opened) = dir.open_listed(e).map_err(|err| err.to_string())?;
     if cfg.xattrs_from_file {
         *xattrs = sys::fd_xattrs(file.as_fd());
@@ -436,6 +493,8 @@ fn hash_file(
             buf.resize(BUFFER_SIZE, 0);
         }
         let mut h = Sha256::new();
+        // One read feeds both: the CRC-64 only for a lower layer checked against its record.
+        let mut crc = matches!(cfg.layer, Some(LayerCheck::Against(_))).then(|| CRC_64_ISO.digest());
         let mut done: u64 = 0;
         while done < size {
             let want = usize::try_from(size - done).unwrap_or(usize::MAX).min(buf.len());
@@ -443,7 +502,11 @@ fn hash_file(
             match file.read(chunk) {
                 Ok(0) => break,
                 Ok(n) => {
-                    h.update(chunk.get(..n).unwrap_or_default());
+                    let bytes = chunk.get(..n).unwrap_or_default();
+                    h.update(bytes);
+                    if let Some(c) = crc.as_mut() {
+                        c.update(bytes);
+                    }
                     done += n as u64;
                 }
                 Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
@@ -453,7 +516,7 @@ fn hash_file(
         if done < size {
             return Err(format!("shrank while being read: {done} of {size} bytes"));
         }
-        Ok((json::hex(&h.finalize()), done))
+        Ok((json::hex(&h.finalize()), done, crc.map(|c| c.finalize())))
     })
 }
 
@@ -479,6 +542,7 @@ impl Output<'_> {
         s.skipped += done.problems.len() as u64;
         let room = self.keep.saturating_sub(s.skipped_list.len());
         s.skipped_list.extend(done.problems.into_iter().take(room));
+        s.layer_differs.extend(done.differs);
         (self.progress)(s.entries, s.files_hashed);
         Ok(())
     }
@@ -548,6 +612,48 @@ mod tests {
         assert_eq!(v[1]["sha256"], Value::Null);
         assert!(v[1]["error"].as_str().unwrap().contains("hashing limit"));
         assert_eq!((stats.files_not_hashed, stats.skipped_list.len()), (1, 1));
+    }
+
+    #[test]
+    fn a_lower_layer_is_checked_against_its_record_from_the_same_read() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("f"), b"hello\n").unwrap();
+        std::fs::write(t.path().join("g"), b"changed").unwrap();
+        std::fs::create_dir(t.path().join("d")).unwrap();
+        let record = br#"{"type":1,"name":"f","size":6,"payload":"YUw+7uLYEAA="}
+{"type":1,"name":"g","size":6,"payload":"YUw+7uLYEAA="}
+{"type":1,"name":"d/"}
+"#;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(record).unwrap();
+        let sums = LayerSums::read(&gz.finish().unwrap()[..], &Default::default()).unwrap();
+        let root = RootFs::open(t.path()).unwrap();
+        let opts = IndexOptions {
+            layer: Some(LayerCheck::Against(Arc::new(sums))),
+            ..IndexOptions::default()
+        };
+        let (v, stats) = lines(&root, &opts);
+        let by = |p: &str| v.iter().find(|l| l["path"] == p).unwrap()["layer_checksum"].clone();
+        assert_eq!(
+            (by("/f"), by("/g"), by("/d")),
+            ("ok".into(), "differs".into(), Value::Null)
+        );
+        assert_eq!(stats.layer_differs, [b"g".to_vec()]);
+        let opts = IndexOptions {
+            layer: Some(LayerCheck::Unavailable),
+            ..IndexOptions::default()
+        };
+        let (v, stats) = lines(&root, &opts);
+        assert_eq!(
+            v.iter().find(|l| l["path"] == "/g").unwrap()["layer_checksum"],
+            "unknown"
+        );
+        assert!(stats.layer_differs.is_empty());
+        let (v, _) = lines(&root, &IndexOptions::default());
+        assert!(
+            v.iter().all(|l| l.get("layer_checksum").is_none()),
+            "not in a container's index"
+        );
     }
 
     #[test]

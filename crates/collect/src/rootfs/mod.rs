@@ -27,6 +27,7 @@ pub mod copy;
 pub mod derived;
 pub mod index;
 pub mod places;
+pub mod tarsplit;
 pub mod upper;
 pub mod walk;
 

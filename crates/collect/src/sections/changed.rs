@@ -11,8 +11,8 @@
 //!
 //! The start is the runtime's `started` time, else the target process's start (`/proc/PID/stat`
 //! and the boot time). A change made to a layer before the container started is not found this
-//! way (nothing on the node says what the layer held before); `forensic diff --image` still
-//! finds it by hash. Copies follow `--max-file-size`, and at most half the bundle's remaining
+//! way; the check of each lower layer against the node's record of it finds it and keeps it
+//! under `9-image/layer-changed/` (see `filesystem::index_lower_layers`). Copies follow `--max-file-size`, and at most half the bundle's remaining
 //! member room is used; what does not fit is a gap.
 
 use crate::counts::Counter;

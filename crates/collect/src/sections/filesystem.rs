@@ -12,8 +12,9 @@ use crate::counts::Counter;
 use crate::ctx::{Ctx, MAX_PROC_FILE, read_proc_bytes};
 use crate::rootfs::copy::{self, CopyOptions};
 use crate::rootfs::derived::{DerivedOptions, collect_derived};
-use crate::rootfs::index::{IndexOptions, write_index_progress};
+use crate::rootfs::index::{IndexOptions, LayerCheck, write_index_progress};
 use crate::rootfs::places::{ATTACKER_PLACES, copy_places};
+use crate::rootfs::tarsplit::{self, LayerSums};
 use crate::rootfs::upper::{UpperOptions, collect_upper};
 use crate::rootfs::{RootError, RootFs};
 use crate::sections::changed;
@@ -210,8 +211,70 @@ pub fn copy_container_files(ctx: &mut Ctx<'_>, sink: &mut dyn Sink, files: &[&st
     Ok(())
 }
 
+/// The node's record of the layer in `dir` (see [`tarsplit`]): a record that cannot be read is a
+/// gap naming it; no record at all is said once, by the caller.
+fn layer_record(dir: &std::path::Path, sink: &mut dyn Sink) -> Option<LayerCheck> {
+    let path = tarsplit::locate(dir)?;
+    let read = std::fs::File::open(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|f| LayerSums::read(io::BufReader::new(f), &tarsplit::Limits::default()).map_err(|e| e.to_string()));
+    match read {
+        Ok(sums) => Some(LayerCheck::Against(std::sync::Arc::new(sums))),
+        Err(why) => {
+            sink.gap(
+                path.display().to_string(),
+                format!(
+                    "the layer's record could not be read, its files are not checked (layer_checksum unknown): {why}"
+                ),
+            );
+            Some(LayerCheck::Unavailable)
+        }
+    }
+}
+
+/// Copies the files of lower layer `n` that differ from the layer's record to
+/// `layer-changed/<n>/…` ([`forensic_evidence::paths::layer_changed_copy`]), within
+/// `--max-file-size` and half the bundle's remaining member room.
+fn copy_layer_differs(
+    ctx: &mut Ctx<'_>,
+    root: &RootFs,
+    n: usize,
+    paths: &[Vec<u8>],
+    sink: &mut dyn Sink,
+) -> io::Result<()> {
+    let opts = copy_options(ctx);
+    let max_files = opts.max_files.min(sink.room() / 2);
+    let mut copied = 0u64;
+    for (i, rel) in paths.iter().enumerate() {
+        if copied >= max_files {
+            sink.gap(
+                format!("lower layer {n}"),
+                format!(
+                    "{} more files that differ from the layer's record were not copied: the bundle's member limit",
+                    paths.len() - i
+                ),
+            );
+            break;
+        }
+        let name = forensic_evidence::paths::layer_changed_local(n, rel);
+        match copy::copy_file(root, rel, &name, sink, &opts) {
+            Ok(true) => copied += 1,
+            Ok(false) => {}
+            Err(crate::rootfs::RootError::Output { source, .. }) => return Err(source),
+            Err(e) => sink.gap(
+                forensic_evidence::escape(rel),
+                format!("not copied from lower layer {n}: {e}"),
+            ),
+        }
+    }
+    ctx.count(Counter::ChangedCopied, copied);
+    Ok(())
+}
+
 /// Indexes the image's lower layers as present on this node (`layers/<n>.jsonl`), with a list of
-/// which directory each is (`layers.json`).
+/// which directory each is (`layers.json`). Each regular file is checked against the node's
+/// record of its layer (`layer_checksum`, CONTENTS.md §7), and one that differs is copied to
+/// `layer-changed/<n>/…`.
 ///
 /// # Errors
 /// Only when the bundle cannot be written.
@@ -224,6 +287,7 @@ pub fn index_lower_layers(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<
         return Ok(());
     };
     let mut list = Vec::new();
+    let mut unrecorded = Vec::new();
     for (i, dir) in lowers.iter().enumerate() {
         list.push(LowerLayer {
             layer: i,
@@ -237,14 +301,20 @@ pub fn index_lower_layers(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<
                 continue;
             }
         };
+        let layer = layer_record(dir, sink).unwrap_or_else(|| {
+            unrecorded.push(dir.display().to_string());
+            LayerCheck::Unavailable
+        });
+        let opts = IndexOptions {
+            layer: Some(layer),
+            ..IndexOptions::default()
+        };
         let mut spool = tempfile::tempfile()?;
-        if settle(
+        if let Some(stats) = settle(
             sink,
             &dir.display().to_string(),
-            write_index_progress(&root, &mut spool, &IndexOptions::default(), &walk_progress(ctx)),
-        )?
-        .is_some()
-        {
+            write_index_progress(&root, &mut spool, &opts, &walk_progress(ctx)),
+        )? {
             spool.seek(SeekFrom::Start(0))?;
             let m = NewMember::new(
                 members::layer_index(i),
@@ -253,7 +323,17 @@ pub fn index_lower_layers(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<
                 },
             );
             sink.member(m, &mut spool)?;
+            copy_layer_differs(ctx, &root, i, &stats.layer_differs, sink)?;
         }
+    }
+    if !unrecorded.is_empty() {
+        sink.gap(
+            "layer checksums".into(),
+            format!(
+                "layer checksums not available: this node keeps no tar-split record for {} (containers/storage's overlay-layers/ only); their files are not checked against the image (layer_checksum unknown), compare with the image itself (forensic diff --image)",
+                unrecorded.join(", ")
+            ),
+        );
     }
     let doc = serde_json::to_vec_pretty(&list).map_err(io::Error::other)?;
     crate::ctx::derived(

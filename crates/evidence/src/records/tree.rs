@@ -60,6 +60,27 @@ pub struct TreeEntry<'a> {
     /// Why the entry (`skipped`) or a regular file's content (not hashed) could not be read.
     #[serde(default)]
     pub error: Option<String>,
+    /// Lower-layer indexes only (`9-image/layers/N.jsonl`), regular files: whether the file's
+    /// size and CRC-64 agree with the node's own record of the layer (CONTENTS.md §7). Absent
+    /// from the container's full-tree index.
+    #[serde(default)]
+    pub layer_checksum: Option<LayerChecksum>,
+}
+
+/// A lower-layer file checked against the node's record of what the layer held when it was
+/// unpacked (containers/storage's `tar-split`: each file's size and CRC-64/ISO).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LayerChecksum {
+    /// Size and CRC-64 agree.
+    Ok,
+    /// The size or CRC-64 differs, or the layer's record does not list the file: the node's copy
+    /// of the layer was changed after it was unpacked. The file is copied
+    /// ([`crate::paths::layer_changed_copy`]).
+    Differs,
+    /// Not checked: no record of the layer on the node (containerd, Docker), the file was not
+    /// hashed, or it is a hard link whose content the record keeps under another name.
+    Unknown,
 }
 
 impl<'a> TreeEntry<'a> {
@@ -82,6 +103,7 @@ impl<'a> TreeEntry<'a> {
             sha256: None,
             note: None,
             error: Some(error),
+            layer_checksum: None,
         }
     }
 
@@ -139,6 +161,9 @@ impl Serialize for TreeEntry<'_> {
         if let Some(error) = &self.error {
             m.serialize_entry("error", error)?;
         }
+        if let Some(c) = &self.layer_checksum {
+            m.serialize_entry("layer_checksum", c)?;
+        }
         m.end()
     }
 }
@@ -166,6 +191,7 @@ mod tests {
             sha256: None,
             note: None,
             error: None,
+            layer_checksum: None,
         };
         let line = serde_json::to_string(&e).unwrap();
         assert_eq!(
@@ -180,5 +206,11 @@ mod tests {
         let line = serde_json::to_string(&s).unwrap();
         assert_eq!(line, r#"{"path":"/x","type":"skipped","error":"Permission denied"}"#);
         assert_eq!(serde_json::from_str::<TreeEntry<'static>>(&line).unwrap(), s);
+
+        let mut f = e.clone();
+        f.layer_checksum = Some(LayerChecksum::Differs);
+        let line = serde_json::to_string(&f).unwrap();
+        assert!(line.ends_with(r#""sha256":null,"layer_checksum":"differs"}"#), "{line}");
+        assert_eq!(serde_json::from_str::<TreeEntry<'static>>(&line).unwrap(), f);
     }
 }

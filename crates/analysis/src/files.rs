@@ -175,9 +175,8 @@ mod tests {
     use super::*;
 
     fn entry(path: &str, kind: &str, mode: &str, mtime: i64) -> FileEntry {
+        let kind = serde_json::from_value(serde_json::Value::String(kind.into())).unwrap();
         FileEntry {
-            path: RawName::from(path),
-            kind: serde_json::from_value(serde_json::Value::String(kind.into())).unwrap(),
             mode: Some(forensic_evidence::records::Mode(u32::from_str_radix(mode, 8).unwrap())),
             uid: Some(0),
             gid: Some(0),
@@ -186,13 +185,7 @@ mod tests {
             ctime_ns: Some(mtime),
             inode: Some(1),
             nlink: Some(1),
-            rdev: None,
-            symlink_target: None,
-            xattrs: None,
-            sha256: None,
-            note: None,
-            error: None,
-            layer_checksum: None,
+            ..FileEntry::bare(RawName::from(path), kind)
         }
     }
 

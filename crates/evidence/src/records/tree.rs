@@ -84,11 +84,12 @@ pub enum LayerChecksum {
 }
 
 impl<'a> TreeEntry<'a> {
-    /// The line of an entry that could not be examined.
-    pub fn skipped(path: RawBytes<'a>, error: String) -> TreeEntry<'a> {
+    /// A line with only `path` and `type` set; the rest is filled with struct update syntax
+    /// (`TreeEntry { mode: Some(..), ..TreeEntry::bare(path, kind) }`).
+    pub fn bare(path: RawBytes<'a>, kind: EntryType) -> TreeEntry<'a> {
         TreeEntry {
             path,
-            kind: EntryType::Skipped,
+            kind,
             mode: None,
             uid: None,
             gid: None,
@@ -102,8 +103,16 @@ impl<'a> TreeEntry<'a> {
             xattrs: None,
             sha256: None,
             note: None,
-            error: Some(error),
+            error: None,
             layer_checksum: None,
+        }
+    }
+
+    /// The line of an entry that could not be examined.
+    pub fn skipped(path: RawBytes<'a>, error: String) -> TreeEntry<'a> {
+        TreeEntry {
+            error: Some(error),
+            ..TreeEntry::bare(path, EntryType::Skipped)
         }
     }
 

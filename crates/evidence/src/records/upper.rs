@@ -86,11 +86,11 @@ pub struct UpperChange<'a> {
 }
 
 impl<'a> UpperChange<'a> {
-    /// The line of an entry that could not be examined.
-    pub fn unreadable(path: RawBytes<'a>, error: String) -> UpperChange<'a> {
+    /// A line with only `path` and `change` set; the rest is filled with struct update syntax.
+    pub fn bare(path: RawBytes<'a>, change: Change) -> UpperChange<'a> {
         UpperChange {
             path,
-            change: Change::Unreadable,
+            change,
             kind: None,
             size: None,
             mode: None,
@@ -101,7 +101,15 @@ impl<'a> UpperChange<'a> {
             redirect: None,
             metacopy: None,
             marker: None,
+            error: None,
+        }
+    }
+
+    /// The line of an entry that could not be examined.
+    pub fn unreadable(path: RawBytes<'a>, error: String) -> UpperChange<'a> {
+        UpperChange {
             error: Some(error),
+            ..UpperChange::bare(path, Change::Unreadable)
         }
     }
 }

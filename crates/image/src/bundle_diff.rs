@@ -3,12 +3,14 @@
 //! [`DiffReport`] with findings.
 
 use crate::bundle_index::{BundleEvidence, BundleIndexError, LayerMismatch, ReadLimits, TREE_INDEX};
-use crate::diff::{DiffOptions, diff};
+use crate::diff::{DiffOptions, Rules, diff};
 use crate::findings::{Contents, Finding, Side, content_of_interest, content_wanted, findings};
 use crate::report::{Context, DiffReport, FailureRecord, ImageRecord};
+use crate::runtime_paths::RuntimeMade;
 use crate::{ImageError, ImageOptions, Platform, open_image};
 use forensic_disk::gate::Opened;
 use forensic_evidence::findings::FindingId;
+use forensic_evidence::records::container::{ContainerRecord, Runtime};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -68,7 +70,9 @@ pub fn diff_bundle(
     let mut evidence = BundleEvidence::open(bundle.file(), bundle.manifest(), bundle.check(), ReadLimits::default())
         .map_err(in_bundle)?;
     let container = evidence.container().map_err(in_bundle)?;
-    let (image, record, image_contents) = match image {
+    let record = evidence.container_record().map_err(in_bundle)?;
+    let opts = options_for(record.as_ref(), all);
+    let (image, image_record, image_contents) = match image {
         ImageSide::File { path, platform } => {
             let platform = platform.map(Platform::parse).transpose()?;
             let img = open_image(path, &ImageOptions::with_platform(platform))?;
@@ -96,23 +100,25 @@ pub fn diff_bundle(
         }
     };
     let layer_findings: Vec<Finding> = evidence.layer_mismatches().iter().map(layer_finding).collect();
-    let d = diff(&image, &container, &DiffOptions { all });
-    let wanted = content_wanted(&d.changes);
+    let d = diff(&image, &container, &opts);
+    let wanted = content_wanted(d.changes.iter().chain(&d.unlisted));
     let loaded = evidence.container_contents(&container, &wanted).map_err(in_bundle)?;
     // Every changed file's copy is named in its findings' evidence, read or not.
     let mut sources = evidence.copies(
         &container,
         d.changes
             .iter()
+            .chain(&d.unlisted)
             .filter(|c| c.kind != crate::diff::ChangeKind::Deleted)
             .map(|c| &c.path),
     );
     sources.extend(loaded.members.clone());
     let no_sources = BTreeMap::new();
+    let examined: Vec<crate::diff::Change> = d.changes.iter().chain(&d.unlisted).cloned().collect();
     let mut found: Vec<Finding> = findings(
-        &d.changes,
+        &examined,
         &Side {
-            index_source: &record.description,
+            index_source: &image_record.description,
             index: &image,
             contents: &image_contents,
             sources: &no_sources,
@@ -125,6 +131,7 @@ pub fn diff_bundle(
         },
     );
     found.extend(layer_findings);
+    found.extend(d.unlisted.iter().map(|c| unlisted_finding(c, opts.rules)));
     let report = bundle.report();
     let ctx = Context {
         bundle: shown.to_string(),
@@ -132,10 +139,53 @@ pub fn diff_bundle(
         forced: bundle.forced(),
         failures: report.failures.iter().map(FailureRecord::from).collect(),
         warnings: evidence.warnings().to_vec(),
-        image: record,
+        image: image_record,
         all,
+        rules: opts.rules,
     };
     Ok(DiffReport::new(ctx, d, found, &image, &container.files))
+}
+
+/// The rules and runtime paths of the runtime the container record names: docker's for Docker,
+/// the mount points of the OCI spec for a CRI runtime (containerd, CRI-O), podman's otherwise
+/// (podman, and a bare process given by `--pid`). The same for `--image` and
+/// `--image-from-bundle`: with `--image` the baseline lacks docker's `-init` layer, whose paths
+/// are then left out as docker's runtime paths.
+pub fn options_for(record: Option<&ContainerRecord>, all: bool) -> DiffOptions {
+    let runtime = record.map(|r| r.runtime);
+    match runtime {
+        Some(Runtime::Docker) => DiffOptions::docker(all),
+        Some(Runtime::Containerd | Runtime::CriO | Runtime::Crictl) => DiffOptions {
+            all,
+            runtime_made: RuntimeMade::with_mount_points(
+                record
+                    .into_iter()
+                    .flat_map(|r| &r.mounts)
+                    .map(|m| m.destination.as_str()),
+            ),
+            ..DiffOptions::default()
+        },
+        Some(Runtime::Podman) | None => DiffOptions {
+            all,
+            ..DiffOptions::default()
+        },
+    }
+}
+
+/// `content-changed-metadata-kept`: a file whose bytes differ from the image's while its size
+/// and modification time are the image's, which the runtime's own diff cannot show.
+fn unlisted_finding(c: &crate::diff::Change, rules: Rules) -> Finding {
+    Finding::new(
+        crate::findings::Severity::High,
+        FindingId::ContentChangedMetadataKept,
+        format!(
+            "{}: content differs from the image (SHA-256) while size and modification time are the image's; `{} diff` cannot show this change, so it is not in the change list (listed with --all)",
+            c.path,
+            rules.as_str()
+        ),
+        vec![format!("{TREE_INDEX}: {}", c.path)],
+    )
+    .with_path(&c.path)
 }
 
 /// `layer-checksum-mismatch`: a lower-layer file the collector found different from the node's

@@ -47,9 +47,9 @@ pub fn content_of_interest(path: &str) -> bool {
 
 /// Paths whose content the findings read, among `changes`: the account files and the
 /// persistence points that were added or changed.
-pub fn content_wanted(changes: &[Change]) -> BTreeSet<String> {
+pub fn content_wanted<'c>(changes: impl IntoIterator<Item = &'c Change>) -> BTreeSet<String> {
     changes
-        .iter()
+        .into_iter()
         .filter(|c| c.kind != ChangeKind::Deleted)
         .filter(|c| [PASSWD, SHADOW, GROUP].contains(&c.path.as_str()) || persistence(&c.path).is_some())
         .map(|c| c.path.clone())

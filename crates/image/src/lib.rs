@@ -40,6 +40,7 @@ pub mod findings;
 mod index_line;
 mod lower_layers;
 pub mod report;
+pub mod runtime_paths;
 
 pub use error::ImageError;
 pub use image::{Image, ImageKind, LayerInfo};

@@ -117,6 +117,7 @@ fn container() -> ContainerFs {
             entries: entries.iter().map(|s| s.to_string()).collect(),
             deleted: ["/etc/cron.d/old".to_string(), "/bin/ps".to_string()].into(),
             opaque: BTreeSet::new(),
+            ..WritableLayer::default()
         }),
     }
 }

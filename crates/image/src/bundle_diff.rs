@@ -3,8 +3,8 @@
 //! [`DiffReport`] with findings.
 
 use crate::bundle_index::{BundleEvidence, BundleIndexError, LayerMismatch, ReadLimits, TREE_INDEX};
-use crate::diff::{DiffOptions, Rules, diff};
-use crate::findings::{Contents, Finding, Side, content_of_interest, content_wanted, findings};
+use crate::diff::{DiffOptions, diff};
+use crate::findings::{Contents, Finding, Side, content_of_interest, content_wanted, findings, unlisted_findings};
 use crate::report::{Context, DiffReport, FailureRecord, ImageRecord};
 use crate::runtime_paths::RuntimeMade;
 use crate::{ImageError, ImageOptions, Platform, open_image};
@@ -115,23 +115,21 @@ pub fn diff_bundle(
     sources.extend(loaded.members.clone());
     let no_sources = BTreeMap::new();
     let examined: Vec<crate::diff::Change> = d.changes.iter().chain(&d.unlisted).cloned().collect();
-    let mut found: Vec<Finding> = findings(
-        &examined,
-        &Side {
-            index_source: &image_record.description,
-            index: &image,
-            contents: &image_contents,
-            sources: &no_sources,
-        },
-        &Side {
-            index_source: TREE_INDEX,
-            index: &container.files,
-            contents: &loaded.contents,
-            sources: &sources,
-        },
-    );
+    let image_side = Side {
+        index_source: &image_record.description,
+        index: &image,
+        contents: &image_contents,
+        sources: &no_sources,
+    };
+    let container_side = Side {
+        index_source: TREE_INDEX,
+        index: &container.files,
+        contents: &loaded.contents,
+        sources: &sources,
+    };
+    let mut found: Vec<Finding> = findings(&examined, &image_side, &container_side);
+    found.extend(unlisted_findings(&d.unlisted, opts.rules, &image_side, &container_side));
     found.extend(layer_findings);
-    found.extend(d.unlisted.iter().map(|c| unlisted_finding(c, opts.rules)));
     let report = bundle.report();
     let ctx = Context {
         bundle: shown.to_string(),
@@ -170,22 +168,6 @@ pub fn options_for(record: Option<&ContainerRecord>, all: bool) -> DiffOptions {
             ..DiffOptions::default()
         },
     }
-}
-
-/// `content-changed-metadata-kept`: a file whose bytes differ from the image's while its size
-/// and modification time are the image's, which the runtime's own diff cannot show.
-fn unlisted_finding(c: &crate::diff::Change, rules: Rules) -> Finding {
-    Finding::new(
-        crate::findings::Severity::High,
-        FindingId::ContentChangedMetadataKept,
-        format!(
-            "{}: content differs from the image (SHA-256) while size and modification time are the image's; `{} diff` cannot show this change, so it is not in the change list (listed with --all)",
-            c.path,
-            rules.as_str()
-        ),
-        vec![format!("{TREE_INDEX}: {}", c.path)],
-    )
-    .with_path(&c.path)
 }
 
 /// `layer-checksum-mismatch`: a lower-layer file the collector found different from the node's

@@ -48,7 +48,8 @@
 //!   as in the image: the trick moby's own comment names) are not in the change list without
 //!   [`DiffOptions::all`], so that the list is `docker diff`'s; they are in [`Diff::unlisted`],
 //!   which the caller turns into findings. With `all`, they are listed (reason `content`) with
-//!   their parents.
+//!   their parents. A symlink's size is its target's length (what `lstat` shows): a target changed
+//!   to one of the same length, with the time put back, is such a change too (reason `link`).
 //!
 //! Not compared (the collector does not record them): the device number of device nodes and the
 //! `security.capability` attribute, which docker also compares.
@@ -508,7 +509,8 @@ fn touched_by_runtime(c: &Change, writable: Option<&WritableLayer>, made: impl F
 
 /// The change of a path in both under docker's rules (moby's `statDifferent`), if any, and
 /// whether `docker diff` shows it: a file whose bytes alone differ (by SHA-256; same size and
-/// modification time) is a change docker cannot see, with reason `content`.
+/// modification time) is a change docker cannot see, with reason `content`; so is a symlink whose
+/// target alone changed, to one of the same length (reason `link`).
 fn compare_docker(i: &FileEntry, c: &FileEntry, writable: Option<&WritableLayer>) -> Option<(Change, bool)> {
     let mut reasons = Vec::new();
     if i.kind != c.kind {
@@ -523,7 +525,7 @@ fn compare_docker(i: &FileEntry, c: &FileEntry, writable: Option<&WritableLayer>
     // moby tests `mode & S_IFDIR`, a bit sockets and block devices share with directories.
     let timed = |k: Kind| !matches!(k, Kind::Dir | Kind::Socket | Kind::Block);
     if timed(i.kind) {
-        if i.size != c.size {
+        if docker_size(i) != docker_size(c) {
             reasons.push(Reason::Content);
         }
         if !docker_same_time(i.mtime_ns, c.mtime_ns) {
@@ -536,6 +538,9 @@ fn compare_docker(i: &FileEntry, c: &FileEntry, writable: Option<&WritableLayer>
     if hash_differs && !reasons.contains(&Reason::Content) {
         reasons.push(Reason::Content);
     }
+    if i.kind == Kind::Symlink && c.kind == Kind::Symlink && i.link_target != c.link_target {
+        reasons.push(Reason::Link);
+    }
     if reasons.is_empty() {
         return None;
     }
@@ -544,6 +549,14 @@ fn compare_docker(i: &FileEntry, c: &FileEntry, writable: Option<&WritableLayer>
         reasons.push(Reason::LowerLayer);
     }
     Some((changed(&c.path, reasons), visible))
+}
+
+/// The size moby's `lstat` sees: a symlink's is its target's length (image indexes record 0).
+fn docker_size(e: &FileEntry) -> u64 {
+    match (&e.kind, &e.link_target) {
+        (Kind::Symlink, Some(t)) => t.len() as u64,
+        _ => e.size,
+    }
 }
 
 /// moby's `sameFsTime`: equal, or the same second when either side has no sub-second part. An

@@ -366,6 +366,32 @@ fn a_content_change_docker_cannot_see_is_unlisted() {
     assert_eq!(podman_lines(upper), strs(&["C /bin/busybox"]));
 }
 
+/// A symlink's size is its target's length for moby (`lstat`), while image indexes record 0:
+/// an unchanged link is no change; a target of another length is; one of the same length with
+/// the time put back is a change docker cannot see.
+#[test]
+fn symlinks_compare_by_target_length() {
+    let upper = vec![d("/", T0), d("/bin", T0), l("/bin/sh", "busyboy", T0)];
+    let (lines, found) = docker_lines(upper, false);
+    assert_eq!(lines, Vec::<String>::new());
+    assert_eq!(found.unlisted.len(), 1);
+    assert_eq!(found.unlisted[0].reasons, [Reason::Link]);
+    let upper = vec![d("/", T0), d("/bin", T0), l("/bin/sh", "/bin/busybox", T0)];
+    let (lines, found) = docker_lines(upper, false);
+    assert_eq!(lines, strs(&["C /bin", "C /bin/sh"]));
+    assert_eq!(found.changes[1].reasons, [Reason::Content, Reason::Link]);
+    // The image side as an image file gives it: size 0.
+    let mut lowers = vec![init_layer()];
+    lowers.extend(image_layers());
+    let mut image = merge(image_layers());
+    image.get_mut("/bin/sh").unwrap().size = 0;
+    let c = container(vec![d("/", T0)], lowers, &DOCKER_BINDS, &MOUNTED);
+    assert_eq!(
+        sorted(&diff(&image, &c, &DiffOptions::docker(false))),
+        Vec::<String>::new()
+    );
+}
+
 #[test]
 fn docker_compares_owner_size_and_time_of_files_but_not_of_directories() {
     let mut chowned_dir = d("/var", T0);

@@ -195,3 +195,68 @@ fn layer_finding(m: &LayerMismatch) -> Finding {
     )
     .with_path(&m.path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::Rules;
+    use crate::runtime_paths::Stage;
+    use forensic_evidence::records::container::{ContainerJson, ContainerMount};
+
+    fn record(runtime: &str, mounts: &[&str]) -> ContainerRecord {
+        let json = format!(
+            r#"{{"runtime":"{runtime}","id":"x","name":null,"pid":1,"state":"running","created":null,"image_ref":null,
+            "image_id":null,"image_digest":null,"labels":{{}},"pod":null,"namespace":null,"pod_uid":null,
+            "log_path":null,"upper_dir":null,"lower_dirs":[],"merged_dir":null,"privileged":false,
+            "cap_add":[],"cap_drop":[],"capabilities":null,"seccomp_profile":null,"apparmor_profile":null,
+            "run_as_user":null,"read_only_rootfs":false,"mounts":[],"env":[]}}"#
+        );
+        let ContainerJson::Container(mut r) = serde_json::from_str(&json).unwrap() else {
+            panic!("a record")
+        };
+        r.mounts = mounts
+            .iter()
+            .map(|d| ContainerMount {
+                source: None,
+                destination: d.to_string(),
+                rw: true,
+                kind: Some("bind".into()),
+            })
+            .collect();
+        *r
+    }
+
+    #[test]
+    fn the_record_chooses_the_rules() {
+        let empty = crate::diff::WritableLayer {
+            entries: ["/etc/hosts".to_string()].into(),
+            empty: ["/etc/hosts".to_string()].into(),
+            ..Default::default()
+        };
+        let docker = options_for(Some(&record("docker", &["/etc/hosts"])), false);
+        assert_eq!((docker.rules, docker.all), (Rules::Docker, false));
+        assert_eq!(
+            docker.runtime_made.stage_of("/.dockerenv", None),
+            Some(Stage::BeforeParents)
+        );
+        for cri in ["containerd", "cri-o", "crictl"] {
+            let o = options_for(Some(&record(cri, &["/etc/hosts"])), true);
+            assert_eq!((o.rules, o.all), (Rules::Podman, true), "{cri}");
+            assert_eq!(
+                o.runtime_made.stage_of("/etc/hosts", Some(&empty)),
+                Some(Stage::BeforeParents)
+            );
+            assert_eq!(
+                o.runtime_made.stage_of("/run/.containerenv", None),
+                None,
+                "{cri}: not podman's list"
+            );
+        }
+        for o in [
+            options_for(Some(&record("podman", &["/etc/hosts"])), false),
+            options_for(None, false),
+        ] {
+            assert_eq!(o, DiffOptions::default());
+        }
+    }
+}

@@ -1,5 +1,6 @@
-//! Comparing a container's filesystem with an image: the change list of `podman diff`
-//! (`A path`, `C path`, `D path`), found by content hash as well as metadata.
+//! Comparing a container's filesystem with an image: the change list of `podman diff` or, with
+//! [`Rules::Docker`], of `docker diff` (`A path`, `C path`, `D path`), found by content hash as
+//! well as metadata.
 //!
 //! # Rules
 //!

@@ -38,7 +38,8 @@
 //! - **C**, for a path in both: the type, permission bits or owner differ; for anything but a
 //!   directory (and, as moby's `S_IFDIR` bit test has it, a socket or block device) also the
 //!   modification time (moby's `sameFsTime`: equal, or the same second when one side has no
-//!   sub-second part) or the size. No content hash, no `written` rule, a directory's time ignored.
+//!   sub-second part) or the size. Docker reads no content and has no `written` rule; a
+//!   directory's time is ignored, its owner compared.
 //! - **Parents**: every directory (except `/`) with *any* change below it (`A`, `C` or `D`) is
 //!   `C` (reason `parent`), where podman lists only the ancestors of `A` and `D`.
 //! - **Opaque directories** are compared like any directory; what vanished below them is `D`
@@ -52,8 +53,9 @@
 //!   their parents. A symlink's size is its target's length (what `lstat` shows): a target changed
 //!   to one of the same length, with the time put back, is such a change too (reason `link`).
 //!
-//! Not compared (the collector does not record them): the device number of device nodes and the
-//! `security.capability` attribute, which docker also compares.
+//! Not compared (the file index does not carry them): the device number of device nodes and the
+//! `security.capability` attribute, which docker also compares; a `setcap` alone (no time or
+//! mode change) is therefore not listed with docker's rules.
 //!
 //! Beyond podman: content is compared by hash, so a file whose bytes changed but whose size and
 //! modification time were put back is `C` (`content`) even if the writable layer was not
@@ -388,6 +390,7 @@ pub fn diff(image: &FileIndex, container: &ContainerFs, opts: &DiffOptions) -> D
     if !opts.all {
         let made = |p: &str| opts.runtime_made.stage_of(p, writable) == Some(Stage::BeforeParents);
         changes.retain(|path, c| !made(path) && !touched_by_runtime(c, writable, made));
+        unlisted.retain(|c: &Change| opts.runtime_made.stage_of(&c.path, writable).is_none());
     }
     if docker {
         add_parents_of_any(&mut changes);

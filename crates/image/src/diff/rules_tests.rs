@@ -359,6 +359,32 @@ fn a_content_change_docker_cannot_see_is_unlisted() {
             reasons: vec![Reason::Content],
         }]
     );
+    // The runtime's own files are not findings either (docker's /etc/hosts bind, same size and
+    // time as the init layer's file).
+    let mut c = container(
+        upper.clone(),
+        {
+            let mut l = vec![init_layer()];
+            l.extend(image_layers());
+            l
+        },
+        &[("/etc/hosts", "")],
+        &MOUNTED,
+    );
+    c.files.get_mut("/etc/hosts").unwrap().mtime_ns = Some(TI);
+    c.files.get_mut("/etc/hosts").unwrap().sha256 = Some(Digest::of(b"-"));
+    c.files.get_mut("/etc/hosts").unwrap().mode = 0o755;
+    let mut lowers = vec![init_layer()];
+    lowers.extend(image_layers());
+    let only_busybox = diff(&merge(lowers), &c, &DiffOptions::docker(false));
+    assert_eq!(
+        only_busybox
+            .unlisted
+            .iter()
+            .map(|c| c.path.as_str())
+            .collect::<Vec<_>>(),
+        ["/bin/busybox"]
+    );
     let (lines, d) = docker_lines(upper.clone(), true);
     assert!(d.unlisted.is_empty());
     assert!(lines.contains(&"C /bin/busybox".to_string()) && lines.contains(&"C /bin".to_string()));

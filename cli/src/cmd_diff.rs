@@ -22,7 +22,8 @@ works."
 }
 
 /// Compare the container's files recorded in a bundle with its original image: a change list in
-/// `podman diff` form (A added, C changed, D deleted; by content hash too), then findings.
+/// `podman diff` form (A added, C changed, D deleted; by content hash too), or `docker diff`'s for
+/// a Docker container, then findings.
 #[derive(clap::Args)]
 #[command(
     after_help = concat!(
@@ -51,8 +52,10 @@ pub struct Args {
     /// Print the result as JSON (schema forensic-diff/1, docs/diff-json.md).
     #[arg(long)]
     json: bool,
-    /// Also list what podman diff leaves out: the root directory, paths the runtime makes
-    /// (/etc/hosts, /etc/resolv.conf, /run/.containerenv, …) and owner-only directory changes.
+    /// Also list what podman diff (docker diff, for a Docker container) leaves out: the root
+    /// directory, paths the runtime makes (/etc/hosts, /etc/resolv.conf, /run/.containerenv,
+    /// /.dockerenv, a CRI runtime's mount points, …), owner-only directory changes (podman) and
+    /// content changes with size and time put back (docker).
     #[arg(long)]
     all: bool,
     /// Diff a bundle that does not verify (the output says so at the top).
@@ -136,12 +139,13 @@ fn print_text(out: &mut dyn Write, r: &DiffReport) -> Result<()> {
     let s = &r.summary;
     writeln!(
         out,
-        "\n{} added, {} changed, {} deleted, compared with {} ({})",
+        "\n{} added, {} changed, {} deleted, compared with {} ({}), as `{} diff` lists them",
         s.added,
         s.changed,
         s.deleted,
         view::guard(&r.image.description),
-        view::count(r.image.entries, "entry")
+        view::count(r.image.entries, "entry"),
+        r.rules.as_str()
     )?;
     for n in &r.not_compared {
         writeln!(

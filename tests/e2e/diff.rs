@@ -40,7 +40,7 @@ fn tamper_node_layer(c: &Container) {
 }
 
 /// `forensic diff BUNDLE ARGS --json`: exit code and JSON.
-fn diff_json(bundle: &Path, args: &[&str]) -> (i32, Value) {
+pub fn diff_json(bundle: &Path, args: &[&str]) -> (i32, Value) {
     let mut all = vec!["diff", bundle.to_str().unwrap()];
     all.extend_from_slice(args);
     all.push("--json");
@@ -54,8 +54,8 @@ fn diff_json(bundle: &Path, args: &[&str]) -> (i32, Value) {
     (code(&o), json(&o))
 }
 
-/// The change list of a JSON report as `podman diff` lines, sorted.
-fn lines(v: &Value) -> Vec<String> {
+/// The change list of a JSON report as `podman diff` (or `docker diff`) lines, sorted.
+pub fn lines(v: &Value) -> Vec<String> {
     let mut l: Vec<String> = v["changes"]
         .as_array()
         .unwrap()

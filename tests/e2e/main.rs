@@ -11,6 +11,7 @@ mod contents;
 mod crash;
 mod custody;
 mod diff;
+mod dockerd;
 mod examiner_view;
 mod exit_codes;
 mod extract;

@@ -61,52 +61,61 @@ impl Image {
     /// root). A file naming the test makes the layer unique, so that no other test's image
     /// shares it (podman stores identical layers once).
     pub fn build_with(work: &Path, tag: &str, extra: &[(&str, &[u8])]) -> Image {
-        let root = work.join("rootfs");
-        for d in [
-            "bin",
-            "tmp",
-            "etc",
-            "root",
-            "var/tmp",
-            "run",
-            "dev/shm",
-            "usr/bin",
-            "home/app/.ssh",
-            "var/spool/cron/crontabs",
-        ] {
-            std::fs::create_dir_all(root.join(d)).unwrap();
-        }
-        std::fs::copy(host_busybox(), root.join("bin/busybox")).unwrap();
-        for a in APPLETS {
-            std::os::unix::fs::symlink("busybox", root.join("bin").join(a)).unwrap();
-        }
-        std::fs::write(
-            root.join("etc/passwd"),
-            "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
-        )
-        .unwrap();
-        std::fs::write(root.join("etc/group"), "root:x:0:\napp:x:1000:\n").unwrap();
-        std::fs::write(
-            root.join("etc/shadow"),
-            "root:*:19000:0:99999:7:::\napp:!:19000:0:99999:7:::\n",
-        )
-        .unwrap();
-        std::fs::write(root.join("etc/motd"), "welcome\n").unwrap();
-        std::fs::write(root.join("etc/hosts"), "127.0.0.1 localhost\n").unwrap();
-        std::fs::write(root.join("usr/bin/report"), "#!/bin/sh\necho report\n").unwrap();
-        for (path, content) in extra {
-            std::fs::write(root.join(path), content).unwrap();
-        }
-        let tar = work.join("rootfs.tar");
-        let o = Command::new("tar")
-            .args(["-C", root.to_str().unwrap(), "-cf", tar.to_str().unwrap(), "."])
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "tar: {}", String::from_utf8_lossy(&o.stderr));
+        let tar = rootfs_tar(work, extra);
         let name = format!("localhost/forensic-e2e:{tag}");
         podman(&["import", tar.to_str().unwrap(), &name]);
         Image { name }
     }
+}
+
+/// The test image's root filesystem as a tar (`work/rootfs.tar`, built in `work/rootfs`): busybox
+/// and its applets, account files, `/etc/motd`, `/etc/hosts`, `/usr/bin/report` and the usual
+/// directories, plus `extra` files (`(path, content)`, paths relative to the root). Any runtime
+/// imports it (`podman import`, `docker import`).
+pub fn rootfs_tar(work: &Path, extra: &[(&str, &[u8])]) -> PathBuf {
+    let root = work.join("rootfs");
+    for d in [
+        "bin",
+        "tmp",
+        "etc",
+        "root",
+        "var/tmp",
+        "run",
+        "dev/shm",
+        "usr/bin",
+        "home/app/.ssh",
+        "var/spool/cron/crontabs",
+    ] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    std::fs::copy(host_busybox(), root.join("bin/busybox")).unwrap();
+    for a in APPLETS {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(a)).unwrap();
+    }
+    std::fs::write(
+        root.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("etc/group"), "root:x:0:\napp:x:1000:\n").unwrap();
+    std::fs::write(
+        root.join("etc/shadow"),
+        "root:*:19000:0:99999:7:::\napp:!:19000:0:99999:7:::\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("etc/motd"), "welcome\n").unwrap();
+    std::fs::write(root.join("etc/hosts"), "127.0.0.1 localhost\n").unwrap();
+    std::fs::write(root.join("usr/bin/report"), "#!/bin/sh\necho report\n").unwrap();
+    for (path, content) in extra {
+        std::fs::write(root.join(path), content).unwrap();
+    }
+    let tar = work.join("rootfs.tar");
+    let o = Command::new("tar")
+        .args(["-C", root.to_str().unwrap(), "-cf", tar.to_str().unwrap(), "."])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "tar: {}", String::from_utf8_lossy(&o.stderr));
+    tar
 }
 
 impl Drop for Image {

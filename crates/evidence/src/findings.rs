@@ -225,6 +225,9 @@ finding_ids! {
     PersistenceShellProfile = "persistence-shell-profile", [Medium, Low], ["diff"];
     /// The SSH server's configuration added, changed (medium) or removed (low).
     PersistenceSshdConfig = "persistence-sshd-config", [Medium, Low], ["diff"];
+    /// A file whose bytes differ from the image's while its size and modification time are the
+    /// image's: the runtime's own diff (`docker diff`) cannot show it.
+    ContentChangedMetadataKept = "content-changed-metadata-kept", [High], ["diff"];
     /// A difference from the image that the writable layer does not hold.
     LowerLayerChanged = "lower-layer-changed", [High], ["diff"];
     /// A file of the node's copy of an image layer differs from the node's own record of that

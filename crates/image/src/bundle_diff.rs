@@ -4,11 +4,13 @@
 
 use crate::bundle_index::{BundleEvidence, BundleIndexError, LayerMismatch, ReadLimits, TREE_INDEX};
 use crate::diff::{DiffOptions, diff};
-use crate::findings::{Contents, Finding, Side, content_of_interest, content_wanted, findings};
+use crate::findings::{Contents, Finding, Side, content_of_interest, content_wanted, findings, unlisted_findings};
 use crate::report::{Context, DiffReport, FailureRecord, ImageRecord};
+use crate::runtime_paths::RuntimeMade;
 use crate::{ImageError, ImageOptions, Platform, open_image};
 use forensic_disk::gate::Opened;
 use forensic_evidence::findings::FindingId;
+use forensic_evidence::records::container::{ContainerRecord, Runtime};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -68,7 +70,9 @@ pub fn diff_bundle(
     let mut evidence = BundleEvidence::open(bundle.file(), bundle.manifest(), bundle.check(), ReadLimits::default())
         .map_err(in_bundle)?;
     let container = evidence.container().map_err(in_bundle)?;
-    let (image, record, image_contents) = match image {
+    let record = evidence.container_record().map_err(in_bundle)?;
+    let opts = options_for(record.as_ref(), all);
+    let (image, image_record, image_contents) = match image {
         ImageSide::File { path, platform } => {
             let platform = platform.map(Platform::parse).transpose()?;
             let img = open_image(path, &ImageOptions::with_platform(platform))?;
@@ -96,34 +100,35 @@ pub fn diff_bundle(
         }
     };
     let layer_findings: Vec<Finding> = evidence.layer_mismatches().iter().map(layer_finding).collect();
-    let d = diff(&image, &container, &DiffOptions { all });
-    let wanted = content_wanted(&d.changes);
+    let d = diff(&image, &container, &opts);
+    let wanted = content_wanted(d.changes.iter().chain(&d.unlisted));
     let loaded = evidence.container_contents(&container, &wanted).map_err(in_bundle)?;
     // Every changed file's copy is named in its findings' evidence, read or not.
     let mut sources = evidence.copies(
         &container,
         d.changes
             .iter()
+            .chain(&d.unlisted)
             .filter(|c| c.kind != crate::diff::ChangeKind::Deleted)
             .map(|c| &c.path),
     );
     sources.extend(loaded.members.clone());
     let no_sources = BTreeMap::new();
-    let mut found: Vec<Finding> = findings(
-        &d.changes,
-        &Side {
-            index_source: &record.description,
-            index: &image,
-            contents: &image_contents,
-            sources: &no_sources,
-        },
-        &Side {
-            index_source: TREE_INDEX,
-            index: &container.files,
-            contents: &loaded.contents,
-            sources: &sources,
-        },
-    );
+    let examined: Vec<crate::diff::Change> = d.changes.iter().chain(&d.unlisted).cloned().collect();
+    let image_side = Side {
+        index_source: &image_record.description,
+        index: &image,
+        contents: &image_contents,
+        sources: &no_sources,
+    };
+    let container_side = Side {
+        index_source: TREE_INDEX,
+        index: &container.files,
+        contents: &loaded.contents,
+        sources: &sources,
+    };
+    let mut found: Vec<Finding> = findings(&examined, &image_side, &container_side);
+    found.extend(unlisted_findings(&d.unlisted, opts.rules, &image_side, &container_side));
     found.extend(layer_findings);
     let report = bundle.report();
     let ctx = Context {
@@ -132,10 +137,37 @@ pub fn diff_bundle(
         forced: bundle.forced(),
         failures: report.failures.iter().map(FailureRecord::from).collect(),
         warnings: evidence.warnings().to_vec(),
-        image: record,
+        image: image_record,
         all,
+        rules: opts.rules,
     };
     Ok(DiffReport::new(ctx, d, found, &image, &container.files))
+}
+
+/// The rules and runtime paths of the runtime the container record names: docker's for Docker,
+/// the mount points of the OCI spec for a CRI runtime (containerd, CRI-O), podman's otherwise
+/// (podman, and a bare process given by `--pid`). The same for `--image` and
+/// `--image-from-bundle`: with `--image` the baseline lacks docker's `-init` layer, whose paths
+/// are then left out as docker's runtime paths.
+pub fn options_for(record: Option<&ContainerRecord>, all: bool) -> DiffOptions {
+    let runtime = record.map(|r| r.runtime);
+    match runtime {
+        Some(Runtime::Docker) => DiffOptions::docker(all),
+        Some(Runtime::Containerd | Runtime::CriO | Runtime::Crictl) => DiffOptions {
+            all,
+            runtime_made: RuntimeMade::with_mount_points(
+                record
+                    .into_iter()
+                    .flat_map(|r| &r.mounts)
+                    .map(|m| m.destination.as_str()),
+            ),
+            ..DiffOptions::default()
+        },
+        Some(Runtime::Podman) | None => DiffOptions {
+            all,
+            ..DiffOptions::default()
+        },
+    }
 }
 
 /// `layer-checksum-mismatch`: a lower-layer file the collector found different from the node's
@@ -162,4 +194,69 @@ fn layer_finding(m: &LayerMismatch) -> Finding {
         evidence,
     )
     .with_path(&m.path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::Rules;
+    use crate::runtime_paths::Stage;
+    use forensic_evidence::records::container::{ContainerJson, ContainerMount};
+
+    fn record(runtime: &str, mounts: &[&str]) -> ContainerRecord {
+        let json = format!(
+            r#"{{"runtime":"{runtime}","id":"x","name":null,"pid":1,"state":"running","created":null,"image_ref":null,
+            "image_id":null,"image_digest":null,"labels":{{}},"pod":null,"namespace":null,"pod_uid":null,
+            "log_path":null,"upper_dir":null,"lower_dirs":[],"merged_dir":null,"privileged":false,
+            "cap_add":[],"cap_drop":[],"capabilities":null,"seccomp_profile":null,"apparmor_profile":null,
+            "run_as_user":null,"read_only_rootfs":false,"mounts":[],"env":[]}}"#
+        );
+        let ContainerJson::Container(mut r) = serde_json::from_str(&json).unwrap() else {
+            panic!("a record")
+        };
+        r.mounts = mounts
+            .iter()
+            .map(|d| ContainerMount {
+                source: None,
+                destination: d.to_string(),
+                rw: true,
+                kind: Some("bind".into()),
+            })
+            .collect();
+        *r
+    }
+
+    #[test]
+    fn the_record_chooses_the_rules() {
+        let empty = crate::diff::WritableLayer {
+            entries: ["/etc/hosts".to_string()].into(),
+            empty: ["/etc/hosts".to_string()].into(),
+            ..Default::default()
+        };
+        let docker = options_for(Some(&record("docker", &["/etc/hosts"])), false);
+        assert_eq!((docker.rules, docker.all), (Rules::Docker, false));
+        assert_eq!(
+            docker.runtime_made.stage_of("/.dockerenv", None),
+            Some(Stage::BeforeParents)
+        );
+        for cri in ["containerd", "cri-o", "crictl"] {
+            let o = options_for(Some(&record(cri, &["/etc/hosts"])), true);
+            assert_eq!((o.rules, o.all), (Rules::Podman, true), "{cri}");
+            assert_eq!(
+                o.runtime_made.stage_of("/etc/hosts", Some(&empty)),
+                Some(Stage::BeforeParents)
+            );
+            assert_eq!(
+                o.runtime_made.stage_of("/run/.containerenv", None),
+                None,
+                "{cri}: not podman's list"
+            );
+        }
+        for o in [
+            options_for(Some(&record("podman", &["/etc/hosts"])), false),
+            options_for(None, false),
+        ] {
+            assert_eq!(o, DiffOptions::default());
+        }
+    }
 }

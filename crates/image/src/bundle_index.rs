@@ -30,12 +30,14 @@ use forensic_bundle::checked::{CheckedError, CheckedMembers};
 use forensic_bundle::digest::Digest;
 use forensic_bundle::manifest::Manifest;
 use forensic_bundle::verify::OpenReader;
+use forensic_evidence::records::EntryType;
+use forensic_evidence::records::container::{ContainerJson, ContainerRecord};
 use forensic_evidence::records::tree::LayerChecksum;
 use std::collections::BTreeMap;
 use std::io::{self, BufRead};
 
 use forensic_evidence::lines::{LineLimits, for_each_line};
-pub use forensic_evidence::members::{LAYERS_LIST, TREE_INDEX, UPPER_CHANGES};
+pub use forensic_evidence::members::{CONTAINER, LAYERS_LIST, TREE_INDEX, UPPER_CHANGES};
 
 /// Why the bundle's filesystem evidence could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -271,6 +273,22 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
         Ok(fs)
     }
 
+    /// The runtime's record of the container ([`CONTAINER`]); `None` when the bundle has no such
+    /// member or the target was a bare process (`--pid`).
+    ///
+    /// # Errors
+    /// The member is unreadable, larger than [`ReadLimits::max_list`], not a record, or does not
+    /// match the manifest (strict).
+    pub fn container_record(&mut self) -> Result<Option<ContainerRecord>, BundleIndexError> {
+        if !self.has_member(CONTAINER) {
+            return Ok(None);
+        }
+        let bytes = self.read_member(CONTAINER, self.limits.max_list, "the runtime's record of the container")?;
+        let record: ContainerJson = serde_json::from_slice(&bytes)
+            .map_err(|e| line_err(CONTAINER, 1, format!("not a container record: {e}")))?;
+        Ok(record.container().cloned())
+    }
+
     fn writable_layer(&mut self) -> Result<WritableLayer, BundleIndexError> {
         let mut w = WritableLayer::default();
         w.entries.insert("/".into());
@@ -283,6 +301,15 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
                 return Err(limit(UPPER_CHANGES, format!("more than {max} entries")));
             }
             let l = index_line::parse_upper(line).map_err(|why| line_err(UPPER_CHANGES, n, why))?;
+            match l.kind {
+                Some(EntryType::Dir) => {
+                    w.dirs.insert(l.path.clone());
+                }
+                Some(EntryType::File) if l.size == Some(0) => {
+                    w.empty.insert(l.path.clone());
+                }
+                _ => {}
+            }
             match l.change.as_str() {
                 "deleted" => {
                     w.deleted.insert(l.path);
@@ -300,6 +327,7 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
             Ok(())
         })?;
         self.upper_members = members;
+        w.mark_empty_dirs();
         Ok(w)
     }
 

@@ -1,5 +1,6 @@
-//! Comparing a container's filesystem with an image: the change list of `podman diff`
-//! (`A path`, `C path`, `D path`), found by content hash as well as metadata.
+//! Comparing a container's filesystem with an image: the change list of `podman diff` or, with
+//! [`Rules::Docker`], of `docker diff` (`A path`, `C path`, `D path`), found by content hash as
+//! well as metadata.
 //!
 //! # Rules
 //!
@@ -27,7 +28,34 @@
 //!    the image has it, like podman; what is below it is compared as usual and image paths
 //!    below it that are gone are not listed.
 //! 6. Without [`DiffOptions::all`], like podman: the root directory is not compared and the
-//!    paths the runtime makes or mounts itself ([`RUNTIME_PATHS`]) are not listed.
+//!    paths the runtime makes or mounts itself ([`crate::runtime_paths`]) are not listed.
+//!
+//! # Docker's rules ([`Rules::Docker`])
+//!
+//! `docker diff` (moby `pkg/archive/changes.go`, the naive diff of the container's layer against
+//! its parent, the `-init` layer) differs from podman, and [`Rules::Docker`] reproduces it:
+//!
+//! - **C**, for a path in both: the type, permission bits or owner differ; for anything but a
+//!   directory (and, as moby's `S_IFDIR` bit test has it, a socket or block device) also the
+//!   modification time (moby's `sameFsTime`: equal, or the same second when one side has no
+//!   sub-second part) or the size. Docker reads no content and has no `written` rule; a
+//!   directory's time is ignored, its owner compared.
+//! - **Parents**: every directory (except `/`) with *any* change below it (`A`, `C` or `D`) is
+//!   `C` (reason `parent`), where podman lists only the ancestors of `A` and `D`.
+//! - **Opaque directories** are compared like any directory; what vanished below them is `D`
+//!   path by path (topmost only).
+//! - **Runtime paths** are the init layer's ([`crate::runtime_paths::DOCKER`]): they are in the
+//!   baseline, so they are no change and make no parent `C`.
+//! - **Content changes docker cannot see** (bytes differ by SHA-256, size and modification time
+//!   as in the image: the trick moby's own comment names) are not in the change list without
+//!   [`DiffOptions::all`], so that the list is `docker diff`'s; they are in [`Diff::unlisted`],
+//!   which the caller turns into findings. With `all`, they are listed (reason `content`) with
+//!   their parents. A symlink's size is its target's length (what `lstat` shows): a target changed
+//!   to one of the same length, with the time put back, is such a change too (reason `link`).
+//!
+//! Not compared (the file index does not carry them): the device number of device nodes and the
+//! `security.capability` attribute, which docker also compares; a `setcap` alone (no time or
+//! mode change) is therefore not listed with docker's rules.
 //!
 //! Beyond podman: content is compared by hash, so a file whose bytes changed but whose size and
 //! modification time were put back is `C` (`content`) even if the writable layer was not
@@ -44,30 +72,17 @@
 //! They are counted in [`Diff::not_compared`].
 
 use crate::index::{FileEntry, FileIndex, Kind};
+use crate::runtime_paths::{RuntimeMade, Stage};
 use crate::tree;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::ops::Bound;
 
 #[cfg(test)]
+mod rules_tests;
+#[cfg(test)]
 mod tests;
-
-/// Paths the container runtime creates or mounts in every container, which `podman diff` leaves
-/// out (libpod's `initInodes`): exactly these paths, not what is below them.
-pub const RUNTIME_PATHS: [&str; 12] = [
-    "/dev",
-    "/etc/hostname",
-    "/etc/hosts",
-    "/etc/mtab",
-    "/etc/resolv.conf",
-    "/proc",
-    "/run",
-    "/run/.containerenv",
-    "/run/notify",
-    "/run/podman-init",
-    "/run/secrets",
-    "/sys",
-];
 
 /// Pseudo filesystem roots: below them, nothing the image holds is visible in a container.
 const PSEUDO_ROOTS: [&str; 3] = ["/proc", "/sys", "/dev"];
@@ -93,14 +108,97 @@ pub struct WritableLayer {
     pub deleted: BTreeSet<String>,
     /// Directories the layer makes opaque (removed and created again).
     pub opaque: BTreeSet<String>,
+    /// Entries that are empty: regular files of size 0, and directories with nothing of the
+    /// layer below them (a runtime's mount points are such entries).
+    pub empty: BTreeSet<String>,
+    /// The directories among [`WritableLayer::entries`].
+    pub dirs: BTreeSet<String>,
 }
 
-/// Options of [`diff`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+impl WritableLayer {
+    /// Adds to [`WritableLayer::empty`] the directories of [`WritableLayer::dirs`] that have
+    /// nothing of the layer below them: no entry, no whiteout. Call it once every entry is in.
+    pub fn mark_empty_dirs(&mut self) {
+        for dir in &self.dirs {
+            if below(&self.entries, dir).next().is_none() && below(&self.deleted, dir).next().is_none() {
+                self.empty.insert(dir.clone());
+            }
+        }
+    }
+
+    /// Whether the layer holds something below `dir`, all of it directories or paths `made` by
+    /// the runtime (at least one), and deletes nothing there: `dir` changed only because the
+    /// runtime made its mount points in it.
+    fn only_runtime_below(&self, dir: &str, made: impl Fn(&str) -> bool) -> bool {
+        let mut any = false;
+        for p in below(&self.entries, dir) {
+            if made(p) {
+                any = true;
+            } else if !self.dirs.contains(p) {
+                return false;
+            }
+        }
+        any && below(&self.deleted, dir).next().is_none()
+    }
+}
+
+/// The paths of `set` strictly below the directory `dir`.
+fn below<'s>(set: &'s BTreeSet<String>, dir: &str) -> impl Iterator<Item = &'s String> {
+    // Below `/a` lies `/a/` up to, not including, `/a0` ('0' follows '/').
+    let (from, to) = if dir == "/" {
+        ("/".to_string(), "0".to_string())
+    } else {
+        (format!("{dir}/"), format!("{dir}0"))
+    };
+    set.range::<str, _>((Bound::Included(from.as_str()), Bound::Excluded(to.as_str())))
+        .filter(move |p| p.as_str() != "/")
+}
+
+/// Whose change list to reproduce.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rules {
+    /// `podman diff`'s (containers/storage and libpod); also used for CRI runtimes, which have
+    /// no diff command of their own.
+    #[default]
+    Podman,
+    /// `docker diff`'s (moby `pkg/archive/changes.go`).
+    Docker,
+}
+
+impl Rules {
+    /// `podman` or `docker`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rules::Podman => "podman",
+            Rules::Docker => "docker",
+        }
+    }
+}
+
+/// Options of [`diff`]. Build with struct-update syntax:
+/// `DiffOptions { all: true, ..DiffOptions::default() }`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DiffOptions {
-    /// Also list what `podman diff` leaves out: the root directory, [`RUNTIME_PATHS`], and
-    /// directories whose only change is their owner.
+    /// Also list what the runtime's diff leaves out: the root directory, the paths the runtime
+    /// makes ([`DiffOptions::runtime_made`]), directories whose only change is their owner
+    /// (podman), and content changes docker cannot see (docker).
     pub all: bool,
+    /// Podman's rules (the default) or docker's.
+    pub rules: Rules,
+    /// The paths the runtime makes or mounts itself.
+    pub runtime_made: RuntimeMade,
+}
+
+impl DiffOptions {
+    /// Docker's rules and runtime paths.
+    pub fn docker(all: bool) -> Self {
+        DiffOptions {
+            all,
+            rules: Rules::Docker,
+            runtime_made: RuntimeMade::docker(),
+        }
+    }
 }
 
 /// `A`, `C` or `D`.
@@ -215,6 +313,10 @@ pub struct Diff {
     pub changes: Vec<Change>,
     /// Where image paths were not compared, sorted by path.
     pub not_compared: Vec<NotCompared>,
+    /// Changes the runtime's own diff cannot show and that are therefore not in
+    /// [`Diff::changes`] (only without [`DiffOptions::all`], with docker's rules: a file whose
+    /// bytes differ while its size and modification time are the image's), sorted by path.
+    pub unlisted: Vec<Change>,
 }
 
 /// Compares `container` with `image` (see the module documentation for the rules).
@@ -234,7 +336,9 @@ pub struct Diff {
 pub fn diff(image: &FileIndex, container: &ContainerFs, opts: &DiffOptions) -> Diff {
     let mut changes: BTreeMap<String, Change> = BTreeMap::new();
     let mut not_compared: BTreeMap<String, NotCompared> = BTreeMap::new();
+    let mut unlisted = Vec::new();
     let writable = container.writable.as_ref();
+    let docker = opts.rules == Rules::Docker;
     for (path, c) in &container.files {
         if path == "/" && !opts.all {
             continue;
@@ -242,6 +346,13 @@ pub fn diff(image: &FileIndex, container: &ContainerFs, opts: &DiffOptions) -> D
         let change = match image.get(path) {
             None => Some(added(path, writable)),
             Some(_) if container.unexplored.contains_key(path) => None,
+            Some(i) if docker => match compare_docker(i, c, writable) {
+                Some((ch, false)) if !opts.all => {
+                    unlisted.push(ch);
+                    None
+                }
+                other => other.map(|(ch, _)| ch),
+            },
             Some(i) => compare(i, c, writable, opts),
         };
         if let Some(ch) = change {
@@ -276,14 +387,24 @@ pub fn diff(image: &FileIndex, container: &ContainerFs, opts: &DiffOptions) -> D
             changes.insert(path.clone(), deleted(path, writable));
         }
     }
-    add_parents(&mut changes);
+    if !opts.all {
+        let made = |p: &str| opts.runtime_made.stage_of(p, writable) == Some(Stage::BeforeParents);
+        changes.retain(|path, c| !made(path) && !touched_by_runtime(c, writable, made));
+        unlisted.retain(|c: &Change| opts.runtime_made.stage_of(&c.path, writable).is_none());
+    }
+    if docker {
+        add_parents_of_any(&mut changes);
+    } else {
+        add_parents(&mut changes);
+    }
     let changes = changes
         .into_values()
-        .filter(|c| opts.all || !RUNTIME_PATHS.contains(&c.path.as_str()))
+        .filter(|c| opts.all || opts.runtime_made.stage_of(&c.path, writable) != Some(Stage::AfterParents))
         .collect();
     Diff {
         changes,
         not_compared: not_compared.into_values().collect(),
+        unlisted,
     }
 }
 
@@ -381,6 +502,79 @@ fn same_kind_reasons(i: &FileEntry, c: &FileEntry) -> Vec<Reason> {
     reasons
 }
 
+/// Whether `c` is a directory whose only change is its modification time, and the writable
+/// layer holds below it nothing but the runtime's own paths (`made`): runc creating a mount point
+/// in `/etc` changes the time of `/etc`.
+fn touched_by_runtime(c: &Change, writable: Option<&WritableLayer>, made: impl Fn(&str) -> bool) -> bool {
+    c.kind == ChangeKind::Changed
+        && c.reasons == [Reason::Mtime]
+        && writable.is_some_and(|w| w.dirs.contains(&c.path) && w.only_runtime_below(&c.path, made))
+}
+
+/// The change of a path in both under docker's rules (moby's `statDifferent`), if any, and
+/// whether `docker diff` shows it: a file whose bytes alone differ (by SHA-256; same size and
+/// modification time) is a change docker cannot see, with reason `content`; so is a symlink whose
+/// target alone changed, to one of the same length (reason `link`).
+fn compare_docker(i: &FileEntry, c: &FileEntry, writable: Option<&WritableLayer>) -> Option<(Change, bool)> {
+    let mut reasons = Vec::new();
+    if i.kind != c.kind {
+        reasons.push(Reason::Type);
+    }
+    if i.mode != c.mode {
+        reasons.push(Reason::Mode);
+    }
+    if (i.uid, i.gid) != (c.uid, c.gid) {
+        reasons.push(Reason::Owner);
+    }
+    // moby tests `mode & S_IFDIR`, a bit sockets and block devices share with directories.
+    let timed = |k: Kind| !matches!(k, Kind::Dir | Kind::Socket | Kind::Block);
+    if timed(i.kind) {
+        if docker_size(i) != docker_size(c) {
+            reasons.push(Reason::Content);
+        }
+        if !docker_same_time(i.mtime_ns, c.mtime_ns) {
+            reasons.push(Reason::Mtime);
+        }
+    }
+    let visible = !reasons.is_empty();
+    let hash_differs =
+        i.kind == Kind::File && c.kind == Kind::File && matches!((i.sha256, c.sha256), (Some(a), Some(b)) if a != b);
+    if hash_differs && !reasons.contains(&Reason::Content) {
+        reasons.push(Reason::Content);
+    }
+    if i.kind == Kind::Symlink && c.kind == Kind::Symlink && i.link_target != c.link_target {
+        reasons.push(Reason::Link);
+    }
+    if reasons.is_empty() {
+        return None;
+    }
+    reasons.sort();
+    if writable.is_some_and(|w| !w.entries.contains(&c.path)) {
+        reasons.push(Reason::LowerLayer);
+    }
+    Some((changed(&c.path, reasons), visible))
+}
+
+/// The size moby's `lstat` sees: a symlink's is its target's length (image indexes record 0).
+fn docker_size(e: &FileEntry) -> u64 {
+    match (&e.kind, &e.link_target) {
+        (Kind::Symlink, Some(t)) => t.len() as u64,
+        _ => e.size,
+    }
+}
+
+/// moby's `sameFsTime`: equal, or the same second when either side has no sub-second part. An
+/// unknown time is never a difference.
+pub fn docker_same_time(a: Option<i64>, b: Option<i64>) -> bool {
+    let (Some(a), Some(b)) = (a, b) else {
+        return true;
+    };
+    const NS: i64 = 1_000_000_000;
+    let (a_s, a_n) = (a.div_euclid(NS), a.rem_euclid(NS));
+    let (b_s, b_n) = (b.div_euclid(NS), b.rem_euclid(NS));
+    a_s == b_s && (a_n == b_n || a_n == 0 || b_n == 0)
+}
+
 fn changed(path: &str, reasons: Vec<Reason>) -> Change {
     Change {
         kind: ChangeKind::Changed,
@@ -396,6 +590,25 @@ fn add_parents(changes: &mut BTreeMap<String, Change>) {
         if c.kind == ChangeKind::Changed {
             continue;
         }
+        let mut p = tree::parent(&c.path);
+        while let Some(dir) = p.filter(|d| *d != "/") {
+            if !parents.insert(dir.to_string()) {
+                break;
+            }
+            p = tree::parent(dir);
+        }
+    }
+    for dir in parents {
+        changes
+            .entry(dir.clone())
+            .or_insert_with(|| changed(&dir, vec![Reason::Parent]));
+    }
+}
+
+/// Docker's parents: every directory (except `/`) with any change below it is listed.
+fn add_parents_of_any(changes: &mut BTreeMap<String, Change>) {
+    let mut parents = BTreeSet::new();
+    for c in changes.values() {
         let mut p = tree::parent(&c.path);
         while let Some(dir) = p.filter(|d| *d != "/") {
             if !parents.insert(dir.to_string()) {

@@ -7,7 +7,7 @@
 //! every id `diff` raises with its severities and what raises it.
 
 use crate::accounts::{self, FilePair};
-use crate::diff::{Change, ChangeKind, Reason, is_below};
+use crate::diff::{Change, ChangeKind, Reason, Rules, is_below};
 use crate::index::{FileEntry, FileIndex, Kind};
 use forensic_evidence::findings::FindingId;
 pub use forensic_evidence::findings::{Finding, Severity};
@@ -47,9 +47,9 @@ pub fn content_of_interest(path: &str) -> bool {
 
 /// Paths whose content the findings read, among `changes`: the account files and the
 /// persistence points that were added or changed.
-pub fn content_wanted(changes: &[Change]) -> BTreeSet<String> {
+pub fn content_wanted<'c>(changes: impl IntoIterator<Item = &'c Change>) -> BTreeSet<String> {
     changes
-        .iter()
+        .into_iter()
         .filter(|c| c.kind != ChangeKind::Deleted)
         .filter(|c| [PASSWD, SHADOW, GROUP].contains(&c.path.as_str()) || persistence(&c.path).is_some())
         .map(|c| c.path.clone())
@@ -80,6 +80,38 @@ pub fn findings(changes: &[Change], image: &Side<'_>, container: &Side<'_>) -> V
     out.sort_by(|a, b| (a.severity, &a.path, a.kind, &a.message).cmp(&(b.severity, &b.path, b.kind, &b.message)));
     out.dedup();
     out
+}
+
+/// `content-changed-metadata-kept` for each change the runtime's own diff cannot show
+/// ([`crate::diff::Diff::unlisted`]: bytes or a symlink's target changed, size and modification
+/// time kept), with both sides' entries as evidence. Sorted like [`findings`].
+pub fn unlisted_findings(unlisted: &[Change], rules: Rules, image: &Side<'_>, container: &Side<'_>) -> Vec<Finding> {
+    unlisted
+        .iter()
+        .map(|ch| {
+            let ctx = Ctx {
+                ch,
+                image,
+                container,
+                before: image.index.get(&ch.path),
+                after: container.index.get(&ch.path),
+            };
+            let what = if ch.reasons.contains(&Reason::Link) {
+                "the symlink's target"
+            } else {
+                "the content (SHA-256)"
+            };
+            ctx.finding(
+                Severity::High,
+                FindingId::ContentChangedMetadataKept,
+                format!(
+                    "{}: {what} differs from the image's while size and modification time are the image's; `{} diff` cannot show this change, so it is not in the change list (listed with --all)",
+                    ch.path,
+                    rules.as_str()
+                ),
+            )
+        })
+        .collect()
 }
 
 /// One change with both sides.

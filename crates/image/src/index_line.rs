@@ -82,6 +82,10 @@ pub(crate) struct UpperLine {
     pub change: String,
     /// The bundle member holding the copied file, if one was stored.
     pub member: Option<String>,
+    /// The entry's type (`whiteout` for a deletion), when the line says.
+    pub kind: Option<EntryType>,
+    /// `st_size` of the entry, when the line says.
+    pub size: Option<u64>,
 }
 
 /// Parses one line of the writable layer's change list.
@@ -91,6 +95,8 @@ pub(crate) fn parse_upper(line: &[u8]) -> Result<UpperLine, String> {
         path: index_path(l.path.as_bytes())?,
         change: l.change.as_str().to_string(),
         member: l.member,
+        kind: l.kind,
+        size: l.size,
     })
 }
 
@@ -225,7 +231,9 @@ mod tests {
             UpperLine {
                 path: "/etc/passwd".into(),
                 change: "modified".into(),
-                member: Some("5-filesystem/upper/etc/passwd".into())
+                member: Some("5-filesystem/upper/etc/passwd".into()),
+                kind: Some(EntryType::File),
+                size: Some(95),
             }
         );
         let l = parse_upper(br#"{"path":"/x","change":"unreadable","error":"EACCES"}"#).unwrap();

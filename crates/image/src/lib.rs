@@ -10,7 +10,8 @@
 //! - [`bundle_index`]: a bundle's view of the container (its full-tree index and writable layer),
 //!   the image as it was on the node (its lower-layer indexes), and file contents, every member
 //!   re-checked against the manifest as it is read.
-//! - [`diff`]: the change list of `podman diff` (`A`/`C`/`D`), found by content hash too;
+//! - [`diff`]: the change list of `podman diff` or `docker diff` (`A`/`C`/`D`), found by content
+//!   hash too; [`runtime_paths`]: the paths each runtime makes itself, which the list leaves out;
 //!   [`findings`] and [`accounts`]: what in it an examiner should look at first; [`report`]:
 //!   the `--json` form of it all; [`bundle_diff`]: all of that for a bundle through the gate, as
 //!   `forensic diff` runs it.
@@ -40,6 +41,7 @@ pub mod findings;
 mod index_line;
 mod lower_layers;
 pub mod report;
+pub mod runtime_paths;
 
 pub use error::ImageError;
 pub use image::{Image, ImageKind, LayerInfo};

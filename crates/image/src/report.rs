@@ -2,7 +2,7 @@
 //! `docs/diff-json.md`): one JSON object with the verification verdict, the image compared with,
 //! the change list with both sides' entries, the findings, and where nothing could be compared.
 
-use crate::diff::{Change, ChangeKind, Diff, NotCompared, Reason};
+use crate::diff::{Change, ChangeKind, Diff, NotCompared, Reason, Rules};
 use crate::findings::Finding;
 use crate::index::{FileEntry, FileIndex, Kind};
 use forensic_bundle::verify::Failure;
@@ -31,6 +31,8 @@ pub struct DiffReport {
     pub image: ImageRecord,
     /// Whether `--all` was given.
     pub all: bool,
+    /// Whose change list is reproduced: `docker` for a Docker container, else `podman`.
+    pub rules: Rules,
     /// Counts.
     pub summary: Summary,
     /// The change list, sorted by path.
@@ -161,6 +163,8 @@ pub struct Context {
     pub image: ImageRecord,
     /// `--all`.
     pub all: bool,
+    /// The rules the change list follows.
+    pub rules: Rules,
 }
 
 impl DiffReport {
@@ -193,6 +197,7 @@ impl DiffReport {
             warnings: ctx.warnings,
             image: ctx.image,
             all: ctx.all,
+            rules: ctx.rules,
             summary,
             changes,
             findings,
@@ -200,15 +205,19 @@ impl DiffReport {
         }
     }
 
-    /// Whether there are differences (`diff`'s exit status 3): a change from the image, or a
+    /// Whether there are differences (`diff`'s exit status 3): a change from the image, a
     /// lower-layer file that differs from the node's record of its layer (no change from the
-    /// layer indexes, which hold the changed file).
+    /// layer indexes, which hold the changed file), or a content change the runtime's diff
+    /// cannot show (not in the change list without `--all`).
     pub fn differs(&self) -> bool {
+        use forensic_evidence::findings::FindingId;
         !self.changes.is_empty()
-            || self
-                .findings
-                .iter()
-                .any(|f| f.kind == forensic_evidence::findings::FindingId::LayerChecksumMismatch)
+            || self.findings.iter().any(|f| {
+                matches!(
+                    f.kind,
+                    FindingId::LayerChecksumMismatch | FindingId::ContentChangedMetadataKept
+                )
+            })
     }
 }
 
@@ -245,6 +254,7 @@ mod tests {
                 why: "another filesystem: not entered".into(),
                 image_entries: 2,
             }],
+            unlisted: vec![],
         };
         let finding =
             Finding::new(Severity::High, FindingId::AccountFileChanged, "m", vec!["e".into()]).with_path("/etc/passwd");
@@ -261,6 +271,7 @@ mod tests {
                 entries: 1,
             },
             all: false,
+            rules: Rules::Docker,
         };
         let r = DiffReport::new(ctx, diff, vec![finding], &image, &container);
         assert!(r.differs());
@@ -269,7 +280,7 @@ mod tests {
             "schema": "forensic-diff/1", "bundle": "b.zip", "verified": true, "forced": false,
             "verification_failures": [], "warnings": [],
             "image": {"source": "oci-archive", "path": "img.tar", "description": "image oci-archive img.tar", "entries": 1},
-            "all": false,
+            "all": false, "rules": "docker",
             "summary": {"added": 0, "changed": 1, "deleted": 0,
                         "findings": {"critical": 0, "high": 1, "medium": 0, "low": 0, "info": 0}},
             "changes": [{"change": "C", "path": "/etc/passwd", "reasons": ["content", "lower-layer"],

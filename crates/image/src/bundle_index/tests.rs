@@ -260,3 +260,91 @@ fn root_copies_are_named_like_the_collector_names_them() {
     assert_eq!(root_member("/tmp/\\xff"), None);
     assert_eq!(root_member("/"), None);
 }
+
+/// The runtime's record chooses the diff's rules; the writable layer's empty entries are what a
+/// CRI runtime's mount points look like (`runtime_paths`).
+#[test]
+fn the_container_record_and_the_empty_entries_of_the_writable_layer() {
+    let upper = [
+        r#"{"path":"/etc","change":"dir","type":"dir"}"#,
+        r#"{"path":"/etc/hosts","change":"added","type":"file","size":0,"mode":"0755","sha256":null}"#,
+        r#"{"path":"/etc/passwd","change":"modified","type":"file","size":9,"mode":"0644","sha256":null}"#,
+        r#"{"path":"/dev","change":"added","type":"dir","mode":"0755"}"#,
+        r#"{"path":"/run","change":"dir","type":"dir"}"#,
+        r#"{"path":"/run/gone","change":"deleted","type":"whiteout"}"#,
+        r#"{"path":"/etc-x","change":"added","type":"dir"}"#,
+        r#"{"path":"/etc-x/f","change":"added","type":"file","size":1}"#,
+    ]
+    .join("\n");
+    let record = br#"{"runtime":"docker","id":"0123","name":"victim","pid":7,"state":"running","created":null,
+        "image_ref":null,"image_id":null,"image_digest":null,"labels":{},"pod":null,"namespace":null,
+        "pod_uid":null,"log_path":null,"upper_dir":"/u","lower_dirs":["/l-init","/l"],"merged_dir":null,
+        "privileged":false,"cap_add":[],"cap_drop":[],"capabilities":null,"seccomp_profile":null,
+        "apparmor_profile":null,"run_as_user":null,"read_only_rootfs":false,
+        "mounts":[{"source":null,"destination":"/data","rw":true,"type":"volume"}],"env":[]}"#;
+    let mut m = members();
+    m[1] = (Section::Filesystem, "upper-changes.jsonl", upper.into_bytes());
+    m.insert(5, (Section::PodSpec, "container.json", record.to_vec()));
+    let bytes = bundle(&m);
+    let manifest = manifest_of(&bytes);
+    let mut b = BundleEvidence::open(&bytes[..], Some(&manifest), Check::Strict, ReadLimits::default()).unwrap();
+    let w = b.container().unwrap().writable.unwrap();
+    assert_eq!(
+        w.empty.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["/dev", "/etc/hosts"]
+    );
+    assert_eq!(
+        w.dirs.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["/dev", "/etc", "/etc-x", "/run"]
+    );
+    let r = b.container_record().unwrap().unwrap();
+    assert_eq!(
+        (r.runtime.as_str(), r.mounts[0].destination.as_str()),
+        ("docker", "/data")
+    );
+    // A bare process (--pid) has no record; a bundle without the member neither.
+    let pid = br#"{"runtime":null,"pid":7,"note":"given by --pid"}"#;
+    let mut m = members();
+    m.insert(5, (Section::PodSpec, "container.json", pid.to_vec()));
+    let bytes = bundle(&m);
+    let manifest = manifest_of(&bytes);
+    let mut b = BundleEvidence::open(&bytes[..], Some(&manifest), Check::Strict, ReadLimits::default()).unwrap();
+    assert_eq!(b.container_record().unwrap(), None);
+    let bytes = bundle(&members());
+    let manifest = manifest_of(&bytes);
+    let mut b = BundleEvidence::open(&bytes[..], Some(&manifest), Check::Strict, ReadLimits::default()).unwrap();
+    assert_eq!(b.container_record().unwrap(), None);
+}
+
+#[test]
+fn a_bad_container_record_is_an_error_naming_the_member() {
+    for (bad, why) in [
+        (
+            &br#"{"runtime":"rkt","id":"x"}"#[..],
+            "not a container record: unknown variant `rkt`",
+        ),
+        (&b"\xff\xfe"[..], "not a container record: expected value"),
+        (&br#"[1,2]"#[..], "not a container record"),
+    ] {
+        let mut m = members();
+        m.insert(5, (Section::PodSpec, "container.json", bad.to_vec()));
+        let bytes = bundle(&m);
+        let manifest = manifest_of(&bytes);
+        let mut b = BundleEvidence::open(&bytes[..], Some(&manifest), Check::Strict, ReadLimits::default()).unwrap();
+        let err = b.container_record().unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("6-podspec/container.json line 1: {why}")),
+            "{err}"
+        );
+    }
+    let mut m = members();
+    m.insert(5, (Section::PodSpec, "container.json", vec![b' '; 100]));
+    let bytes = bundle(&m);
+    let manifest = manifest_of(&bytes);
+    let limits = ReadLimits {
+        max_list: 10,
+        ..ReadLimits::default()
+    };
+    let mut b = BundleEvidence::open(&bytes[..], Some(&manifest), Check::Strict, limits).unwrap();
+    assert!(b.container_record().is_err(), "larger than the limit");
+}

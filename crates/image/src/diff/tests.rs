@@ -201,6 +201,8 @@ fn attacked() -> ContainerFs {
         ]),
         deleted: set(&["/etc/motd", "/opt/d2"]),
         opaque: set(&["/opt/d1"]),
+        empty: set(&["/run/.containerenv"]),
+        ..WritableLayer::default()
     };
     ContainerFs {
         files,
@@ -262,7 +264,14 @@ fn the_change_list_is_what_podman_diff_printed() {
 
 #[test]
 fn all_adds_what_podman_leaves_out() {
-    let d = diff(&image(), &attacked(), &DiffOptions { all: true });
+    let d = diff(
+        &image(),
+        &attacked(),
+        &DiffOptions {
+            all: true,
+            ..DiffOptions::default()
+        },
+    );
     let extra: Vec<String> = lines(&d)
         .into_iter()
         .filter(|l| !lines(&diff(&image(), &attacked(), &DiffOptions::default())).contains(l))
@@ -389,7 +398,17 @@ fn pseudo_filesystems_and_unexamined_entries_are_unknown() {
         .collect();
     assert_eq!(nc, [("/data", 2), ("/proc", 1), ("/srv/secret", 1)]);
     // With --all, the missing /proc itself is a deletion podman would hide.
-    assert_eq!(lines(&diff(&image, &c, &DiffOptions { all: true })), ["D /proc"]);
+    assert_eq!(
+        lines(&diff(
+            &image,
+            &c,
+            &DiffOptions {
+                all: true,
+                ..DiffOptions::default()
+            }
+        )),
+        ["D /proc"]
+    );
 }
 
 #[test]

@@ -117,6 +117,7 @@ fn container() -> ContainerFs {
             entries: entries.iter().map(|s| s.to_string()).collect(),
             deleted: ["/etc/cron.d/old".to_string(), "/bin/ps".to_string()].into(),
             opaque: BTreeSet::new(),
+            ..WritableLayer::default()
         }),
     }
 }
@@ -323,4 +324,71 @@ fn new_lines_are_bounded_and_escaped() {
     assert_eq!(lines.first().map(String::as_str), Some("line 2"));
     assert_eq!(new_lines(None, b"# comment\n\nx\x1by\n"), ["x\\u{1b}y"]);
     assert_eq!(new_lines(None, "a".repeat(300).as_bytes())[0].len(), 200);
+}
+
+/// Docker's rules: bytes changed with size and time put back is not in the change list, but a
+/// `content-changed-metadata-kept` finding with both sides' entries as evidence.
+#[test]
+fn a_change_docker_cannot_see_is_a_finding() {
+    let image = index(vec![dir("/"), dir("/usr"), file("/usr/lib/libc.so", 0o644, "libc", T0)]);
+    let mut files = image.clone();
+    files.insert("/usr/lib/libc.so".into(), file("/usr/lib/libc.so", 0o644, "evil", T0));
+    let c = ContainerFs {
+        files,
+        ..ContainerFs::default()
+    };
+    let d = diff(&image, &c, &DiffOptions::docker(false));
+    assert!(d.changes.is_empty());
+    let none = Contents::new();
+    let sources = BTreeMap::from([(
+        "/usr/lib/libc.so".to_string(),
+        "5-filesystem/upper/usr/lib/libc.so".to_string(),
+    )]);
+    let no_sources = BTreeMap::new();
+    let side = |index_source, index, sources| Side {
+        index_source,
+        index,
+        contents: &none,
+        sources,
+    };
+    let f = unlisted_findings(
+        &d.unlisted,
+        Rules::Docker,
+        &side("9-image/layers", &image, &no_sources),
+        &side("5-filesystem/tree-index.jsonl", &c.files, &sources),
+    );
+    assert_eq!(f.len(), 1);
+    assert_eq!(
+        (f[0].severity, f[0].kind, f[0].path.as_deref()),
+        (
+            Severity::High,
+            FindingId::ContentChangedMetadataKept,
+            Some("/usr/lib/libc.so")
+        )
+    );
+    assert_eq!(
+        f[0].message,
+        "/usr/lib/libc.so: the content (SHA-256) differs from the image's while size and modification time are the image's; `docker diff` cannot show this change, so it is not in the change list (listed with --all)"
+    );
+    assert_eq!(
+        f[0].evidence,
+        [
+            format!(
+                "5-filesystem/tree-index.jsonl: /usr/lib/libc.so: file 0644 0:0 4 bytes sha256 {}",
+                Digest::of(b"evil").hex()
+            ),
+            "5-filesystem/upper/usr/lib/libc.so".to_string(),
+            format!(
+                "9-image/layers: /usr/lib/libc.so: file 0644 0:0 4 bytes sha256 {}",
+                Digest::of(b"libc").hex()
+            ),
+        ]
+    );
+    // And the content findings see it too: a library whose content differs.
+    let all = findings(
+        &d.unlisted,
+        &side("9-image/layers", &image, &no_sources),
+        &side("5-filesystem/tree-index.jsonl", &c.files, &sources),
+    );
+    assert_eq!(summary(&all), [(Severity::High, "binary-replaced", "/usr/lib/libc.so")]);
 }

@@ -2,7 +2,7 @@
 //! compared with its original image, or with the image as it was on the node, into a
 //! [`DiffReport`] with findings.
 
-use crate::bundle_index::{BundleEvidence, BundleIndexError, LayerMismatch, ReadLimits, TREE_INDEX};
+use crate::bundle_index::{BundleEvidence, BundleIndexError, LayerMismatch, ReadLimits, TREE_INDEX, TmpfsFile};
 use crate::diff::{DiffOptions, diff};
 use crate::findings::{Contents, Finding, Side, content_of_interest, content_wanted, findings};
 use crate::report::{Context, DiffReport, FailureRecord, ImageRecord};
@@ -95,7 +95,13 @@ pub fn diff_bundle(
             (index, record, Contents::new())
         }
     };
-    let layer_findings: Vec<Finding> = evidence.layer_mismatches().iter().map(layer_finding).collect();
+    let mut layer_findings: Vec<Finding> = evidence.layer_mismatches().iter().map(layer_finding).collect();
+    layer_findings.extend(
+        evidence
+            .tmpfs_files()
+            .iter()
+            .map(|f| tmpfs_finding(f, evidence.copy_of_entry(&f.path, &f.entry))),
+    );
     let d = diff(&image, &container, &DiffOptions { all });
     let wanted = content_wanted(&d.changes);
     let loaded = evidence.container_contents(&container, &wanted).map_err(in_bundle)?;
@@ -136,6 +142,14 @@ pub fn diff_bundle(
         all,
     };
     Ok(DiffReport::new(ctx, d, found, &image, &container.files))
+}
+
+/// `file-on-tmpfs`: a regular file on a tmpfs mount, with its index line and its copy as evidence.
+fn tmpfs_finding(f: &TmpfsFile, copy: Option<String>) -> Finding {
+    let described = format!("{}: {}", f.path, crate::findings::describe(&f.entry));
+    let mut evidence = vec![format!("{TREE_INDEX} line {}", f.line)];
+    evidence.extend(copy);
+    forensic_evidence::findings::file_on_tmpfs(&f.path, &f.mount, f.entry.mode & 0o111 != 0, &described, evidence)
 }
 
 /// `layer-checksum-mismatch`: a lower-layer file the collector found different from the node's

@@ -131,6 +131,8 @@ pub fn diff_bundle(
         },
     );
     found.extend(layer_findings);
+    // As findings() orders its own: most severe first, then path, kind and message.
+    found.sort_by(|a, b| (a.severity, &a.path, a.kind, &a.message).cmp(&(b.severity, &b.path, b.kind, &b.message)));
     let report = bundle.report();
     let ctx = Context {
         bundle: shown.to_string(),

@@ -704,6 +704,67 @@ mod tests {
     }
 
     #[test]
+    fn a_mount_walk_writes_full_paths_names_its_mount_and_withholds_credentials() {
+        use crate::rootfs::mounts::{MapEntry, MountMap};
+        use forensic_evidence::records::mounts::MountKind;
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(t.path().join("run/secrets/sa")).unwrap();
+        std::fs::write(t.path().join("run/secrets/sa/token"), b"tok").unwrap();
+        std::fs::create_dir_all(t.path().join("dev/shm")).unwrap();
+        std::fs::write(t.path().join("dev/shm/x.sh"), b"#!/bin/sh\n").unwrap();
+        let root = RootFs::open(t.path()).unwrap();
+        let entry = |p: &str, kind| MapEntry {
+            point: p.as_bytes().to_vec(),
+            kind,
+            walked: true,
+        };
+        let map = |include| {
+            Arc::new(MountMap::new(
+                vec![
+                    entry("", MountKind::Root),
+                    entry("run/secrets/sa", MountKind::Projected),
+                    entry("dev/shm", MountKind::Tmpfs),
+                ],
+                include,
+            ))
+        };
+        let walk = |base: &str, include| {
+            let opts = IndexOptions {
+                mounts: Some(MountScope {
+                    map: map(include),
+                    base: base.as_bytes().to_vec(),
+                }),
+                ..IndexOptions::default()
+            };
+            lines(&root, &opts).0
+        };
+        let v = walk("run/secrets/sa", false);
+        assert_eq!(v.len(), 1, "the start is its parent walk's line: {v:?}");
+        assert_eq!(v[0]["path"], "/run/secrets/sa/token");
+        assert_eq!(v[0]["mount"], "/run/secrets/sa");
+        assert_eq!(v[0]["mount_kind"], "projected");
+        assert_eq!(v[0]["sha256"], hex::encode(Sha256::digest(b"tok")));
+        assert_eq!(
+            v[0]["withheld"],
+            "credential volume (projected): contents not copied, since a bundle travels; collect --include-secrets copies them"
+        );
+        assert_eq!(walk("run/secrets/sa", true)[0].get("withheld"), None);
+        let v = walk("dev/shm", false);
+        let paths: Vec<&str> = v.iter().map(|l| l["path"].as_str().unwrap()).collect();
+        assert_eq!(paths, ["/dev/shm/x.sh"]);
+        assert_eq!(
+            (&v[0]["mount"], &v[0]["mount_kind"]),
+            (&Value::from("/dev/shm"), &Value::from("tmpfs"))
+        );
+        // The root's walk: the mount points are lines of their mount, the rest has none.
+        let v = walk("", false);
+        let by = |p: &str| v.iter().find(|l| l["path"] == p).unwrap().clone();
+        assert_eq!(by("/dev/shm")["mount"], "/dev/shm");
+        assert_eq!(by("/dev").get("mount"), None);
+        assert_eq!(by("/run/secrets/sa/token")["mount_kind"], "projected");
+    }
+
+    #[test]
     fn an_observer_sees_every_entry() {
         let t = tempfile::tempdir().unwrap();
         std::fs::write(t.path().join("a"), b"").unwrap();

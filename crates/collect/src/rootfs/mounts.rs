@@ -159,6 +159,9 @@ pub fn plan(
             .unwrap_or_default()
             .iter()
             .any(|later| relative(later.mount_point.as_bytes()) == rel);
+        // A directory on the same device as its parent (a bind mount within one filesystem)
+        // is entered by the parent's walk already: not walked twice.
+        let mut own_walk = true;
         let indexed = if kind == MountKind::Pseudo {
             MountIndexed::NotWalked
         } else if covered {
@@ -167,7 +170,11 @@ pub fn plan(
             MountIndexed::Indexed
         } else {
             match root.lstat(&rel) {
-                Ok(Some(st)) if st.is_dir() => MountIndexed::Indexed,
+                Ok(Some(st)) if st.is_dir() => {
+                    let parent = rel.rsplitn(2, |&b| b == b'/').nth(1).unwrap_or_default();
+                    own_walk = !root.lstat(parent).ok().flatten().is_some_and(|p| p.dev == st.dev);
+                    MountIndexed::Indexed
+                }
                 Ok(Some(st)) if st.is_file() => MountIndexed::File,
                 _ => MountIndexed::Unreachable,
             }
@@ -176,7 +183,7 @@ pub fn plan(
             map.push(MapEntry {
                 point: rel,
                 kind,
-                walked: indexed == MountIndexed::Indexed,
+                walked: indexed == MountIndexed::Indexed && own_walk,
             });
         }
         let credential = kind.is_credential();
@@ -321,7 +328,10 @@ mod tests {
         );
         assert!(records.iter().all(|r| !r.contents_copied));
         assert!(records[7].credential);
-        assert_eq!(map.walked().len(), 4);
+        // Here every mount point is a plain directory of the same filesystem as the root: the
+        // root's walk enters them, none is walked again; their lines still name their mount.
+        assert!(map.walked().is_empty());
+        assert_eq!(map.of(b"scratch/x").map(|e| e.kind), Some(Tmpfs));
         let (records, map) = plan(&rows, &runtime, &root, true);
         assert!(records[7].contents_copied && map.withheld_points().is_empty());
     }

@@ -172,7 +172,7 @@ pub fn plan(
             match root.lstat(&rel) {
                 Ok(Some(st)) if st.is_dir() => {
                     let parent = rel.rsplitn(2, |&b| b == b'/').nth(1).unwrap_or_default();
-                    own_walk = !root.lstat(parent).ok().flatten().is_some_and(|p| p.dev == st.dev);
+                    own_walk = root.lstat(parent).ok().flatten().is_none_or(|p| p.dev != st.dev);
                     MountIndexed::Indexed
                 }
                 Ok(Some(st)) if st.is_file() => MountIndexed::File,

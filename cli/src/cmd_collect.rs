@@ -69,6 +69,11 @@ pub struct Args {
     /// Cap on one copied file; larger files are truncated and marked so.
     #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
     max_file_size: u64,
+    /// Also copy the contents of credential volumes (Kubernetes Secret and projected volumes,
+    /// the service-account token). Without it they are indexed by hash and metadata only, their
+    /// index lines marked `withheld`, since a bundle travels.
+    #[arg(long)]
+    include_secrets: bool,
     /// This node's name as Kubernetes knows it (default: the host name).
     #[arg(long, value_name = "NAME")]
     node_name: Option<String>,
@@ -114,6 +119,7 @@ pub fn run(args: Args) -> Result<u8> {
     opts.memory = args.memory;
     opts.max_memory = args.max_memory;
     opts.max_file_size = args.max_file_size;
+    opts.include_secrets = args.include_secrets;
     opts.node_name = args.node_name.clone();
     opts.argv = std::env::args_os().collect();
     let bar = (!args.quiet && !args.json && std::io::stderr().is_terminal()).then(|| {

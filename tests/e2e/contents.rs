@@ -9,6 +9,7 @@ use forensic_evidence::records::command::CommandRecord;
 use forensic_evidence::records::container::ContainerJson;
 use forensic_evidence::records::derived::DerivedEntry;
 use forensic_evidence::records::image::{ImageReference, LowerLayer};
+use forensic_evidence::records::mounts::{MountKind, MountRecord};
 use forensic_evidence::records::network::Sockets;
 use forensic_evidence::records::process::{ProcessFlag, ProcessRecord};
 use forensic_evidence::records::tree::TreeEntry;
@@ -65,6 +66,7 @@ fn every_json_member_of_a_real_bundle_follows_its_schema() {
         members::PROCESSES,
         members::SOCKETS,
         members::TREE_INDEX,
+        members::MOUNTS,
         members::UPPER_CHANGES,
         members::DERIVED_SETUID,
         members::DERIVED_TMP_EXEC,
@@ -101,6 +103,16 @@ fn every_json_member_of_a_real_bundle_follows_its_schema() {
     assert_eq!(
         dropped.sha256.as_deref(),
         Some(crate::util::sha256sum(&crate::podman::host_busybox()).as_str())
+    );
+    let mounts: Vec<MountRecord<'static>> = whole(&dir, members::MOUNTS);
+    assert_eq!(
+        mounts.first().map(|m| (m.mount_point.shown(), m.kind)),
+        Some(("/".to_string(), MountKind::Root))
+    );
+    assert!(
+        mounts
+            .iter()
+            .any(|m| m.mount_point.as_bytes() == b"/dev/shm" && m.kind == MountKind::Tmpfs)
     );
     let upper: Vec<UpperChange<'static>> = jsonl(&dir, members::UPPER_CHANGES);
     assert!(

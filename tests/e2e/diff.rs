@@ -138,12 +138,12 @@ const FINDINGS_FROM_BUNDLE: [(&str, &str, &str); 10] = [
     ("critical", "setuid-added", "/var/tmp/.s"),
     ("high", "account-file-changed", "/etc/group"),
     ("high", "account-file-changed", "/etc/passwd"),
+    ("high", "layer-checksum-mismatch", "/etc/shadow"),
     ("high", "persistence-ssh-key", "/home/app/.ssh/authorized_keys"),
     ("high", "tmp-executable", "/tmp/dropper.sh"),
     ("high", "binary-replaced", "/usr/bin/report"),
     ("high", "persistence-cron", "/var/spool/cron/crontabs/root"),
     ("high", "tmp-executable", "/var/tmp/.s"),
-    ("high", "layer-checksum-mismatch", "/etc/shadow"),
 ];
 
 #[test]

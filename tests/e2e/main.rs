@@ -17,6 +17,7 @@ mod exit_codes;
 mod extract;
 mod hostile;
 mod hostile_container;
+mod mounts;
 mod output_safety;
 mod podman;
 mod show;

@@ -138,9 +138,15 @@ impl Container {
 
     /// Starts `image` running `command` (its `Config.Cmd`) as its main process.
     pub fn start_with(image: &Image, name: &str, command: &[&str]) -> Container {
+        Container::start_run(image, name, &[], command)
+    }
+
+    /// Starts `image` with extra `podman run` flags (`--mount …`, `-v …`) running `command`.
+    pub fn start_run(image: &Image, name: &str, run_flags: &[&str], command: &[&str]) -> Container {
         let _ = Command::new("podman").args(["rm", "-f", name]).output();
         let mut args = vec!["run", "-d", "--name", name];
         args.extend(RUN_FLAGS);
+        args.extend_from_slice(run_flags);
         args.push(image.name.as_str());
         args.extend_from_slice(command);
         podman(&args);

@@ -21,6 +21,7 @@ RULES = [
     (r"2-network/sockets\.json", "sockets.schema.json", False),
     (r"5-filesystem/tree-index\.jsonl", "tree-entry.schema.json", True),
     (r"9-image/layers/[0-9]+\.jsonl", "tree-entry.schema.json", True),
+    (r"5-filesystem/mounts\.json", "mounts.schema.json", False),
     (r"5-filesystem/upper-changes\.jsonl", "upper-change.schema.json", True),
     (r"5-filesystem/derived/(setuid|tmp-executables|recent)\.jsonl", "derived-entry.schema.json", True),
     (r"6-podspec/container\.json", "container.schema.json", False),

@@ -1,9 +1,9 @@
 //! `show files`: the filesystem section's listing (`5-filesystem/tree-index.jsonl`), streamed line
 //! by line through filters, never held in memory.
 //!
-//! The index holds every entry of the container's root filesystem (only that filesystem:
-//! `/dev/shm`, `/run` and volumes are `mountpoint-skipped` entries, and their files are in the
-//! derived lists and copies instead). It records `mtime` and `ctime`, not `atime`.
+//! The index holds every entry of the container's root filesystem and of every other mount but
+//! pseudo filesystems (`/dev/shm`, tmpfs mounts, volumes; each such line names its `mount` and
+//! `mount_kind`). It records `mtime` and `ctime`, not `atime`.
 
 use crate::error::AnalysisError;
 use crate::evidence::Evidence;

@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | 1 processes | the executable, memory maps with `rwx`, processes as root, environment secrets | `deleted-executable`, `runs-from-temp-dir`, `exec-map-from-temp`, `rwx-anonymous-map`, `deleted-mapping`, `shell-or-network-tool`, `root-processes`, `secret-in-environment` |
 //! | 2 network | suspicious listening ports, active connections | `listening-socket`, `established-connection` |
-//! | 5 filesystem | executables in `/tmp`, setuid/setgid files, recently modified files, `/etc/passwd` modified, new users, modified binaries, shell histories | `executable-in-temp-dir`, `setuid-outside-system-dirs`, `setuid-files`, `recently-modified`, `account-file-changed`, `persistence-point-changed`, `system-binary-changed`, `log-deleted`, `uid0-user`, `empty-password`, `shell-history`, `authorized-keys`, `ld-preload` |
+//! | 5 filesystem | executables in `/tmp`, setuid/setgid files, recently modified files, `/etc/passwd` modified, new users, modified binaries, shell histories, files on tmpfs mounts | `executable-in-temp-dir`, `file-on-tmpfs`, `setuid-outside-system-dirs`, `setuid-files`, `recently-modified`, `account-file-changed`, `persistence-point-changed`, `system-binary-changed`, `log-deleted`, `uid0-user`, `empty-password`, `shell-history`, `authorized-keys`, `ld-preload` |
 //! | 6 podspec | security context, mounts, environment | `privileged-container`, `added-capabilities`, `sensitive-host-mount`, `seccomp-unconfined`, `secret-in-environment` |
 //! | 7 audit | exec sessions, secret access, RBAC changes, who created the pod | `exec-into-pod`, `secret-access`, `rbac-change`, `pod-created` |
 //! | 8 alerts | Falco alerts for the container | `falco-alert` (one per rule and priority) |

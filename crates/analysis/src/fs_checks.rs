@@ -196,12 +196,14 @@ pub(crate) fn filesystem_findings<S: OpenReader + ?Sized>(
 ) -> Result<Option<u64>, AnalysisError> {
     let mut tmp_exec = derived_list(ev, DERIVED_TMP_EXEC)?.map(|r| (DERIVED_TMP_EXEC.to_string(), r));
     let mut setuid = derived_list(ev, DERIVED_SETUID)?.map(|r| (DERIVED_SETUID.to_string(), r));
+    let mut tmpfs = crate::mount_checks::TmpfsFiles::default();
     let indexed = if ev.has_member(TREE_INDEX) {
         let want_tmp = tmp_exec.is_none();
         let want_suid = setuid.is_none();
         let mut t = Vec::new();
         let mut s = Vec::new();
         let total = crate::files::for_each(ev, &crate::files::FileFilter::default(), |n, e| {
+            tmpfs.observe(n, e);
             let path = e.path.lossy();
             if want_tmp && e.is_executable() && forensic_evidence::paths::in_temp_dir(path.as_bytes()) && t.len() < 5000
             {
@@ -222,6 +224,7 @@ pub(crate) fn filesystem_findings<S: OpenReader + ?Sized>(
     } else {
         None
     };
+    tmpfs.findings(ev, out);
     match tmp_exec {
         Some((member, rows)) => temp_executables(ev, &member, &rows, out),
         None => not_checked.push(format!(

@@ -42,6 +42,7 @@ pub mod findings;
 mod fs_checks;
 mod log_checks;
 pub mod members;
+mod mount_checks;
 pub mod network;
 pub mod processes;
 pub mod script_checks;

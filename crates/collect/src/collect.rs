@@ -65,6 +65,9 @@ pub struct CollectOptions {
     pub max_memory: u64,
     /// Cap on one copied file; larger files are truncated and marked so.
     pub max_file_size: u64,
+    /// Copy the contents of credential volumes (Kubernetes Secret and projected volumes, the
+    /// service-account token). Without it they are indexed by hash and metadata only.
+    pub include_secrets: bool,
     /// This node's name (default: the host name), compared with a pod's node.
     pub node_name: Option<String>,
     /// The command line, recorded in the manifest.
@@ -90,6 +93,7 @@ impl CollectOptions {
             memory: false,
             max_memory: 1 << 30,
             max_file_size: 256 << 20,
+            include_secrets: false,
             node_name: None,
             argv: Vec::new(),
             proc_root: ProcRoot::default(),

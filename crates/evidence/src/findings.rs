@@ -145,6 +145,9 @@ finding_ids! {
     SystemBinaryDeleted = "system-binary-deleted", [High], ["show", "diff"];
     /// A file the container wrote has a modification time set back before the container existed.
     MtimeBackdated = "mtime-backdated", [Medium], ["show"];
+    /// A regular file on a tmpfs mount (`/dev/shm`, `/dev`, `--tmpfs`): memory the image does not
+    /// have and that vanishes with the container. High when it has an execute bit.
+    FileOnTmpfs = "file-on-tmpfs", [High, Medium], ["show", "diff"];
     /// A line of a text file in a temporary directory downloads code and runs it.
     DownloadAndRun = "download-and-run", [High], ["show"];
     /// A line of a text file in a temporary directory names a URL.
@@ -330,6 +333,24 @@ impl Finding {
     }
 }
 
+/// The `file-on-tmpfs` finding of a regular file on the tmpfs mounted at `mount`, as `show
+/// suspicious` and `diff` both raise it: `described` is the file as the command shows it (path
+/// and metadata), `evidence` its tree-index line and the member holding its copy.
+pub fn file_on_tmpfs(path: &str, mount: &str, executable: bool, described: &str, evidence: Vec<String>) -> Finding {
+    let (severity, what) = if executable {
+        (Severity::High, "executable file")
+    } else {
+        (Severity::Medium, "regular file")
+    };
+    Finding::new(
+        severity,
+        FindingId::FileOnTmpfs,
+        format!("{what} on the tmpfs mount {mount} (memory only, gone with the container): {described}"),
+        evidence,
+    )
+    .with_path(path)
+}
+
 /// Findings per severity.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SeverityCounts {
@@ -377,6 +398,23 @@ mod tests {
             );
             assert!(!id.severities().is_empty() && !id.commands().is_empty(), "{s}");
         }
+    }
+
+    #[test]
+    fn a_file_on_tmpfs_is_high_when_executable() {
+        let f = file_on_tmpfs("/dev/shm/x", "/dev/shm", false, "/dev/shm/x (…)", vec!["l".into()]);
+        assert_eq!(
+            (f.severity, f.kind, f.path.as_deref()),
+            (Severity::Medium, FindingId::FileOnTmpfs, Some("/dev/shm/x"))
+        );
+        assert_eq!(
+            f.message,
+            "regular file on the tmpfs mount /dev/shm (memory only, gone with the container): /dev/shm/x (…)"
+        );
+        let f = file_on_tmpfs("/scratch/m", "/scratch", true, "/scratch/m", vec![]);
+        assert_eq!(f.severity, Severity::High);
+        assert!(f.message.starts_with("executable file on the tmpfs mount /scratch"));
+        assert!(FindingId::FileOnTmpfs.allows(Severity::High) && FindingId::FileOnTmpfs.allows(Severity::Medium));
     }
 
     #[test]

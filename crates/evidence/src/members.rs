@@ -14,6 +14,9 @@ pub const SOCKETS: &str = "2-network/sockets.json";
 pub const PROC_NET: &str = "2-network/proc-net/";
 /// Section 5: the full-tree index ([`crate::records::tree::TreeEntry`] lines).
 pub const TREE_INDEX: &str = "5-filesystem/tree-index.jsonl";
+/// Section 5: every mount of the container, classified
+/// ([`crate::records::mounts::MountRecord`]s, a JSON array).
+pub const MOUNTS: &str = "5-filesystem/mounts.json";
 /// Section 5: the writable layer's change list ([`crate::records::upper::UpperChange`] lines).
 pub const UPPER_CHANGES: &str = "5-filesystem/upper-changes.jsonl";
 /// Section 5: setuid and setgid regular files ([`crate::records::derived::DerivedEntry`] lines).

@@ -2,7 +2,7 @@
 //! compared with its original image, or with the image as it was on the node, into a
 //! [`DiffReport`] with findings.
 
-use crate::bundle_index::{BundleEvidence, BundleIndexError, LayerMismatch, ReadLimits, TREE_INDEX};
+use crate::bundle_index::{BundleEvidence, BundleIndexError, LayerMismatch, ReadLimits, TREE_INDEX, TmpfsFile};
 use crate::diff::{DiffOptions, diff};
 use crate::findings::{Contents, Finding, Side, content_of_interest, content_wanted, findings, unlisted_findings};
 use crate::report::{Context, DiffReport, FailureRecord, ImageRecord};
@@ -99,7 +99,13 @@ pub fn diff_bundle(
             (index, record, Contents::new())
         }
     };
-    let layer_findings: Vec<Finding> = evidence.layer_mismatches().iter().map(layer_finding).collect();
+    let mut layer_findings: Vec<Finding> = evidence.layer_mismatches().iter().map(layer_finding).collect();
+    layer_findings.extend(
+        evidence
+            .tmpfs_files()
+            .iter()
+            .map(|f| tmpfs_finding(f, evidence.copy_of_entry(&f.path, &f.entry))),
+    );
     let d = diff(&image, &container, &opts);
     let wanted = content_wanted(d.changes.iter().chain(&d.unlisted));
     let loaded = evidence.container_contents(&container, &wanted).map_err(in_bundle)?;
@@ -130,6 +136,8 @@ pub fn diff_bundle(
     let mut found: Vec<Finding> = findings(&examined, &image_side, &container_side);
     found.extend(unlisted_findings(&d.unlisted, opts.rules, &image_side, &container_side));
     found.extend(layer_findings);
+    // As findings() orders its own: most severe first, then path, kind and message.
+    found.sort_by(|a, b| (a.severity, &a.path, a.kind, &a.message).cmp(&(b.severity, &b.path, b.kind, &b.message)));
     let report = bundle.report();
     let ctx = Context {
         bundle: shown.to_string(),
@@ -144,6 +152,7 @@ pub fn diff_bundle(
     Ok(DiffReport::new(ctx, d, found, &image, &container.files))
 }
 
+<<<<<<< HEAD
 /// The rules and runtime paths of the runtime the container record names: docker's for Docker,
 /// the mount points of the OCI spec for a CRI runtime (containerd, CRI-O), podman's otherwise
 /// (podman, and a bare process given by `--pid`). The same for `--image` and
@@ -168,6 +177,14 @@ pub fn options_for(record: Option<&ContainerRecord>, all: bool) -> DiffOptions {
             ..DiffOptions::default()
         },
     }
+=======
+/// `file-on-tmpfs`: a regular file on a tmpfs mount, with its index line and its copy as evidence.
+fn tmpfs_finding(f: &TmpfsFile, copy: Option<String>) -> Finding {
+    let described = format!("{}: {}", f.path, crate::findings::describe(&f.entry));
+    let mut evidence = vec![format!("{TREE_INDEX} line {}", f.line)];
+    evidence.extend(copy);
+    forensic_evidence::findings::file_on_tmpfs(&f.path, &f.mount, f.entry.mode & 0o111 != 0, &described, evidence)
+>>>>>>> mounts
 }
 
 /// `layer-checksum-mismatch`: a lower-layer file the collector found different from the node's

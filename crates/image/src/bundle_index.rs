@@ -23,7 +23,7 @@
 
 use crate::diff::{ContainerFs, WritableLayer};
 use crate::findings::Contents;
-use crate::index::{FileIndex, Kind};
+use crate::index::{FileEntry, FileIndex, Kind};
 use crate::index_line::{self, IndexLine, IndexedEntry};
 use crate::lower_layers;
 use forensic_bundle::checked::{CheckedError, CheckedMembers};
@@ -126,6 +126,21 @@ pub struct BundleEvidence<'s, S: OpenReader + ?Sized> {
     /// Lower-layer files that differ from the node's record of their layer, learned by
     /// [`BundleEvidence::image_from_layers`].
     layer_mismatches: Vec<LayerMismatch>,
+    /// Regular files on tmpfs mounts, learned by [`BundleEvidence::container`].
+    tmpfs_files: Vec<TmpfsFile>,
+}
+
+/// A regular file on a tmpfs mount: its tree-index line says `"mount_kind": "tmpfs"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TmpfsFile {
+    /// The file's path in the container.
+    pub path: String,
+    /// The mount point of its tmpfs.
+    pub mount: String,
+    /// Line number in [`TREE_INDEX`].
+    pub line: u64,
+    /// Its index line.
+    pub entry: FileEntry,
 }
 
 /// A file of a lower layer whose index line says `"layer_checksum": "differs"`.
@@ -170,7 +185,14 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
             limits,
             upper_members: BTreeMap::new(),
             layer_mismatches: Vec::new(),
+            tmpfs_files: Vec::new(),
         })
+    }
+
+    /// The regular files on tmpfs mounts (filled by [`BundleEvidence::container`]), in index
+    /// order.
+    pub fn tmpfs_files(&self) -> &[TmpfsFile] {
+        &self.tmpfs_files
     }
 
     /// The lower-layer files that differ from the node's record of their layer (filled by
@@ -249,6 +271,8 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
         let mut fs = ContainerFs::default();
         let max = self.limits.max_entries;
         let mut count = 0u64;
+        let mut tmpfs = Vec::new();
+        let mut mounts: Vec<String> = Vec::new();
         self.lines(TREE_INDEX, "the container's full-tree index", |n, line| {
             count += 1;
             if count > max {
@@ -256,6 +280,23 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
             }
             match index_line::parse(line).map_err(|why| line_err(TREE_INDEX, n, why))? {
                 IndexLine::Entry(e) => {
+                    if let Some(mount) = e.on_tmpfs.clone() {
+                        tmpfs.push(TmpfsFile {
+                            path: e.entry.path.clone(),
+                            mount,
+                            line: n,
+                            entry: e.entry.clone(),
+                        });
+                    }
+                    let path = &e.entry.path;
+                    let below = |p: &String| path.strip_prefix(p.as_str()).is_some_and(|r| r.starts_with('/'));
+                    if e.below_mount || mounts.iter().any(below) {
+                        // On a tmpfs or a volume: not the image's filesystem.
+                        return Ok(());
+                    }
+                    if e.mount {
+                        mounts.push(path.clone());
+                    }
                     if let Some(why) = e.unexplored {
                         fs.unexplored.insert(e.entry.path.clone(), why);
                     }
@@ -267,6 +308,7 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
             }
             Ok(())
         })?;
+        self.tmpfs_files = tmpfs;
         if self.has_member(UPPER_CHANGES) {
             fs.writable = Some(self.writable_layer()?);
         }
@@ -398,6 +440,13 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
     /// manifest digest matches the indexed file is preferred. `None` when the bundle has none.
     pub fn copy_of(&self, container: &ContainerFs, path: &str) -> Option<String> {
         let entry = container.files.get(path).filter(|e| e.kind == Kind::File)?;
+        self.copy_of_entry(path, entry)
+    }
+
+    /// The member holding the copy of the regular file `entry` at `path`, as
+    /// [`BundleEvidence::copy_of`] chooses it (also for a file on a mount, which is not in
+    /// [`ContainerFs::files`]).
+    pub fn copy_of_entry(&self, path: &str, entry: &FileEntry) -> Option<String> {
         let candidates: Vec<String> = self
             .upper_members
             .get(path)

@@ -328,7 +328,7 @@ impl Ctx<'_> {
 }
 
 /// `file 0755 0:0 1234 bytes sha256 …`, `symlink -> target`, `dir 0755 0:0`.
-fn describe(e: &FileEntry) -> String {
+pub(crate) fn describe(e: &FileEntry) -> String {
     let mut s = format!("{} {:04o} {}:{}", kind_word(e.kind), e.mode, e.uid, e.gid);
     if e.kind == Kind::File {
         s.push_str(&format!(" {} bytes", e.size));

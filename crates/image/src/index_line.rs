@@ -47,6 +47,13 @@ pub(crate) struct IndexedEntry {
     pub unexplored: Option<String>,
     /// A lower layer's file checked against the node's record of the layer (CONTENTS.md §7).
     pub layer_checksum: Option<LayerChecksum>,
+    /// The mount point of the tmpfs mount a regular file is on (`file-on-tmpfs`).
+    pub on_tmpfs: Option<String>,
+    /// The entry is below the mount point of a mount other than the root filesystem (a tmpfs, a
+    /// volume): not part of the image's filesystem, so not compared with it.
+    pub below_mount: bool,
+    /// The entry is on a mount other than the root filesystem (its line names one).
+    pub mount: bool,
 }
 
 impl IndexedEntry {
@@ -122,9 +129,15 @@ pub(crate) fn parse(line: &[u8]) -> Result<IndexLine, String> {
         .into_iter()
         .map(|x| (x.0, x.1.into_vec()))
         .collect();
+    let mount = l.mount.as_ref().map(forensic_evidence::RawBytes::shown);
+    let below_mount = mount.as_ref().is_some_and(|m| *m != path);
     let unexplored = match (l.kind, l.note) {
         (EntryType::MountpointSkipped, note) => Some(note.unwrap_or_else(|| "another filesystem: not entered".into())),
         (EntryType::Dir, Some(note)) => Some(note),
+        (EntryType::Dir, None) if mount.is_some() => Some(format!(
+            "{} mount: its files are not compared with the image",
+            l.mount_kind.map_or("another", |k| k.as_str())
+        )),
         _ => None,
     };
     Ok(IndexLine::Entry(IndexedEntry {
@@ -143,6 +156,12 @@ pub(crate) fn parse(line: &[u8]) -> Result<IndexLine, String> {
         xattrs,
         unexplored,
         layer_checksum: l.layer_checksum,
+        on_tmpfs: match (l.kind, l.mount_kind, mount) {
+            (EntryType::File, Some(k), Some(m)) if k.is_scratch_memory() => Some(m),
+            _ => None,
+        },
+        below_mount,
+        mount: l.mount.is_some(),
     }))
 }
 

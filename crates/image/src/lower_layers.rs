@@ -132,6 +132,9 @@ mod tests {
             xattrs: Vec::new(),
             unexplored: None,
             layer_checksum: None,
+            on_tmpfs: None,
+            below_mount: false,
+            mount: false,
         }
     }
 

@@ -3,6 +3,7 @@
 //! regular file.
 
 use crate::rootfs::error::{RootError, display_path};
+use crate::rootfs::mounts::is_under_any;
 use crate::rootfs::root::RootFs;
 use crate::rootfs::walk::{self, Descent, DirHandle, Entry, Visit, WalkOptions};
 use crate::sink::{NewMember, Sink, Written};
@@ -22,6 +23,9 @@ pub struct CopyOptions {
     /// The walk of directories: by default crossing into other filesystems (`/dev/shm` and `/run`
     /// are usually tmpfs mounts) but not into pseudo filesystems (proc, sysfs, cgroup, …).
     pub walk: WalkOptions,
+    /// Directories (relative to the root, no leading `/`) whose files are never copied: the
+    /// credential volumes without `--include-secrets` (their index lines say `withheld`).
+    pub withheld: Vec<Vec<u8>>,
 }
 
 impl Default for CopyOptions {
@@ -31,6 +35,7 @@ impl Default for CopyOptions {
             max_files: 100_000,
             max_total_bytes: 4 << 30,
             walk: WalkOptions::default(),
+            withheld: Vec::new(),
         }
     }
 }
@@ -101,6 +106,7 @@ pub fn copy_tree(
     let base = crate::rootfs::json::absolute(rel_dir);
     let prefix = normalized(prefix);
     let walked = walk::walk(root, rel_dir, &opts.walk, &mut |v| match v {
+        Visit::Entry(e, _) if is_under_any(&joined(trim_slashes(rel_dir), &e.path), &opts.withheld) => Ok(()),
         Visit::Entry(e, dir) => {
             let original = joined(&base, &e.path);
             match (&e.descent, dir) {
@@ -150,6 +156,9 @@ pub fn copy_file(
 
 /// [`copy_file`] with a shared [`Copier`] (shared limits and counts).
 pub(crate) fn copy_one(root: &RootFs, rel_path: &[u8], name: String, c: &mut Copier<'_>) -> Result<bool, RootError> {
+    if is_under_any(trim_slashes(rel_path), &c.opts.withheld) {
+        return Ok(false);
+    }
     let original = crate::rootfs::json::absolute(rel_path);
     let parent = match root.open_parent(rel_path) {
         Ok(p) => p,
@@ -362,6 +371,12 @@ impl<R: Read> Read for Recorded<R> {
 pub(crate) fn normalized(prefix: &str) -> String {
     let p = prefix.trim_matches('/');
     if p.is_empty() { String::new() } else { format!("{p}/") }
+}
+
+/// `p` without leading slashes.
+fn trim_slashes(p: &[u8]) -> &[u8] {
+    let start = p.iter().position(|&b| b != b'/').unwrap_or(p.len());
+    p.get(start..).unwrap_or_default()
 }
 
 /// `base` + `/` + `rel` (or `base` for an empty `rel`).

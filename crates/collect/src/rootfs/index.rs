@@ -20,6 +20,7 @@
 
 use crate::rootfs::error::RootError;
 use crate::rootfs::json;
+use crate::rootfs::mounts::{MountMap, withheld_reason};
 use crate::rootfs::root::RootFs;
 use crate::rootfs::sys;
 use crate::rootfs::tarsplit::{CRC_64_ISO, Checked, LayerSums};
@@ -51,6 +52,21 @@ pub struct IndexOptions {
     /// A lower layer's index: check every regular file against the node's record of the layer
     /// (`layer_checksum` on its line; the CRC-64 is computed from the same bytes as the SHA-256).
     pub layer: Option<LayerCheck>,
+    /// The container's mounts: each line of an entry not on the root filesystem names its mount
+    /// (`mount`, `mount_kind`), credential files are marked `withheld`, and the walk may start
+    /// at a mount point ([`MountScope::base`]).
+    pub mounts: Option<MountScope>,
+}
+
+/// Which mounts the lines belong to, and where this walk starts.
+#[derive(Debug, Clone)]
+pub struct MountScope {
+    /// The container's mounts.
+    pub map: Arc<MountMap>,
+    /// The walk's start relative to the container's root (a mount point, no leading `/`; empty
+    /// for the root). Lines are written with the start's path before the walked path; a walk
+    /// that starts below the root writes no line for its start (its parent's walk has one).
+    pub base: Vec<u8>,
 }
 
 /// How a lower layer's files are checked.
@@ -74,6 +90,7 @@ impl Default for IndexOptions {
             max_hash_size: Some(4 << 30),
             max_skipped_kept: 1000,
             layer: None,
+            mounts: None,
         }
     }
 }
@@ -172,7 +189,9 @@ fn index_inner(
         max_hash_size: opts.max_hash_size,
         xattrs_from_file: opts.walk.xattrs == XattrPolicy::NotRegularFiles,
         layer: opts.layer.as_ref(),
+        mounts: opts.mounts.as_ref(),
     };
+    let skip_start = opts.mounts.as_ref().is_some_and(|m| !m.base.is_empty());
     std::thread::scope(|s| {
         let (tx, rx) = mpsc::sync_channel::<Vec<Item>>(1);
         let (done_tx, done_rx) = mpsc::channel::<Done>();
@@ -190,8 +209,10 @@ fn index_inner(
             progress,
         };
         let mut batch = Batch::new(opts.batch_files.max(1), walk::nofile_share(16).clamp(1, 32));
-        let walked = walk::walk(root, b"", &opts.walk, &mut |v| {
+        let start = opts.mounts.as_ref().map_or(&b""[..], |m| m.base.as_slice());
+        let walked = walk::walk(root, start, &opts.walk, &mut |v| {
             match v {
+                Visit::Entry(e, _) if skip_start && e.path.is_empty() => {}
                 Visit::Entry(e, dir) => {
                     observe(&e)?;
                     batch.push_entry(e, dir);
@@ -287,6 +308,7 @@ struct HashConfig<'a> {
     max_hash_size: Option<u64>,
     xattrs_from_file: bool,
     layer: Option<&'a LayerCheck>,
+    mounts: Option<&'a MountScope>,
 }
 
 /// The lines of one batch and what hashing them found.
@@ -363,12 +385,14 @@ fn hash_batch(batch: Vec<Item>, cfg: &HashConfig<'_>) -> Done {
 fn index_item(item: &Item, cfg: &HashConfig<'_>, line: &mut Vec<u8>, differs: &mut Vec<Vec<u8>>) -> Outcome {
     let (entry, dir) = match item {
         Item::Skipped(s) => {
-            let path = json::absolute(&s.path);
+            let path = json::absolute(&in_container(cfg, &s.path));
             json::push_line(line, &TreeEntry::skipped(RawBytes::borrowed(&path), s.reason.clone()));
             return Outcome::Skipped(s.clone());
         }
         Item::Entry(e, dir) => (e, dir),
     };
+    let rel = in_container(cfg, &entry.path);
+    let mount = cfg.mounts.and_then(|m| m.map.of(&rel));
     let mut xattrs_read: Option<Vec<Xattr>> = None;
     let mut crc64 = None;
     let (sha256, error, outcome) = match dir {
@@ -388,6 +412,9 @@ fn index_item(item: &Item, cfg: &HashConfig<'_>, line: &mut Vec<u8>, differs: &m
         None => (None, None, Outcome::Listed),
     };
     let (kind, note, outcome) = match &entry.descent {
+        Descent::OtherFilesystem if mount.is_some_and(|m| m.walked && m.point == rel) => {
+            (EntryType::from(entry.meta.kind), None, outcome)
+        }
         Descent::OtherFilesystem => (
             EntryType::MountpointSkipped,
             Some("another filesystem: not entered".to_string()),
@@ -421,7 +448,16 @@ fn index_item(item: &Item, cfg: &HashConfig<'_>, line: &mut Vec<u8>, differs: &m
         }
         _ => None,
     };
-    let path = json::absolute(&entry.path);
+    let path = json::absolute(&rel);
+    let mount_point = mount.map(|m| json::absolute(&m.point));
+    let withheld = match (mount, cfg.mounts) {
+        (Some(mnt), Some(scope))
+            if mnt.kind.is_credential() && !scope.map.include_secrets && entry.meta.kind == FileKind::File =>
+        {
+            Some(withheld_reason(mnt.kind))
+        }
+        _ => None,
+    };
     let xattrs = xattrs_read.as_deref().or(m.xattrs.as_deref());
     let rdev = matches!(m.kind, FileKind::Char | FileKind::Block).then(|| json::device_of(entry.rdev));
     json::push_line(
@@ -444,9 +480,20 @@ fn index_item(item: &Item, cfg: &HashConfig<'_>, line: &mut Vec<u8>, differs: &m
             note,
             error,
             layer_checksum,
+            mount: mount_point.as_deref().map(RawBytes::borrowed),
+            mount_kind: mount.map(|m| m.kind),
+            withheld,
         },
     );
     outcome
+}
+
+/// The path relative to the container's root of `walked` (relative to the walk's start).
+fn in_container(cfg: &HashConfig<'_>, walked: &[u8]) -> Vec<u8> {
+    match cfg.mounts {
+        Some(m) if !m.base.is_empty() => crate::rootfs::copy::joined(&m.base, walked),
+        _ => walked.to_vec(),
+    }
 }
 
 /// A lower-layer file (`path` relative to the layer root) checked against the layer's record:
@@ -654,6 +701,67 @@ mod tests {
             v.iter().all(|l| l.get("layer_checksum").is_none()),
             "not in a container's index"
         );
+    }
+
+    #[test]
+    fn a_mount_walk_writes_full_paths_names_its_mount_and_withholds_credentials() {
+        use crate::rootfs::mounts::{MapEntry, MountMap};
+        use forensic_evidence::records::mounts::MountKind;
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(t.path().join("run/secrets/sa")).unwrap();
+        std::fs::write(t.path().join("run/secrets/sa/token"), b"tok").unwrap();
+        std::fs::create_dir_all(t.path().join("dev/shm")).unwrap();
+        std::fs::write(t.path().join("dev/shm/x.sh"), b"#!/bin/sh\n").unwrap();
+        let root = RootFs::open(t.path()).unwrap();
+        let entry = |p: &str, kind| MapEntry {
+            point: p.as_bytes().to_vec(),
+            kind,
+            walked: true,
+        };
+        let map = |include| {
+            Arc::new(MountMap::new(
+                vec![
+                    entry("", MountKind::Root),
+                    entry("run/secrets/sa", MountKind::Projected),
+                    entry("dev/shm", MountKind::Tmpfs),
+                ],
+                include,
+            ))
+        };
+        let walk = |base: &str, include| {
+            let opts = IndexOptions {
+                mounts: Some(MountScope {
+                    map: map(include),
+                    base: base.as_bytes().to_vec(),
+                }),
+                ..IndexOptions::default()
+            };
+            lines(&root, &opts).0
+        };
+        let v = walk("run/secrets/sa", false);
+        assert_eq!(v.len(), 1, "the start is its parent walk's line: {v:?}");
+        assert_eq!(v[0]["path"], "/run/secrets/sa/token");
+        assert_eq!(v[0]["mount"], "/run/secrets/sa");
+        assert_eq!(v[0]["mount_kind"], "projected");
+        assert_eq!(v[0]["sha256"], hex::encode(Sha256::digest(b"tok")));
+        assert_eq!(
+            v[0]["withheld"],
+            "credential volume (projected): contents not copied, since a bundle travels; collect --include-secrets copies them"
+        );
+        assert_eq!(walk("run/secrets/sa", true)[0].get("withheld"), None);
+        let v = walk("dev/shm", false);
+        let paths: Vec<&str> = v.iter().map(|l| l["path"].as_str().unwrap()).collect();
+        assert_eq!(paths, ["/dev/shm/x.sh"]);
+        assert_eq!(
+            (&v[0]["mount"], &v[0]["mount_kind"]),
+            (&Value::from("/dev/shm"), &Value::from("tmpfs"))
+        );
+        // The root's walk: the mount points are lines of their mount, the rest has none.
+        let v = walk("", false);
+        let by = |p: &str| v.iter().find(|l| l["path"] == p).unwrap().clone();
+        assert_eq!(by("/dev/shm")["mount"], "/dev/shm");
+        assert_eq!(by("/dev").get("mount"), None);
+        assert_eq!(by("/run/secrets/sa/token")["mount_kind"], "projected");
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod sys;
 pub mod copy;
 pub mod derived;
 pub mod index;
+pub mod mounts;
 pub mod places;
 pub mod tarsplit;
 pub mod upper;

@@ -73,11 +73,14 @@ pub struct Candidate {
 }
 
 /// The regular files of a full-tree index (`tree-index.jsonl` lines) changed at or after
-/// `start_ns`. Lines that do not parse are skipped (the index is the collector's own output).
+/// `start_ns`, and every regular file on a tmpfs mount (memory the image does not have, gone
+/// with the container) or, with `include_secrets`, on a credential volume, whatever its times.
+/// A line marked `withheld` (a credential file without `--include-secrets`) is never selected.
+/// Lines that do not parse are skipped (the index is the collector's own output).
 ///
 /// # Errors
 /// Reading the index failed.
-pub fn select(index: &mut dyn BufRead, start_ns: i64) -> io::Result<Vec<Candidate>> {
+pub fn select(index: &mut dyn BufRead, start_ns: i64, include_secrets: bool) -> io::Result<Vec<Candidate>> {
     let mut out = Vec::new();
     let mut line = Vec::new();
     loop {
@@ -89,7 +92,10 @@ pub fn select(index: &mut dyn BufRead, start_ns: i64) -> io::Result<Vec<Candidat
             continue;
         };
         let changed = [e.mtime_ns, e.ctime_ns].into_iter().flatten().any(|t| t >= start_ns);
-        if e.kind == EntryType::File && changed {
+        let kept = e
+            .mount_kind
+            .is_some_and(|k| k.is_scratch_memory() || (include_secrets && k.is_credential()));
+        if e.kind == EntryType::File && e.withheld.is_none() && (changed || kept) {
             out.push(Candidate {
                 path: e.path.as_bytes().to_vec(),
                 sha256: e.sha256.clone(),
@@ -200,9 +206,37 @@ mod tests {
             "not json".into(),
         ]
         .join("\n");
-        let got = select(&mut index.as_bytes(), 100).unwrap_or_default();
+        let got = select(&mut index.as_bytes(), 100, false).unwrap_or_default();
         let paths: Vec<&[u8]> = got.iter().map(|c| c.path.as_slice()).collect();
         assert_eq!(paths, [&b"/backdated"[..], b"/written"]);
+    }
+
+    #[test]
+    fn tmpfs_files_are_selected_whatever_their_times_and_credentials_only_when_asked() {
+        let on = |path: &str, kind: &str, extra: &str| {
+            let l = line(path, "file", 10, 10);
+            format!(
+                "{},\"mount\":\"/m\",\"mount_kind\":\"{kind}\"{extra}}}",
+                l.trim_end_matches('}')
+            )
+        };
+        let index = [
+            on("/scratch/x.sh", "tmpfs", ""),
+            on("/data/old", "host-path", ""),
+            on("/sa/token", "projected", r#","withheld":"credential volume""#),
+            on("/creds/password", "secret", ""),
+        ]
+        .join("\n");
+        let paths = |include| {
+            select(&mut index.as_bytes(), 100, include)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| String::from_utf8_lossy(&c.path).into_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(paths(false), ["/scratch/x.sh"]);
+        // With --include-secrets the collector writes no `withheld`: only such lines are kept.
+        assert_eq!(paths(true), ["/scratch/x.sh", "/creds/password"]);
     }
 
     #[test]

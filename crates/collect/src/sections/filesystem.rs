@@ -1,8 +1,10 @@
 //! Section 5: the container's filesystem, read from the host through /proc/<pid>/root and the
 //! overlay upper directory, without following any link inside it (see [`crate::rootfs`]).
 //!
-//! Members: `mountinfo` (the target's mount table), `tree-index.jsonl` (every entry of the root
-//! filesystem with metadata and SHA-256), `upper/…` and `upper-changes.jsonl` (the writable layer:
+//! Members: `mountinfo` (the target's mount table), `mounts.json` (every mount classified, see
+//! [`crate::rootfs::mounts`]), `tree-index.jsonl` (every entry of the root filesystem and of
+//! every mount but pseudo filesystems, with metadata and SHA-256; a credential volume's files by
+//! hash and metadata only, unless `--include-secrets`), `upper/…` and `upper-changes.jsonl` (the writable layer:
 //! added, modified and deleted paths), `root/…` (copies of the places attackers use),
 //! `changed/…` (files changed since the container started that the bundle holds nowhere else,
 //! see [`crate::sections::changed`]) and `derived/…` (setuid files, executables in temporary directories, recently modified files).
@@ -12,19 +14,23 @@ use crate::counts::Counter;
 use crate::ctx::{Ctx, MAX_PROC_FILE, read_proc_bytes};
 use crate::rootfs::copy::{self, CopyOptions};
 use crate::rootfs::derived::{DerivedOptions, collect_derived};
-use crate::rootfs::index::{IndexOptions, LayerCheck, write_index_progress};
+use crate::rootfs::index::{IndexOptions, LayerCheck, MountScope, write_index_progress};
+use crate::rootfs::mounts::{self, MountMap};
 use crate::rootfs::places::{ATTACKER_PLACES, copy_places};
 use crate::rootfs::tarsplit::{self, LayerSums};
 use crate::rootfs::upper::{UpperOptions, collect_upper};
+use crate::rootfs::walk::WalkOptions;
 use crate::rootfs::{RootError, RootFs};
 use crate::sections::changed;
 use crate::sink::{NewMember, Sink};
 use forensic_bundle::manifest::Source;
 use forensic_evidence::members;
 use forensic_evidence::records::image::LowerLayer;
+use forensic_evidence::records::mounts::MountIndexed;
 use std::io::{self, Seek, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A container-side problem is a gap; a failure to write the bundle stops collection.
 fn settle<T>(sink: &mut dyn Sink, what: &str, r: Result<T, RootError>) -> io::Result<Option<T>> {
@@ -79,49 +85,28 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
     let Some(root) = open_root(ctx, sink) else {
         return Ok(());
     };
-    // (b) the full-tree index, spooled to a temporary file and stored as one member.
+    let mounts = mount_plan(ctx, &root, sink)?;
+    // (b) the full-tree index of every mount, spooled to a temporary file and stored as one member.
     let mut spool = tempfile::tempfile()?;
-    let mut indexed = false;
-    if let Some(stats) = settle(
-        sink,
-        "full-tree index",
-        write_index_progress(&root, &mut spool, &IndexOptions::default(), &walk_progress(ctx)),
-    )? {
-        ctx.count(Counter::EntriesIndexed, stats.entries);
-        ctx.count(Counter::FilesHashed, stats.files_hashed);
-        for s in stats.skipped_list.iter().take(100) {
-            sink.gap(
-                format!("index: {}", crate::rootfs::display_path(&s.path)),
-                s.reason.clone(),
-            );
-        }
-        let len = spool.seek(SeekFrom::End(0))?;
-        spool.seek(SeekFrom::Start(0))?;
-        let mut m = NewMember::new(
-            members::local(members::TREE_INDEX),
-            Source::Derived {
-                derived: format!("walk of /proc/{pid}/root (root filesystem only, no link followed)"),
-            },
-        );
-        m.size_hint = Some(len);
-        sink.member(m, &mut spool)?;
-        indexed = true;
-    }
+    let indexed = index_mounts(ctx, &root, &mounts, &mut spool, sink)?;
     // What changed since the container started, by the index's times (copied after (c) and
     // (a), which may hold some of it already).
-    let changed = match (indexed, changed::start_ns(ctx)) {
-        (true, Some(start)) => {
-            spool.seek(SeekFrom::Start(0))?;
-            changed::select(&mut std::io::BufReader::new(&mut spool), start)?
-        }
-        (true, None) => {
-            sink.gap(
-                "changed files".into(),
-                "the container's start time is not known: files changed since it are not copied".into(),
-            );
-            Vec::new()
-        }
-        (false, _) => Vec::new(),
+    let start = changed::start_ns(ctx);
+    if indexed && start.is_none() {
+        sink.gap(
+            "changed files".into(),
+            "the container's start time is not known: files changed since it are not copied (those on tmpfs mounts are)".into(),
+        );
+    }
+    let changed = if indexed {
+        spool.seek(SeekFrom::Start(0))?;
+        changed::select(
+            &mut std::io::BufReader::new(&mut spool),
+            start.unwrap_or(i64::MAX),
+            ctx.opts.include_secrets,
+        )?
+    } else {
+        Vec::new()
     };
     drop(spool);
     let mut rec = changed::Recorder::new(sink);
@@ -130,6 +115,7 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
     // left when they start.
     let places = CopyOptions {
         max_files: copy_options(ctx).max_files.min(rec.room() / 2),
+        withheld: mounts.withheld_points(),
         ..copy_options(ctx)
     };
     if let Some(stats) = {
@@ -149,6 +135,121 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
     let r = collect_derived(&root, sink, &opts);
     settle(sink, "derived lists", r)?;
     Ok(())
+}
+
+/// Classifies every mount of the container's mountinfo and stores the list as
+/// [`members::MOUNTS`]; a mount that cannot be reached from the root is a gap.
+fn mount_plan(ctx: &Ctx<'_>, root: &RootFs, sink: &mut dyn Sink) -> io::Result<Arc<MountMap>> {
+    let path = ctx.proc.path(ctx.target.pid, "mountinfo");
+    let Ok(text) = read_proc_bytes(&path, MAX_PROC_FILE) else {
+        sink.gap(
+            "mounts".into(),
+            format!(
+                "{} could not be read: only the root filesystem is indexed",
+                path.display()
+            ),
+        );
+        return Ok(Arc::new(MountMap::default()));
+    };
+    let table = forensic_proc::mountinfo::parse_mountinfo(&text);
+    let runtime = ctx
+        .target
+        .record
+        .as_ref()
+        .map(|r| r.mounts.as_slice())
+        .unwrap_or_default();
+    let (records, map) = mounts::plan(&table.rows, runtime, root, ctx.opts.include_secrets);
+    for r in records.iter().filter(|r| r.indexed == MountIndexed::Unreachable) {
+        sink.gap(
+            format!("mount {}", r.mount_point.shown()),
+            "not indexed: its mount point is not reachable from the container's root without following a link, or a later mount covers it".into(),
+        );
+    }
+    let doc = serde_json::to_vec_pretty(&records).map_err(io::Error::other)?;
+    crate::ctx::derived(
+        sink,
+        members::local(members::MOUNTS),
+        &format!("{} classified, with the runtime's record of each mount", path.display()),
+        &doc,
+    )?;
+    Ok(Arc::new(map))
+}
+
+/// Writes the tree index of the root filesystem and then of every other mount that is walked
+/// (each line naming its mount) to `spool`, and stores it as [`members::TREE_INDEX`]. Returns
+/// whether the index was written.
+fn index_mounts(
+    ctx: &mut Ctx<'_>,
+    root: &RootFs,
+    mounts: &Arc<MountMap>,
+    spool: &mut std::fs::File,
+    sink: &mut dyn Sink,
+) -> io::Result<bool> {
+    let pid = ctx.target.pid;
+    let defaults = IndexOptions::default();
+    let mut budget = defaults.walk.max_entries;
+    let mut walks: Vec<Vec<u8>> = vec![Vec::new()];
+    walks.extend(mounts.walked().into_iter().map(|m| m.point.clone()));
+    for base in walks {
+        let what = if base.is_empty() {
+            "full-tree index".to_string()
+        } else {
+            format!("index of mount {}", crate::rootfs::display_path(&base))
+        };
+        if budget == 0 {
+            sink.gap(what, "not indexed: the index's entry limit was reached".into());
+            continue;
+        }
+        let opts = IndexOptions {
+            walk: WalkOptions {
+                max_entries: budget,
+                ..defaults.walk.clone()
+            },
+            mounts: Some(MountScope {
+                map: mounts.clone(),
+                base: base.clone(),
+            }),
+            ..defaults.clone()
+        };
+        let Some(stats) = settle(
+            sink,
+            &what,
+            write_index_progress(root, spool, &opts, &walk_progress(ctx)),
+        )?
+        else {
+            if base.is_empty() {
+                return Ok(false);
+            }
+            continue;
+        };
+        budget = budget.saturating_sub(stats.walk.entries);
+        ctx.count(Counter::EntriesIndexed, stats.entries);
+        ctx.count(Counter::FilesHashed, stats.files_hashed);
+        for s in stats.skipped_list.iter().take(100) {
+            let full = if base.is_empty() {
+                s.path.clone()
+            } else {
+                crate::rootfs::copy::joined(&base, &s.path)
+            };
+            sink.gap(
+                format!("index: {}", crate::rootfs::display_path(&full)),
+                s.reason.clone(),
+            );
+        }
+    }
+    let len = spool.seek(SeekFrom::End(0))?;
+    spool.seek(SeekFrom::Start(0))?;
+    let mut m = NewMember::new(
+        members::local(members::TREE_INDEX),
+        Source::Derived {
+            derived: format!(
+                "walk of /proc/{pid}/root and of each of its mounts but pseudo filesystems (no link followed)"
+            ),
+        },
+    );
+    m.size_hint = Some(len);
+    sink.member(m, spool)?;
+    Ok(true)
 }
 
 /// The overlay mount of the container's root: from the runtime record, else the mount table.

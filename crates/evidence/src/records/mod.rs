@@ -5,6 +5,7 @@ pub mod command;
 pub mod container;
 pub mod derived;
 pub mod image;
+pub mod mounts;
 pub mod network;
 pub mod process;
 pub mod tree;

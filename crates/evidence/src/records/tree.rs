@@ -1,6 +1,7 @@
 //! One line of a full-tree index: `5-filesystem/tree-index.jsonl` (the container's root
 //! filesystem) and `9-image/layers/N.jsonl` (one lower layer on the node). CONTENTS.md §3.
 
+use super::mounts::MountKind;
 use super::{Device, EntryType, Mode, XattrPair};
 use crate::raw::RawBytes;
 use serde::ser::SerializeMap;
@@ -65,6 +66,19 @@ pub struct TreeEntry<'a> {
     /// from the container's full-tree index.
     #[serde(default)]
     pub layer_checksum: Option<LayerChecksum>,
+    /// The mount point of the mount the entry is on, for every entry not on the container's root
+    /// filesystem (`5-filesystem/mounts.json` describes each mount). Absent on the root
+    /// filesystem and in lower-layer indexes.
+    #[serde(default)]
+    pub mount: Option<RawBytes<'a>>,
+    /// The kind of that mount (`tmpfs`, `secret`, …), present with `mount`.
+    #[serde(default)]
+    pub mount_kind: Option<MountKind>,
+    /// A regular file whose contents `collect` did not copy anywhere into the bundle, and why
+    /// (a credential volume without `--include-secrets`). Its `sha256` and metadata are still
+    /// recorded.
+    #[serde(default)]
+    pub withheld: Option<String>,
 }
 
 /// A lower-layer file checked against the node's record of what the layer held when it was
@@ -105,6 +119,9 @@ impl<'a> TreeEntry<'a> {
             note: None,
             error: None,
             layer_checksum: None,
+            mount: None,
+            mount_kind: None,
+            withheld: None,
         }
     }
 
@@ -173,6 +190,15 @@ impl Serialize for TreeEntry<'_> {
         if let Some(c) = &self.layer_checksum {
             m.serialize_entry("layer_checksum", c)?;
         }
+        if let Some(mount) = &self.mount {
+            m.serialize_entry("mount", mount)?;
+        }
+        if let Some(kind) = &self.mount_kind {
+            m.serialize_entry("mount_kind", kind)?;
+        }
+        if let Some(w) = &self.withheld {
+            m.serialize_entry("withheld", w)?;
+        }
         m.end()
     }
 }
@@ -201,6 +227,9 @@ mod tests {
             note: None,
             error: None,
             layer_checksum: None,
+            mount: None,
+            mount_kind: None,
+            withheld: None,
         };
         let line = serde_json::to_string(&e).unwrap();
         assert_eq!(
@@ -221,5 +250,18 @@ mod tests {
         let line = serde_json::to_string(&f).unwrap();
         assert!(line.ends_with(r#""sha256":null,"layer_checksum":"differs"}"#), "{line}");
         assert_eq!(serde_json::from_str::<TreeEntry<'static>>(&line).unwrap(), f);
+
+        let mut t = e.clone();
+        t.kind = EntryType::File;
+        t.rdev = None;
+        t.mount = Some(RawBytes::borrowed(b"/var/run/secrets/kubernetes.io/serviceaccount"));
+        t.mount_kind = Some(MountKind::Projected);
+        t.withheld = Some("credential".into());
+        let line = serde_json::to_string(&t).unwrap();
+        assert!(
+            line.ends_with(r#""sha256":null,"mount":"/var/run/secrets/kubernetes.io/serviceaccount","mount_kind":"projected","withheld":"credential"}"#),
+            "{line}"
+        );
+        assert_eq!(serde_json::from_str::<TreeEntry<'static>>(&line).unwrap(), t);
     }
 }

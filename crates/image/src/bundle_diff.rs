@@ -106,6 +106,18 @@ pub fn diff_bundle(
             .iter()
             .map(|f| tmpfs_finding(f, evidence.copy_of_entry(&f.path, &f.entry))),
     );
+    if evidence.tmpfs_files_more() > 0 {
+        layer_findings.push(Finding::new(
+            crate::findings::Severity::Medium,
+            FindingId::FileOnTmpfs,
+            format!(
+                "{} more regular files on tmpfs mounts (the first {} are listed one by one)",
+                evidence.tmpfs_files_more(),
+                crate::bundle_index::MAX_TMPFS_FILES
+            ),
+            vec![TREE_INDEX.to_string()],
+        ));
+    }
     let d = diff(&image, &container, &opts);
     let wanted = content_wanted(d.changes.iter().chain(&d.unlisted));
     let loaded = evidence.container_contents(&container, &wanted).map_err(in_bundle)?;

@@ -33,7 +33,7 @@ use forensic_bundle::verify::OpenReader;
 use forensic_evidence::records::EntryType;
 use forensic_evidence::records::container::{ContainerJson, ContainerRecord};
 use forensic_evidence::records::tree::LayerChecksum;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, BufRead};
 
 use forensic_evidence::lines::{LineLimits, for_each_line};
@@ -126,9 +126,15 @@ pub struct BundleEvidence<'s, S: OpenReader + ?Sized> {
     /// Lower-layer files that differ from the node's record of their layer, learned by
     /// [`BundleEvidence::image_from_layers`].
     layer_mismatches: Vec<LayerMismatch>,
-    /// Regular files on tmpfs mounts, learned by [`BundleEvidence::container`].
+    /// Regular files on tmpfs mounts, learned by [`BundleEvidence::container`]: the first
+    /// [`MAX_TMPFS_FILES`], and how many more.
     tmpfs_files: Vec<TmpfsFile>,
+    tmpfs_more: u64,
 }
+
+/// Most regular files on tmpfs mounts kept one by one (`file-on-tmpfs` findings); the rest are
+/// counted.
+pub const MAX_TMPFS_FILES: usize = 100;
 
 /// A regular file on a tmpfs mount: its tree-index line says `"mount_kind": "tmpfs"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,6 +192,7 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
             upper_members: BTreeMap::new(),
             layer_mismatches: Vec::new(),
             tmpfs_files: Vec::new(),
+            tmpfs_more: 0,
         })
     }
 
@@ -193,6 +200,11 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
     /// order.
     pub fn tmpfs_files(&self) -> &[TmpfsFile] {
         &self.tmpfs_files
+    }
+
+    /// How many more regular files on tmpfs mounts the index lists past [`MAX_TMPFS_FILES`].
+    pub fn tmpfs_files_more(&self) -> u64 {
+        self.tmpfs_more
     }
 
     /// The lower-layer files that differ from the node's record of their layer (filled by
@@ -272,7 +284,9 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
         let max = self.limits.max_entries;
         let mut count = 0u64;
         let mut tmpfs = Vec::new();
-        let mut mounts: Vec<String> = Vec::new();
+        let mut tmpfs_more = 0u64;
+        // Mount points met so far (their lines come from the walk of the filesystem above them).
+        let mut mounts: BTreeSet<String> = BTreeSet::new();
         self.lines(TREE_INDEX, "the container's full-tree index", |n, line| {
             count += 1;
             if count > max {
@@ -281,21 +295,30 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
             match index_line::parse(line).map_err(|why| line_err(TREE_INDEX, n, why))? {
                 IndexLine::Entry(e) => {
                     if let Some(mount) = e.on_tmpfs.clone() {
-                        tmpfs.push(TmpfsFile {
-                            path: e.entry.path.clone(),
-                            mount,
-                            line: n,
-                            entry: e.entry.clone(),
-                        });
+                        if tmpfs.len() < MAX_TMPFS_FILES {
+                            tmpfs.push(TmpfsFile {
+                                path: e.entry.path.clone(),
+                                mount,
+                                line: n,
+                                entry: e.entry.clone(),
+                            });
+                        } else {
+                            tmpfs_more += 1;
+                        }
                     }
                     let path = &e.entry.path;
-                    let below = |p: &String| path.strip_prefix(p.as_str()).is_some_and(|r| r.starts_with('/'));
-                    if e.below_mount || mounts.iter().any(below) {
+                    // Each directory above the path (`/a`, `/a/b` for `/a/b/c`): bounded by its
+                    // length, whatever the number of mounts.
+                    let below = path
+                        .match_indices('/')
+                        .skip(1)
+                        .any(|(i, _)| path.get(..i).is_some_and(|p| mounts.contains(p)));
+                    if e.below_mount || below {
                         // On a tmpfs or a volume: not the image's filesystem.
                         return Ok(());
                     }
                     if e.mount {
-                        mounts.push(path.clone());
+                        mounts.insert(path.clone());
                     }
                     if let Some(why) = e.unexplored {
                         fs.unexplored.insert(e.entry.path.clone(), why);
@@ -309,6 +332,7 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
             Ok(())
         })?;
         self.tmpfs_files = tmpfs;
+        self.tmpfs_more = tmpfs_more;
         if self.has_member(UPPER_CHANGES) {
             fs.writable = Some(self.writable_layer()?);
         }

@@ -220,6 +220,41 @@ mod tests {
     }
 
     #[test]
+    fn lines_of_mounts_are_told_apart_from_the_root_filesystem() {
+        let meta =
+            r#""mode":"0644","uid":0,"gid":0,"size":1,"mtime_ns":1,"symlink_target":null,"xattrs":null,"sha256":null"#;
+        let e = entry(&format!(
+            r#"{{"path":"/dev/shm/x","type":"file",{meta},"mount":"/dev/shm","mount_kind":"tmpfs"}}"#
+        ));
+        assert_eq!(
+            (e.on_tmpfs.as_deref(), e.below_mount, e.mount),
+            (Some("/dev/shm"), true, true)
+        );
+        let e = entry(&format!(
+            r#"{{"path":"/dev/shm","type":"dir",{meta},"mount":"/dev/shm","mount_kind":"tmpfs"}}"#
+        ));
+        assert_eq!((e.on_tmpfs.as_deref(), e.below_mount, e.mount), (None, false, true));
+        assert_eq!(
+            e.unexplored.as_deref(),
+            Some("tmpfs mount: its files are not compared with the image")
+        );
+        let e = entry(&format!(
+            r#"{{"path":"/sa/token","type":"file",{meta},"mount":"/sa","mount_kind":"projected","withheld":"w"}}"#
+        ));
+        assert_eq!((e.on_tmpfs.as_deref(), e.below_mount), (None, true));
+        let e = entry(&format!(
+            r#"{{"path":"/etc/hosts","type":"file",{meta},"mount":"/etc/hosts","mount_kind":"runtime-bind"}}"#
+        ));
+        assert_eq!((e.below_mount, e.unexplored.as_deref()), (false, None));
+        let e = entry(&format!(r#"{{"path":"/tmp/x","type":"file",{meta}}}"#));
+        assert_eq!((e.on_tmpfs.as_deref(), e.below_mount, e.mount), (None, false, false));
+        assert!(
+            parse(format!(r#"{{"path":"/x","type":"file",{meta},"mount":"/x","mount_kind":"bogus"}}"#).as_bytes())
+                .is_err()
+        );
+    }
+
+    #[test]
     fn unexplored_directories_and_skipped_entries() {
         let e = entry(
             r#"{"path":"/proc","type":"mountpoint-skipped","mode":"0555","uid":0,"gid":0,"size":0,"mtime_ns":1,"symlink_target":null,"xattrs":null,"sha256":null,"note":"proc filesystem: not entered"}"#,

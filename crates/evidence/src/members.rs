@@ -36,6 +36,9 @@ pub const KUBELET_LOGS: &str = "4-logs/pods/";
 /// Section 6: the runtime's inspect output (a CLI's, verbatim) or, for containerd, the
 /// [`crate::records::containerd::ContainerdInspect`] document.
 pub const INSPECT: &str = "6-podspec/inspect.json";
+/// Section 6: containerd's document of the previous instance of the container (a restarted
+/// container's exited instance), as [`INSPECT`].
+pub const PREVIOUS_INSPECT: &str = "6-podspec/previous-inspect.json";
 /// Section 6: a pod's containers resolved from their CRI identity
 /// ([`crate::records::containerd::PodContainers`]).
 pub const POD_CONTAINERS: &str = "6-podspec/pod-containers.json";

@@ -648,4 +648,46 @@ mod tests {
             "{e}"
         );
     }
+
+    /// A socket that answers with garbage (not HTTP/2) and one that never answers: typed errors,
+    /// recorded, within the probe timeout, no panic.
+    #[test]
+    fn a_socket_speaking_garbage_or_nothing_is_an_error_not_a_hang() {
+        use std::io::{Read, Write};
+        let dir = tempfile::tempdir().unwrap();
+        let garbage = dir.path().join("garbage.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&garbage).unwrap();
+        let server = std::thread::spawn(move || {
+            for stream in listener.incoming().take(2) {
+                let Ok(mut s) = stream else { break };
+                let mut buf = [0u8; 64];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello\xff\xfe");
+            }
+        });
+        let now = || forensic_bundle::time::Timestamp::from_unix_nanos(0).unwrap();
+        let mut log = CallLog::new(&now);
+        let ep = Endpoint {
+            socket: garbage.clone(),
+            namespace: DEFAULT_NAMESPACE.into(),
+        };
+        let started = std::time::Instant::now();
+        let e = ep.version(&mut log).unwrap_err();
+        assert!(started.elapsed() <= PROBE_TIMEOUT + Duration::from_secs(5), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with(&format!("containerd API at {}", garbage.display())),
+            "{e}"
+        );
+        assert!(!log.calls.is_empty());
+        assert!(
+            log.calls
+                .iter()
+                .all(|c| c.outcome != forensic_evidence::records::api::ApiOutcome::Ok)
+        );
+        // Let the server thread end whether it saw one connection or two.
+        drop(std::os::unix::net::UnixStream::connect(&garbage));
+        drop(std::os::unix::net::UnixStream::connect(&garbage));
+        server.join().unwrap();
+    }
 }

@@ -10,7 +10,7 @@ use crate::log::{CallLog, Failure, Site, runtime};
 use containerd_client::services::v1::snapshots::MountsRequest;
 use containerd_client::services::v1::snapshots::snapshots_client::SnapshotsClient;
 use containerd_client::services::v1::{
-    Container, GetContainerRequest, GetImageRequest, GetRequest, ListContainersRequest, ListTasksRequest,
+    Container, GetContainerRequest, GetImageRequest, GetRequest, InfoRequest, ListContainersRequest, ListTasksRequest,
     ReadContentRequest, containers_client::ContainersClient, content_client::ContentClient,
     images_client::ImagesClient, tasks_client::TasksClient, version_client::VersionClient,
 };
@@ -87,6 +87,7 @@ const TASKS_GET: &str = "containerd.services.tasks.v1.Tasks/Get";
 const SNAPSHOTS_MOUNTS: &str = "containerd.services.snapshots.v1.Snapshots/Mounts";
 const IMAGES_GET: &str = "containerd.services.images.v1.Images/Get";
 const CONTENT_READ: &str = "containerd.services.content.v1.Content/Read";
+const CONTENT_INFO: &str = "containerd.services.content.v1.Content/Info";
 
 fn status_failure(s: tonic::Status) -> Failure {
     if s.code() == tonic::Code::NotFound {
@@ -427,6 +428,32 @@ impl Endpoint {
                 mounts,
                 image,
             })
+        })
+    }
+
+    /// `Content.Info`: the size of a blob the content store holds.
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`] when the store does not hold it (a node with
+    /// `discard_unpacked_layers` drops layer blobs once unpacked); [`ApiError`] when the call fails.
+    pub fn content_size(&self, log: &mut CallLog<'_>, digest: &str) -> Result<i64, ApiError> {
+        check_digest(digest)?;
+        runtime()?.block_on(async {
+            let ch = self.channel(log, CONTENT_INFO, digest).await?;
+            let req = self.request(InfoRequest {
+                digest: digest.to_string(),
+            })?;
+            let r = self
+                .site()
+                .timed(log, CONTENT_INFO, digest, CALL_TIMEOUT, len, async {
+                    ContentClient::new(ch)
+                        .info(req)
+                        .await
+                        .map(tonic::Response::into_inner)
+                        .map_err(status_failure)
+                })
+                .await?;
+            Ok(r.info.map_or(0, |i| i.size))
         })
     }
 

@@ -278,6 +278,18 @@ fn inspect_returns_the_task_pid_the_overlay_dirs_the_labels_and_the_image_manife
     let config_digest = m.pointer("/config/digest").and_then(|v| v.as_str()).unwrap();
     let config = ep.read_content(&mut log, config_digest, MAX_DOCUMENT).unwrap();
     assert_eq!(format!("sha256:{}", sha256_hex(&config)), config_digest);
+    let layers: Vec<&str> = m["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap())
+        .collect();
+    assert_eq!(layers.len(), 2);
+    for (l, d) in m["layers"].as_array().unwrap().iter().zip(&layers) {
+        assert_eq!(ep.content_size(&mut log, d).unwrap(), l["size"].as_i64().unwrap());
+    }
+    let absent = format!("sha256:{}", "0".repeat(64));
+    assert!(ep.content_size(&mut log, &absent).unwrap_err().is_not_found());
     let e = ep.read_content(&mut log, config_digest, 10).unwrap_err();
     assert!(e.to_string().ends_with(": the blob is larger than 10 bytes"), "{e}");
 

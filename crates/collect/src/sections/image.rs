@@ -167,9 +167,41 @@ fn containerd_image(ctx: &mut Ctx<'_>, sink: &mut dyn Sink, doc: &ContainerdInsp
                 format!("the manifest {manifest_digest} names no config digest"),
             ),
         }
+        layer_blobs(&ep, &mut log, sink, &manifest);
     }
     ctx.api_calls.extend(log.take());
     Ok(())
+}
+
+/// Layer blobs are not copied; one that the content store no longer holds (a node with
+/// `discard_unpacked_layers`) is a gap, since the image cannot then be rebuilt from this node.
+fn layer_blobs(ep: &Endpoint, log: &mut CallLog<'_>, sink: &mut dyn Sink, manifest: &[u8]) {
+    let Ok(m) = serde_json::from_slice::<serde_json::Value>(manifest) else {
+        return;
+    };
+    let digests: Vec<String> = m
+        .get("layers")
+        .and_then(|l| l.as_array())
+        .map(|l| {
+            l.iter()
+                .filter_map(|x| x.get("digest")?.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let missing: Vec<String> = digests
+        .into_iter()
+        .filter(|d| ep.content_size(log, d).is_err_and(|e| e.is_not_found()))
+        .collect();
+    if !missing.is_empty() {
+        sink.gap(
+            "image layer blobs".into(),
+            format!(
+                "not in containerd's content store (discard_unpacked_layers?): {}; the lower-layer index comes from \
+                 the snapshot's lower directories",
+                missing.join(", ")
+            ),
+        );
+    }
 }
 
 /// Reads one blob (at most [`MAX_DOCUMENT`]) into member `name`; a missing or unreadable blob is

@@ -183,7 +183,7 @@ fn a_pod_without_kubectl_is_collected_through_containerd_s_api() {
     assert_eq!(
         names,
         [
-            "Containers/List",
+            "Containers/ListStream",
             "Tasks/List",
             "Containers/Get",
             "Tasks/Get",

@@ -1,6 +1,6 @@
 //! containerd's own gRPC API on its unix socket (`containerd-client` over tonic).
 //!
-//! Read-only calls: `Version`, `Containers.List/Get`, `Tasks.List/Get`, `Snapshots.Mounts`,
+//! Read-only calls: `Version`, `Containers.ListStream/Get`, `Tasks.List/Get`, `Snapshots.Mounts`,
 //! `Images.Get`, `Content.Read`. Every call carries the namespace header and is recorded in the
 //! caller's [`CallLog`].
 
@@ -37,6 +37,8 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 pub const STREAM_TIMEOUT: Duration = Duration::from_secs(600);
 /// Time allowed to tell whether a socket answers (auto-detection).
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most containers listed (each message of the stream is bounded by tonic's 4 MiB limit).
+pub const MAX_CONTAINERS: usize = 100_000;
 /// Largest manifest, index or config read into memory.
 pub const MAX_DOCUMENT: u64 = 4 << 20;
 
@@ -58,7 +60,7 @@ impl Default for Endpoint {
     }
 }
 
-/// One container as `Containers.List` gives it.
+/// One container as `Containers.ListStream` gives it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContainerSummary {
     /// Id.
@@ -80,7 +82,7 @@ pub struct ContainerSummary {
 }
 
 const VERSION: &str = "containerd.services.version.v1.Version/Version";
-const CONTAINERS_LIST: &str = "containerd.services.containers.v1.Containers/List";
+const CONTAINERS_LIST: &str = "containerd.services.containers.v1.Containers/ListStream";
 const CONTAINERS_GET: &str = "containerd.services.containers.v1.Containers/Get";
 const TASKS_LIST: &str = "containerd.services.tasks.v1.Tasks/List";
 const TASKS_GET: &str = "containerd.services.tasks.v1.Tasks/Get";
@@ -219,32 +221,53 @@ impl Endpoint {
         })
     }
 
-    /// `Containers.List` with containerd filters (e.g.
-    /// `labels."io.kubernetes.pod.name"==web`); no filter lists all.
+    /// `Containers.ListStream` with containerd filters (e.g.
+    /// `labels."io.kubernetes.pod.name"==web`); no filter lists all. Streamed one container per
+    /// message, at most [`MAX_CONTAINERS`].
     ///
     /// # Errors
-    /// [`ApiError`] when the call fails.
+    /// [`ApiError`] when the call fails or more than [`MAX_CONTAINERS`] containers answer.
     pub fn list(&self, log: &mut CallLog<'_>, filters: &[String]) -> Result<Vec<ContainerSummary>, ApiError> {
+        let argument = filters.join(",");
         runtime()?.block_on(async {
-            let ch = self.channel(log, CONTAINERS_LIST, &filters.join(",")).await?;
+            let ch = self.channel(log, CONTAINERS_LIST, &argument).await?;
             let req = self.request(ListContainersRequest {
                 filters: filters.to_vec(),
             })?;
-            let r = self
+            let containers = self
                 .site()
-                .timed(log, CONTAINERS_LIST, &filters.join(","), CALL_TIMEOUT, len, async {
-                    ContainersClient::new(ch)
-                        .list(req)
-                        .await
-                        .map(tonic::Response::into_inner)
-                        .map_err(status_failure)
-                })
+                .timed(
+                    log,
+                    CONTAINERS_LIST,
+                    &argument,
+                    STREAM_TIMEOUT,
+                    |v: &(Vec<Container>, u64)| v.1,
+                    async {
+                        let mut stream = ContainersClient::new(ch)
+                            .list_stream(req)
+                            .await
+                            .map_err(status_failure)?
+                            .into_inner();
+                        let mut out = Vec::new();
+                        let mut bytes = 0u64;
+                        while let Some(m) = stream.message().await.map_err(status_failure)? {
+                            bytes += len(&m);
+                            if out.len() >= MAX_CONTAINERS {
+                                return Err(Failure::Other(format!(
+                                    "more than {MAX_CONTAINERS} containers answered"
+                                )));
+                            }
+                            out.extend(m.container);
+                        }
+                        Ok((out, bytes))
+                    },
+                )
                 .await?;
-            Ok(r.containers.into_iter().map(summary).collect())
+            Ok(containers.0.into_iter().map(summary).collect())
         })
     }
 
-    /// Every container with its task's status and PID (`Containers.List` and `Tasks.List`), as
+    /// Every container with its task's status and PID (`Containers.ListStream` and `Tasks.List`), as
     /// [`cri::resolve_pod`] takes them.
     ///
     /// # Errors

@@ -156,18 +156,7 @@ impl Drop for Containerd {
         }
         let _ = Command::new("kill").arg(self.daemon.id().to_string()).status();
         let _ = self.daemon.wait();
-        if let Ok(mounts) = std::fs::read_to_string("/proc/self/mountinfo") {
-            let base = self.base.display().to_string();
-            let mut targets: Vec<&str> = mounts
-                .lines()
-                .filter_map(|l| l.split(' ').nth(4))
-                .filter(|t| t.starts_with(&base))
-                .collect();
-            targets.sort_unstable_by(|a, b| b.cmp(a));
-            for t in targets {
-                let _ = Command::new("umount").args(["-l", t]).status();
-            }
-        }
+        unmount_below(&self.base);
     }
 }
 
@@ -177,4 +166,101 @@ pub fn unique(prefix: &str) -> String {
         .unwrap()
         .as_nanos();
     format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+/// dockerd on its own data root, exec root and socket, over `ctd`'s containerd; removes its
+/// containers and stops on drop (before the containerd guard drops).
+pub struct Dockerd {
+    base: PathBuf,
+    /// The Engine's socket.
+    pub socket: PathBuf,
+    daemon: Child,
+}
+
+impl Dockerd {
+    pub fn start(base: &Path, containerd: &Path) -> Dockerd {
+        let dk = base.join("dk");
+        std::fs::create_dir_all(&dk).unwrap();
+        let socket = dk.join("docker.sock");
+        let log = std::fs::File::create(dk.join("dockerd.log")).unwrap();
+        let daemon = Command::new("dockerd")
+            .arg("--data-root")
+            .arg(dk.join("data"))
+            .arg("--exec-root")
+            .arg(dk.join("exec"))
+            .arg("-H")
+            .arg(format!("unix://{}", socket.display()))
+            .arg("--pidfile")
+            .arg(dk.join("docker.pid"))
+            .args(["--iptables=false", "--ip6tables=false", "--bridge=none"])
+            .arg("--containerd")
+            .arg(containerd)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("dockerd (apt-get install docker.io) must be installed for this test");
+        let d = Dockerd {
+            base: dk,
+            socket,
+            daemon,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !d.docker(&["version"]).status.success() {
+            assert!(Instant::now() < deadline, "dockerd did not answer within 30 s");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        d
+    }
+
+    /// `/usr/bin/docker` (the packaged CLI, the daemon's version) against this daemon.
+    pub fn docker(&self, args: &[&str]) -> std::process::Output {
+        Command::new("/usr/bin/docker")
+            .env("DOCKER_HOST", format!("unix://{}", self.socket.display()))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let o = self.docker(args);
+        assert!(
+            o.status.success(),
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    }
+}
+
+impl Drop for Dockerd {
+    fn drop(&mut self) {
+        if let Ok(o) = Command::new("/usr/bin/docker")
+            .env("DOCKER_HOST", format!("unix://{}", self.socket.display()))
+            .args(["ps", "-aq"])
+            .output()
+        {
+            for id in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                let _ = self.docker(&["rm", "-f", id]);
+            }
+        }
+        let _ = Command::new("kill").arg(self.daemon.id().to_string()).status();
+        let _ = self.daemon.wait();
+        unmount_below(&self.base);
+    }
+}
+
+/// Unmounts everything mounted below `base`, deepest first.
+pub fn unmount_below(base: &Path) {
+    if let Ok(mounts) = std::fs::read_to_string("/proc/self/mountinfo") {
+        let base = base.display().to_string();
+        let mut targets: Vec<&str> = mounts
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .filter(|t| t.starts_with(&base))
+            .collect();
+        targets.sort_unstable_by(|a, b| b.cmp(a));
+        for t in targets {
+            let _ = Command::new("umount").args(["-l", t]).status();
+        }
+    }
 }

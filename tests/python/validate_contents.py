@@ -58,7 +58,7 @@ def main(root):
         rule = next((r for r in RULES if re.fullmatch(r[0], member)), None)
         if rule is None and member == "6-podspec/inspect.json":
             # A client program's inspect output is verbatim and has no schema; containerd's API
-            # document (CONTENTS.md §13) says what it is in its `api` key.
+            # document (CONTENTS.md §14) says what it is in its `api` key.
             try:
                 doc = json.loads((root / member).read_text(encoding="utf-8"))
             except ValueError:

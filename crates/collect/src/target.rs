@@ -381,7 +381,7 @@ impl Resolver<'_, '_> {
                             bytes.clone(),
                             format!(
                                 "containerd API at {} (namespace {}): Containers.Get, Tasks.Get, Snapshots.Mounts and \
-                                 Images.Get of container {id} (CONTENTS.md §13)",
+                                 Images.Get of container {id} (CONTENTS.md §14)",
                                 ep.socket.display(),
                                 ep.namespace
                             ),
@@ -409,7 +409,7 @@ impl Resolver<'_, '_> {
                             bytes,
                             format!(
                                 "Docker Engine API at {}: GET /containers/{id}/json, as bollard's model re-serialises it \
-                                 (CONTENTS.md §13)",
+                                 (CONTENTS.md §14)",
                                 host.socket.display()
                             ),
                         )),

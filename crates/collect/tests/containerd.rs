@@ -2,7 +2,7 @@
 //! started by this test (forensic-runtime's test support): the pod resolved from the CRI labels,
 //! the container's task, snapshot and image from the API, the image's manifest and config from the
 //! content store byte for byte, the kubelet's log directory byte for byte with its symlink
-//! recorded, and every API call recorded (CONTENTS.md §12–§15).
+//! recorded, and every API call recorded (CONTENTS.md §13–§16).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 #[path = "../../runtime/tests/support/mod.rs"]

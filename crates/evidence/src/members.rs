@@ -31,7 +31,7 @@ pub const CHANGED_COPIES: &str = "5-filesystem/changed/";
 /// Section 5: prefix of the writable layer's copies.
 pub const UPPER_COPIES: &str = "5-filesystem/upper/";
 /// Section 4: prefix of the kubelet's log files of the container, copied byte for byte
-/// (`4-logs/pods/CONTAINER/FILE`, CONTENTS.md §15).
+/// (`4-logs/pods/CONTAINER/FILE`, CONTENTS.md §16).
 pub const KUBELET_LOGS: &str = "4-logs/pods/";
 /// Section 6: the runtime's inspect output (a CLI's, verbatim) or, for containerd, the
 /// [`crate::records::containerd::ContainerdInspect`] document.

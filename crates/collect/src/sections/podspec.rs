@@ -27,7 +27,7 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
             sink,
             members::local(members::PREVIOUS_INSPECT),
             &format!(
-                "containerd API at {}: the previous instance {} of the container (CONTENTS.md §13)",
+                "containerd API at {}: the previous instance {} of the container (CONTENTS.md §14)",
                 prev.socket, prev.container.id
             ),
             &serde_json::to_vec_pretty(prev).map_err(io::Error::other)?,
@@ -37,7 +37,7 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
         derived(
             sink,
             members::local(members::POD_CONTAINERS),
-            "the pod's containers found from containerd's CRI labels and annotations, without kubectl (CONTENTS.md §14)",
+            "the pod's containers found from containerd's CRI labels and annotations, without kubectl (CONTENTS.md §15)",
             &serde_json::to_vec_pretty(pods).map_err(io::Error::other)?,
         )?;
     }

@@ -152,7 +152,7 @@ fn logs_run_the_runtime_and_kubectl_current_and_previous_with_the_recorded_comma
         sink.gaps,
         [
             // The CRI log file lies in the kubelet's log directory of the container, which is
-            // copied whole instead (CONTENTS.md §15); it is absent here.
+            // copied whole instead (CONTENTS.md §16); it is absent here.
             (
                 Path::new(LOG_PATH).parent().unwrap().display().to_string(),
                 "the kubelet's log directory could not be opened: No such file or directory (os error 2)".to_string()

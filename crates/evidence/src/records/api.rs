@@ -1,6 +1,6 @@
 //! `N-section/api-calls.jsonl`: every call made to a container runtime's own API (containerd's
 //! gRPC API, the Docker Engine API) for a section, the API counterpart of `commands.jsonl`.
-//! CONTENTS.md §12.
+//! CONTENTS.md §13.
 
 use forensic_bundle::time::Timestamp;
 use serde::{Deserialize, Serialize};

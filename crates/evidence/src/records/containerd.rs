@@ -1,6 +1,6 @@
 //! `6-podspec/inspect.json` for a containerd target: what containerd's own API says of the
-//! container, its task, its snapshot and its image, as one document (CONTENTS.md §13); and
-//! `6-podspec/pod-containers.json`, a pod's containers found from their CRI labels (§14).
+//! container, its task, its snapshot and its image, as one document (CONTENTS.md §14); and
+//! `6-podspec/pod-containers.json`, a pod's containers found from their CRI labels (§15).
 //!
 //! `forensic-runtime` writes these; `forensic-proc` normalises the inspect document into the
 //! container record.
@@ -161,7 +161,7 @@ pub struct Descriptor {
 }
 
 /// `6-podspec/pod-containers.json`: the containers of a pod found on this node from their CRI
-/// identity, without kubectl (CONTENTS.md §14).
+/// identity, without kubectl (CONTENTS.md §15).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PodContainers {
     /// Pod name.

@@ -1,5 +1,5 @@
 //! containerd's own API answer: the [`ContainerdInspect`] document `forensic-runtime` writes
-//! (`6-podspec/inspect.json` for a containerd target, CONTENTS.md §13).
+//! (`6-podspec/inspect.json` for a containerd target, CONTENTS.md §14).
 //!
 //! The CRI keeps the same two things `crictl inspect` shows — the CRI container config (in the
 //! metadata extension `io.cri-containerd.container.metadata`, `.Metadata.Config`) and the OCI

@@ -1,6 +1,6 @@
 //! The kubelet's log directory of a container, `/var/log/pods/NAMESPACE_POD_UID/CONTAINER/`:
 //! `N.log` of the current instance, `N-1.log` of the previous one, rotated `N.log.YYYYMMDD-hhmmss`
-//! and compressed `….gz` siblings, copied byte for byte (CONTENTS.md §15).
+//! and compressed `….gz` siblings, copied byte for byte (CONTENTS.md §16).
 //!
 //! # Security
 //! The directory names come from container labels: each part is checked to be one path

@@ -5,7 +5,7 @@ use crate::{EXIT_OK, keyfiles, view};
 use anyhow::{Result, bail};
 use forensic_collect::collect::{CollectOptions, Event, collect};
 use forensic_collect::command::SystemRunner;
-use forensic_collect::target::{Runtime, TargetSpec};
+use forensic_collect::target::{Apis, Runtime, TargetSpec};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -25,6 +25,8 @@ synced: a killed run leaves nothing at OUTPUT, and the next run removes its temp
 (.forensic-*.partial). Something that cannot be collected is recorded in the bundle as a gap, and collection goes on.\n\
 A second run to the same OUTPUT while one is writing it fails at once. \
 A log source that is absent (no Falco journal, no audit log) is a gap, never an empty log.\n\
+The Docker Engine is reached on DOCKER_HOST (unix:///path) or /var/run/docker.sock; every call to containerd's or \
+Docker's API is recorded in the section's api-calls.jsonl.\n\
 Exit codes: 0 collected and sealed; 2 could not collect (nothing written)."
 )]
 pub struct Args {
@@ -34,10 +36,19 @@ pub struct Args {
     /// Collect from this container (id or name); with --pod, the container within the pod.
     #[arg(long, value_name = "ID|NAME")]
     container: Option<String>,
-    /// Container runtime client to ask (default: the first of crictl, podman, docker installed).
-    #[arg(long, value_parser = ["podman", "docker", "crictl"])]
+    /// Container runtime to ask: containerd and docker through their own API on their socket,
+    /// crictl, podman and docker-cli through the client program (default: the first that
+    /// answers of containerd's socket, the Docker Engine's socket, crictl, podman, docker).
+    #[arg(long, value_parser = ["containerd", "docker", "crictl", "podman", "docker-cli"])]
     runtime: Option<String>,
-    /// Collect from this Kubernetes pod (resolved with kubectl; must run on this node).
+    /// containerd's API socket.
+    #[arg(long, value_name = "PATH", default_value = forensic_runtime::containerd::DEFAULT_SOCKET)]
+    containerd_socket: PathBuf,
+    /// The containerd namespace to look in (Kubernetes' CRI uses k8s.io).
+    #[arg(long, value_name = "NS", default_value = forensic_runtime::containerd::DEFAULT_NAMESPACE)]
+    containerd_namespace: String,
+    /// Collect from this Kubernetes pod (resolved with kubectl when it reaches a cluster, else from
+    /// containerd's CRI labels; must run on this node).
     #[arg(long, value_name = "NAME")]
     pod: Option<String>,
     /// The pod's namespace.
@@ -121,6 +132,10 @@ pub fn run(args: Args) -> Result<u8> {
     opts.max_file_size = args.max_file_size;
     opts.include_secrets = args.include_secrets;
     opts.node_name = args.node_name.clone();
+    opts.apis = Apis::with(forensic_runtime::containerd::Endpoint {
+        socket: args.containerd_socket.clone(),
+        namespace: args.containerd_namespace.clone(),
+    });
     opts.argv = std::env::args_os().collect();
     let bar = (!args.quiet && !args.json && std::io::stderr().is_terminal()).then(|| {
         let pb = ProgressBar::new_spinner();

@@ -76,6 +76,9 @@ pub struct CollectOptions {
     pub proc_root: ProcRoot,
     /// Progress events.
     pub progress: Option<Arc<dyn Fn(Event) + Send + Sync>>,
+    /// The runtime APIs to use (default: none, only client programs; the command line gives
+    /// containerd's socket and the Docker Engine's).
+    pub apis: crate::target::Apis,
 }
 
 impl CollectOptions {
@@ -98,6 +101,7 @@ impl CollectOptions {
             argv: Vec::new(),
             proc_root: ProcRoot::default(),
             progress: None,
+            apis: crate::target::Apis::none(),
         }
     }
 }
@@ -149,7 +153,7 @@ fn manifest_target(r: &Resolved, node: &str) -> Target {
     Target {
         runtime: rec
             .and_then(|x| serde_json::to_value(x.runtime).ok()?.as_str().map(str::to_string))
-            .or_else(|| r.runtime.map(|rt| rt.program().to_string())),
+            .or_else(|| r.runtime.map(|rt| rt.name().to_string())),
         container_id: rec.map(|x| x.id.clone()),
         container_name: rec.and_then(|x| x.name.clone()),
         pod: r.pod.as_ref().map(|p| p.0.clone()),
@@ -180,7 +184,7 @@ pub fn collect(opts: &CollectOptions, runner: &dyn Runner) -> Result<CollectSumm
     let clock = Clock::new()?;
     let (host, kernel) = host_names();
     let node = opts.node_name.clone().unwrap_or_else(|| host.clone());
-    let mut resolved = target::resolve(&opts.target, runner, &opts.proc_root, &node)?;
+    let mut resolved = target::resolve_with(&opts.target, &opts.apis, &clock, runner, &opts.proc_root, &node)?;
     let target = manifest_target(&resolved, &node);
     let bundle_id = new_bundle_id().map_err(|source| CollectError::Io {
         what: "making a bundle id".into(),
@@ -216,9 +220,11 @@ pub fn collect(opts: &CollectOptions, runner: &dyn Runner) -> Result<CollectSumm
         pids: Vec::new(),
         socket_owners: BTreeMap::new(),
         commands: Vec::new(),
+        api_calls: Vec::new(),
         counts: BTreeMap::new(),
     };
     let resolution = std::mem::take(&mut ctx.target.commands);
+    let resolution_calls = std::mem::take(&mut ctx.target.api_calls);
     let progress = opts.progress.clone();
     let bytes_cb = progress.clone().map(|p| move |n: u64| p(Event::Bytes(n)));
     let mut sections = Vec::new();
@@ -236,9 +242,11 @@ pub fn collect(opts: &CollectOptions, runner: &dyn Runner) -> Result<CollectSumm
         );
         if section == Section::PodSpec {
             ctx.commands.extend(resolution.iter().cloned());
+            ctx.api_calls.extend(resolution_calls.iter().cloned());
         }
         run_section(section, &mut ctx, &mut sink)
             .and_then(|()| ctx.flush_commands(&mut sink))
+            .and_then(|()| ctx.flush_api_calls(&mut sink))
             .map_err(|source| CollectError::Io {
                 what: format!("writing section {section}"),
                 source,

@@ -38,6 +38,8 @@ pub struct Ctx<'a> {
     pub socket_owners: SocketOwners,
     /// Commands run for the current section.
     pub commands: Vec<CommandRecord>,
+    /// Runtime API calls made for the current section.
+    pub api_calls: Vec<forensic_evidence::records::api::ApiCall>,
     /// Counters for the summary.
     pub counts: BTreeMap<Counter, u64>,
 }
@@ -136,6 +138,29 @@ impl Ctx<'_> {
             forensic_evidence::members::COMMANDS,
             Source::Derived {
                 derived: "every command run for this section".into(),
+            },
+        );
+        sink.member(m, &mut text.as_bytes())?;
+        Ok(())
+    }
+}
+
+impl Ctx<'_> {
+    /// Writes the section's `api-calls.jsonl` (one record per runtime API call) and clears the
+    /// list.
+    pub fn flush_api_calls(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
+        if self.api_calls.is_empty() {
+            return Ok(());
+        }
+        let mut text = String::new();
+        for c in self.api_calls.drain(..) {
+            text.push_str(&serde_json::to_string(&c).map_err(io::Error::other)?);
+            text.push('\n');
+        }
+        let m = NewMember::new(
+            forensic_evidence::members::API_CALLS,
+            Source::Derived {
+                derived: "every call to a container runtime's API made for this section".into(),
             },
         );
         sink.member(m, &mut text.as_bytes())?;

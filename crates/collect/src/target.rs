@@ -1,10 +1,14 @@
-//! Resolving what to collect from: a PID, a container (through its runtime's inspect), or a pod
-//! (through kubectl, then the container runtime on this node).
+//! Resolving what to collect from: a PID, a container (through its runtime's API or inspect
+//! command), or a pod (through kubectl, or without it from the CRI labels containerd keeps).
 
 use crate::command::{CommandOutput, CommandRecord, Runner, argv};
 use crate::error::CollectError;
 use crate::procs::ProcRoot;
+use forensic_evidence::records::api::ApiCall;
+use forensic_evidence::records::containerd::{ContainerdInspect, PodContainers};
 use forensic_proc::inspect::{self, ContainerRecord};
+use forensic_runtime::CallLog;
+use forensic_runtime::{containerd, cri, docker};
 use std::time::Duration;
 
 /// Longest runtime or kubectl JSON output parsed.
@@ -12,71 +16,122 @@ const MAX_JSON: u64 = 16 << 20;
 /// Time allowed for an inspect or kubectl query.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A container runtime client.
+/// A container runtime: its own API (containerd, Docker Engine) or a client program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Runtime {
-    /// `podman`.
-    Podman,
-    /// `docker`.
+    /// containerd's gRPC API on its socket.
+    Containerd,
+    /// The Docker Engine API on its socket (`DOCKER_HOST`).
     Docker,
     /// `crictl` (containerd, CRI-O).
     Crictl,
+    /// `podman`.
+    Podman,
+    /// The `docker` program (for an Engine this process cannot reach on a local socket).
+    DockerCli,
 }
 
 impl Runtime {
-    /// Runtimes tried, in order, when none is named: a Kubernetes node's CRI first.
-    pub const DETECT_ORDER: [Runtime; 3] = [Runtime::Crictl, Runtime::Podman, Runtime::Docker];
+    /// Client programs tried, in order, when no runtime is named and no API socket answers.
+    pub const DETECT_ORDER: [Runtime; 3] = [Runtime::Crictl, Runtime::Podman, Runtime::DockerCli];
 
-    /// The client program.
-    pub fn program(self) -> &'static str {
+    /// The name given with `--runtime` (`containerd`, `docker`, `crictl`, `podman`,
+    /// `docker-cli`).
+    pub fn name(self) -> &'static str {
         match self {
-            Runtime::Podman => "podman",
+            Runtime::Containerd => "containerd",
             Runtime::Docker => "docker",
             Runtime::Crictl => "crictl",
+            Runtime::Podman => "podman",
+            Runtime::DockerCli => "docker-cli",
         }
     }
 
-    /// The runtime named `s` (`podman`, `docker`, `crictl`).
+    /// The client program (`None` for an API).
+    pub fn program(self) -> Option<&'static str> {
+        match self {
+            Runtime::Podman => Some("podman"),
+            Runtime::DockerCli => Some("docker"),
+            Runtime::Crictl => Some("crictl"),
+            Runtime::Containerd | Runtime::Docker => None,
+        }
+    }
+
+    /// The runtime named `s` (see [`Runtime::name`]).
     pub fn from_name(s: &str) -> Option<Runtime> {
-        [Runtime::Podman, Runtime::Docker, Runtime::Crictl]
-            .into_iter()
-            .find(|r| r.program() == s)
+        [
+            Runtime::Containerd,
+            Runtime::Docker,
+            Runtime::Crictl,
+            Runtime::Podman,
+            Runtime::DockerCli,
+        ]
+        .into_iter()
+        .find(|r| r.name() == s)
     }
 
-    /// The inspect command line for container `id`.
-    pub fn inspect_argv(self, id: &str) -> Vec<String> {
-        match self {
+    /// The inspect command line for container `id` (`None` for an API).
+    pub fn inspect_argv(self, id: &str) -> Option<Vec<String>> {
+        Some(match self {
             Runtime::Podman => argv(&["podman", "inspect", "--type", "container", id]),
-            Runtime::Docker => argv(&["docker", "inspect", "--type", "container", id]),
+            Runtime::DockerCli => argv(&["docker", "inspect", "--type", "container", id]),
             Runtime::Crictl => argv(&["crictl", "inspect", "-o", "json", id]),
-        }
+            Runtime::Containerd | Runtime::Docker => return None,
+        })
     }
 
-    /// The logs command line for container `id`.
-    pub fn logs_argv(self, id: &str) -> Vec<String> {
-        match self {
+    /// The logs command line for container `id` (`None` for an API).
+    pub fn logs_argv(self, id: &str) -> Option<Vec<String>> {
+        Some(match self {
             Runtime::Podman => argv(&["podman", "logs", "--timestamps", id]),
-            Runtime::Docker => argv(&["docker", "logs", "--timestamps", id]),
+            Runtime::DockerCli => argv(&["docker", "logs", "--timestamps", id]),
             Runtime::Crictl => argv(&["crictl", "logs", "--timestamps", id]),
-        }
+            Runtime::Containerd | Runtime::Docker => return None,
+        })
     }
 
-    /// The image inspect command line for `image`.
-    pub fn image_inspect_argv(self, image: &str) -> Vec<String> {
-        match self {
+    /// The image inspect command line for `image` (`None` for an API).
+    pub fn image_inspect_argv(self, image: &str) -> Option<Vec<String>> {
+        Some(match self {
             Runtime::Podman => argv(&["podman", "image", "inspect", image]),
-            Runtime::Docker => argv(&["docker", "image", "inspect", image]),
+            Runtime::DockerCli => argv(&["docker", "image", "inspect", image]),
             Runtime::Crictl => argv(&["crictl", "inspecti", "-o", "json", image]),
-        }
+            Runtime::Containerd | Runtime::Docker => return None,
+        })
     }
 
     fn parse(self, json: &str) -> Result<ContainerRecord, String> {
         let r = match self {
             Runtime::Podman => inspect::from_podman(json),
-            Runtime::Docker => inspect::from_docker(json),
+            Runtime::Docker | Runtime::DockerCli => inspect::from_docker(json),
             Runtime::Crictl => inspect::from_crictl(json),
+            Runtime::Containerd => inspect::from_containerd(json),
         };
         r.map_err(|e| e.to_string())
+    }
+}
+
+/// The runtime APIs this collection may use. [`Apis::none`] uses none (only client programs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Apis {
+    /// containerd's socket and namespace.
+    pub containerd: Option<containerd::Endpoint>,
+    /// The Docker Engine's socket (`Err`: `DOCKER_HOST` names no local socket, said when asked).
+    pub docker: Option<Result<docker::Host, String>>,
+}
+
+impl Apis {
+    /// No API: only client programs.
+    pub fn none() -> Apis {
+        Apis::default()
+    }
+
+    /// containerd at `endpoint`, and Docker at `DOCKER_HOST` or its default socket.
+    pub fn with(endpoint: containerd::Endpoint) -> Apis {
+        Apis {
+            containerd: Some(endpoint),
+            docker: Some(docker::Host::from_env().map_err(|e| e.to_string())),
+        }
     }
 }
 
@@ -114,28 +169,94 @@ pub struct Resolved {
     pub runtime: Option<Runtime>,
     /// The normalized container record.
     pub record: Option<ContainerRecord>,
-    /// The runtime's inspect output, verbatim.
+    /// The runtime's inspect output, verbatim (a client program's).
     pub inspect: Option<CommandOutput>,
+    /// The API's inspect answer: containerd's [`ContainerdInspect`] document, or the Docker
+    /// Engine's answer as bollard re-serialises it; with the words of its `source`.
+    pub api_inspect: Option<(Vec<u8>, String)>,
+    /// containerd's inspect document, for the sections that read it (image, logs).
+    pub containerd: Option<ContainerdInspect>,
+    /// The API the target was found through, for the sections' further calls.
+    pub apis: Apis,
+    /// A pod's containers resolved from the CRI identity (no kubectl).
+    pub pod_containers: Option<PodContainers>,
+    /// containerd's document of the previous instance of the container, when there is one.
+    pub previous: Option<ContainerdInspect>,
+    /// Every API call made to resolve the target, failed ones included.
+    pub api_calls: Vec<ApiCall>,
     /// `kubectl get pod -o json`, verbatim, for a pod target.
     pub pod_json: Option<CommandOutput>,
     /// Pod name and namespace, when known.
     pub pod: Option<(String, String)>,
+    /// The pod's UID, when known (names the kubelet's log directory).
+    pub pod_uid: Option<String>,
     /// Every command run to resolve the target, failed attempts included.
     pub commands: Vec<CommandRecord>,
 }
 
-/// Resolves `spec` on this node (`this_node` is compared with a pod's node).
+impl Resolved {
+    fn empty(pid: u32) -> Resolved {
+        Resolved {
+            pid,
+            runtime: None,
+            record: None,
+            inspect: None,
+            api_inspect: None,
+            containerd: None,
+            apis: Apis::none(),
+            pod_containers: None,
+            previous: None,
+            api_calls: Vec::new(),
+            pod_json: None,
+            pod: None,
+            pod_uid: None,
+            commands: Vec::new(),
+        }
+    }
+}
+
+/// Resolves `spec` on this node (`this_node` is compared with a pod's node) with client programs
+/// only ([`Apis::none`]); see [`resolve_with`].
 ///
 /// # Errors
-/// [`CollectError`] when the target does not exist, is not running, is on another node, or no
-/// runtime knows it.
+/// As [`resolve_with`].
 pub fn resolve(
     spec: &TargetSpec,
     runner: &dyn Runner,
     proc: &ProcRoot,
     this_node: &str,
 ) -> Result<Resolved, CollectError> {
-    match spec {
+    let clock = forensic_disk::Clock::new()?;
+    resolve_with(spec, &Apis::none(), &clock, runner, proc, this_node)
+}
+
+/// Resolves `spec` on this node through the runtime APIs in `apis` (tried first, when their
+/// socket answers) and the client programs; API calls are stamped with `clock`.
+///
+/// A pod is resolved with kubectl when it is installed and reaches a cluster; otherwise from the
+/// CRI identity of containerd's containers (every container of the pod, sandboxes excluded; the
+/// running instance with the highest attempt; its previous instance).
+///
+/// # Errors
+/// [`CollectError`] when the target does not exist, is not running, is on another node, or no
+/// runtime knows it.
+pub fn resolve_with(
+    spec: &TargetSpec,
+    apis: &Apis,
+    clock: &forensic_disk::Clock,
+    runner: &dyn Runner,
+    proc: &ProcRoot,
+    this_node: &str,
+) -> Result<Resolved, CollectError> {
+    let now = || clock.now();
+    let mut r = Resolver {
+        apis,
+        runner,
+        proc,
+        log: CallLog::new(&now),
+        commands: Vec::new(),
+    };
+    let result = match spec {
         TargetSpec::Pid(pid) => {
             if !proc.exists(*pid) {
                 return Err(CollectError::Target(format!(
@@ -143,169 +264,360 @@ pub fn resolve(
                     proc.0.display()
                 )));
             }
-            Ok(Resolved {
-                pid: *pid,
-                runtime: None,
-                record: None,
-                inspect: None,
-                pod_json: None,
-                pod: None,
-                commands: Vec::new(),
-            })
+            Ok(Resolved::empty(*pid))
         }
-        TargetSpec::Container { id, runtime } => resolve_container(id, *runtime, runner, proc, Vec::new()),
+        TargetSpec::Container { id, runtime } => r.container(id, *runtime),
         TargetSpec::Pod {
             name,
             namespace,
             container,
             runtime,
-        } => resolve_pod(name, namespace, container.as_deref(), *runtime, runner, proc, this_node),
-    }
+        } => r.pod(name, namespace, container.as_deref(), *runtime, this_node),
+    };
+    let mut resolved = result?;
+    resolved.commands = std::mem::take(&mut r.commands);
+    resolved.api_calls = r.log.take();
+    resolved.apis = apis.clone();
+    Ok(resolved)
 }
 
-fn resolve_container(
-    id: &str,
-    runtime: Option<Runtime>,
-    runner: &dyn Runner,
-    proc: &ProcRoot,
-    mut commands: Vec<CommandRecord>,
-) -> Result<Resolved, CollectError> {
-    let candidates: Vec<Runtime> = match runtime {
-        Some(r) => vec![r],
-        None => Runtime::DETECT_ORDER
-            .into_iter()
-            .filter(|r| runner.available(r.program()))
-            .collect(),
-    };
-    if candidates.is_empty() {
-        let names: Vec<&str> = Runtime::DETECT_ORDER.iter().map(|r| r.program()).collect();
-        return Err(CollectError::NoRuntime(names.join(", ")));
+/// A container found by one runtime.
+struct Found {
+    record: ContainerRecord,
+    inspect: Option<CommandOutput>,
+    api_inspect: Option<(Vec<u8>, String)>,
+    containerd: Option<ContainerdInspect>,
+}
+
+struct Resolver<'a, 'c> {
+    apis: &'a Apis,
+    runner: &'a dyn Runner,
+    proc: &'a ProcRoot,
+    log: CallLog<'c>,
+    commands: Vec<CommandRecord>,
+}
+
+impl Resolver<'_, '_> {
+    fn endpoint(&self) -> containerd::Endpoint {
+        self.apis.containerd.clone().unwrap_or_default()
     }
-    let mut tried = Vec::new();
-    for rt in candidates {
-        let mut out = runner
-            .run(&rt.inspect_argv(id), QUERY_TIMEOUT)
+
+    fn docker_host(&self) -> Result<docker::Host, String> {
+        match &self.apis.docker {
+            Some(h) => h.clone(),
+            None => docker::Host::from_env().map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Whether containerd's socket (in `apis`) answers.
+    fn containerd_answers(&mut self) -> bool {
+        match &self.apis.containerd {
+            Some(ep) if ep.socket.exists() => ep.version(&mut self.log).is_ok(),
+            _ => false,
+        }
+    }
+
+    /// Whether the Docker Engine's socket (in `apis`) answers.
+    fn docker_answers(&mut self) -> bool {
+        match &self.apis.docker {
+            Some(Ok(h)) => h.ping(&mut self.log).is_ok(),
+            _ => false,
+        }
+    }
+
+    /// The runtimes to try when none is named: an answering API socket first, then the client
+    /// programs installed.
+    fn detect(&mut self) -> Result<Vec<Runtime>, CollectError> {
+        let mut found = Vec::new();
+        if self.containerd_answers() {
+            found.push(Runtime::Containerd);
+        }
+        if self.docker_answers() {
+            found.push(Runtime::Docker);
+        }
+        found.extend(
+            Runtime::DETECT_ORDER
+                .into_iter()
+                .filter(|r| r.program().is_some_and(|p| self.runner.available(p))),
+        );
+        if found.is_empty() {
+            let mut looked = Vec::new();
+            if let Some(ep) = &self.apis.containerd {
+                looked.push(format!("containerd at {}", ep.socket.display()));
+            }
+            match &self.apis.docker {
+                Some(Ok(h)) => looked.push(format!("the Docker Engine at {}", h.socket.display())),
+                Some(Err(e)) => looked.push(format!("the Docker Engine ({e})")),
+                None => {}
+            }
+            looked.extend(
+                Runtime::DETECT_ORDER
+                    .iter()
+                    .filter_map(|r| r.program())
+                    .map(str::to_string),
+            );
+            return Err(CollectError::NoRuntime(looked.join(", ")));
+        }
+        Ok(found)
+    }
+
+    /// Asks `rt` about container `id`.
+    fn inspect(&mut self, rt: Runtime, id: &str) -> Result<Result<Found, String>, CollectError> {
+        match rt {
+            Runtime::Containerd => {
+                let ep = self.endpoint();
+                let doc = match ep.inspect(&mut self.log, id) {
+                    Ok(d) => d,
+                    Err(e) => return Ok(Err(e.to_string())),
+                };
+                let bytes = serde_json::to_vec_pretty(&doc).map_err(|e| CollectError::Target(e.to_string()))?;
+                let text = String::from_utf8_lossy(&bytes);
+                Ok(rt
+                    .parse(&text)
+                    .map(|record| Found {
+                        record,
+                        inspect: None,
+                        api_inspect: Some((
+                            bytes.clone(),
+                            format!(
+                                "containerd API at {} (namespace {}): Containers.Get, Tasks.Get, Snapshots.Mounts and \
+                                 Images.Get of container {id} (CONTENTS.md §14)",
+                                ep.socket.display(),
+                                ep.namespace
+                            ),
+                        )),
+                        containerd: Some(doc),
+                    })
+                    .map_err(|e| format!("containerd API at {}: answer not understood: {e}", ep.socket.display())))
+            }
+            Runtime::Docker => {
+                let host = match self.docker_host() {
+                    Ok(h) => h,
+                    Err(e) => return Ok(Err(e)),
+                };
+                let bytes = match host.inspect_container(&mut self.log, id) {
+                    Ok(b) => b,
+                    Err(e) => return Ok(Err(e.to_string())),
+                };
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                Ok(rt
+                    .parse(&text)
+                    .map(|record| Found {
+                        record,
+                        inspect: None,
+                        api_inspect: Some((
+                            bytes,
+                            format!(
+                                "Docker Engine API at {}: GET /containers/{id}/json, as bollard's model re-serialises it \
+                                 (CONTENTS.md §14)",
+                                host.socket.display()
+                            ),
+                        )),
+                        containerd: None,
+                    })
+                    .map_err(|e| format!("Docker Engine API at {}: answer not understood: {e}", host.socket.display())))
+            }
+            Runtime::Crictl | Runtime::Podman | Runtime::DockerCli => {
+                let argv = rt.inspect_argv(id).unwrap_or_default();
+                let mut out = self
+                    .runner
+                    .run(&argv, QUERY_TIMEOUT)
+                    .map_err(|source| CollectError::Io {
+                        what: "running the runtime's inspect".into(),
+                        source,
+                    })?;
+                self.commands.push(out.record.clone());
+                let line = out.record.argv.join(" ");
+                if !out.record.succeeded() {
+                    let why = out
+                        .record
+                        .error
+                        .clone()
+                        .unwrap_or_else(|| out.stderr_text(2000).trim().to_string());
+                    return Ok(Err(format!("{line}: {why}")));
+                }
+                let json = match out.stdout_text(MAX_JSON) {
+                    Ok(j) => j,
+                    Err(e) => return Ok(Err(format!("{line}: {e}"))),
+                };
+                Ok(match rt.parse(&json) {
+                    Ok(record) => Ok(Found {
+                        record,
+                        inspect: Some(out),
+                        api_inspect: None,
+                        containerd: None,
+                    }),
+                    Err(e) => Err(format!("{line}: output not understood: {e}")),
+                })
+            }
+        }
+    }
+
+    fn container(&mut self, id: &str, runtime: Option<Runtime>) -> Result<Resolved, CollectError> {
+        let candidates = match runtime {
+            Some(r) => vec![r],
+            None => self.detect()?,
+        };
+        let mut tried = Vec::new();
+        for rt in candidates {
+            let found = match self.inspect(rt, id)? {
+                Ok(f) => f,
+                Err(why) => {
+                    tried.push(why);
+                    continue;
+                }
+            };
+            let record = found.record;
+            let pid = match record.pid {
+                Some(p) if p > 0 => p,
+                _ => {
+                    return Err(CollectError::Target(format!(
+                        "container {id} ({}) is not running (no PID): nothing live to collect",
+                        rt.name()
+                    )));
+                }
+            };
+            if !self.proc.exists(pid) {
+                return Err(CollectError::Target(format!(
+                    "{} says container {id} has PID {pid}, but there is no such process here: is this its node, \
+                     and does this process see the host PID namespace?",
+                    rt.name()
+                )));
+            }
+            let mut resolved = Resolved::empty(pid);
+            resolved.runtime = Some(rt);
+            resolved.pod = record.pod.clone().zip(record.namespace.clone());
+            resolved.pod_uid = record.pod_uid.clone();
+            resolved.record = Some(record);
+            resolved.inspect = found.inspect;
+            resolved.api_inspect = found.api_inspect;
+            resolved.containerd = found.containerd;
+            return Ok(resolved);
+        }
+        Err(CollectError::Target(format!(
+            "no runtime knows container {id:?}:\n  {}",
+            tried.join("\n  ")
+        )))
+    }
+
+    fn pod(
+        &mut self,
+        name: &str,
+        namespace: &str,
+        container: Option<&str>,
+        runtime: Option<Runtime>,
+        this_node: &str,
+    ) -> Result<Resolved, CollectError> {
+        let kubectl_failed = if self.runner.available("kubectl") {
+            match self.pod_by_kubectl(name, namespace, container, runtime, this_node)? {
+                Ok(resolved) => return Ok(resolved),
+                Err(why) => why,
+            }
+        } else {
+            "kubectl is not installed here".to_string()
+        };
+        let use_containerd = match runtime {
+            Some(Runtime::Containerd) => true,
+            Some(_) => false,
+            None => self.apis.containerd.is_some(),
+        };
+        if !use_containerd {
+            return Err(CollectError::Target(format!(
+                "kubectl could not get pod {namespace}/{name}: {kubectl_failed}; without kubectl a pod is resolved \
+                 from containerd's CRI labels (--runtime containerd, --containerd-socket)"
+            )));
+        }
+        self.pod_by_cri(name, namespace, container)
+            .map_err(|e| CollectError::Target(format!("{e} (kubectl: {kubectl_failed})")))
+    }
+
+    /// The pod through kubectl: `Ok(Err(why))` when kubectl cannot get it (no cluster reached).
+    fn pod_by_kubectl(
+        &mut self,
+        name: &str,
+        namespace: &str,
+        container: Option<&str>,
+        runtime: Option<Runtime>,
+        this_node: &str,
+    ) -> Result<Result<Resolved, String>, CollectError> {
+        let mut out = self
+            .runner
+            .run(
+                &argv(&["kubectl", "get", "pod", name, "-n", namespace, "-o", "json"]),
+                QUERY_TIMEOUT,
+            )
             .map_err(|source| CollectError::Io {
-                what: "running the runtime's inspect".into(),
+                what: "running kubectl".into(),
                 source,
             })?;
-        commands.push(out.record.clone());
+        self.commands.push(out.record.clone());
         if !out.record.succeeded() {
-            let why = out
+            return Ok(Err(out
                 .record
                 .error
                 .clone()
-                .unwrap_or_else(|| out.stderr_text(2000).trim().to_string());
-            tried.push(format!("{}: {why}", out.record.argv.join(" ")));
-            continue;
+                .unwrap_or_else(|| out.stderr_text(2000).trim().to_string())));
         }
-        let json = match out.stdout_text(MAX_JSON) {
-            Ok(j) => j,
-            Err(e) => {
-                tried.push(format!("{}: {e}", out.record.argv.join(" ")));
-                continue;
-            }
-        };
-        let record = match rt.parse(&json) {
-            Ok(r) => r,
-            Err(e) => {
-                tried.push(format!("{}: output not understood: {e}", out.record.argv.join(" ")));
-                continue;
-            }
-        };
-        let pid = match record.pid {
-            Some(p) if p > 0 => p,
-            _ => {
-                return Err(CollectError::Target(format!(
-                    "container {id} ({}) is not running (no PID): nothing live to collect",
-                    rt.program()
-                )));
-            }
-        };
-        if !proc.exists(pid) {
-            return Err(CollectError::Target(format!(
-                "{} says container {id} has PID {pid}, but there is no such process here: is this its node, \
-                 and does this process see the host PID namespace?",
-                rt.program()
-            )));
+        let json = out
+            .stdout_text(MAX_JSON)
+            .map_err(|e| CollectError::Target(format!("kubectl get pod output: {e}")))?;
+        let pod: serde_json::Value = serde_json::from_str(&json)
+            .map_err(|e| CollectError::Target(format!("kubectl get pod output is not JSON: {e}")))?;
+        let node = pod
+            .pointer("/spec/nodeName")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
+        if !node.eq_ignore_ascii_case(this_node) {
+            return Err(CollectError::WrongNode {
+                pod: name.into(),
+                namespace: namespace.into(),
+                pod_node: node,
+                this_node: this_node.into(),
+            });
         }
-        let pod = record.pod.clone().zip(record.namespace.clone());
-        return Ok(Resolved {
-            pid,
-            runtime: Some(rt),
-            record: Some(record),
-            inspect: Some(out),
-            pod_json: None,
-            pod,
-            commands,
+        let (cname, cid) = pick_container(&pod, container)
+            .map_err(|e| CollectError::Target(format!("pod {namespace}/{name}: {e}")))?;
+        let (scheme, id) = cid.split_once("://").unwrap_or(("", cid.as_str()));
+        let rt = match runtime {
+            Some(r) => Some(r),
+            None => match scheme {
+                "docker" if self.docker_answers() => Some(Runtime::Docker),
+                "docker" => Some(Runtime::DockerCli),
+                "containerd" if self.containerd_answers() => Some(Runtime::Containerd),
+                "containerd" | "cri-o" => Some(Runtime::Crictl),
+                _ => None,
+            },
+        };
+        let mut resolved = self
+            .container(id, rt)
+            .map_err(|e| CollectError::Target(format!("pod {namespace}/{name} container {cname}: {e}")))?;
+        resolved.pod_uid = resolved.pod_uid.clone().or_else(|| {
+            pod.pointer("/metadata/uid")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
         });
+        resolved.pod_json = Some(out);
+        resolved.pod = Some((name.to_string(), namespace.to_string()));
+        Ok(Ok(resolved))
     }
-    Err(CollectError::Target(format!(
-        "no runtime knows container {id:?}:\n  {}",
-        tried.join("\n  ")
-    )))
-}
 
-fn resolve_pod(
-    name: &str,
-    namespace: &str,
-    container: Option<&str>,
-    runtime: Option<Runtime>,
-    runner: &dyn Runner,
-    proc: &ProcRoot,
-    this_node: &str,
-) -> Result<Resolved, CollectError> {
-    let mut out = runner
-        .run(
-            &argv(&["kubectl", "get", "pod", name, "-n", namespace, "-o", "json"]),
-            QUERY_TIMEOUT,
-        )
-        .map_err(|source| CollectError::Io {
-            what: "running kubectl".into(),
-            source,
-        })?;
-    let commands = vec![out.record.clone()];
-    if !out.record.succeeded() {
-        let why = out
-            .record
-            .error
-            .clone()
-            .unwrap_or_else(|| out.stderr_text(2000).trim().to_string());
-        return Err(CollectError::Target(format!(
-            "kubectl could not get pod {namespace}/{name}: {why}"
-        )));
+    /// The pod from containerd's containers' CRI identity.
+    fn pod_by_cri(&mut self, name: &str, namespace: &str, container: Option<&str>) -> Result<Resolved, String> {
+        let ep = self.endpoint();
+        let candidates = ep.candidates(&mut self.log).map_err(|e| e.to_string())?;
+        let pod = cri::resolve_pod(&candidates, name, namespace, container).map_err(|e| e.to_string())?;
+        let mut resolved = self
+            .container(&pod.chosen, Some(Runtime::Containerd))
+            .map_err(|e| format!("pod {namespace}/{name}: {e}"))?;
+        if let Some(prev) = &pod.previous {
+            resolved.previous = ep.inspect(&mut self.log, prev).ok();
+        }
+        resolved.pod = Some((name.to_string(), namespace.to_string()));
+        resolved.pod_uid = resolved.pod_uid.clone().or_else(|| pod.pod_uid.clone());
+        resolved.pod_containers = Some(pod);
+        Ok(resolved)
     }
-    let json = out
-        .stdout_text(MAX_JSON)
-        .map_err(|e| CollectError::Target(format!("kubectl get pod output: {e}")))?;
-    let pod: serde_json::Value = serde_json::from_str(&json)
-        .map_err(|e| CollectError::Target(format!("kubectl get pod output is not JSON: {e}")))?;
-    let node = pod
-        .pointer("/spec/nodeName")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default()
-        .to_string();
-    if !node.eq_ignore_ascii_case(this_node) {
-        return Err(CollectError::WrongNode {
-            pod: name.into(),
-            namespace: namespace.into(),
-            pod_node: node,
-            this_node: this_node.into(),
-        });
-    }
-    let (cname, cid) =
-        pick_container(&pod, container).map_err(|e| CollectError::Target(format!("pod {namespace}/{name}: {e}")))?;
-    let (scheme, id) = cid.split_once("://").unwrap_or(("", cid.as_str()));
-    let rt = runtime.or(match scheme {
-        "docker" => Some(Runtime::Docker),
-        "containerd" | "cri-o" => Some(Runtime::Crictl),
-        _ => None,
-    });
-    let mut resolved = resolve_container(id, rt, runner, proc, commands)
-        .map_err(|e| CollectError::Target(format!("pod {namespace}/{name} container {cname}: {e}")))?;
-    resolved.pod_json = Some(out);
-    resolved.pod = Some((name.to_string(), namespace.to_string()));
-    Ok(resolved)
 }
 
 /// Picks the container (name, id) from a pod's status.
@@ -435,6 +747,52 @@ mod tests {
             e.to_string()
                 .contains("several containers (app, sidecar): choose one with --container"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn without_kubectl_or_a_cluster_a_pod_needs_containerd() {
+        let spec = TargetSpec::Pod {
+            name: "web".into(),
+            namespace: "shop".into(),
+            container: None,
+            runtime: None,
+        };
+        let e = resolve(&spec, &FakeRunner::default(), &ProcRoot::default(), "node-1").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "kubectl could not get pod shop/web: kubectl is not installed here; without kubectl a pod is resolved \
+             from containerd's CRI labels (--runtime containerd, --containerd-socket)"
+        );
+        // kubectl is there but reaches no cluster; containerd's socket does not answer either.
+        let mut r = FakeRunner::default();
+        let refused =
+            b"The connection to the server localhost:8080 was refused - did you specify the right host or port?\n";
+        r.answer(
+            &["kubectl", "get", "pod", "web", "-n", "shop", "-o", "json"],
+            1,
+            b"",
+            refused,
+        );
+        let apis = Apis {
+            containerd: Some(forensic_runtime::containerd::Endpoint {
+                socket: "/nonexistent/containerd.sock".into(),
+                namespace: "k8s.io".into(),
+            }),
+            docker: None,
+        };
+        let clock = forensic_disk::Clock::new().unwrap();
+        let e = resolve_with(&spec, &apis, &clock, &r, &ProcRoot::default(), "node-1").unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.starts_with("containerd API at /nonexistent/containerd.sock: cannot connect: "),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(
+                "(kubectl: The connection to the server localhost:8080 was refused - did you specify the right host or port?)"
+            ),
+            "{text}"
         );
     }
 

@@ -33,6 +33,18 @@ pub const ROOT_COPIES: &str = "5-filesystem/root/";
 pub const CHANGED_COPIES: &str = "5-filesystem/changed/";
 /// Section 5: prefix of the writable layer's copies.
 pub const UPPER_COPIES: &str = "5-filesystem/upper/";
+/// Section 4: prefix of the kubelet's log files of the container, copied byte for byte
+/// (`4-logs/pods/CONTAINER/FILE`, CONTENTS.md §16).
+pub const KUBELET_LOGS: &str = "4-logs/pods/";
+/// Section 6: the runtime's inspect output (a CLI's, verbatim) or, for containerd, the
+/// [`crate::records::containerd::ContainerdInspect`] document.
+pub const INSPECT: &str = "6-podspec/inspect.json";
+/// Section 6: containerd's document of the previous instance of the container (a restarted
+/// container's exited instance), as [`INSPECT`].
+pub const PREVIOUS_INSPECT: &str = "6-podspec/previous-inspect.json";
+/// Section 6: a pod's containers resolved from their CRI identity
+/// ([`crate::records::containerd::PodContainers`]).
+pub const POD_CONTAINERS: &str = "6-podspec/pod-containers.json";
 /// Section 6: the normalised container record ([`crate::records::container::ContainerRecord`]).
 pub const CONTAINER: &str = "6-podspec/container.json";
 /// Section 7: the Kubernetes audit log.
@@ -43,6 +55,11 @@ pub const FALCO_LOG: &str = "8-alerts/falco.log";
 pub const FALCO_JOURNAL: &str = "8-alerts/falco-journal.txt";
 /// Section 9: the image reference ([`crate::records::image::ImageReference`]).
 pub const IMAGE: &str = "9-image/image.json";
+/// Section 9: the image manifest as the runtime stores it, byte for byte (containerd's content
+/// store).
+pub const IMAGE_MANIFEST: &str = "9-image/manifest.json";
+/// Section 9: the image config as the runtime stores it, byte for byte.
+pub const IMAGE_CONFIG: &str = "9-image/config.json";
 /// Section 9: the list of the image's lower layers on the node, top first
 /// ([`crate::records::image::LowerLayer`]s).
 pub const LAYERS_LIST: &str = "9-image/layers.json";
@@ -52,6 +69,10 @@ pub const LAYER_CHANGED_COPIES: &str = "9-image/layer-changed/";
 /// Every section: the commands run for it ([`crate::records::command::CommandRecord`] lines);
 /// the name within the section.
 pub const COMMANDS: &str = "commands.jsonl";
+
+/// Every section: the calls made to a runtime's API for it
+/// ([`crate::records::api::ApiCall`] lines); the name within the section.
+pub const API_CALLS: &str = "api-calls.jsonl";
 
 /// The index of lower layer `n` (0 is the topmost), named as in [`LAYERS_LIST`] (within section 9).
 pub fn layer_index(n: usize) -> String {

@@ -3,6 +3,7 @@
 //! and security settings the same way on Docker, Podman, containerd and CRI-O nodes.
 //!
 //! - [`from_crictl`]: `crictl inspect -o json <id>` (containerd or CRI-O behind the CRI).
+//! - [`from_containerd`]: containerd's own API answer (the document `forensic-runtime` writes).
 //! - [`from_podman`]: `podman inspect <container>`.
 //! - [`from_docker`]: `docker inspect <container>`.
 //! - [`image_from_podman`]: `podman image inspect <image>`.
@@ -21,6 +22,7 @@
 //! These functions parse a `&str` the caller has already read. Inspect output is normally a few
 //! kilobytes; callers must bound how much they read from the runtime (a megabyte is generous).
 
+mod containerd;
 mod crictl;
 mod engine;
 mod image;
@@ -29,6 +31,7 @@ use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
 
+pub use containerd::from_containerd;
 pub use crictl::from_crictl;
 pub use engine::{from_docker, from_podman};
 pub use image::{ImageRecord, image_from_podman};
@@ -67,6 +70,17 @@ pub enum InspectError {
     /// An id is not 64 hex digits (with an optional `sha256:` prefix for image ids).
     #[error("{what} output: `{field}` is not a 64-hex-digit id: `{value}`")]
     BadId {
+        /// Which output.
+        what: &'static str,
+        /// The field's JSON path.
+        field: &'static str,
+        /// The start of the value found.
+        value: String,
+    },
+    /// A containerd id is not a containerd identifier (`[A-Za-z0-9][A-Za-z0-9_.-]*`, at most 76
+    /// characters).
+    #[error("{what} output: `{field}` is not a containerd identifier: `{value}`")]
+    BadIdentifier {
         /// Which output.
         what: &'static str,
         /// The field's JSON path.

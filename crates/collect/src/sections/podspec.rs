@@ -1,5 +1,6 @@
-//! Section 6: the runtime's inspect output verbatim, a normalized container record, and what
-//! kubectl knows of the pod.
+//! Section 6: the runtime's inspect output verbatim (or its API's answer), a normalized container
+//! record, the pod's containers when they were resolved without kubectl, and what kubectl knows
+//! of the pod.
 
 use crate::command::argv;
 use crate::ctx::{Ctx, derived};
@@ -17,7 +18,28 @@ const KUBECTL_TIMEOUT: Duration = Duration::from_secs(60);
 /// Only when the bundle cannot be written.
 pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
     if let Some(mut out) = ctx.target.inspect.take() {
-        ctx.command_member(sink, &mut out, "inspect.json")?;
+        ctx.command_member(sink, &mut out, members::local(members::INSPECT))?;
+    } else if let Some((bytes, from)) = ctx.target.api_inspect.take() {
+        derived(sink, members::local(members::INSPECT), &from, &bytes)?;
+    }
+    if let Some(prev) = &ctx.target.previous {
+        derived(
+            sink,
+            members::local(members::PREVIOUS_INSPECT),
+            &format!(
+                "containerd API at {}: the previous instance {} of the container (CONTENTS.md §14)",
+                prev.socket, prev.container.id
+            ),
+            &serde_json::to_vec_pretty(prev).map_err(io::Error::other)?,
+        )?;
+    }
+    if let Some(pods) = &ctx.target.pod_containers {
+        derived(
+            sink,
+            members::local(members::POD_CONTAINERS),
+            "the pod's containers found from containerd's CRI labels and annotations, without kubectl (CONTENTS.md §15)",
+            &serde_json::to_vec_pretty(pods).map_err(io::Error::other)?,
+        )?;
     }
     if let Some(mut out) = ctx.target.pod_json.take() {
         ctx.command_member(sink, &mut out, "pod.json")?;
@@ -37,6 +59,14 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
         &serde_json::to_vec_pretty(&record).map_err(io::Error::other)?,
     )?;
     if let Some((pod, ns)) = ctx.target.pod.clone() {
+        if ctx.target.pod_containers.is_some() {
+            sink.gap(
+                "kubectl get pod / describe / events".into(),
+                "the pod was resolved from containerd's CRI labels: kubectl could not get it (commands.jsonl says why)"
+                    .into(),
+            );
+            return Ok(());
+        }
         if !ctx.runner.available("kubectl") {
             sink.gap(
                 "kubectl get pod / describe / events".into(),

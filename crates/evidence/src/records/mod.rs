@@ -1,8 +1,10 @@
 //! The records of the JSON and JSON-lines evidence members, one type each, read and written
 //! through serde. `format-spec/CONTENTS.md` describes each; `format-spec/schemas/` validates it.
 
+pub mod api;
 pub mod command;
 pub mod container;
+pub mod containerd;
 pub mod derived;
 pub mod image;
 pub mod mounts;

@@ -42,7 +42,18 @@ pub fn from_crictl(input: &str) -> Result<ContainerRecord, InspectError> {
     let raw: Output = one_object(WHAT, input)?;
     let status = raw.status.unwrap_or_default();
     let info = raw.info.unwrap_or_default();
-    let id = container_id(WHAT, "status.id", status.id)?;
+    let id = container_id(WHAT, "status.id", status.id.clone())?;
+    normalise(WHAT, id, status, info)
+}
+
+/// The record from the CRI status and the runtime's info (shared with `from_containerd`, which
+/// builds the same two from containerd's own API answer); `id` is already checked.
+pub(super) fn normalise(
+    what: &'static str,
+    id: String,
+    status: Status,
+    info: Info,
+) -> Result<ContainerRecord, InspectError> {
     let spec = info.runtime_spec.unwrap_or_default();
     let process = spec.process.unwrap_or_default();
     let config = info.config.unwrap_or_default();
@@ -60,7 +71,7 @@ pub fn from_crictl(input: &str) -> Result<ContainerRecord, InspectError> {
     let image_ref = non_empty(status.image.and_then(|image| image.image));
     let configured_image = non_empty(config.image.and_then(|image| image.image));
     let status_ref = non_empty(status.image_ref);
-    let (image_id, image_digest) = image_identity(configured_image, status_ref.as_deref())?;
+    let (image_id, image_digest) = image_identity(what, configured_image, status_ref.as_deref())?;
     let (add, drop) = security
         .capabilities
         .map(|caps| (caps.add_capabilities, caps.drop_capabilities))
@@ -154,13 +165,14 @@ fn cri_state(state: &str) -> String {
 
 /// The image id and manifest digest from the CRI config's image and `status.imageRef`.
 fn image_identity(
+    what: &'static str,
     configured: Option<String>,
     status_ref: Option<&str>,
 ) -> Result<(Option<String>, Option<String>), InspectError> {
     let is_id = |value: &&str| value.starts_with("sha256:") && !value.contains('@');
     let id = match (configured.as_deref().filter(is_id), status_ref.filter(is_id)) {
-        (Some(id), _) => Some(image_id(WHAT, "info.config.image.image", id)?),
-        (None, Some(id)) => Some(image_id(WHAT, "status.imageRef", id)?),
+        (Some(id), _) => Some(image_id(what, "info.config.image.image", id)?),
+        (None, Some(id)) => Some(image_id(what, "status.imageRef", id)?),
         (None, None) => None,
     };
     let digest = status_ref
@@ -205,9 +217,10 @@ struct Output {
     info: Option<Info>,
 }
 
+/// CRI `ContainerStatus` (`crictl inspect`'s `.status`).
 #[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Status {
+pub(super) struct Status {
     id: Option<String>,
     metadata: Option<Metadata>,
     state: Option<String>,
@@ -240,9 +253,10 @@ struct CriMount {
     readonly: Option<bool>,
 }
 
+/// The runtime's info (`crictl inspect`'s `.info`).
 #[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Info {
+pub(super) struct Info {
     pid: Option<u32>,
     runtime_type: Option<String>,
     snapshotter: Option<String>,

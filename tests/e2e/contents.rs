@@ -100,7 +100,7 @@ fn every_json_member_of_a_real_bundle_follows_its_schema() {
     assert!(dropped.is_setuid() && dropped.is_executable());
     assert_eq!(
         dropped.sha256.as_deref(),
-        Some(crate::util::sha256sum(&crate::podman::host_busybox()).as_str())
+        Some(crate::util::sha256sum(&crate::rootfs::host_busybox()).as_str())
     );
     let upper: Vec<UpperChange<'static>> = jsonl(&dir, members::UPPER_CHANGES);
     assert!(

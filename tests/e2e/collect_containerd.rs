@@ -123,6 +123,15 @@ fn check_record(x: &Path, id: &str, pod: &Pod) {
     assert_eq!(record["pod_uid"], pod.uid());
 }
 
+/// Every JSON member follows its schema (CONTENTS.md), the containerd record included.
+fn check_contents(bundle: &Path, dir: &Path) {
+    let report = crate::contents::validate_independently(bundle, dir);
+    assert!(
+        report.lines().any(|l| l.starts_with("ok 6-podspec/container.json ")),
+        "{report}"
+    );
+}
+
 #[test]
 fn collect_a_cri_pod_from_containerd_by_pod_and_by_container() {
     let work = tempfile::tempdir().unwrap();
@@ -175,6 +184,7 @@ fn collect_a_cri_pod_from_containerd_by_pod_and_by_container() {
     check_kubelet_logs(&by_pod, &pod);
     attack::check_diff_image(&by_pod, &archive.path);
     attack::check_shm_script(&by_pod, &x);
+    check_contents(&by_pod, &w.join("by-pod"));
 
     // By container id, through containerd's API.
     let by_id = w.join("by-id.zip");
@@ -200,4 +210,5 @@ fn collect_a_cri_pod_from_containerd_by_pod_and_by_container() {
     check_kubelet_logs(&by_id, &pod);
     attack::check_diff_image(&by_id, &archive.path);
     attack::check_shm_script(&by_id, &x);
+    check_contents(&by_id, &w.join("by-id"));
 }

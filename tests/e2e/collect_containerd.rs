@@ -186,6 +186,51 @@ fn collect_a_cri_pod_from_containerd_by_pod_and_by_container() {
     attack::check_shm_script(&by_pod, &x);
     check_contents(&by_pod, &w.join("by-pod"));
 
+    // The container named in the pod: the running attempt, not the exited one.
+    let named = w.join("by-pod-and-name.zip");
+    let o = collect_with_watchdog(
+        &[
+            "--pod",
+            POD,
+            "-n",
+            NAMESPACE,
+            "--container",
+            APP,
+            "--containerd-socket",
+            socket,
+            "-o",
+            s(&named),
+            "--key",
+            s(&key),
+        ],
+        &[("PATH", path.as_str())],
+    );
+    assert_eq!(code(&o), 0, "collect --pod --container: {}{}", stdout(&o), stderr(&o));
+    let x = w.join("x-named");
+    attack::unzip(&named, &x);
+    check_record(&x, &id, &pod);
+
+    // A pod that is not there: exit 2, naming it, nothing written.
+    let missing = w.join("missing.zip");
+    let o = collect_with_watchdog(
+        &[
+            "--pod",
+            "no-such-pod",
+            "-n",
+            NAMESPACE,
+            "--containerd-socket",
+            socket,
+            "-o",
+            s(&missing),
+            "--key",
+            s(&key),
+        ],
+        &[("PATH", path.as_str())],
+    );
+    assert_eq!(code(&o), 2, "collect --pod no-such-pod: {}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("no-such-pod"), "{}", stderr(&o));
+    assert!(!missing.exists(), "a bundle was written for a missing pod");
+
     // By container id, through containerd's API.
     let by_id = w.join("by-id.zip");
     let o = collect_with_watchdog(

@@ -31,7 +31,9 @@ impl Docker {
         let containerd = Containerd::start();
         let dir = tempfile::Builder::new().prefix("fdk").tempdir_in("/tmp").unwrap();
         let d = dir.path();
-        std::fs::write(d.join("daemon.json"), "{}").unwrap();
+        // The trust key too goes under the run's directory, not /etc/docker/key.json.
+        let config = serde_json::json!({"deprecated-key-path": d.join("key.json")});
+        std::fs::write(d.join("daemon.json"), config.to_string()).unwrap();
         let log = d.join("dockerd.log");
         let sock = d.join("docker.sock");
         let child = Command::new("dockerd")

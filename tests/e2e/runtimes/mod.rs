@@ -108,3 +108,34 @@ pub fn path_without_kubectl() -> (tempfile::TempDir, String) {
     let s = dir.path().to_str().unwrap().to_string();
     (dir, s)
 }
+
+/// The local addresses (as `/proc/net/tcp{,6}` writes them, hex `ADDR:PORT`) of the TCP sockets
+/// process `pid` listens on.
+pub fn tcp_listeners(pid: u32) -> Vec<String> {
+    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .filter_map(|l| {
+            let l = l.to_str()?;
+            Some(l.strip_prefix("socket:[")?.strip_suffix(']')?.to_string())
+        })
+        .collect();
+    let mut listeners = Vec::new();
+    for table in ["tcp", "tcp6"] {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() > 9 && f[3] == "0A" && inodes.iter().any(|i| i == f[9]) {
+                listeners.push(f[1].to_string());
+            }
+        }
+    }
+    listeners
+}
+
+/// Whether a `/proc/net/tcp{,6}` local address is on the loopback (127.0.0.0/8 or ::1).
+pub fn is_loopback(hex: &str) -> bool {
+    let addr = hex.split(':').next().unwrap_or_default();
+    (addr.len() == 8 && addr.ends_with("7F")) || addr == "00000000000000000000000001000000"
+}

@@ -5,7 +5,7 @@
 
 use super::containerd::{Containerd, PODS_LOG_ROOT, SANDBOX_IMAGE};
 use super::docker::Docker;
-use super::{image, mounts_under, pids_with_arg};
+use super::{image, is_loopback, mounts_under, pids_with_arg, tcp_listeners};
 use crate::attack::wait_for;
 use std::path::{Path, PathBuf};
 
@@ -79,6 +79,11 @@ fn containerd_runs_a_cri_pod_writes_its_log_restarts_rotates_and_leaves_nothing(
     lines.sort();
     assert_eq!(lines, ["stderr F hello-err", "stdout F hello-out"]);
     assert_eq!(ctd.state(&c0), 1, "running");
+    let listeners = tcp_listeners(ctd.daemon_pid());
+    assert!(
+        listeners.iter().all(|l| is_loopback(l)),
+        "containerd listens beyond the loopback: {listeners:?}"
+    );
     let pid0 = ctd.pid(&c0);
     let cmdline = std::fs::read(format!("/proc/{pid0}/cmdline")).unwrap();
     assert_eq!(cmdline, b"sleep\x00100000\x00");
@@ -139,6 +144,18 @@ fn dockerd_runs_a_container_sees_its_change_and_leaves_nothing() {
     docker.cli(&["exec", &id, "/bin/sh", "-c", "echo x > /tmp/x && rm /etc/motd"]);
     assert_eq!(docker.changes(&id), ["A /tmp/x", "C /etc", "C /tmp", "D /etc/motd"]);
     let ctd = docker.containerd();
+    for daemon in [docker.daemon_pid(), ctd.daemon_pid()] {
+        // containerd's CRI stream server: 127.0.0.1, a port of the kernel's choosing.
+        let listeners = tcp_listeners(daemon);
+        assert!(
+            listeners.iter().all(|l| is_loopback(l)),
+            "pid {daemon} listens beyond the loopback: {listeners:?}"
+        );
+    }
+    assert!(
+        docker.dir.path().join("key.json").is_file(),
+        "the trust key is under the run's directory"
+    );
     let left = Leftovers {
         pids: vec![pid, docker.daemon_pid(), ctd.daemon_pid()],
         socket: ctd.socket.to_str().unwrap().to_string(),

@@ -34,6 +34,27 @@ fn whole<T: serde::de::DeserializeOwned>(dir: &Path, member: &str) -> T {
     parse_whole(member, &std::fs::read(dir.join(member)).unwrap()).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Extracts `bundle` into `dir` with `forensic extract` and validates every JSON and JSON-lines
+/// member against format-spec/schemas/ with the independent validator (Python `jsonschema`);
+/// returns its report, one `ok MEMBER …` line each. Panics when a member does not validate.
+pub fn validate_independently(bundle: &Path, dir: &Path) -> String {
+    let o = run(&["extract", s(bundle), "-o", s(dir)]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/validate_contents.py"))
+        .arg(dir)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{report}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    report
+}
+
 #[test]
 fn every_json_member_of_a_real_bundle_follows_its_schema() {
     let t = tempfile::tempdir().unwrap();
@@ -46,22 +67,7 @@ fn every_json_member_of_a_real_bundle_follows_its_schema() {
     let o = c.collect(&bundle, &key, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let dir = t.path().join("x");
-    let o = run(&["extract", s(&bundle), "-o", s(&dir)]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-
-    // The independent validator.
-    let o = Command::new("python3")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/validate_contents.py"))
-        .arg(&dir)
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{report}{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let report = validate_independently(&bundle, &dir);
     for m in [
         members::PROCESSES,
         members::SOCKETS,
@@ -102,7 +108,7 @@ fn every_json_member_of_a_real_bundle_follows_its_schema() {
     assert!(dropped.is_setuid() && dropped.is_executable());
     assert_eq!(
         dropped.sha256.as_deref(),
-        Some(crate::util::sha256sum(&crate::podman::host_busybox()).as_str())
+        Some(crate::util::sha256sum(&crate::rootfs::host_busybox()).as_str())
     );
     let mounts: Vec<MountRecord<'static>> = whole(&dir, members::MOUNTS);
     assert_eq!(

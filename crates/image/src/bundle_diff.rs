@@ -164,7 +164,6 @@ pub fn diff_bundle(
     Ok(DiffReport::new(ctx, d, found, &image, &container.files))
 }
 
-<<<<<<< HEAD
 /// The rules and runtime paths of the runtime the container record names: docker's for Docker,
 /// the mount points of the OCI spec for a CRI runtime (containerd, CRI-O), podman's otherwise
 /// (podman, and a bare process given by `--pid`). The same for `--image` and
@@ -189,14 +188,14 @@ pub fn options_for(record: Option<&ContainerRecord>, all: bool) -> DiffOptions {
             ..DiffOptions::default()
         },
     }
-=======
+}
+
 /// `file-on-tmpfs`: a regular file on a tmpfs mount, with its index line and its copy as evidence.
 fn tmpfs_finding(f: &TmpfsFile, copy: Option<String>) -> Finding {
     let described = format!("{}: {}", f.path, crate::findings::describe(&f.entry));
     let mut evidence = vec![format!("{TREE_INDEX} line {}", f.line)];
     evidence.extend(copy);
     forensic_evidence::findings::file_on_tmpfs(&f.path, &f.mount, f.entry.mode & 0o111 != 0, &described, evidence)
->>>>>>> mounts
 }
 
 /// `layer-checksum-mismatch`: a lower-layer file the collector found different from the node's

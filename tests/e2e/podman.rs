@@ -1,7 +1,7 @@
 //! A real container for the collection tests: podman + runc + busybox-static, as CI installs them.
 //! Every container and image made here is removed when its guard drops.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// podman flags this machine needs (crun fails here; limits cannot be raised).

@@ -34,6 +34,9 @@ fn entry(path: &str, kind: Kind, mode: u32, mtime: i64) -> IndexedEntry {
         xattrs: Vec::new(),
         unexplored: None,
         layer_checksum: None,
+        on_tmpfs: None,
+        below_mount: false,
+        mount: false,
     }
 }
 

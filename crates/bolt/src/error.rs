@@ -131,6 +131,9 @@ pub enum PageProblem {
     /// Neither a branch nor a leaf page where a tree page was expected.
     #[error("flags {0:#06x}: neither a branch (0x01) nor a leaf (0x02) page")]
     NotTreePage(u16),
+    /// An inline page that is not a leaf (bbolt stores only leaves inline).
+    #[error("an inline page with flags {0:#06x}, not a leaf (0x02)")]
+    InlineNotLeaf(u16),
     /// A branch page without elements.
     #[error("a branch page with no elements")]
     EmptyBranch,

@@ -92,6 +92,9 @@ impl<'a> TreePage<'a> {
             LEAF_FLAG => false,
             other => return Err(page_err(PageProblem::NotTreePage(other))),
         };
+        if branch && at == PageRef::Inline {
+            return Err(page_err(PageProblem::InlineNotLeaf(flags)));
+        }
         if branch && count == 0 {
             return Err(page_err(PageProblem::EmptyBranch));
         }

@@ -4,4 +4,5 @@
 
 mod containerd;
 mod damaged;
+mod podman;
 mod reader;

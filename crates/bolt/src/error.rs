@@ -95,6 +95,14 @@ pub enum MetaProblem {
     /// The page size is not a power of two from 1024 to 65536.
     #[error("page size {0}, not a power of two from 1024 to 65536")]
     PageSize(u32),
+    /// Meta page 1 was found at a byte offset other than the page size it declares.
+    #[error("found at byte {offset}, but it declares a page size of {page_size}")]
+    Misplaced {
+        /// Where the page was read.
+        offset: u64,
+        /// The page size it declares.
+        page_size: u32,
+    },
     /// The root page id is a meta page or at/after the high-water mark.
     #[error("root page {root} is not a data page below the high-water mark {high_water}")]
     Root {

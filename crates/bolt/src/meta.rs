@@ -80,6 +80,9 @@ pub(crate) fn read(data: &[u8], index: u64, offset: u64) -> Result<Meta, MetaPro
     if !(1024..=65536).contains(&page_size) || !page_size.is_power_of_two() {
         return Err(MetaProblem::PageSize(page_size));
     }
+    if index == 1 && u64::from(page_size) != offset {
+        return Err(MetaProblem::Misplaced { offset, page_size });
+    }
     let root = le_u64(body, 16);
     let high_water = le_u64(body, 40);
     if root < 2 || root >= high_water {

@@ -219,6 +219,29 @@ fn broken_meta_pages_name_what_is_wrong() {
     );
 }
 
+#[test]
+fn meta_page_one_must_sit_at_its_page_size() {
+    let m = many();
+    let mut d = m.data.clone();
+    // Meta 0 broken (and claiming 4 KiB pages); page 1 (1 KiB pages) copied to byte 4096, where bbolt looks when meta 0
+    // is unreadable, and the original wiped.
+    d[16 + 48] ^= 0x01;
+    put32(&mut d, 16 + 8, 4096);
+    let page1 = d[1024..2048].to_vec();
+    d[4096..5120].copy_from_slice(&page1);
+    d[1024..2048].fill(0);
+    match Db::open(&d) {
+        Err(Error::NoValidMeta { meta1, .. }) => assert_eq!(
+            meta1,
+            MetaProblem::Misplaced {
+                offset: 4096,
+                page_size: 1024
+            }
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
 /// Applies `edit` to a copy of many.db and returns the error of reading `big`, checked to be
 /// the same for iteration and for a lookup when `lookup` is set.
 fn big_error(m: &Many, edit: impl Fn(&mut Vec<u8>), lookup: bool) -> Error {

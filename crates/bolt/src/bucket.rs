@@ -311,7 +311,7 @@ impl<'a> Entries<'a> {
                         path,
                         index,
                         ElementProblem::Order {
-                            key: Escaped(element.key).to_string(),
+                            key: Escaped(element.key.get(..64).unwrap_or(element.key)).to_string(),
                         },
                     ));
                 }

@@ -181,7 +181,7 @@ pub enum ElementProblem {
     /// A key not after the one before it (keys are unique and in byte order).
     #[error("key {key} is not after the key before it")]
     Order {
-        /// The key, escaped.
+        /// The key's first 64 bytes, escaped.
         key: String,
     },
 }

@@ -30,6 +30,7 @@ seeds() {
     audit) echo ../../shared/samples/k8s-audit ;;
     image_archive) echo seeds/image_archive ;;
     image_oci) echo seeds/image_oci ;;
+    bolt) echo ../crates/bolt/tests/data ;;
     *) return 1 ;;
   esac
 }

@@ -251,9 +251,11 @@ fn strs(v: &[&str]) -> Vec<String> {
     v
 }
 
-/// §4's commands, with the test image's `/usr/bin/report` for its `/usr/bin/app`.
+/// §4's commands, with the test image's `/usr/bin/report` for its `/usr/bin/app`, and busybox
+/// touched to a fixed time: the image's files have whole-second times, and docker's `sameFsTime`
+/// calls a touch within the image's own second no change (a timing flake otherwise).
 const ATTACK: &str = "echo evil > /tmp/miner; echo 'x:x:0:0::/:/bin/sh' >> /etc/passwd; rm /etc/motd; \
-     mkdir -p /var/new/deep; echo 1 > /var/new/deep/f; rm /usr/bin/report; touch /bin/busybox";
+     mkdir -p /var/new/deep; echo 1 > /var/new/deep/f; rm /usr/bin/report; touch -d @1800000000 /bin/busybox";
 
 /// §4's table: each step on top of the previous ones, in a fresh container, with what
 /// `docker diff` printed there.

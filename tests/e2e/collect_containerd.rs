@@ -32,9 +32,9 @@ fn log_lines(path: &Path) -> Vec<String> {
 /// The kubelet's log layout of a restarted, rotated container (runtimes.md §1.4, §5):
 /// attempt 0 logged, rotated and compressed (`0.log.20261202-075800.gz`), logged again into a
 /// new `0.log`, then stopped (the previous instance); attempt 1 logged, rotated (kept
-/// uncompressed, `1.log.20261202-080000`) and logged again into a new `1.log`. Returns attempt
-/// 1's id, which runs.
-fn restarted_and_rotated(ctd: &Containerd, pod: &Pod) -> String {
+/// uncompressed, `1.log.20261202-080000`) and logged again into a new `1.log`. Returns the ids
+/// of attempt 0 (exited) and attempt 1 (running).
+fn restarted_and_rotated(ctd: &Containerd, pod: &Pod) -> (String, String) {
     let dir = pod.log_dir.join(APP);
     let c0 = ctd.start_container(
         pod,
@@ -77,7 +77,7 @@ fn restarted_and_rotated(ctd: &Containerd, pod: &Pod) -> String {
         ["0.log", "0.log.20261202-075800.gz", "1.log", "1.log.20261202-080000"],
         "the kubelet's layout"
     );
-    c1
+    (c0, c1)
 }
 
 /// File names in `dir`.
@@ -123,6 +123,62 @@ fn check_record(x: &Path, id: &str, pod: &Pod) {
     assert_eq!(record["pod_uid"], pod.uid());
 }
 
+/// Resolved without kubectl, the pod's containers are both instances of `app` from their CRI
+/// labels, the running attempt 1 is the one collected and the exited attempt 0 is its previous
+/// instance, whose own record is `previous-inspect.json` (CONTENTS.md §14, §15).
+fn check_pod_containers(x: &Path, pod: &Pod, previous: &str, running: &str, pid: u32) {
+    let pc = read_json(&x.join("6-podspec/pod-containers.json"));
+    assert_eq!(pc["pod"], POD, "{pc}");
+    assert_eq!(pc["namespace"], NAMESPACE, "{pc}");
+    assert_eq!(pc["pod_uid"], pod.uid(), "{pc}");
+    assert_eq!(pc["chosen"], running, "{pc}");
+    assert_eq!(pc["previous"], previous, "{pc}");
+    let listed: Vec<(String, String, u64, serde_json::Value, serde_json::Value)> = pc["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["name"].as_str().unwrap().to_string(),
+                c["attempt"].as_u64().unwrap(),
+                c["status"].clone(),
+                c["pid"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(listed.len(), 2, "{pc}");
+    assert_eq!(
+        (&listed[0].0, listed[0].1.as_str(), listed[0].2),
+        (&previous.to_string(), APP, 0),
+        "{pc}"
+    );
+    assert_ne!(listed[0].3, "running", "attempt 0 was stopped: {pc}");
+    assert_eq!(listed[0].4, serde_json::Value::Null, "{pc}");
+    assert_eq!(
+        (
+            &listed[1].0,
+            listed[1].1.as_str(),
+            listed[1].2,
+            &listed[1].3,
+            &listed[1].4
+        ),
+        (
+            &running.to_string(),
+            APP,
+            1,
+            &serde_json::json!("running"),
+            &serde_json::json!(pid)
+        ),
+        "{pc}"
+    );
+    let prev = read_json(&x.join("6-podspec/previous-inspect.json"));
+    assert_eq!(prev["api"], "containerd-grpc", "{prev}");
+    assert_eq!(prev["container"]["id"], previous, "{prev}");
+    assert_eq!(prev["cri"]["attempt"], 0, "{prev}");
+    assert_ne!(prev["task"]["status"], "running", "{prev}");
+}
+
 /// Every JSON member follows its schema (CONTENTS.md), the containerd record included.
 fn check_contents(bundle: &Path, dir: &Path) {
     let report = crate::contents::validate_independently(bundle, dir);
@@ -140,7 +196,7 @@ fn collect_a_cri_pod_from_containerd_by_pod_and_by_container() {
     let ctd = Containerd::start();
     ctd.import(&archive.path);
     let pod = ctd.run_pod(POD, NAMESPACE, &uuid::Uuid::new_v4().to_string());
-    let id = restarted_and_rotated(&ctd, &pod);
+    let (previous, id) = restarted_and_rotated(&ctd, &pod);
     let victim = CriContainer {
         containerd: &ctd,
         id: id.clone(),
@@ -181,6 +237,7 @@ fn collect_a_cri_pod_from_containerd_by_pod_and_by_container() {
     untouched.assert_unchanged();
     let x = attack::check_bundle(w, &by_pod, &planted, pid);
     check_record(&x, &id, &pod);
+    check_pod_containers(&x, &pod, &previous, &id, pid);
     check_kubelet_logs(&by_pod, &pod);
     attack::check_diff_image(&by_pod, &archive.path);
     attack::check_shm_script(&by_pod, &x);

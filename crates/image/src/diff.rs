@@ -392,11 +392,7 @@ pub fn diff(image: &FileIndex, container: &ContainerFs, opts: &DiffOptions) -> D
         changes.retain(|path, c| !made(path) && !touched_by_runtime(c, writable, made));
         unlisted.retain(|c: &Change| opts.runtime_made.stage_of(&c.path, writable).is_none());
     }
-    if docker {
-        add_parents_of_any(&mut changes);
-    } else {
-        add_parents(&mut changes);
-    }
+    add_parents(&mut changes, docker);
     let changes = changes
         .into_values()
         .filter(|c| opts.all || opts.runtime_made.stage_of(&c.path, writable) != Some(Stage::AfterParents))
@@ -583,32 +579,14 @@ fn changed(path: &str, reasons: Vec<Reason>) -> Change {
     }
 }
 
-/// Rule 4: every ancestor of an `A` or `D` (except `/`) is listed.
-fn add_parents(changes: &mut BTreeMap<String, Change>) {
+/// Rule 4: every ancestor (except `/`) of a listed change is listed too: podman lists the
+/// ancestors of an `A` or `D` only (`of_any` false), docker those of any change (`of_any` true).
+fn add_parents(changes: &mut BTreeMap<String, Change>, of_any: bool) {
     let mut parents = BTreeSet::new();
     for c in changes.values() {
-        if c.kind == ChangeKind::Changed {
+        if !of_any && c.kind == ChangeKind::Changed {
             continue;
         }
-        let mut p = tree::parent(&c.path);
-        while let Some(dir) = p.filter(|d| *d != "/") {
-            if !parents.insert(dir.to_string()) {
-                break;
-            }
-            p = tree::parent(dir);
-        }
-    }
-    for dir in parents {
-        changes
-            .entry(dir.clone())
-            .or_insert_with(|| changed(&dir, vec![Reason::Parent]));
-    }
-}
-
-/// Docker's parents: every directory (except `/`) with any change below it is listed.
-fn add_parents_of_any(changes: &mut BTreeMap<String, Change>) {
-    let mut parents = BTreeSet::new();
-    for c in changes.values() {
         let mut p = tree::parent(&c.path);
         while let Some(dir) = p.filter(|d| *d != "/") {
             if !parents.insert(dir.to_string()) {

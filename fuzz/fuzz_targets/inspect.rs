@@ -1,4 +1,5 @@
-//! Runtime inspect output (crictl, podman, docker, podman image) over arbitrary text.
+//! Runtime inspect output (crictl, podman, docker, containerd's API document, podman image) over
+//! arbitrary text.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -7,6 +8,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = forensic_proc::inspect::from_crictl(text);
         let _ = forensic_proc::inspect::from_podman(text);
         let _ = forensic_proc::inspect::from_docker(text);
+        let _ = forensic_proc::inspect::from_containerd(text);
         let _ = forensic_proc::inspect::image_from_podman(text);
     }
 });

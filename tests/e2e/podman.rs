@@ -55,7 +55,7 @@ impl Image {
 /// and its applets, account files, `/etc/motd`, `/etc/hosts`, `/usr/bin/report` and the usual
 /// directories, plus `extra` files (`(path, content)`, paths relative to the root). Any runtime
 /// imports it (`podman import`, `docker import`).
-pub fn rootfs_tar(work: &Path, extra: &[(&str, &[u8])]) -> PathBuf {
+fn rootfs_tar(work: &Path, extra: &[(&str, &[u8])]) -> PathBuf {
     let root = work.join("rootfs");
     crate::rootfs::write(&root, extra);
     let tar = work.join("rootfs.tar");

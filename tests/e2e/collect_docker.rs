@@ -5,28 +5,13 @@
 //! `docker diff`), and `diff --image-from-bundle` equals `docker diff` line for line.
 
 use crate::attack::{self, Untouched, collect_with_watchdog, read_json};
+use crate::diff::{diff_json, lines};
 use crate::runtimes::docker::{Docker, DockerContainer};
 use crate::runtimes::image;
 use crate::util::*;
 
 /// The test image's reference in dockerd.
 const IMAGE: &str = "localhost/forensic-e2e-docker:1";
-
-/// `forensic diff BUNDLE --image-from-bundle --json`'s change list as `docker diff` lines
-/// (`KIND PATH`), sorted.
-fn diff_from_bundle(bundle: &std::path::Path) -> Vec<String> {
-    let o = run(&["diff", s(bundle), "--image-from-bundle", "--json"]);
-    assert!(matches!(code(&o), 0 | 3), "diff: {}{}", stdout(&o), stderr(&o));
-    let v = json(&o);
-    let mut lines: Vec<String> = v["changes"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no changes list: {v}"))
-        .iter()
-        .map(|c| format!("{} {}", c["change"].as_str().unwrap(), c["path"].as_str().unwrap()))
-        .collect();
-    lines.sort();
-    lines
-}
 
 #[test]
 fn collect_an_attacked_docker_container_and_diff_equals_docker_diff() {
@@ -81,9 +66,10 @@ fn collect_an_attacked_docker_container_and_diff_equals_docker_diff() {
     assert_eq!(record["runtime"], "docker", "{record}");
     assert_eq!(record["id"], id.as_str());
     attack::check_diff_image(&bundle, &archive.path);
+    let (exit, v) = diff_json(&bundle, &["--image-from-bundle"]);
     assert_eq!(
-        diff_from_bundle(&bundle),
-        docker_diff,
+        (lines(&v), exit),
+        (docker_diff, 3),
         "diff --image-from-bundle vs docker diff"
     );
     attack::check_shm_script(&bundle, &x);

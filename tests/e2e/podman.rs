@@ -53,9 +53,9 @@ impl Image {
 
 /// The test image's root filesystem as a tar (`work/rootfs.tar`, built in `work/rootfs`): busybox
 /// and its applets, account files, `/etc/motd`, `/etc/hosts`, `/usr/bin/report` and the usual
-/// directories, plus `extra` files (`(path, content)`, paths relative to the root). Any runtime
-/// imports it (`podman import`, `docker import`).
-pub fn rootfs_tar(work: &Path, extra: &[(&str, &[u8])]) -> PathBuf {
+/// directories, plus `extra` files (`(path, content)`, paths relative to the root), for `podman
+/// import` (containerd and dockerd load [`crate::runtimes::image`]'s layered archive instead).
+fn rootfs_tar(work: &Path, extra: &[(&str, &[u8])]) -> PathBuf {
     let root = work.join("rootfs");
     crate::rootfs::write(&root, extra);
     let tar = work.join("rootfs.tar");

@@ -139,3 +139,59 @@ pub fn is_loopback(hex: &str) -> bool {
     let addr = hex.split(':').next().unwrap_or_default();
     (addr.len() == 8 && addr.ends_with("7F")) || addr == "00000000000000000000000001000000"
 }
+
+/// Whether a process with this PID exists.
+pub fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// What a harness's teardown must have removed: the daemons and containers (by pid), the shims
+/// of its containerd, its run directories with their mounts, and a pod's log directory.
+pub struct Leftovers {
+    /// Daemons and container processes.
+    pub pids: Vec<u32>,
+    /// The containerd socket its shims name in `-address`.
+    pub socket: String,
+    /// The run directories.
+    pub dirs: Vec<PathBuf>,
+    /// A CRI pod's `/var/log/pods/NS_POD_UID`.
+    pub log_dir: Option<PathBuf>,
+}
+
+impl Leftovers {
+    /// Everything a running [`docker::Docker`] started: dockerd, its containerd, the main
+    /// process of each running container, and both run directories.
+    pub fn of_docker(docker: &docker::Docker) -> Leftovers {
+        let ctd = docker.containerd();
+        let mut pids = vec![docker.daemon_pid(), ctd.daemon_pid()];
+        for id in docker.cli(&["ps", "-q"]).split_whitespace() {
+            pids.push(docker.pid(id));
+        }
+        Leftovers {
+            pids,
+            socket: ctd.socket.to_str().unwrap().to_string(),
+            dirs: vec![docker.dir.path().to_path_buf(), ctd.dir.path().to_path_buf()],
+            log_dir: None,
+        }
+    }
+
+    /// Panics naming the first process, shim, mount, or directory still there.
+    pub fn assert_none(&self) {
+        for pid in &self.pids {
+            assert!(!alive(*pid), "process {pid} is still running");
+        }
+        assert_eq!(pids_with_arg(&self.socket), Vec::<u32>::new(), "shims left running");
+        for d in &self.dirs {
+            assert_eq!(
+                mounts_under(d),
+                Vec::<PathBuf>::new(),
+                "mounts left under {}",
+                d.display()
+            );
+            assert!(!d.exists(), "{} left behind", d.display());
+        }
+        if let Some(l) = &self.log_dir {
+            assert!(!l.exists(), "{} left behind", l.display());
+        }
+    }
+}

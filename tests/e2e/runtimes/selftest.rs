@@ -5,14 +5,9 @@
 
 use super::containerd::{Containerd, PODS_LOG_ROOT, SANDBOX_IMAGE};
 use super::docker::Docker;
-use super::{image, is_loopback, mounts_under, pids_with_arg, tcp_listeners};
+use super::{Leftovers, image, is_loopback, tcp_listeners};
 use crate::attack::wait_for;
-use std::path::{Path, PathBuf};
-
-/// Whether a process with this PID exists.
-fn alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-}
+use std::path::Path;
 
 /// The lines of a CRI log file without their timestamps: `STREAM TAG MESSAGE`.
 pub fn cri_log_lines(path: &Path) -> Vec<String> {
@@ -21,36 +16,6 @@ pub fn cri_log_lines(path: &Path) -> Vec<String> {
         .lines()
         .map(|l| l.split_once(' ').map_or(String::new(), |(_, rest)| rest.to_string()))
         .collect()
-}
-
-/// What teardown must have removed: the daemons (by pid), their shims, mounts and directories,
-/// and the pod's log directory.
-struct Leftovers {
-    pids: Vec<u32>,
-    socket: String,
-    dirs: Vec<PathBuf>,
-    log_dir: Option<PathBuf>,
-}
-
-impl Leftovers {
-    fn assert_none(&self) {
-        for pid in &self.pids {
-            assert!(!alive(*pid), "process {pid} is still running");
-        }
-        assert_eq!(pids_with_arg(&self.socket), Vec::<u32>::new(), "shims left running");
-        for d in &self.dirs {
-            assert_eq!(
-                mounts_under(d),
-                Vec::<PathBuf>::new(),
-                "mounts left under {}",
-                d.display()
-            );
-            assert!(!d.exists(), "{} left behind", d.display());
-        }
-        if let Some(l) = &self.log_dir {
-            assert!(!l.exists(), "{} left behind", l.display());
-        }
-    }
 }
 
 #[test]
@@ -156,12 +121,12 @@ fn dockerd_runs_a_container_sees_its_change_and_leaves_nothing() {
         docker.dir.path().join("key.json").is_file(),
         "the trust key is under the run's directory"
     );
-    let left = Leftovers {
-        pids: vec![pid, docker.daemon_pid(), ctd.daemon_pid()],
-        socket: ctd.socket.to_str().unwrap().to_string(),
-        dirs: vec![docker.dir.path().to_path_buf(), ctd.dir.path().to_path_buf()],
-        log_dir: None,
-    };
+    let left = Leftovers::of_docker(&docker);
+    assert!(
+        left.pids.contains(&pid),
+        "{:?} lists the container's process {pid}",
+        left.pids
+    );
     drop(docker);
     left.assert_none();
 }

@@ -28,13 +28,15 @@ fn collect_an_attacked_docker_container_and_diff_equals_docker_diff() {
     let planted = attack::plant(&victim, &format!("dk{}", std::process::id()));
     // Where docker's rules differ from podman's (runtimes.md §4): a program's time changed (its
     // parents are `C` too), and a directory replaced by an identical new one (opaque in the
-    // upper layer; docker compares a directory by mode and owner only: no line).
+    // upper layer; docker compares a directory by mode and owner only: no line). The program is
+    // touched to a fixed time: the image's files have whole-second times, and docker's
+    // `sameFsTime` calls a touch within the image file's own second no change.
     docker.cli(&[
         "exec",
         &id,
         "/bin/sh",
         "-c",
-        "touch /usr/bin/report && rm -r /var/spool/cron/crontabs && mkdir /var/spool/cron/crontabs",
+        "touch -d @1800000000 /usr/bin/report && rm -r /var/spool/cron/crontabs && mkdir /var/spool/cron/crontabs",
     ]);
     let pid = docker.pid(&id);
     attack::tamper_lower_layer(pid);

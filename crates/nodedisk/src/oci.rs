@@ -16,8 +16,9 @@ pub struct ImageJson {
 
 #[derive(Deserialize)]
 struct Raw {
+    /// A manifest's descriptor; in an image config, the container config (no `digest`).
     #[serde(default)]
-    config: Option<Descriptor>,
+    config: Option<serde_json::Value>,
     #[serde(default)]
     manifests: Vec<Descriptor>,
     #[serde(default)]
@@ -38,11 +39,19 @@ struct RootFs {
 /// Parses a manifest, index or image config (whichever fields are there).
 ///
 /// # Errors
-/// [`NodeError::Json`] naming `file` when it is not such a JSON object.
+/// [`NodeError::Json`] or [`NodeError::Record`] naming `file` when it is not such a JSON object.
 pub fn image_json(bytes: &[u8], file: &str) -> Result<ImageJson, NodeError> {
+    if !bytes.trim_ascii_start().starts_with(b"{") {
+        return Err(NodeError::record(file, "not a JSON object"));
+    }
     let raw: Raw = serde_json::from_slice(bytes).map_err(|e| NodeError::json(file, e))?;
     Ok(ImageJson {
-        config: raw.config.map(|d| d.digest),
+        config: raw
+            .config
+            .as_ref()
+            .and_then(|c| c.get("digest"))
+            .and_then(|d| d.as_str())
+            .map(str::to_string),
         manifests: raw.manifests.into_iter().map(|d| d.digest).collect(),
         diff_ids: raw.rootfs.map(|r| r.diff_ids).unwrap_or_default(),
     })
@@ -63,17 +72,21 @@ mod tests {
         assert_eq!(m.config.as_deref(), Some("sha256:aa"));
         let i = image_json(br#"{"manifests":[{"digest":"sha256:1"},{"digest":"sha256:2"}]}"#, "/i").unwrap();
         assert_eq!(i.manifests, ["sha256:1", "sha256:2"]);
+        // An image config's `config` is the container config, with no digest.
         let c = image_json(
-            br#"{"rootfs":{"type":"layers","diff_ids":["sha256:x","sha256:y"]}}"#,
+            br#"{"config":{"Cmd":["/bin/sh"]},"rootfs":{"diff_ids":["sha256:x","sha256:y"]}}"#,
             "/c",
         )
         .unwrap();
-        assert_eq!(c.diff_ids, ["sha256:x", "sha256:y"]);
-        assert!(
-            image_json(b"[1]", "/c")
-                .unwrap_err()
-                .to_string()
-                .starts_with("/c: malformed JSON")
+        assert_eq!(
+            (c.config, c.diff_ids),
+            (None, vec!["sha256:x".to_string(), "sha256:y".into()])
         );
+        assert_eq!(
+            image_json(b"[1]", "/c").unwrap_err().to_string(),
+            "/c: not a JSON object"
+        );
+        let e = image_json(br#"{"manifests":5}"#, "/c").unwrap_err().to_string();
+        assert!(e.starts_with("/c: malformed JSON"), "{e}");
     }
 }

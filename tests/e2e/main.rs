@@ -13,6 +13,7 @@ mod collect_first_hour;
 mod contents;
 mod crash;
 mod custody;
+mod deadbox;
 mod diff;
 mod dockerd;
 mod examiner_view;

@@ -55,11 +55,26 @@ pub struct Args {
     #[arg(short = 'n', long, value_name = "NAMESPACE", default_value = "default")]
     namespace: String,
     /// The bundle to write (must not exist).
-    #[arg(short = 'o', long = "output", value_name = "BUNDLE")]
-    output: PathBuf,
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "BUNDLE",
+        required_unless_present = "list"
+    )]
+    output: Option<PathBuf>,
     /// Private key that seals the bundle.
-    #[arg(long, value_name = "KEY")]
-    key: PathBuf,
+    #[arg(long, value_name = "KEY", required_unless_present = "list")]
+    key: Option<PathBuf>,
+    /// Dead-box mode: ROOT is a node's root filesystem (a disk snapshot mounted read-only, or a
+    /// directory holding var/lib/containerd, var/lib/docker, var/lib/containers, var/log). No
+    /// runtime API, /proc or kubectl is used; nothing under ROOT is written; every read uses
+    /// O_NOATIME; links on the node resolve inside ROOT.
+    #[arg(long, value_name = "ROOT", conflicts_with = "pid")]
+    pub(crate) offline_root: Option<PathBuf>,
+    /// With --offline-root: list every container found on the disk (all runtimes) and exit;
+    /// problems reading a runtime's records are printed on stderr (or in the JSON), exit 0.
+    #[arg(long, requires = "offline_root")]
+    pub(crate) list: bool,
     #[command(flatten)]
     case: CaseArgs,
     /// Kubernetes audit log to copy (default: /var/log/kubernetes/audit/audit.log when it exists).
@@ -88,9 +103,9 @@ pub struct Args {
     /// This node's name as Kubernetes knows it (default: the host name).
     #[arg(long, value_name = "NAME")]
     node_name: Option<String>,
-    /// Print the summary as JSON on stdout.
+    /// Print the summary (with --list: the listing) as JSON on stdout.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     /// Print nothing on success (no progress, no summary); with --json, only the JSON.
     #[arg(short, long)]
     quiet: bool,
@@ -114,6 +129,9 @@ fn target(args: &Args) -> Result<TargetSpec> {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<u8> {
+    if let Some(root) = &args.offline_root {
+        return crate::cmd_collect_offline::run(&args, root);
+    }
     let target = target(&args)?;
     // Before the key is read: a non-root run should hear that it needs root, not that it
     // cannot read root's key. `collect` checks again.
@@ -121,8 +139,11 @@ pub fn run(args: Args) -> Result<u8> {
         std::path::Path::new("/proc/self/status"),
         !matches!(target, TargetSpec::Pid(_)),
     )?;
-    let key = keyfiles::load_signing_key(&args.key)?;
-    let mut opts = CollectOptions::new(target, args.output.clone(), key, args.case.actor());
+    let (Some(output), Some(key)) = (&args.output, &args.key) else {
+        bail!("collect needs -o BUNDLE and --key KEY");
+    };
+    let key = keyfiles::load_signing_key(key)?;
+    let mut opts = CollectOptions::new(target, output.clone(), key, args.case.actor());
     opts.case = args.case.case();
     opts.audit_log = args.audit_log.clone();
     opts.falco_log = args.falco_log.clone();

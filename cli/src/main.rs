@@ -17,6 +17,7 @@ mod case_args;
 mod cmd_audit;
 mod cmd_cat;
 mod cmd_collect;
+mod cmd_collect_offline;
 mod cmd_custody;
 mod cmd_diff;
 mod cmd_extract;

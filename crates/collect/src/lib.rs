@@ -16,6 +16,7 @@ pub mod command;
 pub mod counts;
 mod ctx;
 pub mod error;
+pub mod offline;
 pub mod privileges;
 mod procs;
 pub mod rootfs;

@@ -12,6 +12,7 @@
 //! - [`records`]: the records themselves (`tree-index.jsonl`, `upper-changes.jsonl`,
 //!   `processes.json`, `sockets.json`, …).
 //! - [`lines`]: one bounded reader of line-oriented members.
+//! - [`overlay`]: overlayfs's merge rules (whiteouts, opaque directories) over layer indexes.
 //! - [`accounts`]: the one parser of the account files a bundle copies (`/etc/passwd`,
 //!   `/etc/shadow`, `/etc/group`).
 //! - [`findings`]: the one findings model of `show` and `diff`: [`Severity`](findings::Severity),
@@ -33,6 +34,7 @@ pub mod error;
 pub mod findings;
 pub mod lines;
 pub mod members;
+pub mod overlay;
 pub mod paths;
 pub mod raw;
 pub mod records;

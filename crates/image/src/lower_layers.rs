@@ -1,26 +1,11 @@
 //! The image as it was on the node: the indexes of the overlay lower directories the collector
 //! stored (`9-image/layers/N.jsonl`, listed top first in `9-image/layers.json`), merged bottom-up
-//! with overlayfs semantics.
-//!
-//! In a lower directory (as in an upper one):
-//!
-//! - a **whiteout** deletes the path and everything below it in the layers beneath: a character
-//!   device 0:0, a regular file with the xattr `trusted.overlay.whiteout` or
-//!   `user.overlay.whiteout` (Linux 6.7+), or an aufs-style `.wh.NAME` entry;
-//! - an **opaque directory** hides everything below it in the layers beneath: xattr
-//!   `trusted.overlay.opaque` or `user.overlay.opaque` = `y`, or an aufs-style `.wh..wh..opq`
-//!   entry inside it;
-//! - any other entry replaces the same path beneath; a non-directory also hides what was below
-//!   a directory of that name.
+//! with overlayfs semantics ([`forensic_evidence::overlay`], the one owner of the rules).
 
 use crate::index::{FileIndex, Kind};
 use crate::index_line::IndexedEntry;
-use crate::tree;
-
-/// The aufs whiteout prefix.
-const WH: &str = ".wh.";
-/// The aufs opaque-directory marker.
-const WH_OPAQUE: &str = ".wh..wh..opq";
+use forensic_bundle::manifest::FileKind;
+use forensic_evidence::overlay::{self, LayerEntry};
 
 /// One entry of `9-image/layers.json` (CONTENTS.md §7).
 pub(crate) use forensic_evidence::records::image::LowerLayer as LayerRecord;
@@ -40,73 +25,35 @@ pub(crate) fn parse_layer_list(bytes: &[u8]) -> Result<Vec<LayerRecord>, String>
     Ok(list)
 }
 
-/// What one entry of a lower layer does to the layers beneath it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Effect {
-    /// Deletes this path and everything below it.
-    Whiteout(String),
-    /// Makes this directory opaque (it is itself an entry too, unless it is an aufs marker).
-    Opaque(String),
-}
+impl LayerEntry for IndexedEntry {
+    fn index_path(&self) -> &str {
+        &self.entry.path
+    }
 
-fn is_set(e: &IndexedEntry, names: [&str; 2]) -> bool {
-    names.iter().any(|n| e.xattr(n).is_some())
-}
+    fn file_kind(&self) -> Option<FileKind> {
+        Some(match self.entry.kind {
+            Kind::File => FileKind::File,
+            Kind::Dir => FileKind::Dir,
+            Kind::Symlink => FileKind::Symlink,
+            Kind::Fifo => FileKind::Fifo,
+            Kind::Socket => FileKind::Socket,
+            Kind::Char => FileKind::Char,
+            Kind::Block => FileKind::Block,
+        })
+    }
 
-/// The effects of `e` on lower layers, and whether it is itself an entry of the merged view.
-fn effects(e: &IndexedEntry) -> (Option<Effect>, bool) {
-    let path = &e.entry.path;
-    let name = tree::base_name(path);
-    let parent = tree::parent(path).unwrap_or("/");
-    if name == WH_OPAQUE {
-        return (Some(Effect::Opaque(parent.to_string())), false);
+    fn device(&self) -> Option<(u64, u64)> {
+        self.rdev
     }
-    if let Some(hidden) = name.strip_prefix(WH) {
-        if hidden.starts_with(WH) {
-            // Other aufs bookkeeping (.wh..wh.plnk): not part of the filesystem.
-            return (None, false);
-        }
-        return (Some(Effect::Whiteout(tree::join(parent, hidden))), false);
+
+    fn xattr(&self, name: &str) -> Option<&[u8]> {
+        IndexedEntry::xattr(self, name)
     }
-    let whiteout = match e.entry.kind {
-        Kind::Char => e.rdev == Some((0, 0)),
-        Kind::File => is_set(e, ["trusted.overlay.whiteout", "user.overlay.whiteout"]),
-        _ => false,
-    };
-    if whiteout {
-        return (Some(Effect::Whiteout(path.clone())), false);
-    }
-    let opaque = e.entry.kind == Kind::Dir
-        && ["trusted.overlay.opaque", "user.overlay.opaque"]
-            .iter()
-            .any(|n| e.xattr(n) == Some(b"y"));
-    if opaque {
-        return (Some(Effect::Opaque(path.clone())), true);
-    }
-    (None, true)
 }
 
 /// Applies one layer (its entries in any order) on top of `merged`.
 pub(crate) fn apply_layer(merged: &mut FileIndex, layer: Vec<IndexedEntry>) {
-    let mut keep = Vec::with_capacity(layer.len());
-    // First what this layer hides beneath it, then its own entries: a layer never hides itself.
-    for e in layer {
-        let (effect, is_entry) = effects(&e);
-        match effect {
-            Some(Effect::Whiteout(p)) => tree::remove_tree(merged, &p),
-            Some(Effect::Opaque(p)) => tree::remove_below(merged, &p),
-            None => {}
-        }
-        if is_entry {
-            if e.entry.kind != Kind::Dir {
-                tree::remove_below(merged, &e.entry.path);
-            }
-            keep.push(e);
-        }
-    }
-    for e in keep {
-        merged.insert(e.entry.path.clone(), e.entry);
-    }
+    overlay::apply_layer(merged, layer, |e| e.entry);
 }
 
 #[cfg(test)]

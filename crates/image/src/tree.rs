@@ -2,7 +2,6 @@
 //! removal, and synthesized parent directories.
 
 use crate::index::{FileEntry, FileIndex, Kind};
-use std::ops::Bound;
 
 /// Bytes as an index path component: UTF-8 as is, every other byte as `\xNN` (the
 /// [`FileEntry::path`] convention).
@@ -56,55 +55,7 @@ pub(crate) fn checked_path(raw: &[u8]) -> Result<String, NameError> {
     Ok(out)
 }
 
-/// The parent of an index path (`None` for `/`).
-pub(crate) fn parent(path: &str) -> Option<&str> {
-    if path == "/" {
-        return None;
-    }
-    match path.rfind('/') {
-        Some(0) => Some("/"),
-        Some(i) => path.get(..i),
-        None => None,
-    }
-}
-
-/// The last component of an index path.
-pub(crate) fn base_name(path: &str) -> &str {
-    path.rfind('/').and_then(|i| path.get(i + 1..)).unwrap_or(path)
-}
-
-/// `dir` + `/` + `name` for an index path `dir`.
-pub(crate) fn join(dir: &str, name: &str) -> String {
-    if dir == "/" {
-        format!("/{name}")
-    } else {
-        format!("{dir}/{name}")
-    }
-}
-
-/// Removes everything below `path` (not `path` itself) from a path-keyed map.
-pub(crate) fn remove_below<V>(map: &mut std::collections::BTreeMap<String, V>, path: &str) {
-    let prefix = if path == "/" {
-        "/".to_string()
-    } else {
-        format!("{path}/")
-    };
-    let doomed: Vec<String> = map
-        .range::<str, _>((Bound::Excluded(prefix.as_str()), Bound::Unbounded))
-        .map(|(k, _)| k)
-        .take_while(|k| k.starts_with(&prefix))
-        .cloned()
-        .collect();
-    for k in doomed {
-        map.remove(&k);
-    }
-}
-
-/// Removes `path` and everything below it.
-pub(crate) fn remove_tree<V>(map: &mut std::collections::BTreeMap<String, V>, path: &str) {
-    remove_below(map, path);
-    map.remove(path);
-}
+pub(crate) use forensic_evidence::overlay::{base_name, join, parent, remove_below, remove_tree};
 
 /// A directory that no entry describes but that must exist because something lies below it:
 /// mode 0755, owner 0:0, no time.

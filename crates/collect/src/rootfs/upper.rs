@@ -111,15 +111,32 @@ pub fn collect_upper(
             }
         }
     }
+    collect_upper_in(&root, &lower_roots, lowers_complete, sink, opts)
+}
+
+/// [`collect_upper`] on layers already open: the upper directory `root` (its label names it in
+/// the members' sources and the change list's description) and the lower directories `lowers`,
+/// top first; `lowers_complete` is false when some lower layer could not be opened (the change
+/// list then says `added-or-modified` where no open lower layer holds the path).
+///
+/// # Errors
+/// A sink failure, or the upper directory cannot be walked.
+pub fn collect_upper_in(
+    root: &RootFs,
+    lower_roots: &[RootFs],
+    lowers_complete: bool,
+    sink: &mut dyn Sink,
+    opts: &UpperOptions,
+) -> Result<UpperStats, RootError> {
     let mut spool = tempfile::spooled_tempfile(1 << 20);
     let mut stats = UpperStats::default();
     let prefix = copy::normalized(&opts.files_prefix);
-    let host_base = upper.as_os_str().as_bytes().to_vec();
+    let host_base = root.label().as_bytes().to_vec();
     {
         let mut c = Copier::new(sink, &opts.copy);
         let mut ctx = Ctx {
             copier: &mut c,
-            lowers: &lower_roots,
+            lowers: lower_roots,
             lowers_complete,
             prefix: &prefix,
             host_base: &host_base,
@@ -127,7 +144,7 @@ pub fn collect_upper(
             out: Vec::with_capacity(64 * 1024),
             stats: &mut stats,
         };
-        let result = walk::walk(&root, b"", &opts.copy.walk, &mut |v| {
+        let result = walk::walk(root, b"", &opts.copy.walk, &mut |v| {
             match v {
                 Visit::Entry(e, Some(dir)) => ctx.entry(dir, &e)?,
                 Visit::Entry(..) => {}

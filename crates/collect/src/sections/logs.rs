@@ -12,7 +12,7 @@ use forensic_runtime::CallLog;
 use std::io::{self, Seek};
 use std::path::{Path, PathBuf};
 
-mod kubelet;
+pub(crate) mod kubelet;
 
 pub use kubelet::KUBELET_LOG_ROOT;
 
@@ -99,24 +99,32 @@ fn kubelet_dir(ctx: &Ctx<'_>) -> Option<(String, PathBuf)> {
 
 fn copy_log_file(sink: &mut dyn Sink, path: &str) -> io::Result<()> {
     match std::fs::File::open(path) {
-        Ok(mut f) => {
-            let base = Path::new(path)
-                .file_name()
-                .map(|b| b.as_encoded_bytes().to_vec())
-                .unwrap_or_default();
-            let name = format!("log-file/{}", forensic_bundle::name::escape_segment(&base));
-            let mut m = NewMember::new(name, Source::path(RawPath::Text(path.to_string())));
-            m.meta = f
-                .metadata()
-                .ok()
-                .and_then(|md| forensic_disk::meta::from_metadata(&md, None, None).ok());
-            sink.member(m, &mut f)?;
-        }
+        Ok(f) => store_log_file(sink, path, f)?,
         Err(e) => sink.gap(
             path.to_string(),
             format!("the runtime's log file could not be opened: {e}"),
         ),
     }
+    Ok(())
+}
+
+/// Stores the runtime's log file `path`, open as `f`, byte for byte as `log-file/NAME` with its
+/// metadata.
+///
+/// # Errors
+/// Only when the bundle cannot be written.
+pub(crate) fn store_log_file(sink: &mut dyn Sink, path: &str, mut f: std::fs::File) -> io::Result<()> {
+    let base = Path::new(path)
+        .file_name()
+        .map(|b| b.as_encoded_bytes().to_vec())
+        .unwrap_or_default();
+    let name = format!("log-file/{}", forensic_bundle::name::escape_segment(&base));
+    let mut m = NewMember::new(name, Source::path(RawPath::Text(path.to_string())));
+    m.meta = f
+        .metadata()
+        .ok()
+        .and_then(|md| forensic_disk::meta::from_metadata(&md, None, None).ok());
+    sink.member(m, &mut f)?;
     Ok(())
 }
 

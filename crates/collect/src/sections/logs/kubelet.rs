@@ -59,16 +59,33 @@ fn open_dir(dir: &Path) -> io::Result<rustix::fd::OwnedFd> {
 /// # Errors
 /// Only when the bundle cannot be written.
 pub fn copy_dir(sink: &mut dyn Sink, dir: &Path, container: &str, max: u64) -> io::Result<()> {
-    let shown = dir.display().to_string();
-    let fd = match open_dir(dir) {
-        Ok(fd) => fd,
+    match open_dir(dir) {
+        Ok(fd) => copy_open_dir(sink, &fd, dir, container, max),
         Err(e) => {
-            sink.gap(shown, format!("the kubelet's log directory could not be opened: {e}"));
-            return Ok(());
+            sink.gap(
+                dir.display().to_string(),
+                format!("the kubelet's log directory could not be opened: {e}"),
+            );
+            Ok(())
         }
-    };
+    }
+}
+
+/// [`copy_dir`] on the directory already open as `fd`; `dir` is the path its files are recorded
+/// under (on a node's disk read offline, the node path).
+///
+/// # Errors
+/// Only when the bundle cannot be written.
+pub fn copy_open_dir(
+    sink: &mut dyn Sink,
+    fd: &rustix::fd::OwnedFd,
+    dir: &Path,
+    container: &str,
+    max: u64,
+) -> io::Result<()> {
+    let shown = dir.display().to_string();
     let mut names = Vec::new();
-    match rustix::fs::Dir::read_from(&fd) {
+    match rustix::fs::Dir::read_from(fd) {
         Ok(entries) => {
             for entry in entries {
                 match entry {
@@ -104,10 +121,16 @@ pub fn copy_dir(sink: &mut dyn Sink, dir: &Path, container: &str, max: u64) -> i
             continue;
         }
         let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
-        let file = match rustix::fs::openat(&fd, name.as_slice(), flags, Mode::empty()) {
+        // O_NOATIME leaves the log's access time as it was; without CAP_FOWNER on another
+        // user's file the kernel refuses it, and the file is opened without.
+        let opened = match rustix::fs::openat(fd, name.as_slice(), flags | OFlags::NOATIME, Mode::empty()) {
+            Err(rustix::io::Errno::PERM) => rustix::fs::openat(fd, name.as_slice(), flags, Mode::empty()),
+            r => r,
+        };
+        let file = match opened {
             Ok(f) => std::fs::File::from(f),
             Err(rustix::io::Errno::LOOP) => {
-                let target = rustix::fs::readlinkat(&fd, name.as_slice(), Vec::new())
+                let target = rustix::fs::readlinkat(fd, name.as_slice(), Vec::new())
                     .map(|t| String::from_utf8_lossy(t.to_bytes()).into_owned())
                     .unwrap_or_else(|e| format!("(unreadable: {e})"));
                 sink.gap(what, format!("a symbolic link to {target:?}: recorded, not followed"));

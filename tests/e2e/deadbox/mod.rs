@@ -197,16 +197,19 @@ fn a_dead_nodes_disk_lists_and_collects_its_containerd_docker_and_podman_contain
             check_no_secret(&bundle, p);
         });
     }
+    check(&mut failures, "--pod and --container NAME", || {
+        check_pod_and_name(&root, &out, &key, &prepared)
+    });
     disk.unmount();
     disk.mount_rw();
     check(&mut failures, "3 nothing under ROOT changes", || {
-        check_unchanged(&root, &out, &key)
+        check_unchanged(&root, &out, &key, &prepared)
     });
     check(&mut failures, "5 corrupt metadata", || {
-        corrupt(&root, &prepared);
+        let removed = corrupt(&root, &prepared);
         disk.unmount();
         disk.mount_ro();
-        check_corrupt(&root, &out, &key, &prepared);
+        check_corrupt(&root, &out, &key, &prepared, &removed);
     });
     disk.unmount();
     eprintln!("deadbox: whole test {:.1?}", t0.elapsed());
@@ -470,6 +473,23 @@ fn check_same_as_live(w: &Path, offline_bundle: &Path, p: &Prepared, archive: &P
 /// Check 4: the link to `/etc/shadow` is recorded as a link; the node's secret, the examiner's
 /// `/etc/shadow` and the attack's host secret are in no member.
 fn check_no_secret(bundle: &Path, p: &Prepared) {
+    let index = assert_no_secret(bundle);
+    let index = String::from_utf8(index.expect("a tree index")).unwrap();
+    let link: Value = index
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|e| e["path"] == SHADOW_LINK)
+        .unwrap_or_else(|| panic!("{SHADOW_LINK} not indexed ({})", p.runtime));
+    assert_eq!(
+        (&link["type"], &link["symlink_target"], &link["sha256"]),
+        (&json!("symlink"), &json!("/etc/shadow"), &Value::Null),
+        "{link}"
+    );
+}
+
+/// Neither the node's secret, nor the examiner's `/etc/shadow`, nor the attack's host secret is
+/// in the bundle's bytes or in any member. Returns the tree index, if any.
+fn assert_no_secret(bundle: &Path) -> Option<Vec<u8>> {
     let raw = std::fs::read(bundle).unwrap();
     let examiner = std::fs::read("/etc/shadow").unwrap();
     let has = |hay: &[u8], needle: &[u8]| !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle);
@@ -487,22 +507,63 @@ fn check_no_secret(bundle: &Path, p: &Prepared) {
             index = Some(content);
         }
     }
-    let index = String::from_utf8(index.expect("a tree index")).unwrap();
-    let link: Value = index
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .find(|e| e["path"] == SHADOW_LINK)
-        .unwrap_or_else(|| panic!("{SHADOW_LINK} not indexed ({})", p.runtime));
-    assert_eq!(
-        (&link["type"], &link["symlink_target"], &link["sha256"]),
-        (&json!("symlink"), &json!("/etc/shadow"), &Value::Null),
-        "{link}"
+    index
+}
+
+/// The bundle name `--pod` and `--all` give a container: `RUNTIME-NAME-ID12.zip`.
+fn bundle_name(p: &Prepared) -> String {
+    format!("{}-{}-{}.zip", p.runtime, p.name, &p.id[..12])
+}
+
+/// The `.zip` files in `dir`, sorted.
+fn zips(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".zip"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// `--pod NAME -n NS` into a directory: the pod's one container, named as `--all` names it;
+/// `--container NAME` resolves a name.
+fn check_pod_and_name(root: &Path, out: &Path, key: &Path, prepared: &[Prepared]) {
+    let p = prepared.iter().find(|p| p.runtime == "containerd").unwrap();
+    let (pod, namespace, _) = p.pod.clone().unwrap();
+    let dir = out.join("by-pod");
+    let o = offline(
+        root,
+        &[
+            "--pod",
+            &pod,
+            "-n",
+            &namespace,
+            "-o",
+            s(&dir),
+            "--key",
+            s(key),
+            "--json",
+        ],
     );
+    assert_eq!(code(&o), 0, "--pod: {}{}", stdout(&o), stderr(&o));
+    assert_eq!(zips(&dir), [bundle_name(p)]);
+    let bundle = dir.join(bundle_name(p));
+    assert_eq!(json(&run(&["verify", s(&bundle), "--json"]))["verified"], true);
+    let o = run(&["show", s(&bundle), "summary", "--json"]);
+    assert_eq!(json(&o)["target"]["container_id"], p.id.as_str());
+
+    let p = prepared.iter().find(|p| p.name == "dbx-pdone").unwrap();
+    let bundle = out.join("by-name.zip");
+    let o = offline(root, &["--container", &p.name, "-o", s(&bundle), "--key", s(key)]);
+    assert_eq!(code(&o), 0, "--container NAME: {}{}", stdout(&o), stderr(&o));
+    let o = run(&["show", s(&bundle), "summary", "--json"]);
+    assert_eq!(json(&o)["target"]["container_id"], p.id.as_str());
 }
 
 /// Check 3: `--list` and `collect --all` on the image mounted read-write leave every entry of
 /// ROOT as it was, atime included.
-fn check_unchanged(root: &Path, out: &Path, key: &Path) {
+fn check_unchanged(root: &Path, out: &Path, key: &Path, prepared: &[Prepared]) {
     let before = unchanged::listing(root);
     assert!(before.len() > 100, "{} entries", before.len());
     let again = unchanged::listing(root);
@@ -513,15 +574,34 @@ fn check_unchanged(root: &Path, out: &Path, key: &Path) {
     assert_eq!(code(&o), 0, "collect --all: {}{}", stdout(&o), stderr(&o));
     let after = unchanged::listing(root);
     unchanged::assert_same(&before, &after);
+
+    let mut expected: Vec<String> = prepared.iter().map(bundle_name).collect();
+    expected.sort();
+    assert_eq!(zips(&all), expected, "one bundle per container");
+    assert_eq!(
+        json(&o).as_array().map(Vec::len),
+        Some(expected.len()),
+        "{}",
+        stdout(&o)
+    );
+    for name in &expected {
+        let bundle = all.join(name);
+        assert_eq!(
+            json(&run(&["verify", s(&bundle), "--json"]))["verified"],
+            true,
+            "{name}"
+        );
+        assert_no_secret(&bundle);
+    }
 }
 
 /// The `config.v2.json` of Docker's `dbx-badcfg`, garbled.
 const GARBAGE: &[u8] = b"{\"ID\": \"not json after all\x00\xff";
 
 /// Corrupts the node (mounted read-write): `meta.db` truncated to 8192 bytes, `dbx-badcfg`'s
-/// `config.v2.json` garbage, `dbx-done`'s writable layer directory removed. Returns nothing:
-/// [`check_corrupt`] names each.
-fn corrupt(root: &Path, prepared: &[Prepared]) {
+/// `config.v2.json` garbage, `dbx-done`'s writable layer directory removed. Returns the node
+/// path of the directory removed.
+fn corrupt(root: &Path, prepared: &[Prepared]) -> String {
     let meta = root.join("var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db");
     std::fs::OpenOptions::new()
         .write(true)
@@ -540,12 +620,14 @@ fn corrupt(root: &Path, prepared: &[Prepared]) {
         id("dbx-done")
     )))
     .unwrap();
-    std::fs::remove_dir_all(root.join(format!("var/lib/docker/overlay2/{}", mount_id.trim()))).unwrap();
+    let removed = format!("/var/lib/docker/overlay2/{}", mount_id.trim());
+    std::fs::remove_dir_all(root.join(&removed[1..])).unwrap();
+    removed
 }
 
 /// Check 5: each corruption is a named problem of its container (or runtime); the others list
 /// and collect.
-fn check_corrupt(root: &Path, out: &Path, key: &Path, prepared: &[Prepared]) {
+fn check_corrupt(root: &Path, out: &Path, key: &Path, prepared: &[Prepared], removed: &str) {
     let v = list(root);
     let id = |name: &str| prepared.iter().find(|p| p.name == name).unwrap().id.clone();
     let problems = v["problems"].as_array().unwrap();
@@ -592,10 +674,31 @@ fn check_corrupt(root: &Path, out: &Path, key: &Path, prepared: &[Prepared]) {
     assert!(matches!(code(&o), 0 | 1), "collect --all: {}{}", stdout(&o), stderr(&o));
     for name in ["dbx-victim", "dbx-pvictim", "dbx-pdone"] {
         let p = prepared.iter().find(|p| p.name == name).unwrap();
-        let bundle = all.join(format!("{}-{}-{}.zip", p.runtime, p.name, &p.id[..12]));
+        let bundle = all.join(bundle_name(p));
         let report = json(&run(&["verify", s(&bundle), "--json"]));
         assert_eq!(report["verified"], true, "{name}: {report:#}");
     }
+    // The container without its writable layer: sealed with a gap naming the directory, or
+    // reported as failed (exit 1) while the others are sealed.
+    let done = prepared.iter().find(|p| p.name == "dbx-done").unwrap();
+    let bundle = all.join(bundle_name(done));
+    if bundle.exists() {
+        assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+        let report = json(&run(&["verify", s(&bundle), "--json"]));
+        assert_eq!(report["verified"], true, "{report:#}");
+        let gaps = serde_json::to_string(&report["gaps"]).unwrap();
+        assert!(gaps.contains(removed), "no gap names {removed}: {gaps}");
+    } else {
+        assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+        assert!(stderr(&o).contains(&done.id[..12]), "{}", stderr(&o));
+    }
+    let collected = zips(&all);
+    assert!(
+        collected
+            .iter()
+            .all(|n| !n.starts_with("containerd-") && !n.contains(&id("dbx-badcfg")[..12])),
+        "{collected:?}"
+    );
     eprintln!(
         "deadbox: collect --all on the corrupt node: exit {}, {}",
         code(&o),

@@ -178,14 +178,22 @@ fn manifest_target(r: &Resolved, node: &str) -> Target {
 /// the output exists or another run is writing it; [`CollectError`] when the target cannot be
 /// resolved or the bundle cannot be written.
 pub fn collect(opts: &CollectOptions, runner: &dyn Runner) -> Result<CollectSummary, CollectError> {
-    let needs_root = !matches!(opts.target, TargetSpec::Pid(_));
-    crate::privileges::check(&opts.proc_root.0.join("self/status"), needs_root)?;
+    let status = opts.proc_root.0.join("self/status");
+    match &opts.target {
+        TargetSpec::Offline(_) => crate::privileges::check_offline(&status)?,
+        t => crate::privileges::check(&status, !matches!(t, TargetSpec::Pid(_)))?,
+    }
     let out = AtomicFile::create(&opts.output)?;
     let clock = Clock::new()?;
     let (host, kernel) = host_names();
     let node = opts.node_name.clone().unwrap_or_else(|| host.clone());
     let mut resolved = target::resolve_with(&opts.target, &opts.apis, &clock, runner, &opts.proc_root, &node)?;
-    let target = manifest_target(&resolved, &node);
+    let target = match &resolved.offline {
+        // The node is gone: its name only when the responder gives it (--node-name).
+        Some(_) => crate::offline::manifest_target(&resolved, opts.node_name.as_deref()),
+        None => manifest_target(&resolved, &node),
+    };
+    let offline = resolved.offline.is_some();
     let bundle_id = new_bundle_id().map_err(|source| CollectError::Io {
         what: "making a bundle id".into(),
         source,
@@ -271,7 +279,11 @@ pub fn collect(opts: &CollectOptions, runner: &dyn Runner) -> Result<CollectSumm
         key: &opts.key,
         actor: opts.actor.clone(),
         time: clock.now(),
-        note: Some("collected live by forensic collect".into()),
+        note: Some(if offline {
+            "collected offline from a node's disk by forensic collect --offline-root".into()
+        } else {
+            "collected live by forensic collect".into()
+        }),
     };
     let manifest_gaps = writer.gaps().to_vec();
     let (mut buf, manifest_digest) = writer.finish_with_digest(&seal).map_err(werr)?;
@@ -294,6 +306,9 @@ pub fn collect(opts: &CollectOptions, runner: &dyn Runner) -> Result<CollectSumm
 
 fn run_section(section: Section, ctx: &mut Ctx<'_>, sink: &mut dyn crate::sink::Sink) -> io::Result<()> {
     use crate::sections::*;
+    if ctx.target.offline.is_some() {
+        return crate::offline::sections::collect(section, ctx, sink);
+    }
     match section {
         Section::Processes => processes::collect(ctx, sink),
         Section::Network => network::collect(ctx, sink),

@@ -49,6 +49,21 @@ pub const NEEDED: [Capability; 3] = [
     },
 ];
 
+/// The capabilities dead-box collection (`--offline-root`) needs: no process is read, so no
+/// `CAP_SYS_PTRACE`.
+pub const NEEDED_OFFLINE: [Capability; 2] = [
+    Capability {
+        bit: 2,
+        name: "CAP_DAC_READ_SEARCH",
+        used_for: "to read the node's files and layer directories whatever their owners and modes",
+    },
+    Capability {
+        bit: 3,
+        name: "CAP_FOWNER",
+        used_for: "to read with O_NOATIME, leaving the node's access times as they were",
+    },
+];
+
 /// What `/proc/self/status` says about this process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Privileges {
@@ -74,8 +89,14 @@ impl Privileges {
 
     /// The capabilities of [`NEEDED`] this process lacks.
     pub fn missing(&self) -> Vec<Capability> {
-        NEEDED
-            .into_iter()
+        self.missing_of(&NEEDED)
+    }
+
+    /// The capabilities of `needed` this process lacks.
+    pub fn missing_of(&self, needed: &[Capability]) -> Vec<Capability> {
+        needed
+            .iter()
+            .copied()
             .filter(|c| self.cap_eff & (1u64 << c.bit) == 0)
             .collect()
     }
@@ -88,13 +109,25 @@ impl Privileges {
 /// [`CollectError::Privileges`] naming what is missing and how to run instead;
 /// [`CollectError::Io`] when the status file cannot be read or parsed.
 pub fn check(status_path: &Path, needs_root: bool) -> Result<(), CollectError> {
+    check_for(status_path, needs_root, &NEEDED)
+}
+
+/// As [`check`], for dead-box collection: [`NEEDED_OFFLINE`] only.
+///
+/// # Errors
+/// As [`check`].
+pub fn check_offline(status_path: &Path) -> Result<(), CollectError> {
+    check_for(status_path, false, &NEEDED_OFFLINE)
+}
+
+fn check_for(status_path: &Path, needs_root: bool, needed: &[Capability]) -> Result<(), CollectError> {
     let io = |source| CollectError::Io {
         what: format!("reading {} to check privileges", status_path.display()),
         source,
     };
     let text = std::fs::read_to_string(status_path).map_err(io)?;
     let p = Privileges::parse(&text).ok_or_else(|| io(std::io::Error::other("no Uid: or CapEff: line")))?;
-    let missing = p.missing();
+    let missing = p.missing_of(needed);
     let not_root = needs_root && p.euid != 0;
     if missing.is_empty() && !not_root {
         return Ok(());

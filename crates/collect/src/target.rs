@@ -158,6 +158,8 @@ pub enum TargetSpec {
         /// Runtime, or derive from the container id's scheme.
         runtime: Option<Runtime>,
     },
+    /// A container found on a node's disk (`--offline-root`): collected from the files alone.
+    Offline(crate::offline::OfflineTarget),
 }
 
 /// A resolved target.
@@ -192,10 +194,12 @@ pub struct Resolved {
     pub pod_uid: Option<String>,
     /// Every command run to resolve the target, failed attempts included.
     pub commands: Vec<CommandRecord>,
+    /// A container on a node's disk: the offline sections collect it.
+    pub offline: Option<Box<crate::offline::Offline>>,
 }
 
 impl Resolved {
-    fn empty(pid: u32) -> Resolved {
+    pub(crate) fn empty(pid: u32) -> Resolved {
         Resolved {
             pid,
             runtime: None,
@@ -211,6 +215,7 @@ impl Resolved {
             pod: None,
             pod_uid: None,
             commands: Vec::new(),
+            offline: None,
         }
     }
 }
@@ -273,6 +278,7 @@ pub fn resolve_with(
             container,
             runtime,
         } => r.pod(name, namespace, container.as_deref(), *runtime, this_node),
+        TargetSpec::Offline(t) => Ok(crate::offline::resolve(t)),
     };
     let mut resolved = result?;
     resolved.commands = std::mem::take(&mut r.commands);

@@ -45,6 +45,9 @@ pub const PREVIOUS_INSPECT: &str = "6-podspec/previous-inspect.json";
 /// Section 6: a pod's containers resolved from their CRI identity
 /// ([`crate::records::containerd::PodContainers`]).
 pub const POD_CONTAINERS: &str = "6-podspec/pod-containers.json";
+/// Section 6: where a container collected offline was found and every metadata file read to
+/// find it ([`crate::records::offline::OfflineSource`], CONTENTS.md §17).
+pub const OFFLINE_SOURCE: &str = "6-podspec/offline-source.json";
 /// Section 6: the normalised container record ([`crate::records::container::ContainerRecord`]).
 pub const CONTAINER: &str = "6-podspec/container.json";
 /// Section 7: the Kubernetes audit log.

@@ -78,8 +78,20 @@ pub enum NodeError {
     },
 }
 
-#[allow(dead_code)] // the runtime parsers use them (next commit)
 impl NodeError {
+    /// The node path (or database value) the error names.
+    pub fn path(&self) -> &str {
+        match self {
+            NodeError::OpenRoot { path, .. }
+            | NodeError::BadPath { path, .. }
+            | NodeError::NotFound { path }
+            | NodeError::NotRegular { path }
+            | NodeError::TooLarge { path, .. }
+            | NodeError::Io { path, .. } => path,
+            NodeError::Bolt { file, .. } | NodeError::Json { file, .. } | NodeError::Record { file, .. } => file,
+        }
+    }
+
     /// A [`NodeError::Record`].
     pub(crate) fn record(file: impl Into<String>, what: impl Into<String>) -> NodeError {
         NodeError::Record {

@@ -18,9 +18,19 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod chain;
+pub mod codec;
+pub mod containerd;
+pub mod docker;
 mod error;
 mod model;
+pub mod oci;
+pub mod podman;
 mod root;
+mod scan;
+pub mod scan_containerd;
+pub mod scan_docker;
+pub mod scan_podman;
 mod table;
 
 pub use error::NodeError;
@@ -28,6 +38,7 @@ pub use model::{
     LastState, Layer, LayerRole, Listing, OfflineContainer, OfflineRuntime, PodIdentity, Problem, ReadFile, StoredFile,
 };
 pub use root::NodeRoot;
+pub use scan::writable_size;
 pub use table::{COLUMNS, table};
 
 /// Caps on what is read from the node's disk (`docs/dev/deadbox.md` §6.1).
@@ -53,6 +64,20 @@ impl NodeRoot {
     /// broken runtime database or container is a [`Problem`] naming the file, the others still
     /// list.
     pub fn list(&self) -> Listing {
-        Listing::default()
+        let mut listing = Listing::default();
+        type Scanner = fn(&mut scan::Scan<'_>) -> Vec<OfflineContainer>;
+        let runtimes: [(&'static str, Scanner); 3] = [
+            ("containerd", scan_containerd::scan),
+            ("docker", scan_docker::scan),
+            ("podman", scan_podman::scan),
+        ];
+        for (name, scanner) in runtimes {
+            let mut s = scan::Scan::new(self, name);
+            let mut found = scanner(&mut s);
+            found.sort_by(|a, b| (&a.runtime, &a.id).cmp(&(&b.runtime, &b.id)));
+            listing.containers.extend(found);
+            listing.problems.extend(s.problems);
+        }
+        listing
     }
 }

@@ -158,7 +158,7 @@ impl NodeRoot {
             source: source.into(),
         };
         let mut names = Vec::new();
-        for entry in rustix::fs::Dir::read_from(fd.as_fd()).map_err(io)? {
+        for entry in rustix::fs::Dir::new(fd).map_err(io)? {
             let entry = entry.map_err(io)?;
             let name = entry.file_name().to_bytes();
             if name == b"." || name == b".." {

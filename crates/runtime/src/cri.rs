@@ -9,63 +9,17 @@
 use forensic_evidence::records::containerd::{CriIdentity, PodContainer, PodContainers};
 use std::collections::BTreeMap;
 
-/// The container extension holding the CRI's metadata (JSON).
-pub const CRI_METADATA_EXTENSION: &str = "io.cri-containerd.container.metadata";
-/// The label containerd's CRI puts on sandboxes (`sandbox`) and containers (`container`).
-pub const KIND_LABEL: &str = "io.cri-containerd.kind";
+pub use forensic_evidence::records::containerd::{CRI_METADATA_EXTENSION, KIND_LABEL};
 
 /// The identity from a container's labels, its OCI spec's annotations and its CRI metadata
-/// extension (each may be absent).
+/// extension (each may be absent): [`CriIdentity::from_stored`], which offline collection
+/// (forensic-nodedisk) uses too.
 pub fn identity(
     labels: &BTreeMap<String, String>,
     spec: Option<&serde_json::Value>,
     metadata: Option<&serde_json::Value>,
 ) -> CriIdentity {
-    let label = |k: &str| labels.get(k).filter(|v| !v.is_empty()).cloned();
-    let annotation = |k: &str| {
-        spec.and_then(|s| s.pointer("/annotations"))
-            .and_then(|a| a.get(k))
-            .and_then(|v| v.as_str())
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
-    let meta = metadata.and_then(|m| m.get("Metadata")).or(metadata);
-    let meta_str = |k: &str| {
-        meta.and_then(|m| m.get(k))
-            .and_then(|v| v.as_str())
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
-    let log_path = meta_str("LogPath");
-    let attempt = meta
-        .and_then(|m| m.pointer("/Config/metadata/attempt"))
-        .and_then(|v| v.as_u64())
-        .and_then(|v| u32::try_from(v).ok())
-        .or_else(|| meta_str("Name").as_deref().and_then(attempt_from_name))
-        .or_else(|| log_path.as_deref().and_then(attempt_from_log_path));
-    CriIdentity {
-        kind: label(KIND_LABEL).or_else(|| annotation("io.kubernetes.cri.container-type")),
-        pod_name: label("io.kubernetes.pod.name").or_else(|| annotation("io.kubernetes.cri.sandbox-name")),
-        pod_namespace: label("io.kubernetes.pod.namespace")
-            .or_else(|| annotation("io.kubernetes.cri.sandbox-namespace")),
-        pod_uid: label("io.kubernetes.pod.uid").or_else(|| annotation("io.kubernetes.cri.sandbox-uid")),
-        container_name: label("io.kubernetes.container.name")
-            .or_else(|| annotation("io.kubernetes.cri.container-name")),
-        attempt,
-        sandbox_id: meta_str("SandboxID").or_else(|| annotation("io.kubernetes.cri.sandbox-id")),
-        log_path,
-    }
-}
-
-/// `app_web-0_shop_<uid>_3` → 3 (the CRI's container name ends in the attempt).
-fn attempt_from_name(name: &str) -> Option<u32> {
-    name.rsplit_once('_')?.1.parse().ok()
-}
-
-/// `/var/log/pods/NS_POD_UID/app/3.log` → 3 (kubelet names the log after the attempt).
-fn attempt_from_log_path(path: &str) -> Option<u32> {
-    let file = path.rsplit('/').next()?;
-    file.strip_suffix(".log")?.parse().ok()
+    CriIdentity::from_stored(labels, spec, metadata)
 }
 
 /// One container known to the runtime, as pod resolution needs it.

@@ -336,7 +336,7 @@ fn layer_record(dir: &std::path::Path, sink: &mut dyn Sink) -> Option<LayerCheck
 /// Copies the files of lower layer `n` that differ from the layer's record to
 /// `layer-changed/<n>/…` ([`forensic_evidence::paths::layer_changed_copy`]), within
 /// `--max-file-size` and half the bundle's remaining member room.
-fn copy_layer_differs(
+pub(crate) fn copy_layer_differs(
     ctx: &mut Ctx<'_>,
     root: &RootFs,
     n: usize,

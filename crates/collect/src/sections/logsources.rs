@@ -30,7 +30,7 @@ fn journal_is_empty(out: &mut crate::command::CommandOutput) -> io::Result<bool>
 /// Where kube-apiserver audit logs usually are.
 pub const DEFAULT_AUDIT_LOG: &str = "/var/log/kubernetes/audit/audit.log";
 
-fn copy_host_file(sink: &mut dyn Sink, path: &Path, name: &str) -> io::Result<bool> {
+pub(crate) fn copy_host_file(sink: &mut dyn Sink, path: &Path, name: &str) -> io::Result<bool> {
     let shown = path.display().to_string();
     match std::fs::File::open(path) {
         Ok(mut f) => {

@@ -9,6 +9,7 @@ pub mod derived;
 pub mod image;
 pub mod mounts;
 pub mod network;
+pub mod offline;
 pub mod process;
 pub mod tree;
 pub mod upper;

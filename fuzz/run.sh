@@ -31,6 +31,11 @@ seeds() {
     image_archive) echo seeds/image_archive ;;
     image_oci) echo seeds/image_oci ;;
     bolt) echo ../crates/bolt/tests/data ;;
+    containerd_meta | snapshot_meta) echo ../crates/bolt/tests/data ;;
+    docker_config) echo ../crates/nodedisk/tests/data/docker/containers ;;
+    docker_layerdb) echo ../crates/nodedisk/tests/data/docker/image ;;
+    podman_json) echo ../crates/nodedisk/tests/data/podman/overlay-containers ../crates/nodedisk/tests/data/podman/overlay-layers ../crates/nodedisk/tests/data/podman/overlay-images ;;
+    podman_bolt) echo ../crates/nodedisk/tests/data/podman/libpod ../crates/bolt/tests/data ;;
     *) return 1 ;;
   esac
 }

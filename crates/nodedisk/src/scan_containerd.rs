@@ -232,6 +232,10 @@ fn blob(scan: &mut Scan<'_>, c: &mut OfflineContainer, digest: &str, member: &st
         .and_then(|b| Ok((oci::image_json(&b, &path)?, b)));
     match parsed {
         Ok((json, bytes)) => {
+            if c.metadata_read.last().is_some_and(|r| r.sha256 != hex) {
+                let e = NodeError::record(&path, "its SHA-256 is not its name: the blob was changed");
+                scan.note(c, &path, &e);
+            }
             c.image.push(StoredFile {
                 member: member.into(),
                 bytes,

@@ -632,3 +632,32 @@ fn listing_changes_nothing_under_the_root_not_even_atimes() {
         "a plain read did not change atime: the test proves nothing here"
     );
 }
+
+/// A containerd content-store blob whose bytes are not its digest is kept, and said to be
+/// changed; the manifest's config digest is still followed.
+#[test]
+fn a_changed_content_blob_is_named() {
+    let node = Node::stage();
+    let blobs = "/var/lib/containerd/io.containerd.content.v1.content/blobs/sha256";
+    let manifest = format!("{blobs}/7bbb186c2b63109eccdc879f79cf0a97917960f3e2f574bc5c6ac1eb79f303ab");
+    let config = "sha256:3b9270b73dfe3e0f00594ef762b94cd78a34beb4d6f169a41d1557ede71215b2";
+    node.write(
+        &manifest,
+        format!(r#"{{"schemaVersion":2,"config":{{"digest":"{config}"}},"layers":[]}}"#).as_bytes(),
+    );
+    let l = node.list();
+    let c = find(&l, "bolt-victim-19487");
+    assert_eq!(c.image_id.as_deref(), Some(config));
+    assert_eq!(c.image.len(), 1);
+    assert_eq!(
+        (c.image[0].member.as_str(), c.image[0].from.as_str()),
+        ("manifest.json", manifest.as_str())
+    );
+    assert_eq!(
+        c.problems,
+        [
+            format!("{manifest}: its SHA-256 is not its name: the blob was changed"),
+            format!("{blobs}/3b9270b73dfe3e0f00594ef762b94cd78a34beb4d6f169a41d1557ede71215b2: not found"),
+        ]
+    );
+}

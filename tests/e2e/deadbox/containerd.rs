@@ -53,17 +53,35 @@ pub fn prepare(s: &Setup) -> Vec<Prepared> {
         containers.join(format!("{POD}_{NAMESPACE}_{APP}-{id}.log")),
     )
     .unwrap();
-    vec![Prepared {
+    let sandbox = Prepared {
         runtime: "containerd",
         namespace: Some(crate::runtimes::containerd::CRI_NAMESPACE),
-        id,
-        name: APP.to_string(),
-        pod: Some((POD.to_string(), NAMESPACE.to_string(), uid)),
-        exit_code: 137,
+        name: pod.id[..12].to_string(),
+        id: pod.id.clone(),
+        pod: Some((POD.to_string(), NAMESPACE.to_string(), uid.clone())),
+        exit_code: 0,
         node_dir: "/var/lib/containerd",
         lowers: 2,
-        live: Some(live),
-        kubelet_log_dir: Some(format!("/var/log/pods/{pod_dir}/{APP}")),
-        _planted: Some(planted),
-    }]
+        live: None,
+        kubelet_log_dir: None,
+        _planted: None,
+        sandbox: true,
+    };
+    vec![
+        sandbox,
+        Prepared {
+            runtime: "containerd",
+            namespace: Some(crate::runtimes::containerd::CRI_NAMESPACE),
+            id,
+            name: APP.to_string(),
+            pod: Some((POD.to_string(), NAMESPACE.to_string(), uid)),
+            exit_code: 137,
+            node_dir: "/var/lib/containerd",
+            lowers: 2,
+            live: Some(live),
+            kubelet_log_dir: Some(format!("/var/log/pods/{pod_dir}/{APP}")),
+            _planted: Some(planted),
+            sandbox: false,
+        },
+    ]
 }

@@ -51,6 +51,7 @@ pub fn prepare(s: &Setup) -> Vec<Prepared> {
         live: None,
         kubelet_log_dir: None,
         _planted: None,
+        sandbox: false,
     };
     vec![
         Prepared {
@@ -65,6 +66,7 @@ pub fn prepare(s: &Setup) -> Vec<Prepared> {
             live: Some(live),
             kubelet_log_dir: None,
             _planted: Some(planted),
+            sandbox: false,
         },
         other(done, "dbx-done", 3),
         other(bad, "dbx-badcfg", 5),

@@ -82,6 +82,8 @@ pub struct Prepared {
     pub kubelet_log_dir: Option<String>,
     /// The host secret of the attack, kept until the end.
     pub _planted: Option<Planted>,
+    /// A CRI pod sandbox (its pause container): no name, no recorded state.
+    pub sandbox: bool,
 }
 
 /// `--label` flags for the kubelet's pod labels.
@@ -256,10 +258,25 @@ fn check_list(root: &Path, prepared: &[Prepared]) {
     let v = list(root);
     assert_eq!(v["root"], s(root), "{v:#}");
     assert_eq!(v["problems"], json!([]), "a clean node has no problems");
+    assert_eq!(v["containers"].as_array().unwrap().len(), prepared.len(), "{v:#}");
     for p in prepared {
         let c = listed(&v, &p.id);
         let what = format!("{} {}: {c:#}", p.runtime, p.name);
         assert_eq!(c["runtime"], runtime_json(p), "{what}");
+        if p.sandbox {
+            // containerd keeps no task state on disk and the CRI checkpoints no sandbox status
+            // (docs/dev/deadbox.md §1.2): unknown, never a guess.
+            assert_eq!(c["name"], Value::Null, "{what}");
+            assert_eq!(c["state"]["status"], "unknown", "{what}");
+            assert_eq!(c["state"]["exit_code"], Value::Null, "{what}");
+            let (name, namespace, uid) = p.pod.clone().unwrap();
+            assert_eq!(
+                c["pod"],
+                json!({"name": name, "namespace": namespace, "uid": uid}),
+                "{what}"
+            );
+            continue;
+        }
         assert_eq!(c["name"], p.name.as_str(), "{what}");
         assert_eq!(c["image_ref"], IMAGE, "{what}");
         assert_eq!(c["state"]["status"], "exited", "{what}");

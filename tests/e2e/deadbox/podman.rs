@@ -46,6 +46,7 @@ pub fn prepare(s: &Setup) -> Vec<Prepared> {
             live: Some(live),
             kubelet_log_dir: None,
             _planted: Some(planted),
+            sandbox: false,
         },
         Prepared {
             runtime: "podman",
@@ -59,6 +60,7 @@ pub fn prepare(s: &Setup) -> Vec<Prepared> {
             live: None,
             kubelet_log_dir: None,
             _planted: None,
+            sandbox: false,
         },
     ]
 }

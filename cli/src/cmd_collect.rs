@@ -3,7 +3,7 @@
 use crate::case_args::{CaseArgs, parse_duration, parse_size};
 use crate::{EXIT_OK, keyfiles, view};
 use anyhow::{Result, bail};
-use forensic_collect::collect::{CollectOptions, Event, collect};
+use forensic_collect::collect::{CollectOptions, CollectSummary, Event, collect};
 use forensic_collect::command::SystemRunner;
 use forensic_collect::target::{Apis, Runtime, TargetSpec};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -54,7 +54,9 @@ pub struct Args {
     /// The pod's namespace.
     #[arg(short = 'n', long, value_name = "NAMESPACE", default_value = "default")]
     namespace: String,
-    /// The bundle to write (must not exist).
+    /// The bundle to write (must not exist); with --offline-root and --pod or --all, the directory
+    /// that receives one bundle per container, `<runtime>-<name or id12>-<id12>.zip` (created if
+    /// absent).
     #[arg(
         short = 'o',
         long = "output",
@@ -75,6 +77,10 @@ pub struct Args {
     /// problems reading a runtime's records are printed on stderr (or in the JSON), exit 0.
     #[arg(long, requires = "offline_root")]
     pub(crate) list: bool,
+    /// With --offline-root: collect every container found on the disk (pod sandboxes excluded),
+    /// one bundle each in the directory -o DIR.
+    #[arg(long, requires = "offline_root", conflicts_with_all = ["list", "pod", "container"])]
+    all: bool,
     #[command(flatten)]
     case: CaseArgs,
     /// Kubernetes audit log to copy (default: /var/log/kubernetes/audit/audit.log when it exists).
@@ -143,7 +149,34 @@ pub fn run(args: Args) -> Result<u8> {
         bail!("collect needs -o BUNDLE and --key KEY");
     };
     let key = keyfiles::load_signing_key(key)?;
-    let mut opts = CollectOptions::new(target, output.clone(), key, args.case.actor());
+    let mut opts = options(&args, target, output.clone(), key);
+    opts.apis = Apis::with(forensic_runtime::containerd::Endpoint {
+        socket: args.containerd_socket.clone(),
+        namespace: args.containerd_namespace.clone(),
+    });
+    let bar = progress(&args, &mut opts);
+    let clock = forensic_disk::Clock::new()?;
+    let runner = SystemRunner::new(&clock);
+    let summary = collect(&opts, &runner)?;
+    if let Some(pb) = &bar {
+        pb.finish_and_clear();
+    }
+    let mut out = std::io::stdout().lock();
+    if args.quiet && !args.json {
+        // --quiet: the exit code says it all; `forensic verify` or `show summary` say the rest.
+        return Ok(EXIT_OK);
+    }
+    if args.json {
+        writeln!(view::JsonOut::new(&mut out), "{}", summary_json(&summary))?;
+    } else {
+        print_summary(&mut out, &summary)?;
+    }
+    Ok(EXIT_OK)
+}
+
+/// The collection options every target shares, from the command line.
+fn options(args: &Args, target: TargetSpec, output: PathBuf, key: forensic_bundle::keys::SigningKey) -> CollectOptions {
+    let mut opts = CollectOptions::new(target, output, key, args.case.actor());
     opts.case = args.case.case();
     opts.audit_log = args.audit_log.clone();
     opts.falco_log = args.falco_log.clone();
@@ -153,11 +186,12 @@ pub fn run(args: Args) -> Result<u8> {
     opts.max_file_size = args.max_file_size;
     opts.include_secrets = args.include_secrets;
     opts.node_name = args.node_name.clone();
-    opts.apis = Apis::with(forensic_runtime::containerd::Endpoint {
-        socket: args.containerd_socket.clone(),
-        namespace: args.containerd_namespace.clone(),
-    });
     opts.argv = std::env::args_os().collect();
+    opts
+}
+
+/// A progress display on a terminal (not with --quiet or --json), fed by `opts.progress`.
+fn progress(args: &Args, opts: &mut CollectOptions) -> Option<ProgressBar> {
     let bar = (!args.quiet && !args.json && std::io::stderr().is_terminal()).then(|| {
         let pb = ProgressBar::new_spinner();
         // Counts, not a rate: the walk of a large tree writes nothing to the bundle until it
@@ -181,65 +215,158 @@ pub fn run(args: Args) -> Result<u8> {
             _ => {}
         }));
     }
+    bar
+}
+
+/// The `--json` summary of one collection.
+fn summary_json(summary: &CollectSummary) -> serde_json::Value {
+    serde_json::json!({
+        "bundle": summary.output.display().to_string(),
+        "bundle_id": summary.bundle_id,
+        "manifest_sha256": summary.manifest_digest.hex(),
+        "target": summary.target,
+        "sections": summary.sections.iter().map(|s| serde_json::json!({
+            "number": s.section.number(), "name": s.section.name(), "members": s.members, "bytes": s.bytes,
+            "started": s.started.as_str(), "finished": s.finished.as_str()})).collect::<Vec<_>>(),
+        "gaps": summary.gaps.iter().map(|g| serde_json::json!({"section": g.section.name(), "what": g.what, "reason": g.reason})).collect::<Vec<_>>(),
+        "counts": summary.counts.iter().map(|(k, v)| (k.key(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
+    })
+}
+
+/// The text summary of one collection.
+fn print_summary(out: &mut dyn Write, summary: &CollectSummary) -> Result<()> {
+    writeln!(out, "collected {}", view::path(&summary.output))?;
+    let t = &summary.target;
+    writeln!(
+        out,
+        "  target   {} {} {}",
+        t.pid.map_or_else(|| "offline".to_string(), |p| format!("pid {p}")),
+        t.runtime.as_deref().unwrap_or("(no runtime)"),
+        t.container_id
+            .as_deref()
+            .map(|c| c.chars().take(12).collect::<String>())
+            .unwrap_or_default()
+    )?;
+    for s in &summary.sections {
+        writeln!(
+            out,
+            "  {} {:<11} {:>6} members {:>10}   {} → {}",
+            s.section.number(),
+            s.section.name(),
+            s.members,
+            view::human_bytes(s.bytes),
+            s.started.as_str().get(11..23).unwrap_or_default(),
+            s.finished.as_str().get(11..23).unwrap_or_default()
+        )?;
+    }
+    for (k, v) in &summary.counts {
+        writeln!(out, "  {}: {v}", k.label())?;
+    }
+    writeln!(
+        out,
+        "  {} not collected (see `forensic verify` or the manifest's gaps)",
+        view::count(summary.gaps.len(), "item")
+    )?;
+    writeln!(out, "  manifest sha256 {}", summary.manifest_digest.hex())?;
+    writeln!(out, "next: forensic verify {}", view::path(&summary.output))?;
+    Ok(())
+}
+
+/// `collect --offline-root ROOT (--container ID|NAME | --pod NAME -n NS [--container NAME] |
+/// --all)`: one sealed bundle per container chosen. Exit 0 when every bundle is sealed, 1 when
+/// some failed (each is reported), 2 when none could be.
+pub(crate) fn run_offline(args: &Args, node: forensic_nodedisk::NodeRoot) -> Result<u8> {
+    use forensic_collect::offline::OfflineTarget;
+    use forensic_collect::offline::select::{Selection, bundle_file_name, select};
+    let selection = match (&args.pod, &args.container, args.all) {
+        (Some(pod), c, false) => Selection::Pod {
+            name: pod.clone(),
+            namespace: args.namespace.clone(),
+            container: c.clone(),
+        },
+        (None, Some(c), false) => Selection::Container(c.clone()),
+        (None, None, true) => Selection::All,
+        _ => bail!(
+            "with --offline-root, name what to do: --list, --container ID|NAME, --pod NAME -n NAMESPACE, or --all"
+        ),
+    };
+    forensic_collect::privileges::check_offline(std::path::Path::new("/proc/self/status"))?;
+    let (Some(output), Some(key)) = (&args.output, &args.key) else {
+        bail!("collect needs -o BUNDLE (-o DIR with --pod or --all) and --key KEY");
+    };
+    let key = keyfiles::load_signing_key(key)?;
+    let node = Arc::new(node);
+    let listing = node.list();
+    for p in &listing.problems {
+        let who = p
+            .container
+            .as_deref()
+            .map(|c| format!(" container {c}"))
+            .unwrap_or_default();
+        eprintln!("forensic: {}{who}: {}: {}", p.runtime, p.file, view::guard(&p.error));
+    }
+    let chosen = select(&listing.containers, &selection).map_err(anyhow::Error::msg)?;
     let clock = forensic_disk::Clock::new()?;
     let runner = SystemRunner::new(&clock);
-    let summary = collect(&opts, &runner)?;
-    if let Some(pb) = &bar {
-        pb.finish_and_clear();
-    }
-    let mut out = std::io::stdout().lock();
-    if args.quiet && !args.json {
-        // --quiet: the exit code says it all; `forensic verify` or `show summary` say the rest.
+    let one = |c: &forensic_nodedisk::OfflineContainer, out: PathBuf| {
+        let target = TargetSpec::Offline(OfflineTarget::new(node.clone(), c.clone()));
+        let mut opts = options(args, target, out, key.clone());
+        let bar = progress(args, &mut opts);
+        let r = collect(&opts, &runner);
+        if let Some(pb) = &bar {
+            pb.finish_and_clear();
+        }
+        r
+    };
+    let mut stdout = std::io::stdout().lock();
+    if let Selection::Container(_) = selection {
+        let Some(c) = chosen.first() else {
+            bail!("no container chosen");
+        };
+        let summary = one(c, output.clone())?;
+        if args.json {
+            writeln!(view::JsonOut::new(&mut stdout), "{}", summary_json(&summary))?;
+        } else if !args.quiet {
+            print_summary(&mut stdout, &summary)?;
+        }
         return Ok(EXIT_OK);
     }
-    if args.json {
-        let v = serde_json::json!({
-            "bundle": summary.output.display().to_string(),
-            "bundle_id": summary.bundle_id,
-            "manifest_sha256": summary.manifest_digest.hex(),
-            "target": summary.target,
-            "sections": summary.sections.iter().map(|s| serde_json::json!({
-                "number": s.section.number(), "name": s.section.name(), "members": s.members, "bytes": s.bytes,
-                "started": s.started.as_str(), "finished": s.finished.as_str()})).collect::<Vec<_>>(),
-            "gaps": summary.gaps.iter().map(|g| serde_json::json!({"section": g.section.name(), "what": g.what, "reason": g.reason})).collect::<Vec<_>>(),
-            "counts": summary.counts.iter().map(|(k, v)| (k.key(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
-        });
-        writeln!(view::JsonOut::new(&mut out), "{v}")?;
-    } else {
-        writeln!(out, "collected {}", view::path(&summary.output))?;
-        let t = &summary.target;
-        writeln!(
-            out,
-            "  target   pid {} {} {}",
-            t.pid.unwrap_or(0),
-            t.runtime.as_deref().unwrap_or("(no runtime)"),
-            t.container_id
-                .as_deref()
-                .map(|c| c.chars().take(12).collect::<String>())
-                .unwrap_or_default()
-        )?;
-        for s in &summary.sections {
-            writeln!(
-                out,
-                "  {} {:<11} {:>6} members {:>10}   {} → {}",
-                s.section.number(),
-                s.section.name(),
-                s.members,
-                view::human_bytes(s.bytes),
-                s.started.as_str().get(11..23).unwrap_or_default(),
-                s.finished.as_str().get(11..23).unwrap_or_default()
-            )?;
+    std::fs::create_dir_all(output)
+        .map_err(|e| anyhow::anyhow!("cannot create the output directory {}: {e}", view::path(output)))?;
+    let (mut sealed, mut failed, mut json) = (0usize, 0usize, Vec::new());
+    for c in chosen {
+        let out = output.join(bundle_file_name(c));
+        match one(c, out.clone()) {
+            Ok(summary) => {
+                sealed += 1;
+                if args.json {
+                    json.push(summary_json(&summary));
+                } else if !args.quiet {
+                    print_summary(&mut stdout, &summary)?;
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!(
+                    "forensic: {} container {} not collected: {}",
+                    c.runtime.name(),
+                    c.id,
+                    view::guard(&e.to_string())
+                );
+                if args.json {
+                    json.push(serde_json::json!({
+                        "bundle": out.display().to_string(), "runtime": c.runtime.name(),
+                        "container_id": c.id, "error": e.to_string()}));
+                }
+            }
         }
-        for (k, v) in &summary.counts {
-            writeln!(out, "  {}: {v}", k.label())?;
-        }
-        writeln!(
-            out,
-            "  {} not collected (see `forensic verify` or the manifest's gaps)",
-            view::count(summary.gaps.len(), "item")
-        )?;
-        writeln!(out, "  manifest sha256 {}", summary.manifest_digest.hex())?;
-        writeln!(out, "next: forensic verify {}", view::path(&summary.output))?;
     }
-    Ok(EXIT_OK)
+    if args.json {
+        writeln!(view::JsonOut::new(&mut stdout), "{}", serde_json::Value::Array(json))?;
+    }
+    Ok(match (sealed, failed) {
+        (_, 0) => EXIT_OK,
+        (0, _) => crate::EXIT_TROUBLE,
+        _ => crate::EXIT_FAILED,
+    })
 }

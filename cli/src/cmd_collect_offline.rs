@@ -2,7 +2,7 @@
 
 use crate::cmd_collect::Args;
 use crate::{EXIT_OK, view};
-use anyhow::{Result, bail};
+use anyhow::Result;
 use forensic_nodedisk::NodeRoot;
 use std::io::Write;
 use std::path::Path;
@@ -13,7 +13,7 @@ pub fn run(args: &Args, root: &Path) -> Result<u8> {
     if args.list {
         return list(args, &node);
     }
-    bail!("with --offline-root, name what to do: --list")
+    crate::cmd_collect::run_offline(args, node)
 }
 
 /// `--list [--json]`: the table (or JSON) on stdout, problems on stderr; exit 0 even with problems.

@@ -24,6 +24,7 @@
 
 pub mod merge;
 pub(crate) mod sections;
+pub mod select;
 
 use crate::target::Resolved;
 use forensic_bundle::manifest::Target;

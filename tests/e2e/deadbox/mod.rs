@@ -82,7 +82,8 @@ pub struct Prepared {
     pub kubelet_log_dir: Option<String>,
     /// The host secret of the attack, kept until the end.
     pub _planted: Option<Planted>,
-    /// A CRI pod sandbox (its pause container): no name, no recorded state.
+    /// A CRI pod sandbox (its pause container): no name, no recorded state; listed, not
+    /// collected by `--pod` or `--all`.
     pub sandbox: bool,
 }
 
@@ -267,6 +268,7 @@ fn check_list(root: &Path, prepared: &[Prepared]) {
             // containerd keeps no task state on disk and the CRI checkpoints no sandbox status
             // (docs/dev/deadbox.md §1.2): unknown, never a guess.
             assert_eq!(c["name"], Value::Null, "{what}");
+            assert_eq!(c["labels"]["io.cri-containerd.kind"], "sandbox", "{what}");
             assert_eq!(c["state"]["status"], "unknown", "{what}");
             assert_eq!(c["state"]["exit_code"], Value::Null, "{what}");
             let (name, namespace, uid) = p.pod.clone().unwrap();
@@ -428,28 +430,44 @@ fn check_same_as_live(w: &Path, offline_bundle: &Path, p: &Prepared, archive: &P
     let live = p.live.as_ref().unwrap();
     let (live_exit, live_v) = diff_json(live, &["--image", s(archive)]);
     let (exit, v) = diff_json(offline_bundle, &["--image", s(archive)]);
-    assert_eq!((exit, lines(&v)), (live_exit, lines(&live_v)), "diff --image lines");
     let x_live = w.join(format!("x-live-{}", p.runtime));
     let x_off = w.join(format!("x-offline-{}", p.runtime));
     unzip(live, &x_live);
     unzip(offline_bundle, &x_off);
-    // By construction, what was on the live container's other mounts (its `/dev/shm` tmpfs,
-    // the runtime's bind-mounted files) is not on the node's disk: the live findings on those
-    // paths are left out, nothing else.
-    let on_live_mounts: BTreeSet<String> = jsonl(&x_live.join("5-filesystem/tree-index.jsonl"))
+    // By construction, the live container's other mounts (`/proc`, `/sys`, `/dev`, its
+    // `/dev/shm` tmpfs, the runtime's bind-mounted `/etc/hosts`, …) are not on the node's disk,
+    // and what lies under them on the disk (the mount-point stubs runc leaves in the writable
+    // layer) was hidden live: lines and findings at or under a live mount point are left out,
+    // nothing else.
+    let mount_points: BTreeSet<String> = jsonl(&x_live.join("5-filesystem/tree-index.jsonl"))
         .into_iter()
-        .filter(|e| e.get("mount").is_some())
-        .map(|e| e["path"].as_str().unwrap().to_string())
+        .filter_map(|e| e["mount"].as_str().map(str::to_string))
         .collect();
-    let live_findings: Vec<_> = findings(&live_v)
-        .into_iter()
-        .filter(|(_, _, path)| !on_live_mounts.contains(path))
-        .collect();
-    assert!(
-        live_findings.len() < findings(&live_v).len(),
-        "the live bundle's /dev/shm finding: {live_findings:?}"
+    let on_live_mount = |path: &str| {
+        mount_points
+            .iter()
+            .any(|m| path == m || path.strip_prefix(m.as_str()).is_some_and(|r| r.starts_with('/')))
+    };
+    let keep_lines = |v: &Value| -> Vec<String> { lines(v).into_iter().filter(|l| !on_live_mount(&l[2..])).collect() };
+    let keep_findings = |v: &Value| -> Vec<(String, String, String)> {
+        findings(v)
+            .into_iter()
+            .filter(|(_, _, path)| !on_live_mount(path))
+            .collect()
+    };
+    assert_eq!(keep_lines(&live_v), lines(&live_v), "the live diff lists no mount");
+    assert_eq!(
+        (exit, keep_lines(&v)),
+        (live_exit, lines(&live_v)),
+        "diff --image lines"
     );
-    assert_eq!(findings(&v), live_findings, "diff --image findings");
+    assert!(
+        keep_findings(&live_v).len() < findings(&live_v).len(),
+        "the live bundle's /dev/shm finding: {:?}",
+        findings(&live_v)
+    );
+    assert_eq!(keep_findings(&v), keep_findings(&live_v), "diff --image findings");
+
     let changes = |x: &Path| jsonl(&x.join("5-filesystem/upper-changes.jsonl"));
     let live_changes = changes(&x_live);
     assert_eq!(changes(&x_off), live_changes, "upper-changes.jsonl");
@@ -543,10 +561,13 @@ fn zips(dir: &Path) -> Vec<String> {
     names
 }
 
-/// `--pod NAME -n NS` into a directory: the pod's one container, named as `--all` names it;
-/// `--container NAME` resolves a name.
+/// `--pod NAME -n NS` into a directory: the pod's one container (its sandbox's pause container
+/// left out), named as `--all` names it; `--container NAME` resolves a name.
 fn check_pod_and_name(root: &Path, out: &Path, key: &Path, prepared: &[Prepared]) {
-    let p = prepared.iter().find(|p| p.runtime == "containerd").unwrap();
+    let p = prepared
+        .iter()
+        .find(|p| p.runtime == "containerd" && !p.sandbox)
+        .unwrap();
     let (pod, namespace, _) = p.pod.clone().unwrap();
     let dir = out.join("by-pod");
     let o = offline(
@@ -592,9 +613,9 @@ fn check_unchanged(root: &Path, out: &Path, key: &Path, prepared: &[Prepared]) {
     let after = unchanged::listing(root);
     unchanged::assert_same(&before, &after);
 
-    let mut expected: Vec<String> = prepared.iter().map(bundle_name).collect();
+    let mut expected: Vec<String> = prepared.iter().filter(|p| !p.sandbox).map(bundle_name).collect();
     expected.sort();
-    assert_eq!(zips(&all), expected, "one bundle per container");
+    assert_eq!(zips(&all), expected, "one bundle per container, the sandbox left out");
     assert_eq!(
         json(&o).as_array().map(Vec::len),
         Some(expected.len()),

@@ -142,3 +142,72 @@ fn every_json_member_of_a_real_bundle_follows_its_schema() {
     let commands: Vec<CommandRecord> = jsonl(&dir, "6-podspec/commands.jsonl");
     assert!(commands.iter().all(|c| c.argv.first().is_some_and(|a| !a.is_empty())));
 }
+
+#[test]
+fn every_json_member_of_an_offline_bundle_follows_its_schema() {
+    use crate::collect_offline::{CTD_META, CTD_VICTIM, MINER, Node};
+    use forensic_evidence::records::offline::OfflineSource;
+    let node = Node::stage();
+    let t = tempfile::tempdir().unwrap();
+    let (key, _) = keygen(t.path(), "k");
+    let bundle = t.path().join("b.zip");
+    let o = run(&[
+        "collect",
+        "--offline-root",
+        s(node.dir.path()),
+        "--container",
+        CTD_VICTIM,
+        "-o",
+        s(&bundle),
+        "--key",
+        s(&key),
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let dir = t.path().join("x");
+    let report = validate_independently(&bundle, &dir);
+    for m in [
+        members::OFFLINE_SOURCE,
+        members::TREE_INDEX,
+        members::UPPER_CHANGES,
+        members::CONTAINER,
+        members::IMAGE,
+        members::LAYERS_LIST,
+        "9-image/layers/0.jsonl",
+        "9-image/layers/1.jsonl",
+    ] {
+        assert!(
+            report.lines().any(|l| l.starts_with(&format!("ok {m} "))),
+            "{m} not validated:\n{report}"
+        );
+    }
+    assert!(!report.contains("1-processes/"), "{report}");
+    let src: OfflineSource = whole(&dir, members::OFFLINE_SOURCE);
+    assert_eq!(src.root, s(node.dir.path()));
+    assert_eq!(
+        (src.runtime.as_str(), src.namespace.as_deref(), src.container.as_str()),
+        ("containerd", Some("k8s.io"), CTD_VICTIM)
+    );
+    let meta = src.metadata_read.iter().find(|r| r.path == CTD_META).unwrap();
+    assert_eq!(meta.sha256, crate::util::sha256sum(&node.p(CTD_META)));
+    // The merged view: the writable layer's files, the top image layer's /etc/motd, the link to
+    // /etc/shadow recorded as a link.
+    let tree: Vec<TreeEntry<'static>> = jsonl(&dir, members::TREE_INDEX);
+    let at = |p: &str| tree.iter().find(|e| e.path.as_bytes() == p.as_bytes()).unwrap();
+    let miner = std::fs::write(t.path().join("miner"), MINER)
+        .map(|()| t.path().join("miner"))
+        .unwrap();
+    assert_eq!(
+        at("/tmp/miner").sha256.as_deref(),
+        Some(crate::util::sha256sum(&miner).as_str())
+    );
+    assert_eq!(
+        at("/tmp/shadowlink").symlink_target.as_ref().unwrap().as_bytes(),
+        b"/etc/shadow"
+    );
+    std::fs::write(t.path().join("motd"), b"layer 2\n").unwrap();
+    assert_eq!(
+        at("/etc/motd").sha256.as_deref(),
+        Some(crate::util::sha256sum(&t.path().join("motd")).as_str())
+    );
+}

@@ -10,6 +10,7 @@ mod collect;
 mod collect_containerd;
 mod collect_docker;
 mod collect_first_hour;
+mod collect_offline;
 mod contents;
 mod crash;
 mod custody;

@@ -98,23 +98,24 @@ fn one<'a>(found: Vec<&'a OfflineContainer>, q: &str) -> Result<Vec<&'a OfflineC
 }
 
 /// The bundle file name of `c` in an output directory: `<runtime>-<name or id12>-<id12>.zip`,
-/// every character of the name but `A-Z a-z 0-9 . _ -` replaced by `_`.
+/// every character of the name and id but `A-Z a-z 0-9 . _ -` replaced by `_` (ids and names come
+/// from the node's metadata: never a path).
 pub fn bundle_file_name(c: &OfflineContainer) -> String {
-    let id12 = c.short_id();
-    let name: String = c
-        .name
-        .as_deref()
-        .unwrap_or(id12)
-        .chars()
-        .map(|ch| {
-            if ch.is_ascii_alphanumeric() || matches!(ch, '.' | '_' | '-') {
-                ch
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let name = name.trim_start_matches('.');
+    let safe = |s: &str| -> String {
+        let s: String = s
+            .chars()
+            .map(|ch| {
+                if ch.is_ascii_alphanumeric() || matches!(ch, '.' | '_' | '-') {
+                    ch
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        s.trim_start_matches('.').to_string()
+    };
+    let id12 = safe(c.short_id());
+    let name = c.name.as_deref().map_or_else(|| id12.clone(), safe);
     format!("{}-{name}-{id12}.zip", c.runtime.name())
 }
 
@@ -185,5 +186,7 @@ mod tests {
         assert_eq!(bundle_file_name(&unnamed), "docker-eeeeeeeeeeee-eeeeeeeeeeee.zip");
         unnamed.name = Some("../..".into());
         assert_eq!(bundle_file_name(&unnamed), "docker-_..-eeeeeeeeeeee.zip");
+        let hostile = c(OfflineRuntime::Docker, "../../etc/x", "/", None);
+        assert_eq!(bundle_file_name(&hostile), "docker-_-_.._etc_x.zip");
     }
 }

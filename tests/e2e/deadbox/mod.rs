@@ -196,8 +196,9 @@ fn a_dead_nodes_disk_lists_and_collects_its_containerd_docker_and_podman_contain
     for p in prepared.iter().filter(|p| p.live.is_some()) {
         check(&mut failures, &format!("2 collect {}", p.runtime), || {
             let bundle = check_collect(&root, &out, p, &key);
-            check_same_as_live(w, &bundle, p, &archive.path);
             check_no_secret(&bundle, p);
+            check_same_writable_layer(w, &bundle, p);
+            check_same_diff(w, &bundle, p, &archive.path);
         });
     }
     check(&mut failures, "--pod and --container NAME", || {
@@ -379,6 +380,28 @@ fn check_collect(root: &Path, out: &Path, p: &Prepared, key: &Path) -> PathBuf {
     let o = run(&["show", s(&bundle), "summary", "--json"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(json(&o)["target"]["container_id"], p.id.as_str());
+
+    // CONTENTS.md §17: where the container was found, and every metadata file read for it with
+    // the SHA-256 `--list` gave (each checked against ROOT by check 1).
+    let x = out.join(format!("extracted-{}", p.runtime));
+    let report = crate::contents::validate_independently(&bundle, &x);
+    assert!(
+        report
+            .lines()
+            .any(|l| l.starts_with("ok 6-podspec/offline-source.json ")),
+        "{report}"
+    );
+    let source = attack::read_json(&x.join("6-podspec/offline-source.json"));
+    assert_eq!(source["root"], s(root), "{source:#}");
+    assert_eq!(source["runtime"], p.runtime, "{source:#}");
+    assert_eq!(source["container"], p.id.as_str(), "{source:#}");
+    assert_eq!(source["last_state"]["exit_code"], p.exit_code, "{source:#}");
+    let listing = list(root);
+    assert_eq!(
+        source["metadata_read"],
+        listed(&listing, &p.id)["metadata_read"],
+        "{source:#}"
+    );
     bundle
 }
 
@@ -423,31 +446,87 @@ fn members_under(bundle: &Path, prefix: &str) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-/// Check 2: `diff --image ORIGINAL` of the offline bundle equals the live bundle's, and the
-/// writable layer is the live one: `upper-changes.jsonl`, the `upper/` copies byte for byte,
-/// and the tree-index entries of every path in it.
-fn check_same_as_live(w: &Path, offline_bundle: &Path, p: &Prepared, archive: &Path) {
+/// The live container's mount points other than its root, from its unzipped bundle `x`.
+fn live_mount_points(x: &Path) -> BTreeSet<String> {
+    jsonl(&x.join("5-filesystem/tree-index.jsonl"))
+        .into_iter()
+        .filter_map(|e| e["mount"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Whether `path` is at or under one of `mount_points`.
+fn on_mount(mount_points: &BTreeSet<String>, path: &str) -> bool {
+    mount_points
+        .iter()
+        .any(|m| path == m || path.strip_prefix(m.as_str()).is_some_and(|r| r.starts_with('/')))
+}
+
+/// Check 2: the writable layer is the live one: `upper-changes.jsonl`, the `upper/` copies byte
+/// for byte, and the tree-index entries of every path in it that was not a live mount point.
+fn check_same_writable_layer(w: &Path, offline_bundle: &Path, p: &Prepared) {
     let live = p.live.as_ref().unwrap();
-    let (live_exit, live_v) = diff_json(live, &["--image", s(archive)]);
-    let (exit, v) = diff_json(offline_bundle, &["--image", s(archive)]);
     let x_live = w.join(format!("x-live-{}", p.runtime));
     let x_off = w.join(format!("x-offline-{}", p.runtime));
     unzip(live, &x_live);
     unzip(offline_bundle, &x_off);
+    let changes = |x: &Path| jsonl(&x.join("5-filesystem/upper-changes.jsonl"));
+    let live_changes = changes(&x_live);
+    assert_eq!(changes(&x_off), live_changes, "upper-changes.jsonl");
+    assert_eq!(
+        members_under(offline_bundle, "5-filesystem/upper/"),
+        members_under(live, "5-filesystem/upper/"),
+        "the writable layer's copies"
+    );
+    let index = |x: &Path| -> BTreeMap<String, Value> {
+        jsonl(&x.join("5-filesystem/tree-index.jsonl"))
+            .into_iter()
+            .filter(|e| e.get("mount").is_none())
+            .map(|e| (e["path"].as_str().unwrap().to_string(), e))
+            .collect()
+    };
+    let (live_index, off_index) = (index(&x_live), index(&x_off));
+    let mut compared = 0;
+    // A live mount point's line describes what was mounted there (the runtime's bind-mounted
+    // /etc/hostname), the offline one the stub under it: those are left out.
+    let mount_points = live_mount_points(&x_live);
+    for c in live_changes
+        .iter()
+        .filter(|c| c["change"] != "deleted" && !on_mount(&mount_points, c["path"].as_str().unwrap()))
+    {
+        let path = c["path"].as_str().unwrap();
+        let l = live_index
+            .get(path)
+            .unwrap_or_else(|| panic!("{path} not in the live index"));
+        let o = off_index
+            .get(path)
+            .unwrap_or_else(|| panic!("{path} not in the offline index"));
+        assert_eq!(same_fields(o), same_fields(l), "tree-index entry of {path}");
+        compared += 1;
+    }
+    assert!(compared >= 10, "only {compared} entries of the writable layer compared");
+    for path in ["/tmp/dropper.sh", SHADOW_LINK, "/etc/passwd"] {
+        assert!(
+            live_changes.iter().any(|c| c["path"] == path),
+            "{path} is not in the writable layer"
+        );
+    }
+}
+
+/// Check 2: `diff --image ORIGINAL` of the offline bundle gives the live bundle's change lines
+/// and findings.
+fn check_same_diff(w: &Path, offline_bundle: &Path, p: &Prepared, archive: &Path) {
+    let live = p.live.as_ref().unwrap();
+    let (live_exit, live_v) = diff_json(live, &["--image", s(archive)]);
+    let (exit, v) = diff_json(offline_bundle, &["--image", s(archive)]);
+    let x_live = w.join(format!("x-live-diff-{}", p.runtime));
+    unzip(live, &x_live);
     // By construction, the live container's other mounts (`/proc`, `/sys`, `/dev`, its
     // `/dev/shm` tmpfs, the runtime's bind-mounted `/etc/hosts`, …) are not on the node's disk,
     // and what lies under them on the disk (the mount-point stubs runc leaves in the writable
     // layer) was hidden live: lines and findings at or under a live mount point are left out,
     // nothing else.
-    let mount_points: BTreeSet<String> = jsonl(&x_live.join("5-filesystem/tree-index.jsonl"))
-        .into_iter()
-        .filter_map(|e| e["mount"].as_str().map(str::to_string))
-        .collect();
-    let on_live_mount = |path: &str| {
-        mount_points
-            .iter()
-            .any(|m| path == m || path.strip_prefix(m.as_str()).is_some_and(|r| r.starts_with('/')))
-    };
+    let mount_points = live_mount_points(&x_live);
+    let on_live_mount = |path: &str| on_mount(&mount_points, path);
     let keep_lines = |v: &Value| -> Vec<String> { lines(v).into_iter().filter(|l| !on_live_mount(&l[2..])).collect() };
     let keep_findings = |v: &Value| -> Vec<(String, String, String)> {
         findings(v)
@@ -467,42 +546,6 @@ fn check_same_as_live(w: &Path, offline_bundle: &Path, p: &Prepared, archive: &P
         findings(&live_v)
     );
     assert_eq!(keep_findings(&v), keep_findings(&live_v), "diff --image findings");
-
-    let changes = |x: &Path| jsonl(&x.join("5-filesystem/upper-changes.jsonl"));
-    let live_changes = changes(&x_live);
-    assert_eq!(changes(&x_off), live_changes, "upper-changes.jsonl");
-    assert_eq!(
-        members_under(offline_bundle, "5-filesystem/upper/"),
-        members_under(live, "5-filesystem/upper/"),
-        "the writable layer's copies"
-    );
-    let index = |x: &Path| -> BTreeMap<String, Value> {
-        jsonl(&x.join("5-filesystem/tree-index.jsonl"))
-            .into_iter()
-            .filter(|e| e.get("mount").is_none())
-            .map(|e| (e["path"].as_str().unwrap().to_string(), e))
-            .collect()
-    };
-    let (live_index, off_index) = (index(&x_live), index(&x_off));
-    let mut compared = 0;
-    for c in live_changes.iter().filter(|c| c["change"] != "deleted") {
-        let path = c["path"].as_str().unwrap();
-        let l = live_index
-            .get(path)
-            .unwrap_or_else(|| panic!("{path} not in the live index"));
-        let o = off_index
-            .get(path)
-            .unwrap_or_else(|| panic!("{path} not in the offline index"));
-        assert_eq!(same_fields(o), same_fields(l), "tree-index entry of {path}");
-        compared += 1;
-    }
-    assert!(compared >= 10, "only {compared} entries of the writable layer compared");
-    for path in ["/tmp/dropper.sh", SHADOW_LINK, "/etc/passwd"] {
-        assert!(
-            live_changes.iter().any(|c| c["path"] == path),
-            "{path} is not in the writable layer"
-        );
-    }
 }
 
 /// Check 4: the link to `/etc/shadow` is recorded as a link; the node's secret, the examiner's

@@ -99,7 +99,7 @@ pub fn merge(layers: Vec<LayerIndex<'_>>, out: &mut dyn Write, max_entries: u64)
                 return Err(MergeError::TooManyEntries { max: max_entries });
             }
             let entry: TreeEntry<'static> = parse_line(&layer.name, n, l)?;
-            let path = forensic_evidence::escape(entry.path.as_bytes());
+            let path = key(entry.path.as_bytes());
             lines.push(Line { path, entry });
             Ok(())
         })?;
@@ -123,6 +123,26 @@ pub fn merge(layers: Vec<LayerIndex<'_>>, out: &mut dyn Write, max_entries: u64)
     }
     out.write_all(&buf).map_err(MergeError::Output)?;
     Ok(stats)
+}
+
+/// The merge key of raw path bytes: UTF-8 as is but `\\` as `\\x5c`, every other byte as
+/// `\\xNN` — one key per path (a name holding the four characters `\\xff` and a name holding the
+/// byte 0xff stay two entries: neither can hide the other).
+fn key(raw: &[u8]) -> String {
+    let mut s = String::with_capacity(raw.len());
+    for chunk in raw.utf8_chunks() {
+        for ch in chunk.valid().chars() {
+            if ch == '\\' {
+                s.push_str("\\x5c");
+            } else {
+                s.push(ch);
+            }
+        }
+        for b in chunk.invalid() {
+            s.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    s
 }
 
 /// A path's components, for depth-first order (`/a/b` before `/a-b`).
@@ -226,6 +246,34 @@ mod tests {
             String::from_utf8_lossy(app)
         );
         assert!(String::from_utf8_lossy(line_of(&up, "/opt/app")).contains("trusted.overlay.opaque"));
+    }
+
+    #[test]
+    fn a_name_that_looks_like_an_escape_hides_nothing() {
+        use forensic_evidence::RawBytes;
+        use forensic_evidence::records::EntryType;
+        let line = |p: &[u8], kind| {
+            let mut v = serde_json::to_vec(&TreeEntry::bare(RawBytes::borrowed(p), kind)).unwrap();
+            v.push(b'\n');
+            v
+        };
+        let mut upper = line(b"/", EntryType::Dir);
+        upper.extend(line(b"/tmp", EntryType::Dir));
+        upper.extend(line(b"/tmp/\\xff", EntryType::File));
+        upper.extend(line(b"/tmp/\xff", EntryType::File));
+        let mut r = &upper[..];
+        let mut out = Vec::new();
+        let stats = merge(
+            vec![LayerIndex {
+                name: "upper".into(),
+                lines: &mut r,
+            }],
+            &mut out,
+            100,
+        )
+        .unwrap();
+        assert_eq!(stats.written, 4);
+        assert_eq!(key(b"/a\\xff\xff"), "/a\\x5cxff\\xff");
     }
 
     #[test]

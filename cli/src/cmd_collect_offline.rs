@@ -35,7 +35,8 @@ fn list(args: &Args, node: &NodeRoot) -> Result<u8> {
                 .as_deref()
                 .map(|c| format!(" container {c}"))
                 .unwrap_or_default();
-            eprintln!("forensic: {}{who}: {}: {}", p.runtime, p.file, view::guard(&p.error));
+            // The error names the file (`p.file`) itself.
+            eprintln!("forensic: {}{who}: {}", p.runtime, view::guard(&p.error));
         }
     }
     Ok(EXIT_OK)

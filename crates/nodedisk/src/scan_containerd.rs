@@ -58,32 +58,42 @@ pub(crate) fn scan(scan: &mut Scan<'_>) -> Vec<OfflineContainer> {
     for b in &broken {
         scan.fail_container(META_DB, &format!("{}/{}", b.namespace, b.id), &b.error);
     }
-    let snapshots = if scan.root.exists(SNAPSHOTS_DB) {
-        let mut reads = Vec::new();
-        scan.read(SNAPSHOTS_DB, BOLT, &mut reads).map(|b| (b, reads))
+    let needs_snapshots = records.iter().any(|r| r.snapshot_key.is_some());
+    let snap_bytes = if !needs_snapshots {
+        None
+    } else if !scan.root.exists(SNAPSHOTS_DB) {
+        scan.fail(
+            SNAPSHOTS_DB,
+            &NodeError::NotFound {
+                path: SNAPSHOTS_DB.into(),
+            },
+        );
+        None
     } else {
-        Err(NodeError::NotFound {
-            path: SNAPSHOTS_DB.into(),
-        })
+        match scan.read(SNAPSHOTS_DB, BOLT, &mut shared) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                scan.fail(SNAPSHOTS_DB, &e);
+                None
+            }
+        }
     };
-    let snap_db = match &snapshots {
-        Ok((bytes, _)) => Db::open(bytes).map_err(|source| NodeError::Bolt {
-            file: SNAPSHOTS_DB.into(),
-            source,
-        }),
-        Err(e) => Err(NodeError::record(SNAPSHOTS_DB, e.to_string())),
-    };
-    if let Ok((_, reads)) = &snapshots {
-        shared.extend(reads.iter().cloned());
-    }
-    if let Err(e) = &snap_db
-        && records.iter().any(|r| r.snapshot_key.is_some())
-    {
-        scan.fail(SNAPSHOTS_DB, e);
-    }
+    let snap_db = snap_bytes.as_deref().and_then(|b| match Db::open(b) {
+        Ok(db) => Some(db),
+        Err(source) => {
+            scan.fail(
+                SNAPSHOTS_DB,
+                &NodeError::Bolt {
+                    file: SNAPSHOTS_DB.into(),
+                    source,
+                },
+            );
+            None
+        }
+    });
     records
         .into_iter()
-        .map(|r| container(scan, &db, snap_db.as_ref().ok(), &shared, r))
+        .map(|r| container(scan, &db, snap_db.as_ref(), &shared, r))
         .collect()
 }
 
@@ -281,7 +291,10 @@ fn layers(
         Err(e) => return scan.note(c, META_DB, &e),
     };
     let Some(snaps) = snaps else {
-        let e = NodeError::record(SNAPSHOTS_DB, "the snapshotter's database cannot be read");
+        let e = NodeError::record(
+            SNAPSHOTS_DB,
+            "cannot be read (see the listing's problems), so the layers are unknown",
+        );
         return scan.note(c, SNAPSHOTS_DB, &e);
     };
     let chain = match containerd::snapshot_chain(snaps, SNAPSHOTS_DB, &backend) {

@@ -661,3 +661,22 @@ fn a_changed_content_blob_is_named() {
         ]
     );
 }
+
+/// Without the snapshotter's database the containerd container still lists, its layers unknown.
+#[test]
+fn a_missing_snapshot_db_is_one_problem() {
+    let node = Node::stage();
+    std::fs::remove_file(node.p(CTD_SNAPS)).unwrap();
+    let l = node.list();
+    assert_eq!(ids(&l), ALL);
+    let c = find(&l, "bolt-victim-19487");
+    assert_eq!((c.upper.as_ref(), c.lowers.len()), (None, 0));
+    assert_eq!(
+        c.problems[0],
+        format!("{CTD_SNAPS}: cannot be read (see the listing's problems), so the layers are unknown")
+    );
+    assert_eq!(
+        l.problems[0],
+        problem("containerd", CTD_SNAPS, None, &format!("{CTD_SNAPS}: not found"))
+    );
+}

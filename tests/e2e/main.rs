@@ -14,6 +14,7 @@ mod collect_offline;
 mod contents;
 mod crash;
 mod custody;
+mod deadbox;
 mod diff;
 mod dockerd;
 mod examiner_view;

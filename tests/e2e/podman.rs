@@ -179,3 +179,121 @@ impl Drop for Container {
             .output();
     }
 }
+
+/// A podman store of its own under a temporary directory: graph root, run root and libpod's tmp
+/// dir, named by `CONTAINERS_STORAGE_CONF` and `CONTAINERS_CONF` (so that `forensic collect
+/// --runtime podman` finds its containers through the same environment), whose graph root can
+/// be copied as a node's `/var/lib/containers/storage` (issue 13). Every container and image of
+/// it is removed, and every mount under it unmounted, on drop.
+pub struct Store {
+    /// The store's directory.
+    pub dir: tempfile::TempDir,
+    /// The graph root (`--root`).
+    pub root: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Store {
+    /// Creates the store's directories and config files.
+    pub fn new() -> Store {
+        let dir = tempfile::Builder::new().prefix("fpm").tempdir_in("/tmp").unwrap();
+        let d = dir.path();
+        let root = d.join("root");
+        let storage = d.join("storage.conf");
+        std::fs::write(
+            &storage,
+            format!(
+                "[storage]\ndriver = \"overlay\"\ngraphroot = \"{}\"\nrunroot = \"{}\"\n",
+                root.display(),
+                d.join("run").display()
+            ),
+        )
+        .unwrap();
+        let containers = d.join("containers.conf");
+        std::fs::write(
+            &containers,
+            format!(
+                "[engine]\ntmp_dir = \"{}\"\nevents_logger = \"file\"\nevents_logfile_path = \"{}\"\n",
+                d.join("tmp").display(),
+                d.join("events.log").display()
+            ),
+        )
+        .unwrap();
+        let env = vec![
+            (
+                "CONTAINERS_STORAGE_CONF".to_string(),
+                storage.to_str().unwrap().to_string(),
+            ),
+            ("CONTAINERS_CONF".to_string(), containers.to_str().unwrap().to_string()),
+        ];
+        Store { dir, root, env }
+    }
+
+    /// The environment that points podman (and `forensic collect --runtime podman`) here.
+    pub fn env(&self) -> Vec<(&str, &str)> {
+        self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    }
+
+    fn raw(&self, args: &[&str]) -> Output {
+        Command::new("podman")
+            .args(args)
+            .envs(self.env())
+            .output()
+            .expect("podman is installed (.ci/run installs it)")
+    }
+
+    /// `podman ARGS` on this store, which must succeed; its stdout.
+    pub fn podman(&self, args: &[&str]) -> String {
+        let o = self.raw(args);
+        assert!(
+            o.status.success(),
+            "podman {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// `podman run -d --network none --name NAME RUN_FLAGS FLAGS… IMAGE COMMAND…`; the id.
+    pub fn run(&self, name: &str, flags: &[&str], image: &str, command: &[&str]) -> String {
+        let mut args = vec!["run", "-d", "--network", "none", "--name", name];
+        args.extend(RUN_FLAGS);
+        args.extend_from_slice(flags);
+        args.push(image);
+        args.extend_from_slice(command);
+        self.podman(&args).trim().to_string()
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let _ = self.raw(&["rm", "-a", "-f", "-t", "0"]);
+        let _ = self.raw(&["rmi", "-a", "-f"]);
+        crate::runtimes::umount_under(self.dir.path());
+    }
+}
+
+/// A container of a [`Store`], as the attack's victim.
+pub struct StoreContainer<'a> {
+    /// Its store.
+    pub store: &'a Store,
+    /// The container id.
+    pub id: String,
+}
+
+impl crate::attack::Victim for StoreContainer<'_> {
+    fn sh(&self, script: &str) {
+        self.store.podman(&["exec", &self.id, "/bin/sh", "-c", script]);
+    }
+
+    fn spawn(&self, script: &str) {
+        self.store.podman(&["exec", "-d", &self.id, "/bin/sh", "-c", script]);
+    }
+
+    fn pid(&self) -> u32 {
+        self.store
+            .podman(&["inspect", "--format", "{{.State.Pid}}", &self.id])
+            .trim()
+            .parse()
+            .unwrap()
+    }
+}

@@ -124,7 +124,9 @@ fn container(
         .and_then(|m| m.pointer("/Metadata/Name"))
         .and_then(|v| v.as_str())
         .map(str::to_string);
-    c.name = cri_name.or_else(|| cri.container_name.clone());
+    // The kubelet's container name ("app", what `crictl ps` and the live record show) before
+    // the CRI's internal `NAME_POD_NS_UID_ATTEMPT`.
+    c.name = cri.container_name.clone().or(cri_name);
     c.kubelet_log_dir = kubelet_log_dir(pod.as_ref(), cri.container_name.as_deref());
     c.pod = pod;
     if let Some(json) = &r.spec_json {

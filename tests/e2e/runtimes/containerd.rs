@@ -347,6 +347,23 @@ impl Containerd {
         });
     }
 
+    /// StopPodSandbox: every container of the pod and its sandbox are killed; the pod, its
+    /// containers and their snapshots stay (as on a node whose disk is captured afterwards).
+    pub fn stop_pod(&self, pod: &Pod) {
+        let pod_sandbox_id = pod.id.clone();
+        self.cri("StopPodSandbox", |mut c| async move {
+            c.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id }).await
+        });
+    }
+
+    /// Stops the daemon only (SIGTERM), leaving its root as a node's disk holds it after the
+    /// node is gone (issue 13). Stop the pods first: a shim left without its daemon keeps its
+    /// container running. The guard still cleans up when it drops.
+    pub fn stop_daemon(&mut self) {
+        *self.cri.borrow_mut() = None;
+        super::terminate(&mut self.child, Duration::from_secs(10));
+    }
+
     /// Writes `line` to a running container's stdout from the host (through its main process's
     /// `/proc/PID/fd/1`, the pipe containerd reads), as the application would log it.
     pub fn say(&self, id: &str, line: &str) {

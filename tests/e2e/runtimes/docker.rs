@@ -115,6 +115,24 @@ impl Docker {
             .to_string()
     }
 
+    /// `docker run -d --network none --name NAME FLAGS… IMAGE COMMAND…`. Returns the id.
+    pub fn run_with(&self, name: &str, flags: &[&str], image: &str, command: &[&str]) -> String {
+        self.containers.borrow_mut().push(name.to_string());
+        let mut args = vec!["run", "-d", "--network", "none", "--name", name];
+        args.extend_from_slice(flags);
+        args.push(image);
+        args.extend_from_slice(command);
+        self.cli(&args).trim().to_string()
+    }
+
+    /// Stops dockerd only (SIGTERM), leaving its data root as a node's disk holds it after the
+    /// node is gone (issue 13). Kill the containers first: dockerd's own stop waits 10 s for a
+    /// `sleep` to ignore SIGTERM (docs/dev/deadbox.md §2.1). The guard still cleans up on drop.
+    pub fn stop_daemon(&mut self) {
+        super::terminate(&mut self.child, Duration::from_secs(15));
+        super::umount_under(self.dir.path());
+    }
+
     /// The host PID of a container's main process.
     pub fn pid(&self, id: &str) -> u32 {
         self.cli(&["inspect", "--format", "{{.State.Pid}}", id])

@@ -25,6 +25,7 @@
 pub mod merge;
 pub(crate) mod sections;
 pub mod select;
+mod stack;
 
 use crate::target::Resolved;
 use forensic_bundle::manifest::Target;

@@ -3,21 +3,25 @@
 use crate::counts::Counter;
 use crate::ctx::{Ctx, derived};
 use crate::offline::merge::{self, LayerIndex};
-use crate::rootfs::copy::CopyOptions;
+use crate::offline::stack;
+use crate::rootfs::copy::{self, Copier, CopyOptions};
 use crate::rootfs::index::{IndexOptions, LayerCheck, write_index_progress};
+use crate::rootfs::places::{ATTACKER_PLACES, covers};
 use crate::rootfs::tarsplit::{self, LayerSums};
 use crate::rootfs::upper::{UpperOptions, collect_upper_in};
 use crate::rootfs::{RootError, RootFs};
 use crate::sink::{NewMember, Sink};
+use forensic_bundle::manifest::FileKind;
 use forensic_bundle::manifest::{RawPath, Source};
 use forensic_bundle::section::Section;
 use forensic_evidence::members;
 use forensic_evidence::records::container::ContainerJson;
 use forensic_evidence::records::image::{ImageReference, LowerLayer};
 use forensic_evidence::records::offline::{self, LastState, MetadataFile, OfflineSource};
+use forensic_evidence::records::tree::TreeEntry;
 use forensic_nodedisk::{NodeRoot, OfflineContainer, StoredFile};
 use std::fs::File;
-use std::io::{self, BufReader, Seek, SeekFrom};
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -204,9 +208,9 @@ fn filesystem(ctx: &mut Ctx<'_>, sink: &mut dyn Sink, root: &NodeRoot, c: &Offli
         ),
     );
     sink.gap(
-        "attacker places, derived lists".into(),
+        "derived lists".into(),
         format!(
-            "{NODE_OFFLINE}: root/… and derived/… are made from a live root; the writable layer's files are under upper/, and tree-index.jsonl lists every file of the merged view with its SHA-256"
+            "{NODE_OFFLINE}: derived/… is made from a live root; tree-index.jsonl lists every file of the merged view with its metadata and SHA-256"
         ),
     );
     // The image layers, top first: walked once, for the merged view here and section 9.
@@ -264,8 +268,10 @@ fn filesystem(ctx: &mut Ctx<'_>, sink: &mut dyn Sink, root: &NodeRoot, c: &Offli
     };
     if let Some(u) = &upper {
         let opts = IndexOptions::default();
-        if let Some((mut up_index, _)) = index_layer(ctx, u, &opts, sink)? {
-            merged_view(sink, u.label(), &mut up_index, &mut walks)?;
+        if let Some((mut up_index, _)) = index_layer(ctx, u, &opts, sink)?
+            && let Some(merged) = merged_view(sink, u.label(), &mut up_index, &mut walks)?
+        {
+            attacker_places(ctx, sink, u, &walks, merged)?;
         }
         let lowers: Vec<RootFs> = c.lowers.iter().filter_map(|l| open_layer(root, &l.dir).ok()).collect();
         let complete = lowers.len() == c.lowers.len() && !lowers.is_empty();
@@ -289,9 +295,69 @@ fn filesystem(ctx: &mut Ctx<'_>, sink: &mut dyn Sink, root: &NodeRoot, c: &Offli
     Ok(())
 }
 
+/// Copies the places attackers use ([`ATTACKER_PLACES`]) of the merged view to `root/…`, as live
+/// collection copies them from the container's root: each regular file and link of `merged` (the
+/// merged view's index) in a place is read from the top-most layer that holds it
+/// ([`stack::find`]), never through a link.
+fn attacker_places(
+    ctx: &mut Ctx<'_>,
+    sink: &mut dyn Sink,
+    upper: &RootFs,
+    walks: &[LayerWalk],
+    merged: File,
+) -> io::Result<()> {
+    let mut layers: Vec<&RootFs> = vec![upper];
+    layers.extend(walks.iter().filter_map(|w| w.root.as_ref().map(|(r, _)| r)));
+    let base = CopyOptions {
+        max_file_size: Some(ctx.opts.max_file_size),
+        ..UpperOptions::default().copy
+    };
+    let opts = CopyOptions {
+        max_files: base.max_files.min(sink.room() / 2),
+        ..base
+    };
+    let prefix = copy::normalized("root/");
+    let mut copier = Copier::new(sink, &opts);
+    for line in BufReader::new(merged).lines() {
+        let line = line?;
+        let Ok(e) = serde_json::from_str::<TreeEntry<'_>>(&line) else {
+            continue;
+        };
+        let path = e.path.as_bytes();
+        if !matches!(e.kind.file_kind(), Some(FileKind::File | FileKind::Symlink)) || !covers(ATTACKER_PLACES, path) {
+            continue;
+        }
+        let rel = path.strip_prefix(b"/").unwrap_or(path);
+        let r = stack::find(&layers, rel).and_then(|layer| match layer {
+            Some(layer) => copy::copy_one(
+                layer,
+                rel,
+                forensic_evidence::paths::copy_member(&prefix, path, path),
+                &mut copier,
+            ),
+            None => Ok(false),
+        });
+        match r {
+            Ok(_) => {}
+            Err(RootError::Output { source, .. }) => return Err(source),
+            Err(err) => copier
+                .gap(path, format!("not copied from the layers: {err}"))
+                .map_err(|e| io::Error::other(e.to_string()))?,
+        }
+    }
+    ctx.count(Counter::FilesCopied, copier.stats.files);
+    Ok(())
+}
+
 /// Writes `tree-index.jsonl`: the overlay merge of the writable layer's index and the image
-/// layers' indexes (rewound afterwards for section 9).
-fn merged_view(sink: &mut dyn Sink, upper: &str, up_index: &mut File, walks: &mut [LayerWalk]) -> io::Result<()> {
+/// layers' indexes (rewound afterwards for section 9); returns the merged index, rewound, when
+/// it was written.
+fn merged_view(
+    sink: &mut dyn Sink,
+    upper: &str,
+    up_index: &mut File,
+    walks: &mut [LayerWalk],
+) -> io::Result<Option<File>> {
     let missing: Vec<&str> = walks
         .iter()
         .filter(|w| w.index.is_none())
@@ -348,11 +414,15 @@ fn merged_view(sink: &mut dyn Sink, upper: &str, up_index: &mut File, walks: &mu
             );
             m.size_hint = Some(len);
             sink.member(m, &mut out)?;
+            out.seek(SeekFrom::Start(0))?;
+            Ok(Some(out))
         }
-        Err(merge::MergeError::Output(e)) => return Err(e),
-        Err(e) => sink.gap(members::TREE_INDEX.into(), e.to_string()),
+        Err(merge::MergeError::Output(e)) => Err(e),
+        Err(e) => {
+            sink.gap(members::TREE_INDEX.into(), e.to_string());
+            Ok(None)
+        }
     }
-    Ok(())
 }
 
 /// A stored file's member name: each `/`-separated part escaped as one name segment.

@@ -21,7 +21,7 @@ mod error;
 mod json;
 mod names;
 mod root;
-mod sys;
+pub(crate) mod sys;
 
 pub mod copy;
 pub mod derived;

@@ -38,6 +38,28 @@ pub const ATTACKER_PLACES: &[Place] = &[
     Place::Glob("/home/*/.ssh/authorized_keys"),
 ];
 
+/// Whether the absolute container path `path` lies in one of `places`: a place's file, anything
+/// under a place's directory, or under (or at) a path a glob matches. The one rule for "is this
+/// an attacker place" when the places are not copied from a live root (offline collection copies
+/// them from the merged view of the layers).
+pub fn covers(places: &[Place], path: &[u8]) -> bool {
+    let comps = |p: &[u8]| -> Vec<Vec<u8>> {
+        p.split(|&b| b == b'/')
+            .filter(|c| !c.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect()
+    };
+    let have = comps(path);
+    places.iter().any(|place| match place {
+        Place::File(p) => comps(p.as_bytes()) == have,
+        Place::Dir(p) => have.starts_with(&comps(p.as_bytes())),
+        Place::Glob(p) => {
+            let pat = comps(p.as_bytes());
+            pat.len() <= have.len() && pat.iter().zip(&have).all(|(g, n)| glob_match(g, n))
+        }
+    })
+}
+
 /// Most paths one glob may expand to.
 const MAX_MATCHES: usize = 10_000;
 
@@ -190,6 +212,30 @@ mod tests {
         assert!(glob_match(b"*a*b", b"xxaxxb"));
         assert!(!glob_match(b"cron*", b"anacrontab"));
         assert!(!glob_match(b"a?c", b"ac"));
+    }
+
+    #[test]
+    fn a_path_is_covered_by_a_file_a_directory_or_a_glob() {
+        for yes in [
+            &b"/etc/shadow"[..],
+            b"/tmp",
+            b"/tmp/a/b",
+            b"/etc/cron.d/evil",
+            b"/etc/crontab",
+            b"/home/alice/.ssh/authorized_keys",
+        ] {
+            assert!(covers(ATTACKER_PLACES, yes), "{}", String::from_utf8_lossy(yes));
+        }
+        for no in [
+            &b"/etc/shadow-"[..],
+            b"/etc",
+            b"/tmpx",
+            b"/usr/bin/app",
+            b"/home/alice/.ssh/known_hosts",
+            b"/etc/anacrontab",
+        ] {
+            assert!(!covers(ATTACKER_PLACES, no), "{}", String::from_utf8_lossy(no));
+        }
     }
 
     #[test]

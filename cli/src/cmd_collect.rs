@@ -62,6 +62,8 @@ pub struct Args {
     key: PathBuf,
     #[command(flatten)]
     case: CaseArgs,
+    #[command(flatten)]
+    tsa: crate::tsa::TsaArgs,
     /// Kubernetes audit log to copy (default: /var/log/kubernetes/audit/audit.log when it exists).
     #[arg(long, value_name = "PATH")]
     audit_log: Option<PathBuf>,
@@ -122,7 +124,7 @@ pub fn run(args: Args) -> Result<u8> {
         !matches!(target, TargetSpec::Pid(_)),
     )?;
     let key = keyfiles::load_signing_key(&args.key)?;
-    let mut opts = CollectOptions::new(target, args.output.clone(), key, args.case.actor());
+    let mut opts = CollectOptions::new(target, args.output.clone(), key.clone(), args.case.actor());
     opts.case = args.case.case();
     opts.audit_log = args.audit_log.clone();
     opts.falco_log = args.falco_log.clone();
@@ -163,6 +165,9 @@ pub fn run(args: Args) -> Result<u8> {
     let clock = forensic_disk::Clock::new()?;
     let runner = SystemRunner::new(&clock);
     let summary = collect(&opts, &runner)?;
+    if !args.tsa.urls.is_empty() {
+        crate::tsa::append_timestamped(&args.output, &key, args.case.actor(), &args.tsa)?;
+    }
     if let Some(pb) = &bar {
         pb.finish_and_clear();
     }

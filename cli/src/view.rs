@@ -179,6 +179,14 @@ pub fn custody_json(seq: usize, c: &CustodyRecord) -> Value {
         "fingerprint": c.signer.hex(), "signature_ok": c.signature_ok, "trusted": c.trusted,
         "recipient": p.recipient.map(|r| r.hex()), "note": p.note, "entry_sha256": c.digest.hex(),
         "manifest_sha256": p.manifest_sha256.hex(),
+        "trusted_time": c.trusted_time.as_ref().map(|t| t.as_str().to_string()),
+        "timestamps": c.timestamps.iter().map(|t| json!({
+            "token_der_hex": hex::encode(&t.der),
+            "imprint_sha256": t.imprint.as_ref().map(hex::encode),
+            "gen_time": t.gen_time.as_ref().map(|g| g.as_str().to_string()),
+            "serial": t.serial,
+            "verified": t.verified,
+        })).collect::<Vec<_>>(),
     })
 }
 

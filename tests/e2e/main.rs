@@ -27,4 +27,5 @@ mod rootfs;
 mod runtimes;
 mod show;
 mod tamper;
+mod tsa;
 mod util;

@@ -22,7 +22,7 @@ pub struct TsaArgs {
 
 impl TsaArgs {
     /// The token source for a new entry, or `None` without `--tsa`.
-    pub fn stamper(&self) -> Option<Box<Stamper>> {
+    pub fn stamper(&self) -> Option<Box<Stamper<'static>>> {
         if self.urls.is_empty() {
             return None;
         }

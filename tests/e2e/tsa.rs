@@ -5,7 +5,6 @@ use crate::util::*;
 use forensic_bundle::custody::{self, NewEntry};
 use forensic_bundle::digest::Digest;
 use forensic_bundle::keys::parse_private_key_pem;
-use forensic_bundle::limits::Limits;
 use forensic_bundle::time::Timestamp;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -26,7 +25,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 
 /// Key algorithm of a test CA or TSA.
 #[derive(Clone, Copy)]
-enum Alg {
+pub enum Alg {
     Rsa,
     P256,
 }
@@ -348,4 +347,106 @@ fn handoff_with_trusted_time_verifies_and_openssl_agrees() {
         }
     }
     assert_eq!(checked, 5);
+}
+
+/// Appends an entry signed with `key` (library path, as the CLI's append does), whose tokens come
+/// from `tsa` over the digest `over` picks from the real previous head.
+fn append_stamped(
+    bundle: &Path,
+    key: &Path,
+    action: &str,
+    time: Timestamp,
+    tsa: &Authority,
+    over: impl Fn(&Digest) -> Digest + Sync,
+) {
+    let key = parse_private_key_pem(&std::fs::read_to_string(key).unwrap()).unwrap();
+    let url = vec![tsa.url.clone()];
+    let stamp = move |head: &Digest| forensic_tsp::client::fetch_all(&url, &over(head).0).map_err(|e| e.to_string());
+    let entry = NewEntry {
+        key: &key,
+        actor: "test".into(),
+        action: action.into(),
+        time,
+        recipient: None,
+        note: Some("made by the test".into()),
+        stamp: Some(&stamp),
+    };
+    forensic_disk::prepare_append(bundle, &entry, &Default::default())
+        .unwrap()
+        .commit()
+        .unwrap();
+}
+
+fn failures(v: &serde_json::Value) -> Vec<(String, Option<u64>)> {
+    v["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["class"].as_str().unwrap().to_string(), f["entry"].as_u64()))
+        .collect()
+}
+
+/// SPEC §9.6 checks 2, 4 and 5 and the time rule, each its own class, each against a real
+/// authority: a token over another entry, a TSA under another root, a TSA certificate expired at
+/// genTime, and an entry whose signed time is hours after its trusted time.
+#[test]
+fn each_token_failure_has_its_own_class() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let good = Authority::start(&root.join("good"), Alg::Rsa, Alg::P256, None);
+    let other = Authority::start(&root.join("other"), Alg::Rsa, Alg::Rsa, None);
+    let expired = Authority::start(
+        &root.join("expired"),
+        Alg::P256,
+        Alg::Rsa,
+        Some(("20200101000000Z", "20210101000000Z")),
+    );
+    let dir = checklist_dir(root);
+    let (key, _) = keygen(root, "responder");
+    let sealed = |name: &str, extra: &[&str]| {
+        let out = root.join(name);
+        let o = seal(&dir, &out, &key, extra);
+        assert_eq!(code(&o), 0, "seal {name}: {}{}", stdout(&o), stderr(&o));
+        out
+    };
+    let both = root.join("trust");
+    std::fs::create_dir(&both).unwrap();
+    std::fs::copy(good.root(), both.join("good.pem")).unwrap();
+    std::fs::copy(expired.root(), both.join("expired.pem")).unwrap();
+
+    // Control: the good authority verifies (and a P-256 TSA under an RSA root).
+    let ok = sealed("ok.zip", &["--tsa", &good.url]);
+    assert_eq!(failures(&verify_json(&ok, &both)), []);
+
+    // A token over another entry: signed into the entry, so only the imprint is wrong.
+    let wrong = sealed("wrong.zip", &[]);
+    let now = forensic_disk::Clock::new().unwrap().now();
+    append_stamped(&wrong, &key, custody::TIMESTAMPED, now.clone(), &good, |_| {
+        Digest::of(b"another entry")
+    });
+    let v = verify_json(&wrong, &both);
+    assert_eq!(failures(&v), [("timestamp-imprint".to_string(), Some(1))], "{v}");
+    assert_eq!(code(&run(&["verify", s(&wrong), "--tsa-trust", s(&both)])), 1);
+    // Without a TSA trust list, tokens are reported, not judged (SPEC §9.6).
+    assert_eq!(code(&run(&["verify", s(&wrong)])), 0);
+
+    // A TSA whose root is not in the trust list.
+    let untrusted = sealed("untrusted.zip", &["--tsa", &other.url]);
+    let v = verify_json(&untrusted, &both);
+    assert_eq!(failures(&v), [("untrusted-timestamp".to_string(), Some(1))], "{v}");
+
+    // A TSA certificate that expired before genTime (openssl still signs with it).
+    let old = sealed("expired.zip", &["--tsa", &expired.url]);
+    let v = verify_json(&old, &both);
+    assert_eq!(failures(&v), [("timestamp-expired".to_string(), Some(1))], "{v}");
+
+    // An entry stating a time two hours after the token that covers it was made: the next entry
+    // (same late clock, so custody time rules hold) carries a token from now.
+    let late = sealed("late.zip", &[]);
+    let later = Timestamp::from_unix_nanos(now.unix_nanos() + 2 * 3600 * 1_000_000_000).unwrap();
+    append_stamped(&late, &key, custody::ANNOTATED, later.clone(), &good, |h| *h);
+    append_stamped(&late, &key, custody::TIMESTAMPED, later, &good, |h| *h);
+    let v = verify_json(&late, &both);
+    assert_eq!(failures(&v), [("time-after-timestamp".to_string(), Some(1))], "{v}");
+    assert_eq!(v["custody"][0]["trusted_time"].is_string(), true);
 }

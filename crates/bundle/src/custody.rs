@@ -442,11 +442,11 @@ pub struct NewEntry<'a> {
     pub note: Option<String>,
     /// Asks authorities for time-stamp tokens over the previous entry (its SHA-256, the custody
     /// head before this entry) to carry in the new entry (SPEC §9.6); `None`: no tokens.
-    pub stamp: Option<&'a Stamper>,
+    pub stamp: Option<&'a Stamper<'a>>,
 }
 
 /// Gets RFC 3161 tokens (DER) over a custody head; the error says which authority failed.
-pub type Stamper = dyn Fn(&Digest) -> Result<Vec<Vec<u8>>, String> + Sync;
+pub type Stamper<'s> = dyn Fn(&Digest) -> Result<Vec<Vec<u8>>, String> + Sync + 's;
 
 impl std::fmt::Debug for NewEntry<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -494,13 +494,10 @@ pub fn append(
         recipient: new.recipient.map(|f| Digest(f.0)),
         note: new.note.clone(),
         timestamps: match (new.stamp, prev) {
-            (Some(stamp), Some(head)) => Some(
-                stamp(&head)
-                    .map_err(CustodyError::Timestamp)?
-                    .into_iter()
-                    .map(Token)
-                    .collect(),
-            ),
+            // `[+ bstr]`: no tokens is no key (SPEC §9.1).
+            (Some(stamp), Some(head)) => Some(stamp(&head).map_err(CustodyError::Timestamp)?)
+                .filter(|t| !t.is_empty())
+                .map(|t| t.into_iter().map(Token).collect()),
             _ => None,
         },
     };

@@ -26,6 +26,16 @@ pub(crate) fn gen_time_nanos(text: &[u8]) -> Option<i128> {
     Some(nanos)
 }
 
+/// Unix nanoseconds as RFC 3339 text, UTC (for messages).
+pub(crate) fn rfc3339(nanos: i128) -> String {
+    let secs = i64::try_from(nanos.div_euclid(1_000_000_000)).unwrap_or(i64::MAX);
+    let sub = u32::try_from(nanos.rem_euclid(1_000_000_000)).unwrap_or(0);
+    chrono::DateTime::from_timestamp(secs, sub).map_or_else(
+        || format!("{nanos} ns"),
+        |t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::gen_time_nanos;
@@ -39,14 +49,4 @@ mod tests {
         assert_eq!(gen_time_nanos(b"19700230000001Z"), None, "30 February");
         assert_eq!(gen_time_nanos(b"19700101000001.Z"), None);
     }
-}
-
-/// Unix nanoseconds as RFC 3339 text, UTC (for messages).
-pub(crate) fn rfc3339(nanos: i128) -> String {
-    let secs = i64::try_from(nanos.div_euclid(1_000_000_000)).unwrap_or(i64::MAX);
-    let sub = u32::try_from(nanos.rem_euclid(1_000_000_000)).unwrap_or(0);
-    chrono::DateTime::from_timestamp(secs, sub).map_or_else(
-        || format!("{nanos} ns"),
-        |t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-    )
 }

@@ -450,3 +450,144 @@ fn each_token_failure_has_its_own_class() {
     assert_eq!(failures(&v), [("time-after-timestamp".to_string(), Some(1))], "{v}");
     assert!(v["custody"][0]["trusted_time"].is_string() && v["custody"][1]["trusted_time"].is_string());
 }
+
+/// An HTTP endpoint on 127.0.0.1 that answers every request with `status` and `body` (a hostile
+/// or broken authority); stops when dropped.
+struct Junk {
+    url: String,
+    stop: Arc<AtomicBool>,
+    addr: std::net::SocketAddr,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Junk {
+    fn start(status: &'static str, body: Vec<u8>) -> Junk {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let thread = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut conn) = conn else { continue };
+                conn.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf);
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = conn.write_all(head.as_bytes());
+                let _ = conn.write_all(&body);
+            }
+        });
+        Junk {
+            url: format!("http://{addr}/tsr"),
+            stop,
+            addr,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Junk {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Hostile and broken authorities (STYLE: hostile answers): each `forensic timestamp` fails with
+/// exit 2 and words naming the authority and what is wrong, never a panic, and leaves the bundle
+/// exactly as it was.
+#[test]
+fn hostile_authority_answers_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let real = Authority::start(&root.join("real"), Alg::Rsa, Alg::Rsa, None);
+    let (bundle, key, _) = sealed_bundle(root);
+    let before = std::fs::read(&bundle).unwrap();
+    // A genuine answer for another request (another digest and nonce), replayed.
+    let q = root.join("other.tsq");
+    openssl(
+        root,
+        &[
+            "ts",
+            "-query",
+            "-digest",
+            &"ab".repeat(32),
+            "-sha256",
+            "-cert",
+            "-out",
+            s(&q),
+        ],
+    );
+    openssl(
+        &real.dir,
+        &[
+            "ts",
+            "-reply",
+            "-config",
+            "ca.cnf",
+            "-queryfile",
+            s(&q),
+            "-out",
+            "replayed.tsr",
+        ],
+    );
+    let replayed = std::fs::read(real.dir.join("replayed.tsr")).unwrap();
+    let cases: Vec<(&str, Junk, &str)> = vec![
+        (
+            "garbage",
+            Junk::start("200 OK", b"\x30\x82\xff\xffnot DER".to_vec()),
+            "not a TimeStampResp",
+        ),
+        (
+            "server error",
+            Junk::start("500 Internal Server Error", Vec::new()),
+            "HTTP status 500",
+        ),
+        (
+            "too large",
+            Junk::start("200 OK", vec![0x30; 200 * 1024]),
+            "at most 65536 bytes",
+        ),
+        (
+            "rejection",
+            Junk::start("200 OK", vec![0x30, 0x05, 0x30, 0x03, 0x02, 0x01, 0x02]),
+            "refused (status 2)",
+        ),
+        ("replayed", Junk::start("200 OK", replayed), "the token is over"),
+    ];
+    for (what, junk, says) in &cases {
+        let o = run(&["timestamp", s(&bundle), "--key", s(&key), "--tsa", &junk.url]);
+        let all = format!("{}{}", stdout(&o), stderr(&o));
+        assert_eq!(code(&o), 2, "{what}: {all}");
+        assert!(!all.contains("panicked"), "{what}: {all}");
+        assert!(
+            all.contains(&junk.url) && all.contains(says),
+            "{what}: expected {says:?}: {all}"
+        );
+        assert_eq!(std::fs::read(&bundle).unwrap(), before, "{what} changed the bundle");
+    }
+    // https is refused before any connection: a token is signed, TLS is not needed.
+    let o = run(&[
+        "timestamp",
+        s(&bundle),
+        "--key",
+        s(&key),
+        "--tsa",
+        "https://127.0.0.1:1/",
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("must be http://"), "{}", stderr(&o));
+    // And the real one works after all that.
+    let o = run(&["timestamp", s(&bundle), "--key", s(&key), "--tsa", &real.url]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(verify_json(&bundle, &real.root())["verified"], true);
+}

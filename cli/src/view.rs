@@ -336,6 +336,32 @@ pub fn print_custody(out: &mut impl Write, records: &[CustodyRecord]) -> io::Res
         if let Some(n) = &p.note {
             writeln!(out, "       note: {}", esc(n))?;
         }
+        print_trusted_time(out, "       ", c)?;
+    }
+    Ok(())
+}
+
+/// The entry's trusted time beside its signed time, and the tokens it carries (SPEC §9.6).
+fn print_trusted_time(out: &mut impl Write, indent: &str, c: &CustodyRecord) -> io::Result<()> {
+    if let Some(t) = &c.trusted_time {
+        writeln!(
+            out,
+            "{indent}trusted time {}  (signed time {})",
+            t.as_str(),
+            c.payload.time.as_str()
+        )?;
+    }
+    for (n, t) in c.timestamps.iter().enumerate() {
+        let state = match t.verified {
+            Some(true) => "verified",
+            Some(false) => "FAILED",
+            None => "not trusted: no --tsa-trust",
+        };
+        let gen_time = t.gen_time.as_ref().map_or("unreadable", |g| g.as_str());
+        writeln!(
+            out,
+            "{indent}time-stamp token {n} over the entry before: genTime {gen_time}, {state}"
+        )?;
     }
     Ok(())
 }
@@ -384,6 +410,7 @@ pub fn print_custody_table(out: &mut impl Write, records: &[CustodyRecord]) -> i
         if let Some(n) = &p.note {
             writeln!(out, "  {:>3}  note: {}", "", esc(n))?;
         }
+        print_trusted_time(out, "       ", c)?;
     }
     Ok(())
 }

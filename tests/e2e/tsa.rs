@@ -311,6 +311,28 @@ fn handoff_with_trusted_time_verifies_and_openssl_agrees() {
         assert_eq!(e["trusted_time"].is_string(), i < 4, "entry {i}: {e}");
     }
 
+    // The independent Python verifier (from the SPEC text) agrees on these RSA and ECDSA tokens.
+    let py = |trust: &[PathBuf]| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/verify_bundle.py");
+        let mut c = Command::new("python3");
+        c.arg(script).arg("--json");
+        for t in trust {
+            c.arg("--tsa-trust").arg(t);
+        }
+        let o = c.arg(&out).output().unwrap();
+        serde_json::from_slice::<serde_json::Value>(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)))
+    };
+    assert_eq!(py(&[tsa.root(), tsa_ec.root()])["verified"], true);
+    let only_a = py(&[tsa.root()]);
+    let classes: Vec<&str> = only_a["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["class"].as_str().unwrap())
+        .collect();
+    assert_eq!(classes, ["untrusted-timestamp"], "{only_a}");
+
     // Each token, written out, verifies with openssl alone against its root.
     let tokens_dir = root.join("tokens");
     let log = custody_json(&out, &["--write-tokens", s(&tokens_dir)]);

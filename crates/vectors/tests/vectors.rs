@@ -105,7 +105,7 @@ fn every_vector_gets_its_expected_classes() -> TestResult {
     Ok(())
 }
 
-/// SPEC §12: each of the 17 failure classes is the expected outcome of at least one vector, and
+/// SPEC §12: each of the 23 failure classes is the expected outcome of at least one vector, and
 /// every class id in an `.expect` file is one of them (and there is at least one valid vector).
 #[test]
 fn every_failure_class_has_a_vector() -> TestResult {

@@ -83,6 +83,8 @@ pub struct Args {
     all: bool,
     #[command(flatten)]
     case: CaseArgs,
+    #[command(flatten)]
+    tsa: crate::tsa::TsaArgs,
     /// Kubernetes audit log to copy (default: /var/log/kubernetes/audit/audit.log when it exists).
     #[arg(long, value_name = "PATH")]
     audit_log: Option<PathBuf>,
@@ -149,7 +151,7 @@ pub fn run(args: Args) -> Result<u8> {
         bail!("collect needs -o BUNDLE and --key KEY");
     };
     let key = keyfiles::load_signing_key(key)?;
-    let mut opts = options(&args, target, output.clone(), key);
+    let mut opts = options(&args, target, output.clone(), key.clone());
     opts.apis = Apis::with(forensic_runtime::containerd::Endpoint {
         socket: args.containerd_socket.clone(),
         namespace: args.containerd_namespace.clone(),
@@ -158,6 +160,9 @@ pub fn run(args: Args) -> Result<u8> {
     let clock = forensic_disk::Clock::new()?;
     let runner = SystemRunner::new(&clock);
     let summary = collect(&opts, &runner)?;
+    if !args.tsa.urls.is_empty() {
+        crate::tsa::append_timestamped(output, &key, args.case.actor(), &args.tsa)?;
+    }
     if let Some(pb) = &bar {
         pb.finish_and_clear();
     }
@@ -316,7 +321,11 @@ pub(crate) fn run_offline(args: &Args, node: forensic_nodedisk::NodeRoot) -> Res
         if let Some(pb) = &bar {
             pb.finish_and_clear();
         }
-        r
+        let summary = r?;
+        if !args.tsa.urls.is_empty() {
+            crate::tsa::append_timestamped(&summary.output, &key, args.case.actor(), &args.tsa)?;
+        }
+        anyhow::Ok(summary)
     };
     let mut stdout = std::io::stdout().lock();
     if let Selection::Container(_) = selection {

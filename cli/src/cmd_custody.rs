@@ -35,6 +35,14 @@ pub struct LogArgs {
     /// Trusted public key (.pub) or directory of them; repeatable.
     #[arg(long, value_name = "FILE_OR_DIR")]
     trust: Vec<PathBuf>,
+    /// Trusted time-stamping certificates (file or directory; repeatable): judge the tokens
+    /// (SPEC §9.6). Without it they are shown, not trusted.
+    #[arg(long, value_name = "CERTS")]
+    tsa_trust: Vec<PathBuf>,
+    /// Write every time-stamp token to DIR as `entry-<seq>-token-<n>.tsr` (DER), for
+    /// `openssl ts -verify -in FILE -digest <the covered entry's sha256> -CAfile ROOT.pem`.
+    #[arg(long, value_name = "DIR")]
+    write_tokens: Option<PathBuf>,
     /// Print JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -59,6 +67,8 @@ pub struct AppendArgs {
     /// signer is trusted.
     #[arg(long, value_name = "FILE_OR_DIR")]
     trust: Vec<PathBuf>,
+    #[command(flatten)]
+    tsa: crate::tsa::TsaArgs,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -135,7 +145,9 @@ fn append(args: AppendArgs, action: &str, recipient: Option<Fingerprint>) -> Res
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "unknown".into());
     let time = forensic_disk::Clock::new()?.now();
+    let stamper = args.tsa.stamper();
     let entry = NewEntry {
+        stamp: stamper.as_deref(),
         key: &key,
         actor,
         action: action.to_string(),
@@ -167,7 +179,13 @@ fn append(args: AppendArgs, action: &str, recipient: Option<Fingerprint>) -> Res
     if std::env::var_os(FAILPOINT_ENV).is_some_and(|v| v == "custody-before-rename") {
         std::process::abort();
     }
-    let done = pending.commit()?;
+    let mut done = pending.commit()?;
+    // The new entry gets its own trusted time from a `timestamped` entry after it, except a
+    // transfer: the next entry must be the recipient's receipt, whose --tsa stamps it (SPEC §9.6).
+    if !args.tsa.urls.is_empty() && action != custody::TRANSFERRED {
+        let actor = entry.actor.clone();
+        done = crate::tsa::append_timestamped(&done.path, &key, actor, &args.tsa)?;
+    }
     let me = Fingerprint::of(&key.verifying_key());
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -210,6 +228,7 @@ fn log(args: LogArgs) -> Result<u8> {
     let opts = VerifyOptions {
         trust,
         check_contents: false,
+        tsa_trust: crate::tsa::load_trust(&args.tsa_trust)?,
         ..VerifyOptions::default()
     };
     let report = verify(&file, &opts).with_context(|| format!("reading {}", view::path(&args.bundle)))?;
@@ -219,6 +238,9 @@ fn log(args: LogArgs) -> Result<u8> {
         .filter(|f| f.entry.is_some() || f.member.as_deref() == Some(forensic_bundle::CUSTODY))
         .collect();
     let ok = report.verified();
+    if let Some(dir) = &args.write_tokens {
+        write_tokens(dir, &report.custody)?;
+    }
     let mut out = std::io::stdout().lock();
     if args.json {
         let v = serde_json::json!({
@@ -254,4 +276,23 @@ fn log(args: LogArgs) -> Result<u8> {
         }
     }
     Ok(if ok { EXIT_OK } else { EXIT_FAILED })
+}
+
+/// Writes each token as `entry-<seq>-token-<n>.tsr` in `dir` (created if missing; existing files
+/// are not overwritten).
+fn write_tokens(dir: &std::path::Path, records: &[forensic_bundle::verify::CustodyRecord]) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (i, c) in records.iter().enumerate() {
+        for (n, t) in c.timestamps.iter().enumerate() {
+            let path = dir.join(format!("entry-{i}-token-{n}.tsr"));
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            f.write_all(&t.der)?;
+            f.sync_all()?;
+        }
+    }
+    Ok(())
 }

@@ -34,6 +34,8 @@ pub struct Args {
     /// before the built-in names.
     #[arg(long = "section", value_name = "NAME=GLOB")]
     sections: Vec<String>,
+    #[command(flatten)]
+    tsa: crate::tsa::TsaArgs,
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -54,7 +56,7 @@ pub fn run(args: Args) -> Result<u8> {
     let opts = forensic_seal::SealOptions {
         dir: args.dir.clone(),
         output: args.output.clone(),
-        key,
+        key: key.clone(),
         actor: args.case.actor(),
         case: args.case.case(),
         target: Default::default(),
@@ -65,11 +67,22 @@ pub fn run(args: Args) -> Result<u8> {
     };
     let summary = forensic_seal::seal_directory(&opts)?;
     bar.finish();
+    let stamped = if args.tsa.urls.is_empty() {
+        None
+    } else {
+        Some(crate::tsa::append_timestamped(
+            &summary.output,
+            &key,
+            args.case.actor(),
+            &args.tsa,
+        )?)
+    };
     let mut out = std::io::stdout().lock();
     if args.json {
         let v = serde_json::json!({
             "bundle": summary.output.display().to_string(),
             "bundle_id": summary.bundle_id,
+            "custody_head_sha256": stamped.as_ref().map(|s| s.head.hex()),
             "manifest_sha256": summary.manifest_digest.hex(),
             "members": summary.members,
             "bytes": summary.bytes,
@@ -106,6 +119,14 @@ pub fn run(args: Args) -> Result<u8> {
         }
         writeln!(out, "  bundle id {}", summary.bundle_id)?;
         writeln!(out, "  manifest sha256 {}", summary.manifest_digest.hex())?;
+        if let Some(s) = &stamped {
+            writeln!(
+                out,
+                "  time-stamped by {}: custody head {}",
+                view::count(args.tsa.urls.len(), "authority"),
+                s.head
+            )?;
+        }
         writeln!(out, "next: forensic verify {}", view::path(&summary.output))?;
     }
     Ok(EXIT_OK)

@@ -30,6 +30,11 @@ pub struct Args {
     /// i.e. unless the log is that one or a continuation of it (SPEC §9.5).
     #[arg(long, value_name = "HEX", value_parser = parse_head)]
     expect_head: Option<forensic_bundle::digest::Digest>,
+    /// Trusted time-stamping certificates (PEM/DER file, or a directory of them); repeatable.
+    /// Every time-stamp token must verify against them, and no entry may state a time later than
+    /// its trusted time by more than 300 s (SPEC §9.6). Without it, tokens are shown, not trusted.
+    #[arg(long, value_name = "CERTS")]
+    tsa_trust: Vec<PathBuf>,
     /// Print only the verdict line (and failures).
     #[arg(short, long)]
     quiet: bool,
@@ -44,6 +49,7 @@ pub fn run(args: Args) -> Result<u8> {
         trust,
         progress: bar.callback(),
         expect_head: args.expect_head,
+        tsa_trust: crate::tsa::load_trust(&args.tsa_trust)?,
         ..VerifyOptions::default()
     };
     let report = verify(&file, &opts).with_context(|| format!("reading {}", view::path(&args.bundle)))?;

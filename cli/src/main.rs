@@ -26,11 +26,13 @@ mod cmd_ls;
 mod cmd_seal;
 mod cmd_show;
 mod cmd_timeline;
+mod cmd_timestamp;
 mod cmd_verify;
 mod gate;
 mod keyfiles;
 mod progress;
 mod show_text;
+mod tsa;
 mod view;
 
 use clap::{Parser, Subcommand};
@@ -94,6 +96,8 @@ enum Command {
     Seal(cmd_seal::Args),
     /// Verify a bundle: structure, every member's SHA-256, the manifest seal and the custody chain.
     Verify(cmd_verify::Args),
+    /// Time-stamp the custody head with RFC 3161 authorities (a signed `timestamped` entry).
+    Timestamp(cmd_timestamp::Args),
     /// List a bundle's sections and members with size, SHA-256 and source.
     Ls(cmd_ls::Args),
     /// Compare the container's files in a bundle with its original image (podman diff form), with findings.
@@ -121,6 +125,7 @@ fn main() -> ExitCode {
         Command::Collect(a) => cmd_collect::run(*a),
         Command::Seal(a) => cmd_seal::run(a),
         Command::Verify(a) => cmd_verify::run(a),
+        Command::Timestamp(a) => cmd_timestamp::run(a),
         Command::Ls(a) => cmd_ls::run(a),
         Command::Diff(a) => cmd_diff::run(*a),
         Command::Custody(c) => cmd_custody::run(c),

@@ -179,6 +179,14 @@ pub fn custody_json(seq: usize, c: &CustodyRecord) -> Value {
         "fingerprint": c.signer.hex(), "signature_ok": c.signature_ok, "trusted": c.trusted,
         "recipient": p.recipient.map(|r| r.hex()), "note": p.note, "entry_sha256": c.digest.hex(),
         "manifest_sha256": p.manifest_sha256.hex(),
+        "trusted_time": c.trusted_time.as_ref().map(|t| t.as_str().to_string()),
+        "timestamps": c.timestamps.iter().map(|t| json!({
+            "token_der_hex": hex::encode(&t.der),
+            "imprint_sha256": t.imprint.as_ref().map(hex::encode),
+            "gen_time": t.gen_time.as_ref().map(|g| g.as_str().to_string()),
+            "serial": t.serial,
+            "verified": t.verified,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -328,6 +336,32 @@ pub fn print_custody(out: &mut impl Write, records: &[CustodyRecord]) -> io::Res
         if let Some(n) = &p.note {
             writeln!(out, "       note: {}", esc(n))?;
         }
+        print_trusted_time(out, "       ", c)?;
+    }
+    Ok(())
+}
+
+/// The entry's trusted time beside its signed time, and the tokens it carries (SPEC §9.6).
+fn print_trusted_time(out: &mut impl Write, indent: &str, c: &CustodyRecord) -> io::Result<()> {
+    if let Some(t) = &c.trusted_time {
+        writeln!(
+            out,
+            "{indent}trusted time {}  (signed time {})",
+            t.as_str(),
+            c.payload.time.as_str()
+        )?;
+    }
+    for (n, t) in c.timestamps.iter().enumerate() {
+        let state = match t.verified {
+            Some(true) => "verified",
+            Some(false) => "FAILED",
+            None => "not trusted: no --tsa-trust",
+        };
+        let gen_time = t.gen_time.as_ref().map_or("unreadable", |g| g.as_str());
+        writeln!(
+            out,
+            "{indent}time-stamp token {n} over the entry before: genTime {gen_time}, {state}"
+        )?;
     }
     Ok(())
 }
@@ -376,6 +410,7 @@ pub fn print_custody_table(out: &mut impl Write, records: &[CustodyRecord]) -> i
         if let Some(n) = &p.note {
             writeln!(out, "  {:>3}  note: {}", "", esc(n))?;
         }
+        print_trusted_time(out, "       ", c)?;
     }
     Ok(())
 }

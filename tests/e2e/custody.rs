@@ -377,6 +377,7 @@ fn swapped_dropped_resigned_misreceived_or_forked_histories_fail_with_the_reason
     let fork = custody::append(
         &e[..3].concat(),
         &NewEntry {
+            stamp: None,
             key: &lab,
             actor: "lab".into(),
             action: custody::ANNOTATED.into(),

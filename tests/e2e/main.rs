@@ -29,4 +29,5 @@ mod rootfs;
 mod runtimes;
 mod show;
 mod tamper;
+mod tsa;
 mod util;

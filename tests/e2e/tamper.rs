@@ -248,6 +248,7 @@ fn reordered_dropped_or_forged_custody_entries_break_the_chain() {
         .enumerate()
     {
         let e = NewEntry {
+            stamp: None,
             key,
             actor: "lab".into(),
             action: action.to_string(),

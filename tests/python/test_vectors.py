@@ -42,6 +42,7 @@ class Expectation:
     classes: frozenset[str]
     trust: tuple[Path, ...]
     head: str | None = None
+    tsa_trust: tuple[Path, ...] = ()
 
 
 def parse_expect(path: Path) -> Expectation:
@@ -53,6 +54,7 @@ def parse_expect(path: Path) -> Expectation:
     expect = None
     trust: list[Path] = []
     head = None
+    tsa_trust: list[Path] = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
@@ -71,8 +73,10 @@ def parse_expect(path: Path) -> Expectation:
             assert head is None, f"{path.name}:{n}: second head"
             assert len(value) == 64 and all(c in "0123456789abcdef" for c in value), f"{path.name}:{n}: bad head"
             head = value
+        elif key == "tsa-trust":
+            tsa_trust.append(VECTORS_DIR / value)
         else:
-            raise AssertionError(f"{path.name}:{n}: unknown key {key!r} (§13 knows description, expect, trust, head)")
+            raise AssertionError(f"{path.name}:{n}: unknown key {key!r} (§13 knows description, expect, trust, head, tsa-trust)")
     assert description is not None, f"{path.name}: no description line"
     assert expect, f"{path.name}: no expect line"
     if expect == "ok":
@@ -84,7 +88,7 @@ def parse_expect(path: Path) -> Expectation:
         assert classes == sorted(set(classes)), f"{path.name}: expect classes not sorted/unique: {expect!r}"
     for t in trust:
         assert t.exists(), f"{path.name}: trust key {t} does not exist"
-    return Expectation(description, frozenset(classes), tuple(trust), head)
+    return Expectation(description, frozenset(classes), tuple(trust), head, tuple(tsa_trust))
 
 
 def _vector_params():
@@ -107,7 +111,8 @@ def _load(name: str | None) -> tuple[Path, Expectation]:
 
 def _python_result(zip_path: Path, exp: Expectation) -> vb.Result:
     head = bytes.fromhex(exp.head) if exp.head else None
-    return vb.verify_file(zip_path, trust=list(exp.trust) or None, expect_head=head)
+    return vb.verify_file(zip_path, trust=list(exp.trust) or None, expect_head=head,
+                          tsa_trust=list(exp.tsa_trust) or None)
 
 
 def _describe(result: vb.Result) -> str:
@@ -141,6 +146,8 @@ def test_rust_verifier(name):
         cmd += ["--trust", str(t)]
     if exp.head:
         cmd += ["--expect-head", exp.head]
+    for t in exp.tsa_trust:
+        cmd += ["--tsa-trust", str(t)]
     cmd.append(str(zip_path))
     proc = subprocess.run(cmd, capture_output=True, timeout=RUST_TIMEOUT_S)
     stdout = proc.stdout.decode("utf-8", "replace")

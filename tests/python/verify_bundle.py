@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Optional
 
 import cbor2
+import timestamp_tokens as tst
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -72,6 +73,12 @@ FAILURE_CLASSES = (
     "custody-semantics",
     "untrusted-signer",
     "truncated-custody",
+    "malformed-timestamp",
+    "timestamp-imprint",
+    "timestamp-signature",
+    "untrusted-timestamp",
+    "timestamp-expired",
+    "time-after-timestamp",
 )
 
 # §2.2
@@ -1354,6 +1361,7 @@ class CustodyEntry:
     bundle_id: str
     manifest_sha256: bytes
     recipient: Optional[bytes] = None
+    timestamps: Optional[list] = None  # §9.6: RFC 3161 tokens over prev
 
 
 class CustodyError(Exception):
@@ -1428,8 +1436,10 @@ def _parse_custody_entry(i: int, raw: bytes, item: Any) -> CustodyEntry:
     manifest_sha256 = field_("manifest_sha256", _is_bstr32, "a 32-byte bstr")
     recipient = field_("recipient", _is_bstr32, "a 32-byte bstr", required=False)
     field_("note", _is_tstr, "a tstr", required=False)
+    timestamps = field_("timestamps", lambda v: isinstance(v, list) and len(v) >= 1
+                        and all(isinstance(x, bytes) for x in v), "an array of one or more bstr", required=False)
     return CustodyEntry(raw, protected_raw, protected, payload_raw, signature, seq, prev, time, action,
-                        actor["name"], actor["key"], bundle_id, manifest_sha256, recipient)
+                        actor["name"], actor["key"], bundle_id, manifest_sha256, recipient, timestamps)
 
 
 def parse_custody(data: bytes) -> list[CustodyEntry]:
@@ -1667,7 +1677,8 @@ def marker_verdict(content: bytes) -> Optional[str]:
 
 class _Verifier:
     def __init__(self, f: BinaryIO, file_size: int, trust: Optional[set[bytes]],
-                 expect_head: Optional[bytes] = None):
+                 expect_head: Optional[bytes] = None, tsa_trust: Optional[list[bytes]] = None):
+        self.tsa_trust = tsa_trust
         self.f = f
         self.file_size = file_size
         self.trust = trust
@@ -1856,9 +1867,10 @@ class _Verifier:
         entries = self._step9_parse(data)
         if entries is None:
             return
-        self._step9_entries(entries, manifest, manifest_digest)
+        intact = self._step9_entries(entries, manifest, manifest_digest)
         self._step10_trust(entries)
         self._step11_recorded_head(entries)
+        self._step12_trusted_time(entries, intact)
 
     def _step9_parse(self, data: bytes) -> Optional[list[CustodyEntry]]:
         """Step 9, first part: split and parse the log (§9.1, §10). None: skip 9–11."""
@@ -1900,6 +1912,32 @@ class _Verifier:
         if signed_and_chained:
             for v in judge_custody_history(entries, manifest.created):
                 self.fail("custody-semantics", v.reason, None, v.entry)
+        return signed_and_chained
+
+    def _step12_trusted_time(self, entries: list[CustodyEntry], intact: bool) -> None:
+        """Step 12 (§9.6): only with a TSA trust list. (a) every token, at most one failure
+        each; (b) on an intact log, each entry's signed time against its trusted time: the
+        earliest verified genTime carried by any later entry."""
+        if self.tsa_trust is None:
+            return
+        covers: list[Optional[int]] = [None] * len(entries)
+        for i, e in enumerate(entries):
+            for n, token in enumerate(e.timestamps or []):
+                problem = tst.check_token(token, e.prev, self.tsa_trust)
+                if problem:
+                    self.fail(problem[0], f"token {n}: {problem[1]}", CUSTODY_NAME, i)
+                elif i > 0:
+                    g = tst.token_gen_time_ns(token)
+                    covers[i - 1] = g if covers[i - 1] is None else min(covers[i - 1], g)
+        if not intact:
+            return
+        earliest: Optional[int] = None
+        for k in range(len(entries) - 1, -1, -1):
+            if covers[k] is not None:
+                earliest = covers[k] if earliest is None else min(earliest, covers[k])
+            if earliest is not None and time_ns(entries[k].time) > earliest + 300 * 1_000_000_000:
+                self.fail("time-after-timestamp", "signed time later than trusted time by more than 300 s",
+                          CUSTODY_NAME, k)
 
     @staticmethod
     def _chain_problem(i: int, e: CustodyEntry, entries: list[CustodyEntry], manifest: Manifest) -> Optional[str]:
@@ -1938,8 +1976,16 @@ class _Verifier:
                       CUSTODY_NAME)
 
 
+def time_ns(t: str) -> int:
+    """A §5 time as Unix nanoseconds."""
+    import datetime
+    base = datetime.datetime.strptime(t[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc)
+    return int(base.timestamp()) * 1_000_000_000 + int(t[20:29])
+
+
 def verify_file(path: os.PathLike | str, trust: Optional[Iterable[os.PathLike | str]] = None,
-                trust_fingerprints: Optional[set[bytes]] = None, expect_head: Optional[bytes] = None) -> Result:
+                trust_fingerprints: Optional[set[bytes]] = None, expect_head: Optional[bytes] = None,
+                tsa_trust: Optional[Iterable[os.PathLike | str]] = None) -> Result:
     """Verify one bundle (§11). ``trust`` lists key files or directories (None or empty:
     no trust list); ``trust_fingerprints`` gives the trust list directly instead (an
     empty set is an empty trust list: every signer is untrusted). Raises CannotRun when
@@ -1953,7 +1999,8 @@ def verify_file(path: os.PathLike | str, trust: Optional[Iterable[os.PathLike | 
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
-            return _Verifier(f, size, fingerprints, expect_head).run()
+            tsa = tst.load_tsa_trust(tsa_trust) if tsa_trust else None
+            return _Verifier(f, size, fingerprints, expect_head, tsa).run()
     except OSError as e:
         raise CannotRun(f"cannot read {path}: {e}") from None
 
@@ -1967,6 +2014,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Verify a forensic bundle (format version 1).")
     parser.add_argument("--trust", action="append", default=[], metavar="PUBFILE_OR_DIR",
                         help="trusted Ed25519 public key (PEM) or directory of *.pub files; repeatable")
+    parser.add_argument("--tsa-trust", action="append", default=[], metavar="CERTFILE",
+                        help="TSA trust list certificate (PEM/DER, §9.6); repeatable")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--expect-head", metavar="HEX", default=None,
                         help="a recorded custody head (64 hex digits, §9.5): fail unless an entry has it")
@@ -1986,7 +2035,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             except ValueError as e:
                 print(f"verify_bundle: usage error: --expect-head: {e}", file=sys.stderr)
                 return 2
-        result = verify_file(args.bundle, trust_fingerprints=fingerprints, expect_head=head)
+        result = verify_file(args.bundle, trust_fingerprints=fingerprints, expect_head=head,
+                             tsa_trust=args.tsa_trust or None)
     except CannotRun as e:
         print(f"verify_bundle: {e}", file=sys.stderr)
         return 2

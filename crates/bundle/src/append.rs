@@ -271,6 +271,7 @@ mod tests {
         let last = r.custody.last().unwrap();
         let key = signing_key_from_seed(&[1; 32]);
         let payload = Payload {
+            timestamps: None,
             seq: r.custody.len() as u64,
             prev: Some(last.digest),
             time: t(4),

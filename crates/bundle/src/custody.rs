@@ -68,7 +68,23 @@ pub struct Payload {
         deserialize_with = "crate::manifest::present"
     )]
     pub note: Option<String>,
+    /// RFC 3161 time-stamp tokens (DER) over `prev`, the previous entry (SPEC §9.6).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::manifest::present"
+    )]
+    pub timestamps: Option<Vec<Token>>,
 }
+
+/// One RFC 3161 time-stamp token's DER bytes, as it appears in a payload (SPEC §9.6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Token(#[serde(with = "serde_bytes")] pub Vec<u8>);
+
+/// The action of an entry whose purpose is to carry time-stamp tokens over the entry before it
+/// (SPEC §9.6); custody does not change.
+pub const TIMESTAMPED: &str = "timestamped";
 
 /// The signer of an entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,6 +128,9 @@ pub enum CustodyError {
     /// Signing failed.
     #[error("could not sign the custody entry: {0}")]
     Sign(String),
+    /// No time-stamp token could be had for the entry (SPEC §9.6).
+    #[error("could not time-stamp the custody head: {0}")]
+    Timestamp(String),
 }
 
 /// Why a custody entry's signature does not check (SPEC §9.2, §9.3 rule 6).
@@ -405,8 +424,9 @@ pub fn check_chain(entries: &[Entry], bundle_id: &str, manifest_digest: &Digest)
     out
 }
 
-/// What a new entry says; [`append`] fills in `seq`, `prev`, the actor key and the manifest link.
-#[derive(Debug, Clone)]
+/// What a new entry says; [`append`] fills in `seq`, `prev`, the actor key, the manifest link and
+/// the tokens.
+#[derive(Clone)]
 pub struct NewEntry<'a> {
     /// Signing key.
     pub key: &'a SigningKey,
@@ -420,6 +440,25 @@ pub struct NewEntry<'a> {
     pub recipient: Option<Fingerprint>,
     /// Free text.
     pub note: Option<String>,
+    /// Asks authorities for time-stamp tokens over the previous entry (its SHA-256, the custody
+    /// head before this entry) to carry in the new entry (SPEC §9.6); `None`: no tokens.
+    pub stamp: Option<&'a Stamper<'a>>,
+}
+
+/// Gets RFC 3161 tokens (DER) over a custody head; the error says which authority failed.
+pub type Stamper<'s> = dyn Fn(&Digest) -> Result<Vec<Vec<u8>>, String> + Sync + 's;
+
+impl std::fmt::Debug for NewEntry<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewEntry")
+            .field("actor", &self.actor)
+            .field("action", &self.action)
+            .field("time", &self.time)
+            .field("recipient", &self.recipient)
+            .field("note", &self.note)
+            .field("stamp", &self.stamp.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Returns `log` with one new signed entry appended. `log` may be empty (then the entry is the
@@ -454,6 +493,13 @@ pub fn append(
         manifest_sha256: *manifest_digest,
         recipient: new.recipient.map(|f| Digest(f.0)),
         note: new.note.clone(),
+        timestamps: match (new.stamp, prev) {
+            // `[+ bstr]`: no tokens is no key (SPEC §9.1).
+            (Some(stamp), Some(head)) => Some(stamp(&head).map_err(CustodyError::Timestamp)?)
+                .filter(|t| !t.is_empty())
+                .map(|t| t.into_iter().map(Token).collect()),
+            _ => None,
+        },
     };
     let mut out = log.to_vec();
     out.extend_from_slice(&sign(&payload, new.key)?);

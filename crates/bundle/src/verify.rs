@@ -36,7 +36,8 @@ impl OpenReader for [u8] {
 }
 
 mod report;
-pub use report::{CustodyRecord, Failure, FailureClass, Report};
+mod timestamps;
+pub use report::{CustodyRecord, Failure, FailureClass, Report, TokenRecord};
 
 /// Progress callback: called with the number of content bytes just hashed.
 pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
@@ -55,6 +56,9 @@ pub struct VerifyOptions {
     pub check_contents: bool,
     /// A custody head recorded earlier (SPEC §9.5); `None` skips step 11.
     pub expect_head: Option<Digest>,
+    /// Trusted time-stamping certificates (SPEC §9.6); `None` skips step 12: tokens are reported,
+    /// not judged.
+    pub tsa_trust: Option<Arc<forensic_tsp::TrustList>>,
 }
 
 impl Default for VerifyOptions {
@@ -65,6 +69,7 @@ impl Default for VerifyOptions {
             progress: None,
             check_contents: true,
             expect_head: None,
+            tsa_trust: None,
         }
     }
 }
@@ -76,6 +81,7 @@ impl fmt::Debug for VerifyOptions {
             .field("limits", &self.limits)
             .field("check_contents", &self.check_contents)
             .field("expect_head", &self.expect_head)
+            .field("tsa_trust", &self.tsa_trust.as_ref().map(|t| t.len()))
             .finish_non_exhaustive()
     }
 }
@@ -511,6 +517,8 @@ fn check_custody(log: &[u8], manifest: &Manifest, manifest_digest: &Digest, opts
             digest: e.digest(),
             signature_ok: sig.is_ok(),
             trusted,
+            timestamps: Vec::new(),
+            trusted_time: None,
         });
     }
     let mut intact = report.custody.iter().all(|c| c.signature_ok);
@@ -530,6 +538,8 @@ fn check_custody(log: &[u8], manifest: &Manifest, manifest_digest: &Digest, opts
             report.fail(FailureClass::CustodySemantics, Some(CUSTODY), Some(i), m);
         }
     }
+    // Step 12: time-stamp tokens (SPEC §9.6), judged only against a TSA trust list.
+    timestamps::check(&entries, opts.tsa_trust.as_deref(), intact, report);
     // Step 11: the recorded head (SPEC §9.5).
     if let Some(head) = opts.expect_head
         && !report.custody.iter().any(|c| c.digest == head)

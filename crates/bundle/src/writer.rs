@@ -375,6 +375,7 @@ impl<W: Write + Seek> BundleWriter<W> {
         let digest = Digest::of(&manifest_bytes);
         let sums = crate::sums::render(&manifest, &digest);
         let entry = NewEntry {
+            stamp: None,
             key: seal.key,
             actor: seal.actor.clone(),
             action: custody::SEALED.into(),

@@ -363,6 +363,7 @@ mod tests {
 
     fn entry<'a>(key: &'a forensic_bundle::keys::SigningKey, action: &str, to: Option<Fingerprint>) -> NewEntry<'a> {
         NewEntry {
+            stamp: None,
             key,
             actor: "someone".into(),
             action: action.into(),

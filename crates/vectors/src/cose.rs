@@ -51,6 +51,7 @@ pub(crate) fn encode<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, Error> {
 /// The payload of a seal (entry 0) by the test key `who` at the usual seal time.
 pub(crate) fn seal_payload(who: &str, bundle_id: &str, digest: &Digest) -> Result<Payload, Error> {
     Ok(Payload {
+        timestamps: None,
         seq: 0,
         prev: None,
         time: t(SEAL_AT)?,

@@ -36,6 +36,9 @@ pub fn expect_text(v: &Vector) -> String {
     if let Some(h) = &v.head {
         out.push_str(&format!("head: {h}\n"));
     }
+    for t in &v.tsa_trust {
+        out.push_str(&format!("tsa-trust: {t}\n"));
+    }
     out
 }
 
@@ -50,6 +53,8 @@ pub struct Expect {
     pub trust: Vec<String>,
     /// The `head:` recorded custody head (SPEC §9.5), if any.
     pub head: Option<String>,
+    /// The `tsa-trust:` certificate files (SPEC §9.6), relative to the vectors directory.
+    pub tsa_trust: Vec<String>,
 }
 
 impl Expect {
@@ -61,6 +66,7 @@ impl Expect {
     /// [`Error`] naming the line that is not of that form.
     pub fn parse(text: &str) -> Result<Expect, Error> {
         let (mut description, mut expect, mut trust, mut head) = (None, None, Vec::new(), None);
+        let mut tsa_trust = Vec::new();
         for (n, line) in text.lines().enumerate() {
             let (k, v) = line
                 .split_once(": ")
@@ -93,6 +99,7 @@ impl Expect {
                 }
                 "description" | "expect" | "head" => return Err(dup(k)),
                 "trust" => trust.push(v.to_string()),
+                "tsa-trust" => tsa_trust.push(v.to_string()),
                 _ => return Err(Error::new(format!("line {}: unknown key {k:?}", n + 1))),
             }
         }
@@ -101,6 +108,7 @@ impl Expect {
             expect: expect.ok_or_else(|| Error::new("no `expect:` line"))?,
             trust,
             head,
+            tsa_trust,
         })
     }
 }
@@ -114,10 +122,12 @@ what a conforming verifier reports for it:
     expect: ok                  (or the failure classes of SPEC §12, sorted, space-separated)
     trust: keys/alice.pub       (optional, repeatable: verify with this trust list)
     head: 64 hex digits         (optional: verify with this recorded custody head, SPEC §9.5)
+    tsa-trust: tsa/root.pem     (optional, repeatable: verify time-stamp tokens against it, SPEC §9.6)
 
 `keys/` holds the keys that signed them: **public TEST keys**, each derived from a fixed seed
 (the SHA-256 of the ASCII text `forensic test vector key NAME`). Everyone has the private keys;
-never trust them for anything else.
+never trust them for anything else. `tsa/root.pem` is the root of a test time-stamping PKI whose
+Ed25519 keys are derived the same way (`forensic test vector tsa key NAME`): never trust it either.
 
 Every file here is generated; do not edit them by hand. To regenerate them byte for byte, and to
 check that the committed files are exactly what the generator makes:
@@ -145,6 +155,10 @@ pub fn render_files(vectors: &[Vector]) -> Result<BTreeMap<String, Vec<u8>>, Err
             public_key_pem(&key.verifying_key())?.into_bytes(),
         );
     }
+    files.insert(
+        "tsa/root.pem".to_string(),
+        crate::tsa::Pki::new()?.root_pem()?.into_bytes(),
+    );
     for v in vectors {
         files.insert(format!("{}.zip", v.name), v.bytes.clone());
         files.insert(format!("{}.expect", v.name), expect_text(v).into_bytes());

@@ -375,6 +375,7 @@ pub(crate) fn chain_log(bundle_id: &str, digest: &Digest, last: Option<(&str, &D
     let (alice, bob, carol) = (key("alice"), key("bob"), key("carol"));
     let entry = |k, actor: &str, action: &str, secs, recipient, note: Option<&str>| -> Result<NewEntry<'_>, Error> {
         Ok(NewEntry {
+            stamp: None,
             key: k,
             actor: actor.into(),
             action: action.into(),

@@ -28,6 +28,7 @@ mod files;
 mod fixture;
 mod rawzip;
 mod rezip;
+mod tsa;
 
 pub use files::{Expect, default_dir, diff_dir, expect_text, render_files};
 pub use forensic_bundle::keys::SigningKey;
@@ -111,6 +112,9 @@ pub struct Vector {
     pub trust: Vec<String>,
     /// A recorded custody head to verify with (SPEC §9.5): 64 lowercase hex digits.
     pub head: Option<String>,
+    /// TSA trust list (SPEC §9.6): certificate files relative to the vectors directory, e.g.
+    /// `tsa/root.pem`. Empty means time-stamp tokens are not judged.
+    pub tsa_trust: Vec<String>,
     /// The bundle file.
     pub bytes: Vec<u8>,
 }

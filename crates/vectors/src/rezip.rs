@@ -131,6 +131,7 @@ impl Archive {
         self.set(SHA256SUMS, forensic_bundle::sums::render(listing, &digest).into_bytes())?;
         let k = key(sealer);
         let seal = NewEntry {
+            stamp: None,
             key: &k,
             actor: actor.into(),
             action: custody::SEALED.into(),

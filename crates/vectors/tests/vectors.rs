@@ -72,6 +72,13 @@ fn every_vector_gets_its_expected_classes() -> TestResult {
         if let Some(h) = &expect.head {
             opts.expect_head = Some(forensic_bundle::digest::Digest::from_hex(h).ok_or("bad head")?);
         }
+        if !expect.tsa_trust.is_empty() {
+            let mut list = forensic_tsp::TrustList::new();
+            for t in &expect.tsa_trust {
+                list.add(&std::fs::read(dir.join(t))?)?;
+            }
+            opts.tsa_trust = Some(std::sync::Arc::new(list));
+        }
         let report = verify(&bundle[..], &opts)?;
         let mut got: Vec<String> = report.classes().iter().map(|c| c.as_str().to_string()).collect();
         got.sort();
@@ -98,7 +105,7 @@ fn every_vector_gets_its_expected_classes() -> TestResult {
     Ok(())
 }
 
-/// SPEC §12: each of the 17 failure classes is the expected outcome of at least one vector, and
+/// SPEC §12: each of the 23 failure classes is the expected outcome of at least one vector, and
 /// every class id in an `.expect` file is one of them (and there is at least one valid vector).
 #[test]
 fn every_failure_class_has_a_vector() -> TestResult {
@@ -135,7 +142,8 @@ fn expect_files_follow_spec_13() -> TestResult {
         assert_eq!(parsed.trust, v.trust, "{}", v.name);
         assert_eq!(parsed.head, v.head, "{}", v.name);
         assert!(
-            text.ends_with('\n') && text.lines().count() == 2 + v.trust.len() + usize::from(v.head.is_some()),
+            text.ends_with('\n')
+                && text.lines().count() == 2 + v.trust.len() + usize::from(v.head.is_some()) + v.tsa_trust.len(),
             "{}",
             v.name
         );

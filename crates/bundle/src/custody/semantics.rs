@@ -18,7 +18,7 @@ use crate::time::Timestamp;
 /// let t = Timestamp::parse("2026-11-29T07:00:00.000000000Z")?;
 /// let (id, d, limits) = ("b-1", Digest::of(b"manifest"), Limits::default());
 /// let entry = |key, action: &str, recipient| NewEntry {
-///     key, actor: "x".into(), action: action.into(), time: t.clone(), recipient, note: None,
+///     key, actor: "x".into(), action: action.into(), time: t.clone(), recipient, note: None, stamp: None,
 /// };
 /// let mut log = custody::append(&[], &entry(&alice, custody::SEALED, None), id, &d, &limits)?;
 /// let to_bob = Some(keys::Fingerprint::of(&bob.verifying_key()));
@@ -149,6 +149,7 @@ mod tests {
         fn push(&mut self, who: usize, action: &str, secs: i128, to: Option<usize>) -> &mut Log {
             let key = &self.keys[who];
             let e = NewEntry {
+                stamp: None,
                 key,
                 actor: format!("k{who}"),
                 action: action.into(),

@@ -5,6 +5,7 @@ use crate::custody::Payload;
 use crate::digest::Digest;
 use crate::keys::Fingerprint;
 use crate::manifest::Manifest;
+use crate::time::Timestamp;
 use std::fmt;
 
 /// The failure classes of SPEC §12.
@@ -29,11 +30,17 @@ pub enum FailureClass {
     CustodySemantics,
     UntrustedSigner,
     TruncatedCustody,
+    MalformedTimestamp,
+    TimestampImprint,
+    TimestampSignature,
+    UntrustedTimestamp,
+    TimestampExpired,
+    TimeAfterTimestamp,
 }
 
 impl FailureClass {
     /// Every class, in the order of SPEC §12.
-    pub const ALL: [FailureClass; 17] = [
+    pub const ALL: [FailureClass; 23] = [
         FailureClass::MalformedContainer,
         FailureClass::UnsupportedVersion,
         FailureClass::LimitExceeded,
@@ -51,6 +58,12 @@ impl FailureClass {
         FailureClass::CustodySemantics,
         FailureClass::UntrustedSigner,
         FailureClass::TruncatedCustody,
+        FailureClass::MalformedTimestamp,
+        FailureClass::TimestampImprint,
+        FailureClass::TimestampSignature,
+        FailureClass::UntrustedTimestamp,
+        FailureClass::TimestampExpired,
+        FailureClass::TimeAfterTimestamp,
     ];
 
     /// The class id of SPEC §12, e.g. `digest-mismatch`.
@@ -73,6 +86,12 @@ impl FailureClass {
             FailureClass::CustodySemantics => "custody-semantics",
             FailureClass::UntrustedSigner => "untrusted-signer",
             FailureClass::TruncatedCustody => "truncated-custody",
+            FailureClass::MalformedTimestamp => "malformed-timestamp",
+            FailureClass::TimestampImprint => "timestamp-imprint",
+            FailureClass::TimestampSignature => "timestamp-signature",
+            FailureClass::UntrustedTimestamp => "untrusted-timestamp",
+            FailureClass::TimestampExpired => "timestamp-expired",
+            FailureClass::TimeAfterTimestamp => "time-after-timestamp",
         }
     }
 
@@ -129,6 +148,27 @@ pub struct CustodyRecord {
     pub signature_ok: bool,
     /// Whether the signer is in the trust list; `None` when no list was given.
     pub trusted: Option<bool>,
+    /// The time-stamp tokens this entry carries, over the entry before it (SPEC §9.6).
+    pub timestamps: Vec<TokenRecord>,
+    /// The entry's trusted time: the earliest genTime of a verified token over this entry or a
+    /// later one (SPEC §9.6). `None` without a TSA trust list, or when no verified token covers it.
+    pub trusted_time: Option<Timestamp>,
+}
+
+/// One time-stamp token as found, and as verified (SPEC §9.6).
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    /// The token's exact DER bytes (an RFC 3161 TimeStampToken, as `openssl ts -verify -in` reads it).
+    pub der: Vec<u8>,
+    /// The digest its imprint names (it should be the previous entry's SHA-256).
+    pub imprint: Option<Vec<u8>>,
+    /// genTime as the token states it; trusted only when `verified` is `Some(true)`.
+    pub gen_time: Option<Timestamp>,
+    /// The TSA's serial number of the token (hex).
+    pub serial: Option<String>,
+    /// `Some(true)` verified against the TSA trust list, `Some(false)` failed; `None` not judged
+    /// (no TSA trust list given).
+    pub verified: Option<bool>,
 }
 
 /// What verification found.

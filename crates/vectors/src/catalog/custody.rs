@@ -265,6 +265,7 @@ fn chain(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
     let wrong_prev = [pick(&[0, 1, 2]), custody::sign(&payload, &key("carol"))?].concat();
 
     let seal = NewEntry {
+        stamp: None,
         key: &alice,
         actor: "alice".into(),
         action: custody::SEALED.into(),
@@ -273,6 +274,7 @@ fn chain(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
         note: None,
     };
     let reseal = NewEntry {
+        stamp: None,
         key: &bob,
         actor: "bob".into(),
         action: custody::SEALED.into(),
@@ -360,6 +362,7 @@ fn limits_and_trust(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
     let alice = key("alice");
     let sentence = "This note is deliberately longer than the limit of one custody entry. ";
     let long_note = NewEntry {
+        stamp: None,
         key: &alice,
         actor: "alice".into(),
         action: custody::SEALED.into(),

@@ -5,6 +5,7 @@ mod container;
 mod content;
 mod custody;
 mod semantics;
+mod timestamps;
 mod valid;
 
 use crate::fixture::{self, build};
@@ -75,6 +76,7 @@ pub(crate) fn vector(name: &str, description: &str, expect: &[FailureClass], byt
         expect: expect.iter().map(|c| c.as_str()).collect(),
         trust: Vec::new(),
         head: None,
+        tsa_trust: Vec::new(),
         bytes,
     }
 }
@@ -99,5 +101,6 @@ pub(crate) fn all() -> Result<Vec<Vector>, Error> {
     out.extend(content::vectors(&fx)?);
     out.extend(custody::vectors(&fx)?);
     out.extend(semantics::vectors(&fx)?);
+    out.extend(timestamps::vectors(&fx)?);
     Ok(out)
 }

@@ -41,6 +41,7 @@ fn bundle(fx: &Fixtures, steps: &[Step]) -> Result<Vec<u8>, Error> {
     for s in steps {
         let k = key(s.who);
         let e = NewEntry {
+            stamp: None,
             key: &k,
             actor: s.who.into(),
             action: s.action.into(),

@@ -179,6 +179,17 @@ pub fn custody_json(seq: usize, c: &CustodyRecord) -> Value {
         "fingerprint": c.signer.hex(), "signature_ok": c.signature_ok, "trusted": c.trusted,
         "recipient": p.recipient.map(|r| r.hex()), "note": p.note, "entry_sha256": c.digest.hex(),
         "manifest_sha256": p.manifest_sha256.hex(),
+        "deposit": p.deposit.as_ref().map(deposit_json),
+    })
+}
+
+/// An `archived` entry's deposit (SPEC §9.6), as `--json` shows it.
+pub fn deposit_json(d: &forensic_bundle::custody::Deposit) -> Value {
+    json!({
+        "store": d.store, "endpoint": d.endpoint, "bucket": d.bucket, "key": d.key,
+        "version_id": d.version_id, "size": d.size, "sha256": d.sha256.hex(),
+        "checksum_sha256": d.checksum_sha256, "mode": d.mode, "retain_until": d.retain_until.as_str(),
+        "legal_hold": d.legal_hold,
     })
 }
 
@@ -375,6 +386,21 @@ pub fn print_custody_table(out: &mut impl Write, records: &[CustodyRecord]) -> i
         }
         if let Some(n) = &p.note {
             writeln!(out, "  {:>3}  note: {}", "", esc(n))?;
+        }
+        if let Some(d) = &p.deposit {
+            writeln!(
+                out,
+                "  {:>3}  deposited: s3://{}/{}?versionId={} ({} bytes, sha256 {}), {} until {}{} (as the server confirmed)",
+                "",
+                esc(&d.bucket),
+                esc(&d.key),
+                esc(&d.version_id),
+                d.size,
+                d.sha256.hex(),
+                esc(&d.mode),
+                d.retain_until,
+                if d.legal_hold { ", legal hold" } else { "" }
+            )?;
         }
     }
     Ok(())

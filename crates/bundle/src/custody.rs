@@ -18,7 +18,9 @@ use coset::{
 use ed25519_dalek::Signer;
 use serde::{Deserialize, Serialize};
 
+mod deposit;
 mod semantics;
+pub use deposit::{ARCHIVED, Deposit};
 pub use semantics::check_semantics;
 
 /// CBOR tag of COSE_Sign1_Tagged (RFC 9052).
@@ -68,6 +70,14 @@ pub struct Payload {
         deserialize_with = "crate::manifest::present"
     )]
     pub note: Option<String>,
+    /// For an `archived` entry: the confirmed deposit (SPEC §9.6); informative, `None` when absent
+    /// or not of the `deposit` shape.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "deposit::informative"
+    )]
+    pub deposit: Option<Deposit>,
 }
 
 /// The signer of an entry.
@@ -420,6 +430,8 @@ pub struct NewEntry<'a> {
     pub recipient: Option<Fingerprint>,
     /// Free text.
     pub note: Option<String>,
+    /// For an `archived` entry: the confirmed deposit (SPEC §9.6).
+    pub deposit: Option<Deposit>,
 }
 
 /// Returns `log` with one new signed entry appended. `log` may be empty (then the entry is the
@@ -454,6 +466,7 @@ pub fn append(
         manifest_sha256: *manifest_digest,
         recipient: new.recipient.map(|f| Digest(f.0)),
         note: new.note.clone(),
+        deposit: new.deposit.clone(),
     };
     let mut out = log.to_vec();
     out.extend_from_slice(&sign(&payload, new.key)?);

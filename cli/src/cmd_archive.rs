@@ -56,7 +56,7 @@ Exit codes: 0 deposited and recorded; 1 the bundle does not verify (nothing uplo
 no Object Lock on the bucket, a request refused, the server did not confirm the lock or checksum, \
 usage.\n",
     store_help!()
-));
+))]
 pub struct PutArgs {
     /// The bundle (gains an `archived` custody entry).
     bundle: PathBuf,
@@ -143,7 +143,11 @@ fn put(a: PutArgs) -> Result<u8> {
     let key = keyfiles::load_signing_key(&a.key)?;
     let who = forensic_archive::Depositor {
         key: &key,
-        actor: a.actor.clone().or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".into()),
+        actor: a
+            .actor
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "unknown".into()),
         note: a.note.clone(),
         trust: keyfiles::load_trust(&a.trust)?,
     };
@@ -176,8 +180,19 @@ fn put(a: PutArgs) -> Result<u8> {
         });
         writeln!(view::JsonOut::new(&mut out), "{v}")?;
     } else {
-        writeln!(out, "{}: deposited as {}", view::path(&a.bundle), view::esc(&r.location.to_string()))?;
-        writeln!(out, "  {} bytes in {} part(s), sha256 {}", r.size, r.parts, hex::encode(r.sha256))?;
+        writeln!(
+            out,
+            "{}: deposited as {}",
+            view::path(&a.bundle),
+            view::esc(&r.location.to_string())
+        )?;
+        writeln!(
+            out,
+            "  {} bytes in {} part(s), sha256 {}",
+            r.size,
+            r.parts,
+            hex::encode(r.sha256)
+        )?;
         writeln!(out, "  server checksum (SHA-256) {}", view::esc(&r.checksum_sha256))?;
         writeln!(out, "  {}", lock_text(&r.lock))?;
         writeln!(
@@ -211,7 +226,13 @@ fn get(a: GetArgs) -> Result<u8> {
         });
         writeln!(view::JsonOut::new(&mut out), "{v}")?;
     } else {
-        writeln!(out, "{}: {} bytes from {}", view::path(&got.path), f.size, view::esc(&f.location.to_string()))?;
+        writeln!(
+            out,
+            "{}: {} bytes from {}",
+            view::path(&got.path),
+            f.size,
+            view::esc(&f.location.to_string())
+        )?;
         writeln!(out, "  checksum (SHA-256) {} matches", view::esc(&f.checksum_sha256))?;
         writeln!(out, "  {}", lock_text(&f.lock))?;
         if ok {
@@ -242,7 +263,15 @@ fn status(a: StatusArgs) -> Result<u8> {
         let sum = s.checksum_sha256.as_deref().unwrap_or("none stored");
         writeln!(out, "  checksum (SHA-256) {}", view::esc(sum))?;
         writeln!(out, "  {}", lock_text(&s.lock))?;
-        writeln!(out, "  {}", if protected { "protected now" } else { "NOT protected now: it can be deleted" })?;
+        writeln!(
+            out,
+            "  {}",
+            if protected {
+                "protected now"
+            } else {
+                "NOT protected now: it can be deleted"
+            }
+        )?;
     }
     Ok(if protected { EXIT_OK } else { EXIT_FAILED })
 }
@@ -257,7 +286,10 @@ fn lock_json(l: &LockState) -> Value {
 
 fn lock_text(l: &LockState) -> String {
     let retention = match (l.mode, l.retain_until) {
-        (Some(m), Some(t)) => format!("retention {m} until {}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        (Some(m), Some(t)) => format!(
+            "retention {m} until {}",
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
         _ => "no retention".to_string(),
     };
     format!("{retention}, legal hold {}", if l.legal_hold { "on" } else { "off" })

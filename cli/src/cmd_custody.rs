@@ -154,6 +154,7 @@ fn append(args: AppendArgs, action: &str, recipient: Option<Fingerprint>) -> Res
         time,
         recipient,
         note: args.note.clone(),
+        deposit: None,
     };
     let opts = AppendOptions {
         trust,

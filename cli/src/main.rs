@@ -14,6 +14,7 @@
 //! 1 even if it found differences.
 
 mod case_args;
+mod cmd_archive;
 mod cmd_audit;
 mod cmd_cat;
 mod cmd_collect;
@@ -116,6 +117,9 @@ enum Command {
     /// Query a Kubernetes audit log (a bundle's, or a file): pod timeline, creator, exec sessions,
     /// secret access, RBAC changes, impersonation.
     Audit(Box<cmd_audit::Args>),
+    /// Write-once archive: deposit a bundle in S3 Object Lock storage, fetch it back, show its lock.
+    #[command(subcommand)]
+    Archive(cmd_archive::Command),
 }
 
 fn main() -> ExitCode {
@@ -134,6 +138,7 @@ fn main() -> ExitCode {
         Command::Show(a) => cmd_show::run(*a),
         Command::Timeline(a) => cmd_timeline::run(a),
         Command::Audit(a) => cmd_audit::run(*a),
+        Command::Archive(c) => cmd_archive::run(c),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -44,6 +44,7 @@ pub fn append_timestamped(bundle: &Path, key: &SigningKey, actor: String, tsa: &
         bail!("no --tsa URL given");
     };
     let entry = NewEntry {
+        deposit: None,
         key,
         actor,
         action: custody::TIMESTAMPED.to_string(),

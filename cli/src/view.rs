@@ -187,6 +187,17 @@ pub fn custody_json(seq: usize, c: &CustodyRecord) -> Value {
             "serial": t.serial,
             "verified": t.verified,
         })).collect::<Vec<_>>(),
+        "deposit": p.deposit.as_ref().map(deposit_json),
+    })
+}
+
+/// An `archived` entry's deposit (SPEC §9.7), as `--json` shows it.
+pub fn deposit_json(d: &forensic_bundle::custody::Deposit) -> Value {
+    json!({
+        "store": d.store, "endpoint": d.endpoint, "bucket": d.bucket, "key": d.key,
+        "version_id": d.version_id, "size": d.size, "sha256": d.sha256.hex(),
+        "checksum_sha256": d.checksum_sha256, "mode": d.mode, "retain_until": d.retain_until.as_str(),
+        "legal_hold": d.legal_hold,
     })
 }
 
@@ -411,6 +422,21 @@ pub fn print_custody_table(out: &mut impl Write, records: &[CustodyRecord]) -> i
             writeln!(out, "  {:>3}  note: {}", "", esc(n))?;
         }
         print_trusted_time(out, "       ", c)?;
+        if let Some(d) = &p.deposit {
+            writeln!(
+                out,
+                "  {:>3}  deposited: s3://{}/{}?versionId={} ({} bytes, sha256 {}), {} until {}{} (as the server confirmed)",
+                "",
+                esc(&d.bucket),
+                esc(&d.key),
+                esc(&d.version_id),
+                d.size,
+                d.sha256.hex(),
+                esc(&d.mode),
+                d.retain_until,
+                if d.legal_hold { ", legal hold" } else { "" }
+            )?;
+        }
     }
     Ok(())
 }

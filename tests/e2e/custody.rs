@@ -385,6 +385,7 @@ fn swapped_dropped_resigned_misreceived_or_forked_histories_fail_with_the_reason
                 .unwrap(),
             recipient: None,
             note: Some("another history".into()),
+            deposit: None,
         },
         &custody::parse_entry(0, e[0], 16).unwrap().payload.bundle_id,
         &custody::parse_entry(0, e[0], 16).unwrap().payload.manifest_sha256,

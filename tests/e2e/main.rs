@@ -2,6 +2,7 @@
 //! the same library it calls) the way a responder and an examiner would.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod archive;
 mod attack;
 mod audit;
 mod audit_timeline;

@@ -255,6 +255,7 @@ fn reordered_dropped_or_forged_custody_entries_break_the_chain() {
             time: t(&format!("1{i}")),
             recipient: (action == "transferred").then_some(to_lab),
             note: None,
+            deposit: None,
         };
         log = custody::append(&log, &e, "small", &digest, &Limits::default()).unwrap();
     }

@@ -385,6 +385,7 @@ fn append_stamped(
     let url = vec![tsa.url.clone()];
     let stamp = move |head: &Digest| forensic_tsp::client::fetch_all(&url, &over(head).0).map_err(|e| e.to_string());
     let entry = NewEntry {
+        deposit: None,
         key: &key,
         actor: "test".into(),
         action: action.into(),

@@ -1480,8 +1480,10 @@ def check_entry_signature(e: CustodyEntry) -> Optional[str]:
 # are UTC), to the nanosecond." T in nanoseconds:
 TIME_TOLERANCE_NS = 300 * 10**9
 
-# §9.4 action names that carry custody meaning; every other action (annotated, or any
-# extension) leaves custody where it is.
+# §9.4 action names that carry custody meaning; every other action (annotated, archived, or any
+# extension) leaves custody where it is. §9.7: an ``archived`` entry's ``deposit`` is listed as
+# ``any`` and is informative, so nothing here reads it (the CBOR profile and the text-key rule,
+# checked on the whole payload, still bind it).
 ACTION_SEALED = "sealed"
 ACTION_TRANSFERRED = "transferred"
 ACTION_RECEIVED = "received"

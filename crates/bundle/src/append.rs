@@ -284,6 +284,7 @@ mod tests {
             manifest_sha256: r.manifest_digest.unwrap(),
             recipient: to.map(|f| crate::digest::Digest(f.0)),
             note: Some("n".into()),
+            deposit: None,
         };
         custody::sign(&payload, &key).unwrap()
     }

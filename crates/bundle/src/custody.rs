@@ -18,7 +18,9 @@ use coset::{
 use ed25519_dalek::Signer;
 use serde::{Deserialize, Serialize};
 
+mod deposit;
 mod semantics;
+pub use deposit::{ARCHIVED, Deposit};
 pub use semantics::check_semantics;
 
 /// CBOR tag of COSE_Sign1_Tagged (RFC 9052).
@@ -75,6 +77,14 @@ pub struct Payload {
         deserialize_with = "crate::manifest::present"
     )]
     pub timestamps: Option<Vec<Token>>,
+    /// For an `archived` entry: the confirmed deposit (SPEC §9.7); informative, `None` when absent
+    /// or not of the `deposit` shape.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "deposit::informative"
+    )]
+    pub deposit: Option<Deposit>,
 }
 
 /// One RFC 3161 time-stamp token's DER bytes, as it appears in a payload (SPEC §9.6).
@@ -440,6 +450,8 @@ pub struct NewEntry<'a> {
     pub recipient: Option<Fingerprint>,
     /// Free text.
     pub note: Option<String>,
+    /// For an `archived` entry: the confirmed deposit (SPEC §9.7).
+    pub deposit: Option<Deposit>,
     /// Asks authorities for time-stamp tokens over the previous entry (its SHA-256, the custody
     /// head before this entry) to carry in the new entry (SPEC §9.6); `None`: no tokens.
     pub stamp: Option<&'a Stamper<'a>>,
@@ -456,6 +468,7 @@ impl std::fmt::Debug for NewEntry<'_> {
             .field("time", &self.time)
             .field("recipient", &self.recipient)
             .field("note", &self.note)
+            .field("deposit", &self.deposit)
             .field("stamp", &self.stamp.is_some())
             .finish_non_exhaustive()
     }
@@ -500,6 +513,7 @@ pub fn append(
                 .map(|t| t.into_iter().map(Token).collect()),
             _ => None,
         },
+        deposit: new.deposit.clone(),
     };
     let mut out = log.to_vec();
     out.extend_from_slice(&sign(&payload, new.key)?);

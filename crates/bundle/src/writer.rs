@@ -382,6 +382,7 @@ impl<W: Write + Seek> BundleWriter<W> {
             time: seal.time.clone(),
             recipient: None,
             note: seal.note.clone(),
+            deposit: None,
         };
         let log = custody::append(&[], &entry, &manifest.bundle_id, &digest, &Limits::default())
             .map_err(|e| WriteError::Encode(e.to_string()))?;

@@ -370,6 +370,7 @@ mod tests {
             time: t(10),
             recipient: to,
             note: None,
+            deposit: None,
         }
     }
 

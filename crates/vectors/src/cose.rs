@@ -64,6 +64,7 @@ pub(crate) fn seal_payload(who: &str, bundle_id: &str, digest: &Digest) -> Resul
         manifest_sha256: *digest,
         recipient: None,
         note: None,
+        deposit: None,
     })
 }
 

@@ -382,6 +382,7 @@ pub(crate) fn chain_log(bundle_id: &str, digest: &Digest, last: Option<(&str, &D
             time: t(secs)?,
             recipient,
             note: note.map(str::to_string),
+            deposit: None,
         })
     };
     let limits = Limits::default();

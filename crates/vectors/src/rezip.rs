@@ -138,6 +138,7 @@ impl Archive {
             time: t(SEAL_AT)?,
             recipient: None,
             note: None,
+            deposit: None,
         };
         let log = custody::append(&[], &seal, &listing.bundle_id, &digest, &Limits::default())?;
         self.set(CUSTODY, log)?;

@@ -18,7 +18,7 @@ use crate::time::Timestamp;
 /// let t = Timestamp::parse("2026-11-29T07:00:00.000000000Z")?;
 /// let (id, d, limits) = ("b-1", Digest::of(b"manifest"), Limits::default());
 /// let entry = |key, action: &str, recipient| NewEntry {
-///     key, actor: "x".into(), action: action.into(), time: t.clone(), recipient, note: None, stamp: None,
+///     key, actor: "x".into(), action: action.into(), time: t.clone(), recipient, note: None, stamp: None, deposit: None,
 /// };
 /// let mut log = custody::append(&[], &entry(&alice, custody::SEALED, None), id, &d, &limits)?;
 /// let to_bob = Some(keys::Fingerprint::of(&bob.verifying_key()));
@@ -156,6 +156,7 @@ mod tests {
                 time: at(secs),
                 recipient: to.map(|t| self.fp(t)),
                 note: None,
+                deposit: None,
             };
             self.bytes = append(&self.bytes, &e, "b", &Digest::of(b"m"), &Limits::default())
                 .unwrap_or_else(|err| panic!("append refused entry {} ({action} by k{who}): {err}", self.pushed));

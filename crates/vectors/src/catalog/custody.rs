@@ -15,6 +15,7 @@ use forensic_bundle::custody::{self, Actor, NewEntry};
 use forensic_bundle::digest::Digest;
 use forensic_bundle::keys::Fingerprint;
 use forensic_bundle::limits::Limits;
+use forensic_bundle::time::Timestamp;
 use forensic_bundle::verify::FailureClass::*;
 
 /// The base bundle with `custody.cbor` replaced by `log`.
@@ -272,6 +273,7 @@ fn chain(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
         time: t(SEAL_AT)?,
         recipient: None,
         note: None,
+        deposit: None,
     };
     let reseal = NewEntry {
         stamp: None,
@@ -281,6 +283,7 @@ fn chain(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
         time: t(3600)?,
         recipient: None,
         note: None,
+        deposit: None,
     };
     let second_seal = custody::append(
         &seal_log(fx, &seal, &fx.digest)?,
@@ -369,6 +372,7 @@ fn limits_and_trust(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
         time: t(SEAL_AT)?,
         recipient: None,
         note: Some(sentence.repeat(66 * 1024 / sentence.len() + 1)),
+        deposit: None,
     };
     let mut big = fx.base_archive()?;
     big.set(CUSTODY, seal_log(fx, &long_note, &fx.digest)?)?;
@@ -533,11 +537,85 @@ fn decided(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
     ])
 }
 
+/// `archived` entries (SPEC §9.7): a deposit recorded after the seal; informative fields.
+fn archived(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
+    let seal = Archive::read(&fx.base)?.content(CUSTODY)?.to_vec();
+    let deposit = custody::Deposit {
+        store: "s3".into(),
+        endpoint: Some("https://s3.example.invalid".into()),
+        bucket: "evidence".into(),
+        key: "case-42/bundle.zip".into(),
+        version_id: "3HL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY".into(),
+        size: u64::try_from(fx.base.len()).map_err(|_| Error::new("base bundle too large"))?,
+        sha256: Digest::of(&fx.base),
+        checksum_sha256: "Mh5lo+wKnKRSE1W4ZIvsqYkM6CE2m5W0j0ALJwAvxB4=-1".into(),
+        mode: "COMPLIANCE".into(),
+        retain_until: Timestamp::parse("2033-12-31T00:00:00.000000000Z")?,
+        legal_hold: true,
+    };
+    let alice = key("alice");
+    let entry = NewEntry {
+        stamp: None,
+        key: &alice,
+        actor: "alice".into(),
+        action: custody::ARCHIVED.into(),
+        time: t(SEAL_AT + 60)?,
+        recipient: None,
+        note: None,
+        deposit: Some(deposit),
+    };
+    let log = custody::append(&seal, &entry, &fx.bundle_id, &fx.digest, &Limits::default())?;
+    // The same entry with a deposit of another shape: a number for the bucket, no other field.
+    let mut odd = Value::serialized(&custody::Payload {
+        timestamps: None,
+        seq: 1,
+        prev: Some(Digest::of(&seal)),
+        time: t(SEAL_AT + 60)?,
+        action: custody::ARCHIVED.into(),
+        actor: Actor {
+            name: "alice".into(),
+            key: Digest(alice.verifying_key().to_bytes()),
+        },
+        bundle_id: fx.bundle_id.clone(),
+        manifest_sha256: fx.digest,
+        recipient: None,
+        note: None,
+        deposit: None,
+    })?;
+    if let Some(m) = odd.as_map_mut() {
+        m.push((
+            Value::Text("deposit".into()),
+            Value::Map(vec![(Value::Text("bucket".into()), Value::Integer(7.into()))]),
+        ));
+    }
+    let odd_entry = sign1(
+        protected(iana::Algorithm::EdDSA, &fp("alice")),
+        Header::default(),
+        encode(&odd)?,
+        &alice,
+    );
+    Ok(vec![
+        vector(
+            "valid-custody-archived",
+            "After the seal, alice's `archived` entry records a deposit of the bundle before it in S3 Object Lock storage; its prev is the stored copy's custody head (SPEC §9.7). Custody does not change (§9.4).",
+            &[],
+            with_log(fx, log)?,
+        ),
+        vector(
+            "valid-custody-archived-deposit-odd-shape",
+            "As valid-custody-archived, but the deposit map holds only \"bucket\": 7: its fields are informative and not judged (SPEC §9.1 `? \"deposit\": any`, §9.7).",
+            &[],
+            with_log(fx, [seal, cose::tagged(odd_entry)?].concat())?,
+        ),
+    ])
+}
+
 pub(super) fn vectors(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
     let mut out = envelopes(fx)?;
     out.extend(headers(fx)?);
     out.extend(chain(fx)?);
     out.extend(limits_and_trust(fx)?);
     out.extend(decided(fx)?);
+    out.extend(archived(fx)?);
     Ok(out)
 }

@@ -48,6 +48,7 @@ fn bundle(fx: &Fixtures, steps: &[Step]) -> Result<Vec<u8>, Error> {
             time: s.time.clone(),
             recipient: s.to.map(fp),
             note: None,
+            deposit: None,
         };
         log = custody::append(&log, &e, &fx.bundle_id, &fx.digest, &Limits::default())?;
     }

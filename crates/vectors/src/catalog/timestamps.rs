@@ -29,6 +29,7 @@ fn stamped(fx: &Fixtures, entries: &[(&str, u32, &Tokens<'_>)]) -> Result<Vec<u8
     let alice = fixture::key("alice");
     for (action, secs, tokens) in entries {
         let e = NewEntry {
+            deposit: None,
             key: &alice,
             actor: "alice".into(),
             action: action.to_string(),

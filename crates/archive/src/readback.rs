@@ -24,11 +24,13 @@ pub(crate) struct Head {
     pub lock: LockState,
 }
 
-/// Error codes meaning "this version has no retention / legal hold".
-const NO_LOCK: [&str; 3] = [
+/// Error codes meaning "this version has no retention / legal hold" (SeaweedFS 4.48 answers
+/// `NoSuchObjectLegalHold` for a version without a hold).
+const NO_LOCK: [&str; 4] = [
     "NoSuchObjectLockConfiguration",
     "ObjectLockConfigurationNotFoundError",
     "NoSuchLegalHold",
+    "NoSuchObjectLegalHold",
 ];
 
 impl Store {

@@ -10,6 +10,7 @@ use crate::rootfs::places::{ATTACKER_PLACES, covers};
 use crate::rootfs::tarsplit::{self, LayerSums};
 use crate::rootfs::upper::{UpperOptions, collect_upper_in};
 use crate::rootfs::{RootError, RootFs};
+use crate::sections::filesystem::settle;
 use crate::sink::{NewMember, Sink};
 use forensic_bundle::manifest::FileKind;
 use forensic_bundle::manifest::{RawPath, Source};
@@ -75,18 +76,6 @@ pub(crate) fn collect(section: Section, ctx: &mut Ctx<'_>, sink: &mut dyn Sink) 
         Section::Image => image(ctx, sink, &c)?,
     }
     Ok(())
-}
-
-/// A container-side problem is a gap; a failure to write the bundle stops collection.
-fn settle<T>(sink: &mut dyn Sink, what: &str, r: Result<T, RootError>) -> io::Result<Option<T>> {
-    match r {
-        Ok(t) => Ok(Some(t)),
-        Err(RootError::Output { source, .. }) => Err(source),
-        Err(e) => {
-            sink.gap(what.to_string(), e.to_string());
-            Ok(None)
-        }
-    }
 }
 
 /// Section 4: the runtime's own log files and the kubelet's log directory of the container

@@ -32,8 +32,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// A container-side problem is a gap; a failure to write the bundle stops collection.
-fn settle<T>(sink: &mut dyn Sink, what: &str, r: Result<T, RootError>) -> io::Result<Option<T>> {
+/// A container-side problem is a gap; a failure to write the bundle stops collection (live and
+/// offline sections alike).
+pub(crate) fn settle<T>(sink: &mut dyn Sink, what: &str, r: Result<T, RootError>) -> io::Result<Option<T>> {
     match r {
         Ok(t) => Ok(Some(t)),
         Err(RootError::Output { source, .. }) => Err(source),

@@ -230,6 +230,7 @@ pub fn collect(opts: &CollectOptions, runner: &dyn Runner) -> Result<CollectSumm
         commands: Vec::new(),
         api_calls: Vec::new(),
         counts: BTreeMap::new(),
+        digests: None,
     };
     let resolution = std::mem::take(&mut ctx.target.commands);
     let resolution_calls = std::mem::take(&mut ctx.target.api_calls);

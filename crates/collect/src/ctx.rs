@@ -42,6 +42,9 @@ pub struct Ctx<'a> {
     pub api_calls: Vec<forensic_evidence::records::api::ApiCall>,
     /// Counters for the summary.
     pub counts: BTreeMap<Counter, u64>,
+    /// Digests of the merged root's files (filled by section 5's tree index, reused by section
+    /// 9's lower-layer index so each file is hashed once; see [`crate::rootfs::known`]).
+    pub digests: Option<std::sync::Arc<crate::rootfs::known::KnownDigests>>,
 }
 
 impl Ctx<'_> {

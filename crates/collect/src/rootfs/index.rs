@@ -20,6 +20,7 @@
 
 use crate::rootfs::error::RootError;
 use crate::rootfs::json;
+use crate::rootfs::known::{Identity, Known, KnownDigests};
 use crate::rootfs::mounts::{MountMap, withheld_reason};
 use crate::rootfs::root::RootFs;
 use crate::rootfs::sys;
@@ -29,12 +30,12 @@ use forensic_bundle::manifest::{FileKind, Xattr};
 use forensic_evidence::RawBytes;
 use forensic_evidence::records::tree::{LayerChecksum, TreeEntry};
 use forensic_evidence::records::{EntryType, Mode};
-use rayon::prelude::*;
 use rustix::fd::AsFd;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 
 /// How to index.
 #[derive(Debug, Clone)]
@@ -56,6 +57,19 @@ pub struct IndexOptions {
     /// (`mount`, `mount_kind`), credential files are marked `withheld`, and the walk may start
     /// at a mount point ([`MountScope::base`]).
     pub mounts: Option<MountScope>,
+    /// Digests shared with another index of the same collection, so that each file is hashed
+    /// once (see [`crate::rootfs::known`]).
+    pub digests: Option<SharedDigests>,
+}
+
+/// How an index shares digests with another index of the same collection.
+#[derive(Debug, Clone)]
+pub enum SharedDigests {
+    /// Remember the digest of every regular file read (the merged tree index).
+    Record(Arc<KnownDigests>),
+    /// Take a file's digest from the record when its identity is there, instead of reading it
+    /// (a lower layer's index).
+    Reuse(Arc<KnownDigests>),
 }
 
 /// Which mounts the lines belong to, and where this walk starts.
@@ -91,6 +105,7 @@ impl Default for IndexOptions {
             max_skipped_kept: 1000,
             layer: None,
             mounts: None,
+            digests: None,
         }
     }
 }
@@ -102,8 +117,11 @@ pub struct IndexStats {
     pub entries: u64,
     /// Regular files hashed.
     pub files_hashed: u64,
-    /// Bytes hashed.
+    /// Bytes hashed (including those of files whose digest was reused).
     pub bytes_hashed: u64,
+    /// Regular files whose digest was taken from [`SharedDigests::Reuse`] instead of reading them
+    /// (counted in `files_hashed` too).
+    pub files_reused: u64,
     /// Regular files listed but not hashed (unreadable, replaced, over the size limit).
     pub files_not_hashed: u64,
     /// Directories on other (or pseudo) filesystems that were not entered.
@@ -125,11 +143,18 @@ pub struct IndexStats {
 /// # Security
 /// Files are opened relative to their directory's descriptor, `O_NOFOLLOW | O_NONBLOCK |
 /// O_NOATIME`, only when `lstat` listed a regular file, and only read if `fstat` shows the same
-/// inode. Memory is bounded by one batch being filled, one in the channel and one being hashed
-/// (each at most `batch_files` files, 16 × that many entries and 32 directories), plus a 256 KiB
-/// buffer per worker thread. Descriptors: the walk's (see [`WalkOptions::max_open_dirs`]), the
-/// directories the three batches keep open (at most 32 each, and at most 1/16 of the soft
-/// `RLIMIT_NOFILE`), and one open file per worker.
+/// inode.
+///
+/// # Performance and memory
+/// The walk (this thread) hands batches of entries (at most `batch_files` regular files or
+/// 8 MiB of them) to one hashing thread per core, which read, hash and format their batch
+/// independently; lines are written in walk order all the same. At most 4 batches per hashing
+/// thread are out at once, so a thread hashing a large file never stops the others. Memory is
+/// bounded by those batches (each at most `batch_files` files, 16 × that many entries and 32
+/// directories) plus a 256 KiB buffer per hashing thread. Descriptors: the walk's (see
+/// [`WalkOptions::max_open_dirs`]), the directories the batches keep open (at most 32 each, and
+/// at most a quarter of the soft `RLIMIT_NOFILE` together), and one open file per hashing
+/// thread.
 ///
 /// # Errors
 /// The root cannot be listed, or writing to `w` failed. Unreadable entries are lines with an
@@ -190,25 +215,46 @@ fn index_inner(
         xattrs_from_file: opts.walk.xattrs == XattrPolicy::NotRegularFiles,
         layer: opts.layer.as_ref(),
         mounts: opts.mounts.as_ref(),
+        digests: opts.digests.as_ref(),
     };
     let skip_start = opts.mounts.as_ref().is_some_and(|m| !m.base.is_empty());
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, MAX_WORKERS);
+    let in_flight = IN_FLIGHT_PER_WORKER * workers;
+    let (tx, rx) = mpsc::sync_channel::<(u64, Vec<Item>)>(in_flight);
+    let rx = Mutex::new(rx);
     std::thread::scope(|s| {
-        let (tx, rx) = mpsc::sync_channel::<Vec<Item>>(1);
-        let (done_tx, done_rx) = mpsc::channel::<Done>();
-        s.spawn(move || {
-            for batch in rx {
-                if done_tx.send(hash_batch(batch, &cfg)).is_err() {
-                    break;
+        let (done_tx, done_rx) = mpsc::channel::<(u64, Done)>();
+        for _ in 0..workers {
+            let (rx, done_tx, cfg) = (&rx, done_tx.clone(), &cfg);
+            s.spawn(move || {
+                while let Some((seq, batch)) = rx.lock().ok().and_then(|r| r.recv().ok()) {
+                    if done_tx.send((seq, hash_batch(batch, cfg))).is_err() {
+                        break;
+                    }
                 }
-            }
-        });
+            });
+        }
+        drop(done_tx);
         let mut out = Output {
             w,
             stats: IndexStats::default(),
             keep: opts.max_skipped_kept,
             progress,
+            next: 0,
+            pending: BTreeMap::new(),
         };
-        let mut batch = Batch::new(opts.batch_files.max(1), walk::nofile_share(16).clamp(1, 32));
+        let mut pipe = Pipe {
+            tx,
+            done_rx,
+            sent: 0,
+            in_flight: in_flight as u64,
+        };
+        // Every batch alive (in flight, and the one being filled) keeps at most this many
+        // directories open: together at most a quarter of the descriptor limit.
+        let dirs_per_batch = walk::nofile_share(4 * (in_flight as u64 + 1)).clamp(1, 32);
+        let mut batch = Batch::new(opts.batch_files.max(1), dirs_per_batch);
         let start = opts.mounts.as_ref().map_or(&b""[..], |m| m.base.as_slice());
         let walked = walk::walk(root, start, &opts.walk, &mut |v| {
             match v {
@@ -220,25 +266,64 @@ fn index_inner(
                 Visit::Skipped(sk) => batch.items.push(Item::Skipped(sk.clone())),
             }
             if batch.full() {
-                tx.send(batch.take()).map_err(|_| hasher_stopped())?;
-                while let Ok(done) = done_rx.try_recv() {
-                    out.write(done)?;
-                }
+                pipe.send(batch.take(), &mut out)?;
             }
             Ok(())
         })?;
         if !batch.items.is_empty() {
-            tx.send(batch.take()).map_err(|_| hasher_stopped())?;
+            pipe.send(batch.take(), &mut out)?;
         }
-        drop(tx);
-        for done in done_rx {
-            out.write(done)?;
-        }
+        pipe.finish(&mut out)?;
         out.w.flush().map_err(|e| RootError::output("the index", e))?;
         let mut stats = out.stats;
         stats.walk = walked;
         Ok(stats)
     })
+}
+
+/// Most hashing threads.
+const MAX_WORKERS: usize = 16;
+
+/// Batches handed out but not yet written, per hashing thread: enough for one thread to go on
+/// while another hashes a large file.
+const IN_FLIGHT_PER_WORKER: usize = 4;
+
+/// Bytes of regular files in one batch (a batch is also full at `batch_files` files).
+const BATCH_BYTES: u64 = 8 << 20;
+
+/// Batches numbered in walk order, to the hashing threads and back.
+struct Pipe {
+    tx: mpsc::SyncSender<(u64, Vec<Item>)>,
+    done_rx: mpsc::Receiver<(u64, Done)>,
+    sent: u64,
+    in_flight: u64,
+}
+
+impl Pipe {
+    /// Hands `batch` to the hashing threads, writes what they finished, and waits while too
+    /// many batches are out.
+    fn send(&mut self, batch: Vec<Item>, out: &mut Output<'_>) -> Result<(), RootError> {
+        self.tx.send((self.sent, batch)).map_err(|_| hasher_stopped())?;
+        self.sent += 1;
+        while let Ok((seq, done)) = self.done_rx.try_recv() {
+            out.accept(seq, done)?;
+        }
+        while self.sent - out.next >= self.in_flight {
+            let (seq, done) = self.done_rx.recv().map_err(|_| hasher_stopped())?;
+            out.accept(seq, done)?;
+        }
+        Ok(())
+    }
+
+    /// Writes every batch still out.
+    fn finish(self, out: &mut Output<'_>) -> Result<(), RootError> {
+        drop(self.tx);
+        while out.next < self.sent {
+            let (seq, done) = self.done_rx.recv().map_err(|_| hasher_stopped())?;
+            out.accept(seq, done)?;
+        }
+        Ok(())
+    }
 }
 
 fn hasher_stopped() -> RootError {
@@ -257,6 +342,7 @@ enum Item {
 struct Batch {
     items: Vec<Item>,
     files: usize,
+    bytes: u64,
     dirs: usize,
     last_dir: Option<DirHandle>,
     max_files: usize,
@@ -268,6 +354,7 @@ impl Batch {
         Batch {
             items: Vec::new(),
             files: 0,
+            bytes: 0,
             dirs: 0,
             last_dir: None,
             max_files,
@@ -279,6 +366,7 @@ impl Batch {
         let dir = match dir {
             Some(d) if e.meta.kind == FileKind::File => {
                 self.files += 1;
+                self.bytes = self.bytes.saturating_add(e.meta.size);
                 if !self.last_dir.as_ref().is_some_and(|l| l.same(d)) {
                     self.dirs += 1;
                     self.last_dir = Some(d.clone());
@@ -290,13 +378,17 @@ impl Batch {
         self.items.push(Item::Entry(e, dir));
     }
 
-    /// Full: enough files, entries, or distinct directories held open by the batch.
+    /// Full: enough files, bytes, entries, or distinct directories held open by the batch.
     fn full(&self) -> bool {
-        self.files >= self.max_files || self.items.len() >= 16 * self.max_files || self.dirs >= self.max_dirs
+        self.files >= self.max_files
+            || self.bytes >= BATCH_BYTES
+            || self.items.len() >= 16 * self.max_files
+            || self.dirs >= self.max_dirs
     }
 
     fn take(&mut self) -> Vec<Item> {
         self.files = 0;
+        self.bytes = 0;
         self.dirs = 0;
         self.last_dir = None;
         std::mem::take(&mut self.items)
@@ -309,6 +401,7 @@ struct HashConfig<'a> {
     xattrs_from_file: bool,
     layer: Option<&'a LayerCheck>,
     mounts: Option<&'a MountScope>,
+    digests: Option<&'a SharedDigests>,
 }
 
 /// The lines of one batch and what hashing them found.
@@ -317,6 +410,7 @@ struct Done {
     text: Vec<u8>,
     entries: u64,
     hashed: u64,
+    reused: u64,
     bytes: u64,
     not_hashed: u64,
     mountpoints: u64,
@@ -329,52 +423,42 @@ enum Outcome {
     Listed,
     Mountpoint,
     Hashed(u64),
+    Reused(u64),
     NotHashed(Skipped),
     Skipped(Skipped),
 }
 
-/// One chunk's lines, outcomes and lower-layer files that differ from the layer's record.
-type ChunkDone = (Vec<u8>, Vec<Outcome>, Vec<Vec<u8>>);
-
-/// Items per unit of parallel work (one output buffer each).
-const CHUNK: usize = 16;
-
+/// Indexes one batch, in order, on this thread.
 fn hash_batch(batch: Vec<Item>, cfg: &HashConfig<'_>) -> Done {
-    let parts: Vec<ChunkDone> = batch
-        .par_chunks(CHUNK)
-        .map(|chunk| {
-            let mut text = Vec::with_capacity(chunk.len() * 320);
-            let mut differs = Vec::new();
-            let outcomes = chunk
-                .iter()
-                .map(|item| index_item(item, cfg, &mut text, &mut differs))
-                .collect();
-            (text, outcomes, differs)
-        })
-        .collect();
-    let mut done = Done::default();
-    for (text, outcomes, differs) in parts {
-        done.text.extend_from_slice(&text);
-        done.differs.extend(differs);
-        for outcome in outcomes {
-            match outcome {
-                Outcome::Listed => done.entries += 1,
-                Outcome::Mountpoint => {
-                    done.entries += 1;
-                    done.mountpoints += 1;
-                }
-                Outcome::Hashed(n) => {
-                    done.entries += 1;
-                    done.hashed += 1;
-                    done.bytes += n;
-                }
-                Outcome::NotHashed(s) => {
-                    done.entries += 1;
-                    done.not_hashed += 1;
-                    done.problems.push(s);
-                }
-                Outcome::Skipped(s) => done.problems.push(s),
+    let mut done = Done {
+        text: Vec::with_capacity(batch.len() * 320),
+        ..Done::default()
+    };
+    for item in &batch {
+        let outcome = index_item(item, cfg, &mut done.text, &mut done.differs);
+        match outcome {
+            Outcome::Listed => done.entries += 1,
+            Outcome::Mountpoint => {
+                done.entries += 1;
+                done.mountpoints += 1;
             }
+            Outcome::Hashed(n) => {
+                done.entries += 1;
+                done.hashed += 1;
+                done.bytes += n;
+            }
+            Outcome::Reused(n) => {
+                done.entries += 1;
+                done.hashed += 1;
+                done.reused += 1;
+                done.bytes += n;
+            }
+            Outcome::NotHashed(s) => {
+                done.entries += 1;
+                done.not_hashed += 1;
+                done.problems.push(s);
+            }
+            Outcome::Skipped(s) => done.problems.push(s),
         }
     }
     done
@@ -397,9 +481,14 @@ fn index_item(item: &Item, cfg: &HashConfig<'_>, line: &mut Vec<u8>, differs: &m
     let mut crc64 = None;
     let (sha256, error, outcome) = match dir {
         Some(dir) => match hash_file(dir, entry, cfg, &mut xattrs_read) {
-            Ok((digest, n, crc)) => {
-                crc64 = crc;
-                (Some(digest), None, Outcome::Hashed(n))
+            Ok(d) => {
+                crc64 = d.crc64;
+                let outcome = if d.reused {
+                    Outcome::Reused(d.size)
+                } else {
+                    Outcome::Hashed(d.size)
+                };
+                (Some(d.sha256), None, outcome)
             }
             Err(reason) => {
                 let s = Skipped {
@@ -517,13 +606,26 @@ thread_local! {
 /// Size of each worker's read buffer.
 const BUFFER_SIZE: usize = 256 * 1024;
 
-/// Opens and hashes one regular file; its xattrs too when the walk left them to us.
+/// What was read from one regular file.
+struct Digested {
+    /// SHA-256, hex.
+    sha256: String,
+    /// Bytes covered.
+    size: u64,
+    /// CRC-64/ISO of the same bytes, if computed.
+    crc64: Option<u64>,
+    /// Taken from [`SharedDigests::Reuse`], not read.
+    reused: bool,
+}
+
+/// Opens and hashes one regular file (or takes its digests from those already computed for the
+/// same inode state); its xattrs too when the walk left them to us.
 fn hash_file(
     dir: &DirHandle,
     e: &Entry,
     cfg: &HashConfig<'_>,
     xattrs: &mut Option<Vec<Xattr>>,
-) -> Result<(String, u64, Option<u64>), String> {
+) -> Result<Digested, String> {
     let (mut file, opened) = dir.open_listed(e).map_err(|err| err.to_string())?;
     if cfg.xattrs_from_file {
         *xattrs = sys::fd_xattrs(file.as_fd());
@@ -534,14 +636,56 @@ fn hash_file(
             "{size} bytes: larger than the hashing limit of {max} bytes; not hashed"
         ));
     }
+    let id = Identity {
+        ino: opened.ino,
+        size,
+        mtime_ns: opened.mtime_ns,
+        ctime_ns: opened.ctime_ns,
+    };
+    let checked = matches!(cfg.layer, Some(LayerCheck::Against(_)));
+    if let Some(SharedDigests::Reuse(known)) = cfg.digests
+        && let Some(k) = known.get(&id, checked)
+    {
+        return Ok(Digested {
+            sha256: json::hex(&k.sha256),
+            size,
+            crc64: k.crc64.filter(|_| checked),
+            reused: true,
+        });
+    }
+    let record = match cfg.digests {
+        Some(SharedDigests::Record(known)) => Some(known),
+        _ => None,
+    };
+    let d = read_digests(&mut file, size, checked || record.is_some_and(|k| k.with_crc()))?;
+    if let Some(known) = record {
+        known.record(
+            opened.dev,
+            id,
+            Known {
+                sha256: d.0,
+                crc64: d.1,
+            },
+        );
+    }
+    Ok(Digested {
+        sha256: json::hex(&d.0),
+        size,
+        crc64: d.1,
+        reused: false,
+    })
+}
+
+/// SHA-256 (and, with `with_crc`, CRC-64/ISO, from the same read) of the first `size` bytes of
+/// `file`.
+fn read_digests(file: &mut std::fs::File, size: u64, with_crc: bool) -> Result<([u8; 32], Option<u64>), String> {
     BUFFER.with(|cell| {
         let mut buf = cell.borrow_mut();
         if buf.len() < BUFFER_SIZE {
             buf.resize(BUFFER_SIZE, 0);
         }
         let mut h = Sha256::new();
-        // One read feeds both: the CRC-64 only for a lower layer checked against its record.
-        let mut crc = matches!(cfg.layer, Some(LayerCheck::Against(_))).then(|| CRC_64_ISO.digest());
+        let mut crc = with_crc.then(|| CRC_64_ISO.digest());
         let mut done: u64 = 0;
         while done < size {
             let want = usize::try_from(size - done).unwrap_or(usize::MAX).min(buf.len());
@@ -563,7 +707,7 @@ fn hash_file(
         if done < size {
             return Err(format!("shrank while being read: {done} of {size} bytes"));
         }
-        Ok((json::hex(&h.finalize()), done, crc.map(|c| c.finalize())))
+        Ok((h.finalize().into(), crc.map(|c| c.finalize())))
     })
 }
 
@@ -573,9 +717,23 @@ struct Output<'w> {
     stats: IndexStats,
     keep: usize,
     progress: &'w dyn Fn(u64, u64),
+    /// The number of the next batch to write.
+    next: u64,
+    /// Batches finished before an earlier one, held until it is written.
+    pending: BTreeMap<u64, Done>,
 }
 
 impl Output<'_> {
+    /// Takes finished batch `seq` and writes every batch now complete in walk order.
+    fn accept(&mut self, seq: u64, done: Done) -> Result<(), RootError> {
+        self.pending.insert(seq, done);
+        while let Some(done) = self.pending.remove(&self.next) {
+            self.write(done)?;
+            self.next += 1;
+        }
+        Ok(())
+    }
+
     fn write(&mut self, done: Done) -> Result<(), RootError> {
         self.w
             .write_all(&done.text)
@@ -584,6 +742,7 @@ impl Output<'_> {
         s.entries += done.entries;
         s.files_hashed += done.hashed;
         s.bytes_hashed += done.bytes;
+        s.files_reused += done.reused;
         s.files_not_hashed += done.not_hashed;
         s.mountpoints_skipped += done.mountpoints;
         s.skipped += done.problems.len() as u64;
@@ -762,6 +921,49 @@ mod tests {
         assert_eq!(by("/dev/shm")["mount"], "/dev/shm");
         assert_eq!(by("/dev").get("mount"), None);
         assert_eq!(by("/run/secrets/sa/token")["mount_kind"], "projected");
+    }
+
+    #[test]
+    fn a_layer_index_reuses_the_digests_of_unchanged_inodes_and_rereads_changed_ones() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("f"), b"hello\n").unwrap();
+        std::fs::write(t.path().join("g"), b"same").unwrap();
+        let root = RootFs::open(t.path()).unwrap();
+        let dev = sys::fstat(root.as_fd()).unwrap().dev;
+        let known = Arc::new(KnownDigests::new(dev, true, 100));
+        let record = IndexOptions {
+            digests: Some(SharedDigests::Record(known.clone())),
+            ..IndexOptions::default()
+        };
+        let (_, stats) = lines(&root, &record);
+        assert_eq!((stats.files_hashed, stats.files_reused, known.len()), (2, 0, 2));
+        // The node's copy of the layer changes after the tree index read it: same inode, new
+        // bytes and ctime. Its digest must be read again, and differ from the layer's record.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(t.path().join("f"), b"HELLO\n").unwrap();
+        use base64ct::Encoding;
+        let same = base64ct::Base64::encode_string(&CRC_64_ISO.checksum(b"same").to_be_bytes());
+        let record = format!(
+            "{{\"type\":1,\"name\":\"f\",\"size\":6,\"payload\":\"YUw+7uLYEAA=\"}}\n\
+             {{\"type\":1,\"name\":\"g\",\"size\":4,\"payload\":\"{same}\"}}\n"
+        );
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(record.as_bytes()).unwrap();
+        let sums = LayerSums::read(&gz.finish().unwrap()[..], &Default::default()).unwrap();
+        let reuse = IndexOptions {
+            layer: Some(LayerCheck::Against(Arc::new(sums))),
+            digests: Some(SharedDigests::Reuse(known)),
+            ..IndexOptions::default()
+        };
+        let (v, stats) = lines(&root, &reuse);
+        assert_eq!((stats.files_hashed, stats.files_reused), (2, 1));
+        let by = |p: &str| v.iter().find(|l| l["path"] == p).unwrap().clone();
+        assert_eq!(by("/f")["sha256"], hex::encode(Sha256::digest(b"HELLO\n")));
+        assert_eq!(by("/f")["layer_checksum"], "differs");
+        assert_eq!(by("/g")["sha256"], hex::encode(Sha256::digest(b"same")));
+        // The reused CRC-64 is that of the bytes the tree index read.
+        assert_eq!(by("/g")["layer_checksum"], "ok");
+        assert_eq!(stats.layer_differs, [b"f".to_vec()]);
     }
 
     #[test]

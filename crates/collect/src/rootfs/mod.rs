@@ -12,6 +12,7 @@
 //! - reports what it could not read (skipped entries, gaps) instead of failing.
 //!
 //! Modules: [`walk`] (the tree walk), [`index`] (JSONL index with SHA-256 of every file),
+//! [`known`] (digests shared by file identity, so each file is hashed once per collection),
 //! [`copy`] (files and attacker places into a [`crate::sink::Sink`]), [`upper`] (the overlay
 //! writable layer and its change list), [`derived`] (setuid files, executables in temporary
 //! directories, recently changed files).
@@ -26,6 +27,7 @@ pub(crate) mod sys;
 pub mod copy;
 pub mod derived;
 pub mod index;
+pub mod known;
 pub mod mounts;
 pub mod places;
 pub mod tarsplit;

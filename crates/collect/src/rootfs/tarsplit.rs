@@ -20,7 +20,8 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// CRC-64/ISO as Go's `hash/crc64` computes it with the `crc64.ISO` table (what tar-split records).
-pub const CRC_64_ISO: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_GO_ISO);
+/// Slice-by-16 tables: several times faster than one table, for 32 KiB of constants.
+pub const CRC_64_ISO: crc::Crc<u64, crc::Table<16>> = crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_GO_ISO);
 
 /// Bounds on one record.
 #[derive(Debug, Clone, Copy)]

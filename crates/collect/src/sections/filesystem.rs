@@ -14,7 +14,8 @@ use crate::counts::Counter;
 use crate::ctx::{Ctx, MAX_PROC_FILE, read_proc_bytes};
 use crate::rootfs::copy::{self, CopyOptions};
 use crate::rootfs::derived::{DerivedOptions, collect_derived};
-use crate::rootfs::index::{IndexOptions, LayerCheck, MountScope, write_index_progress};
+use crate::rootfs::index::{IndexOptions, LayerCheck, MountScope, SharedDigests, write_index_progress};
+use crate::rootfs::known::{DEFAULT_MAX_KNOWN, KnownDigests};
 use crate::rootfs::mounts::{self, MountMap};
 use crate::rootfs::places::{ATTACKER_PLACES, copy_places};
 use crate::rootfs::tarsplit::{self, LayerSums};
@@ -87,6 +88,7 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
         return Ok(());
     };
     let mounts = mount_plan(ctx, &root, sink)?;
+    ctx.digests = shared_digests(ctx, &root);
     // (b) the full-tree index of every mount, spooled to a temporary file and stored as one member.
     let mut spool = tempfile::tempfile()?;
     let indexed = index_mounts(ctx, &root, &mounts, &mut spool, sink)?;
@@ -136,6 +138,19 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
     let r = collect_derived(&root, sink, &opts);
     settle(sink, "derived lists", r)?;
     Ok(())
+}
+
+/// A record of the digests the tree index computes, for the lower-layer index (section 9) to
+/// reuse: only when the root is an overlay with lower layers. CRC-64s are computed too when the
+/// node keeps a record of some layer (what `layer_checksum` checks against).
+fn shared_digests(ctx: &Ctx<'_>, root: &RootFs) -> Option<Arc<KnownDigests>> {
+    let (_, lowers) = overlay_dirs(ctx)?;
+    if lowers.is_empty() {
+        return None;
+    }
+    let dev = crate::rootfs::sys::fstat(root.as_fd()).ok()?.dev;
+    let with_crc = lowers.iter().any(|d| tarsplit::locate(d).is_some());
+    Some(Arc::new(KnownDigests::new(dev, with_crc, DEFAULT_MAX_KNOWN)))
 }
 
 /// Classifies every mount of the container's mountinfo and stores the list as
@@ -210,6 +225,11 @@ fn index_mounts(
                 map: mounts.clone(),
                 base: base.clone(),
             }),
+            digests: ctx
+                .digests
+                .clone()
+                .filter(|_| base.is_empty())
+                .map(SharedDigests::Record),
             ..defaults.clone()
         };
         let Some(stats) = settle(
@@ -409,6 +429,7 @@ pub fn index_lower_layers(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<
         });
         let opts = IndexOptions {
             layer: Some(layer),
+            digests: ctx.digests.clone().map(SharedDigests::Reuse),
             ..IndexOptions::default()
         };
         let mut spool = tempfile::tempfile()?;
@@ -428,6 +449,8 @@ pub fn index_lower_layers(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<
             copy_layer_differs(ctx, &root, i, &stats.layer_differs, sink)?;
         }
     }
+    // The record is only for this section: free it.
+    ctx.digests = None;
     if !unrecorded.is_empty() {
         sink.gap(
             "layer checksums".into(),

@@ -79,6 +79,7 @@ fn run(
         commands: Vec::new(),
         api_calls: Vec::new(),
         counts: BTreeMap::new(),
+        digests: None,
     };
     let mut sink = MemorySink::default();
     collector(&mut ctx, &mut sink).unwrap();

@@ -149,7 +149,8 @@ pub struct IndexStats {
 /// The walk (this thread) hands batches of entries (at most `batch_files` regular files or
 /// 8 MiB of them) to one hashing thread per core, which read, hash and format their batch
 /// independently; lines are written in walk order all the same. At most 4 batches per hashing
-/// thread are out at once, so a thread hashing a large file never stops the others. Memory is
+/// thread are out at once: a thread hashing a large file does not stop the others until that
+/// many batches wait behind it. Memory is
 /// bounded by those batches (each at most `batch_files` files, 16 × that many entries and 32
 /// directories) plus a 256 KiB buffer per hashing thread. Descriptors: the walk's (see
 /// [`WalkOptions::max_open_dirs`]), the directories the batches keep open (at most 32 each, and

@@ -102,6 +102,7 @@ pub fn run(args: Args) -> Result<u8> {
         all_alerts: args.all_alerts,
         files: if args.all { FileScope::All } else { FileScope::Changed },
         max_in_memory: args.max_in_memory,
+        max_sort_bytes: TimelineOptions::new(format).max_sort_bytes,
         max_audit_requests: args.max_audit_requests,
     };
     let stdout = std::io::stdout().lock();

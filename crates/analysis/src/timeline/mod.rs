@@ -19,9 +19,10 @@
 //! events are thus exactly the results of `forensic audit BUNDLE requests`. At most
 //! [`TimelineOptions::max_audit_requests`] requests are held (a note counts the rest).
 //!
-//! Sorted formats go through a bounded external sort ([`TimelineOptions::max_in_memory`] events
-//! in memory, the rest spilled to temporary files); the body file is written as the sources are
-//! read (`mactime` sorts).
+//! Sorted formats go through a bounded external sort: each event is formatted as it is read, and
+//! at most [`TimelineOptions::max_in_memory`] lines or [`TimelineOptions::max_sort_bytes`] bytes
+//! are held, the rest spilled to temporary files and merged; the body file is written as the
+//! sources are read (`mactime` sorts).
 
 mod format;
 mod sort;
@@ -81,6 +82,9 @@ pub struct TimelineOptions {
     pub files: FileScope,
     /// Events held in memory while sorting; more are spilled to temporary files. Default 200,000.
     pub max_in_memory: usize,
+    /// Bytes of formatted events held in memory while sorting (each counted with a small
+    /// overhead); more are spilled to temporary files. Default 24 MiB.
+    pub max_sort_bytes: usize,
     /// Audit requests held while their stages are merged (about 1 KiB each); more are left out
     /// and counted in a note. Default 50,000, as `forensic audit --max-results`.
     pub max_audit_requests: usize,
@@ -96,6 +100,7 @@ impl TimelineOptions {
             all_alerts: false,
             files: FileScope::All,
             max_in_memory: 200_000,
+            max_sort_bytes: sort::DEFAULT_MAX_BYTES,
             max_audit_requests: forensic_audit::ScanLimits::default().max_results,
         }
     }
@@ -129,7 +134,8 @@ pub struct TimelineSummary {
 }
 
 enum Dest<'w> {
-    Sorted(Sorter),
+    /// A sorted format: each event formatted as it comes, then sorted by time.
+    Sorted(Sorter, Format),
     Body(&'w mut dyn Write),
 }
 
@@ -137,13 +143,24 @@ enum Dest<'w> {
 /// the container's creation.
 struct Changed {
     created_ns: i64,
-    written: std::collections::HashSet<Vec<u8>>,
+    /// The writable layer's paths, each as [`path_key`], sorted: 16 bytes a path however long
+    /// (16 MiB for [`MAX_WRITTEN_PATHS`]).
+    written: Vec<u128>,
 }
 
 impl Changed {
     fn keeps(&self, e: &FileEntry, m: i64, c: i64) -> bool {
-        m >= self.created_ns || c >= self.created_ns || self.written.contains(e.path.as_bytes())
+        m >= self.created_ns || c >= self.created_ns || self.written.binary_search(&path_key(e.path.as_bytes())).is_ok()
     }
+}
+
+/// A path's key in [`Changed::written`]: the first 128 bits of its SHA-256 (two paths share one
+/// with a chance of about 2^-128 a pair).
+fn path_key(path: &[u8]) -> u128 {
+    let d = forensic_bundle::digest::Digest::of(path);
+    let mut first = [0u8; 16];
+    first.copy_from_slice(d.0.get(..16).unwrap_or(&[0; 16]));
+    u128::from_be_bytes(first)
 }
 
 struct Builder<'w> {
@@ -168,7 +185,11 @@ impl Builder<'_> {
             return Ok(());
         }
         match &mut self.dest {
-            Dest::Sorted(s) => s.push(e)?,
+            Dest::Sorted(s, format) => {
+                let mut line = Vec::new();
+                format::event(*format, &e, &mut line)?;
+                s.push(e.time_ns, line)?;
+            }
             Dest::Body(out) => {
                 if format::body_event(&e, *out)? {
                     self.written += 1;
@@ -267,7 +288,7 @@ pub fn write_timeline<S: OpenReader + ?Sized>(
     }
     let dest = match opts.format {
         Format::Bodyfile => Dest::Body(&mut *out),
-        _ => Dest::Sorted(Sorter::new(opts.max_in_memory)),
+        f => Dest::Sorted(Sorter::new(opts.max_in_memory, opts.max_sort_bytes), f),
     };
     let mut b = Builder {
         dest,
@@ -308,9 +329,9 @@ pub fn write_timeline<S: OpenReader + ?Sized>(
         ));
     }
     let mut written = b.written;
-    if let Dest::Sorted(sorter) = b.dest {
-        sorter.finish(|e| {
-            format::event(opts.format, e, out)?;
+    if let Dest::Sorted(sorter, _) = b.dest {
+        sorter.finish(|line| {
+            out.write_all(line)?;
             written += 1;
             Ok(())
         })?;
@@ -433,7 +454,7 @@ fn changed_scope<S: OpenReader + ?Sized>(
         ));
         return Ok(None);
     };
-    let mut written = std::collections::HashSet::new();
+    let mut written = Vec::new();
     if ev.has_member(UPPER_CHANGES) {
         let mut over = 0u64;
         ev.lines(UPPER_CHANGES, |n, line| {
@@ -443,7 +464,7 @@ fn changed_scope<S: OpenReader + ?Sized>(
             // directory whose own times changed is kept by its times).
             if !matches!(l.change, UpperChangeKind::Deleted | UpperChangeKind::Dir) {
                 if written.len() < MAX_WRITTEN_PATHS {
-                    written.insert(l.path.as_bytes().to_vec());
+                    written.push(path_key(l.path.as_bytes()));
                 } else {
                     over += 1;
                 }
@@ -460,6 +481,8 @@ fn changed_scope<S: OpenReader + ?Sized>(
             "files: the bundle has no {UPPER_CHANGES}: files are shown by their times only"
         ));
     }
+    written.sort_unstable();
+    written.dedup();
     Ok(Some(Changed { created_ns, written }))
 }
 

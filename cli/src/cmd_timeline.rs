@@ -121,7 +121,7 @@ pub fn run(args: Args) -> Result<u8> {
         match format {
             Format::Text => writeln!(out, "{w}")?,
             Format::Bodyfile => writeln!(out, "# {w}")?,
-            Format::Csv | Format::Jsonl => {}
+            Format::Csv | Format::Jsonl | Format::Timesketch | Format::TimesketchCsv => {}
         }
     }
     let mut ev = opened.evidence()?;

@@ -11,7 +11,9 @@
 //! - [`suspicious`] / [`findings`]: what the container-forensics checklist looks for, each
 //!   finding with the member behind it;
 //! - [`timeline`]: file times, process starts, audit events, Falco alerts, collection and
-//!   custody, in one time order; text, CSV, JSON Lines, or a `mactime` body file.
+//!   custody, in one time order; text, CSV, JSON Lines, or a `mactime` body file; and as
+//!   Timesketch imports it ([`timeline::timesketch`]);
+//! - [`case`]: the collection and its custody as CASE/UCO JSON-LD (`forensic export`).
 //!
 //! The JSON forms are documented in `docs/show-json.md`.
 //!
@@ -34,6 +36,7 @@
 
 mod anti_forensics;
 pub mod audit;
+pub mod case;
 pub mod error;
 pub mod evidence;
 pub mod falco;

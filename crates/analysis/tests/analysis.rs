@@ -888,3 +888,68 @@ nopw::1001:1001::/home/nopw:/bin/sh\n";
         ]
     );
 }
+
+/// The Timesketch formats hold exactly the timeline's events, in its order, each `datetime` the
+/// event's time with an explicit offset (docs/export.md).
+#[test]
+fn timesketch_rows_are_the_timeline_events() {
+    let b = bundle(&members());
+    let r = open(&b);
+    let (jsonl, _) = timeline(&b, &r, &TimelineOptions::new(Format::Jsonl));
+    let (ts, _) = timeline(&b, &r, &TimelineOptions::new(Format::Timesketch));
+    let (csv, _) = timeline(&b, &r, &TimelineOptions::new(Format::TimesketchCsv));
+    let events: Vec<serde_json::Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rows: Vec<serde_json::Value> = ts.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(events.len() > 10, "{}", events.len());
+    assert_eq!(rows.len(), events.len());
+    assert_eq!(
+        csv.lines().count(),
+        events.len() + 1,
+        "a header row, then one per event"
+    );
+    assert!(
+        csv.starts_with(
+            "message,datetime,timestamp_desc,timestamp,time_ns,source,kind,evidence,uncertainty_s,detail\n"
+        )
+    );
+    for (e, row) in events.iter().zip(&rows) {
+        assert_eq!(row["message"], e["description"]);
+        assert_eq!(row["time_ns"], e["time_ns"]);
+        let t = chrono::DateTime::parse_from_rfc3339(row["datetime"].as_str().unwrap()).unwrap();
+        assert_eq!(Some(t.timestamp_nanos_opt().unwrap()), e["time_ns"].as_i64(), "{row}");
+        assert!(row["datetime"].as_str().unwrap().ends_with("+00:00"), "{row}");
+        assert_ne!(row["timestamp_desc"], "Event Time", "{row}");
+    }
+}
+
+/// The CASE/UCO export of the fixture bundle conforms to CASE 1.5.0 (`case_validate`, PyPI
+/// case-utils, installed by .ci/run).
+#[test]
+fn case_export_conforms_to_case_1_5() {
+    let b = bundle(&members());
+    let r = open(&b);
+    let doc = forensic_analysis::case::case_document(&r, "fixture.zip");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fixture.jsonld");
+    std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    let o = std::process::Command::new("case_validate").arg(&path).output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("Conforms: True"), "{out}");
+    let graph = doc["@graph"].as_array().unwrap();
+    let m = r.manifest.as_ref().unwrap();
+    let hashes: Vec<&str> = graph
+        .iter()
+        .filter(|n| n["@type"] == "observable:File")
+        .filter_map(|n| n["core:hasFacet"][1]["observable:hash"][0]["types:hashValue"]["@value"].as_str())
+        .collect();
+    for x in &m.members {
+        assert!(hashes.contains(&x.sha256.hex().as_str()), "{}", x.name);
+    }
+    assert_eq!(hashes.len(), m.members.len() + 1, "every member and manifest.cbor");
+    let records = graph
+        .iter()
+        .filter(|n| n["@type"] == "investigation:ProvenanceRecord")
+        .count();
+    assert_eq!(records, r.custody.len());
+}

@@ -33,16 +33,25 @@ pub enum Format {
     Jsonl,
     /// The Sleuth Kit body file, for `mactime` (not sorted: `mactime` sorts).
     Bodyfile,
+    /// Timesketch JSON Lines: one object per event with `message`, `datetime`, `timestamp_desc`,
+    /// `timestamp` and the event's source, kind, evidence and detail fields (`forensic export
+    /// --format timesketch`).
+    Timesketch,
+    /// Timesketch CSV: a header row, then `message,datetime,timestamp_desc,timestamp,time_ns,
+    /// source,kind,evidence,uncertainty_s,detail` (`forensic export --format csv`).
+    TimesketchCsv,
 }
 
 impl Format {
-    /// The format named `text`, `csv`, `jsonl` or `bodyfile`.
+    /// The format named `text`, `csv`, `jsonl`, `bodyfile`, `timesketch` or `timesketch-csv`.
     pub fn from_name(name: &str) -> Option<Format> {
         match name {
             "text" => Some(Format::Text),
             "csv" => Some(Format::Csv),
             "jsonl" => Some(Format::Jsonl),
             "bodyfile" | "body" => Some(Format::Bodyfile),
+            "timesketch" => Some(Format::Timesketch),
+            "timesketch-csv" => Some(Format::TimesketchCsv),
             _ => None,
         }
     }
@@ -50,10 +59,11 @@ impl Format {
 
 /// Writes the header of a sorted format (CSV's header row).
 pub(crate) fn header(format: Format, out: &mut dyn Write) -> io::Result<()> {
-    if format == Format::Csv {
-        out.write_all(b"time,time_ns,source,kind,description,evidence\n")?;
+    match format {
+        Format::Csv => out.write_all(b"time,time_ns,source,kind,description,evidence\n"),
+        Format::TimesketchCsv => writeln!(out, "{}", super::timesketch::CSV_COLUMNS.join(",")),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Writes one event in a sorted format.
@@ -97,6 +107,8 @@ pub(crate) fn event(format: Format, e: &Event, out: &mut dyn Write) -> io::Resul
             out.write_all(b"\n")
         }
         Format::Bodyfile => body_event(e, out).map(|_| ()),
+        Format::Timesketch => super::timesketch::jsonl(e, out),
+        Format::TimesketchCsv => super::timesketch::csv(e, out),
     }
 }
 

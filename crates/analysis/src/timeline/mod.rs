@@ -26,6 +26,7 @@
 
 mod format;
 mod sort;
+pub mod timesketch;
 
 pub use format::{Format, body_line, body_name, csv_field, tsk_mode};
 

@@ -35,18 +35,10 @@ pub const CSV_COLUMNS: [&str; 10] = [
     "detail",
 ];
 
-/// Attributes every row has, which a detail field may not hide.
-const RESERVED: [&str; 9] = [
-    "message",
-    "datetime",
-    "timestamp_desc",
-    "timestamp",
-    "time_ns",
-    "source",
-    "kind",
-    "evidence",
-    "uncertainty_s",
-];
+/// Attributes every row has, which a detail field may not hide: the CSV columns but `detail`.
+fn reserved(name: &str) -> bool {
+    name != "detail" && CSV_COLUMNS.contains(&name)
+}
 
 /// What an event's time means, in the words plaso and Timesketch use.
 pub fn timestamp_desc(e: &Event) -> &'static str {
@@ -104,11 +96,7 @@ pub fn row(e: &Event) -> Map<String, Value> {
             if v.is_null() {
                 continue;
             }
-            let key = if RESERVED.contains(&k.as_str()) {
-                format!("detail_{k}")
-            } else {
-                k.clone()
-            };
+            let key = if reserved(k) { format!("detail_{k}") } else { k.clone() };
             m.insert(key, v.clone());
         }
     }

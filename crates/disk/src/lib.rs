@@ -10,6 +10,8 @@
 //!   (temporary file beside it, synced, renamed over it), refusing entries that break SPEC §9.4.
 //! - [`meta::file_meta`] records a file's metadata (never following symlinks); [`clock::Clock`]
 //!   gives times that never run backwards during one collection.
+//! - [`spill::Sorter`] orders more records than a reader may hold, spilling sorted runs to
+//!   temporary files (the timeline's events, the diff's index entries).
 //!
 //! Errors are split by operation: [`DiskError`] for opening, writing and the clock,
 //! [`AppendError`] for custody appends.
@@ -22,6 +24,7 @@ pub mod custody_append;
 mod error;
 pub mod gate;
 pub mod meta;
+pub mod spill;
 
 pub use atomic::AtomicFile;
 pub use bundle_file::{BundleFile, PosReader, verify_path};

@@ -2,8 +2,10 @@
 //! compared with its original image, or with the image as it was on the node, into a
 //! [`DiffReport`] with findings.
 
-use crate::bundle_index::{BundleEvidence, BundleIndexError, LayerMismatch, ReadLimits, TREE_INDEX, TmpfsFile};
-use crate::diff::{DiffOptions, diff};
+use crate::bundle_index::{
+    BundleEvidence, BundleIndexError, LayerMismatch, ReadLimits, SortedContainer, TREE_INDEX, TmpfsFile,
+};
+use crate::diff::{Around, ContainerFs, DiffOptions, Kept, diff_sorted};
 use crate::findings::{Contents, Finding, Side, content_of_interest, content_wanted, findings, unlisted_findings};
 use crate::report::{Context, DiffReport, FailureRecord, ImageRecord};
 use crate::runtime_paths::RuntimeMade;
@@ -16,6 +18,11 @@ use std::path::Path;
 
 /// Largest image file whose content is kept for findings (account files, persistence points).
 pub const MAX_CONTENT: u64 = 4 << 20;
+
+/// Index entries held in memory by each of the two sorts (the container's and the image layers'),
+/// in bytes; the rest wait in temporary files. The diff's memory is thus flat in the number of
+/// files: these two, plus the directories and the changes.
+pub const SORT_BYTES: usize = 16 << 20;
 
 /// What to compare the bundle with.
 #[derive(Debug, Clone, Copy)]
@@ -69,10 +76,18 @@ pub fn diff_bundle(
     };
     let mut evidence = BundleEvidence::open(bundle.file(), bundle.manifest(), bundle.check(), ReadLimits::default())
         .map_err(in_bundle)?;
-    let container = evidence.container().map_err(in_bundle)?;
+    let SortedContainer {
+        entries,
+        unexplored,
+        writable,
+    } = evidence.container_sorted(SORT_BYTES).map_err(in_bundle)?;
     let record = evidence.container_record().map_err(in_bundle)?;
     let opts = options_for(record.as_ref(), all);
-    let (image, image_record, image_contents) = match image {
+    let around = Around {
+        unexplored: &unexplored,
+        writable: writable.as_ref(),
+    };
+    let (d, kept, image_record, image_contents) = match image {
         ImageSide::File { path, platform } => {
             let platform = platform.map(Platform::parse).transpose()?;
             let img = open_image(path, &ImageOptions::with_platform(platform))?;
@@ -84,20 +99,28 @@ pub fn diff_bundle(
                 description: format!("image {kind} {}", path.display()),
                 entries: index.len(),
             };
-            (index, record, contents)
+            let (d, kept) = diff_sorted(index.values().map(Ok), entries, &around, &opts).map_err(in_bundle)?;
+            (d, kept, record, contents)
         }
         ImageSide::FromBundle => {
-            let index = evidence.image_from_layers().map_err(in_bundle)?;
+            let image = evidence.image_from_layers_sorted(SORT_BYTES).map_err(in_bundle)?;
+            let (d, kept) = diff_sorted(image, entries, &around, &opts).map_err(in_bundle)?;
             let record = ImageRecord {
                 source: "bundle".into(),
                 path: None,
                 description: "9-image/layers".into(),
-                entries: index.len(),
+                entries: usize::try_from(kept.image_entries).unwrap_or(usize::MAX),
             };
             // The node's layer indexes carry no contents: per-account findings then use the
             // container's copies alone.
-            (index, record, Contents::new())
+            (d, kept, record, Contents::new())
         }
+    };
+    let Kept { image, container, .. } = kept;
+    let container = ContainerFs {
+        files: container,
+        unexplored,
+        writable,
     };
     let mut layer_findings: Vec<Finding> = evidence.layer_mismatches().iter().map(layer_finding).collect();
     layer_findings.extend(
@@ -118,7 +141,6 @@ pub fn diff_bundle(
             vec![TREE_INDEX.to_string()],
         ));
     }
-    let d = diff(&image, &container, &opts);
     let wanted = content_wanted(d.changes.iter().chain(&d.unlisted));
     let loaded = evidence.container_contents(&container, &wanted).map_err(in_bundle)?;
     // Every changed file's copy is named in its findings' evidence, read or not.

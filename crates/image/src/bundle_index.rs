@@ -23,13 +23,14 @@
 
 use crate::diff::{ContainerFs, WritableLayer};
 use crate::findings::Contents;
-use crate::index::{FileEntry, FileIndex, Kind};
-use crate::index_line::{self, IndexLine, IndexedEntry};
+use crate::index::{FileEntry, FileIndex, Kind, spilled};
+use crate::index_line::{self, IndexLine};
 use crate::lower_layers;
 use forensic_bundle::checked::{CheckedError, CheckedMembers};
 use forensic_bundle::digest::Digest;
 use forensic_bundle::manifest::Manifest;
 use forensic_bundle::verify::OpenReader;
+use forensic_disk::spill::Sorter;
 use forensic_evidence::records::EntryType;
 use forensic_evidence::records::container::{ContainerJson, ContainerRecord};
 use forensic_evidence::records::tree::LayerChecksum;
@@ -78,6 +79,14 @@ pub enum BundleIndexError {
     /// (the member, line and limit are in it).
     #[error(transparent)]
     Contents(#[from] forensic_evidence::EvidenceError),
+    /// Sorting entries on disk (temporary files) failed.
+    #[error("sorting {what} in temporary files: {source}")]
+    Spool {
+        /// What was being sorted.
+        what: &'static str,
+        /// The error.
+        source: io::Error,
+    },
     /// A reader limit was reached.
     #[error("{member}: {why}")]
     Limit {
@@ -280,7 +289,48 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
     /// The tree index is missing or unreadable, a line is malformed, a limit is reached, or a
     /// member does not match the manifest (strict).
     pub fn container(&mut self) -> Result<ContainerFs, BundleIndexError> {
-        let mut fs = ContainerFs::default();
+        let mut files = FileIndex::new();
+        let (unexplored, writable) = self.read_container(|e| {
+            files.insert(e.path.clone(), e);
+            Ok(())
+        })?;
+        Ok(ContainerFs {
+            files,
+            unexplored,
+            writable,
+        })
+    }
+
+    /// [`BundleEvidence::container`] in bounded memory: the entries sorted by path in temporary
+    /// files (at most `max_bytes` held), read back as they are used.
+    ///
+    /// # Errors
+    /// As [`BundleEvidence::container`]; also when a temporary file cannot be written.
+    pub fn container_sorted(&mut self, max_bytes: usize) -> Result<SortedContainer, BundleIndexError> {
+        let mut sorter = Sorter::new(usize::MAX, max_bytes);
+        let (unexplored, writable) = self.read_container(|e| {
+            let mut payload = Vec::with_capacity(64);
+            spilled::encode(&e, &mut payload);
+            sorter
+                .push(e.path.into_bytes(), payload)
+                .map_err(spool(CONTAINER_ENTRIES))
+        })?;
+        Ok(SortedContainer {
+            entries: SortedEntries {
+                sorted: sorter.finish().map_err(spool(CONTAINER_ENTRIES))?.peekable(),
+            },
+            unexplored,
+            writable,
+        })
+    }
+
+    /// Reads [`TREE_INDEX`], giving each entry of the container's root filesystem to `sink` in
+    /// index order, and [`UPPER_CHANGES`]: the unexplored paths and the writable layer.
+    fn read_container(
+        &mut self,
+        mut sink: impl FnMut(FileEntry) -> Result<(), BundleIndexError>,
+    ) -> Result<AroundEntries, BundleIndexError> {
+        let mut unexplored = BTreeMap::new();
         let max = self.limits.max_entries;
         let mut count = 0u64;
         let mut tmpfs = Vec::new();
@@ -321,22 +371,24 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
                         mounts.insert(path.clone());
                     }
                     if let Some(why) = e.unexplored {
-                        fs.unexplored.insert(e.entry.path.clone(), why);
+                        unexplored.insert(e.entry.path.clone(), why);
                     }
-                    fs.files.insert(e.entry.path.clone(), e.entry);
+                    sink(e.entry)?;
                 }
                 IndexLine::Unexamined { path, why } => {
-                    fs.unexplored.insert(path, why);
+                    unexplored.insert(path, why);
                 }
             }
             Ok(())
         })?;
         self.tmpfs_files = tmpfs;
         self.tmpfs_more = tmpfs_more;
-        if self.has_member(UPPER_CHANGES) {
-            fs.writable = Some(self.writable_layer()?);
-        }
-        Ok(fs)
+        let writable = if self.has_member(UPPER_CHANGES) {
+            Some(self.writable_layer()?)
+        } else {
+            None
+        };
+        Ok((unexplored, writable))
     }
 
     /// The runtime's record of the container ([`CONTAINER`]); `None` when the bundle has no such
@@ -403,6 +455,18 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
     /// The list or a layer's index is missing or unreadable, a line is malformed, a limit is
     /// reached, or a member does not match the manifest (strict).
     pub fn image_from_layers(&mut self) -> Result<FileIndex, BundleIndexError> {
+        self.image_from_layers_sorted(usize::MAX)?
+            .map(|e| e.map(|e| (e.path.clone(), e)))
+            .collect()
+    }
+
+    /// [`BundleEvidence::image_from_layers`] in bounded memory: the layers' entries sorted by
+    /// path in temporary files (at most `max_bytes` held) and merged as they are read back
+    /// ([`lower_layers::SortedLayers`]).
+    ///
+    /// # Errors
+    /// As [`BundleEvidence::image_from_layers`]; also when a temporary file cannot be written.
+    pub fn image_from_layers_sorted(&mut self, max_bytes: usize) -> Result<SortedImage, BundleIndexError> {
         let list = self.read_member(LAYERS_LIST, self.limits.max_list, "the list of the image's layers")?;
         let layers = lower_layers::parse_layer_list(&list).map_err(|why| line_err(LAYERS_LIST, 1, why))?;
         if layers.is_empty() {
@@ -414,13 +478,15 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
                 format!("{} layers; at most {} are read", layers.len(), self.limits.max_layers),
             ));
         }
-        let mut merged = FileIndex::new();
+        let mut merged = lower_layers::SortedLayers::new(max_bytes);
         let mut count = 0u64;
         let mut unexamined = 0u64;
         let max = self.limits.max_entries;
+        let bottom = layers.len().saturating_sub(1);
         for layer in layers.iter().rev() {
             let name = forensic_evidence::members::in_image_section(&layer.member);
-            let mut entries: Vec<IndexedEntry> = Vec::new();
+            // 0 is the bottom layer for the merge; layers.json numbers them from the top.
+            let rank = u32::try_from(bottom.saturating_sub(layer.layer)).unwrap_or(u32::MAX);
             let mut differs: Vec<(u64, String)> = Vec::new();
             self.lines(&name, "an index of one of the image's layers", |n, line| {
                 count += 1;
@@ -432,13 +498,12 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
                         if e.layer_checksum == Some(LayerChecksum::Differs) {
                             differs.push((n, e.entry.path.clone()));
                         }
-                        entries.push(e);
+                        merged.push(rank, e).map_err(spool(IMAGE_ENTRIES))?;
                     }
                     IndexLine::Unexamined { .. } => unexamined += 1,
                 }
                 Ok(())
             })?;
-            lower_layers::apply_layer(&mut merged, entries);
             for (line, path) in differs {
                 let copy = forensic_evidence::paths::layer_changed_copy(layer.layer, path.as_bytes());
                 self.layer_mismatches.push(LayerMismatch {
@@ -455,7 +520,9 @@ impl<'s, S: OpenReader + ?Sized> BundleEvidence<'s, S> {
                 "{unexamined} entries of the image's layers could not be examined by the collector: they are not in the image index"
             ));
         }
-        Ok(merged)
+        Ok(SortedImage {
+            merged: merged.finish().map_err(spool(IMAGE_ENTRIES))?,
+        })
     }
 
     /// The member holding the container's copy of the regular file `path` of `container`: the
@@ -535,6 +602,82 @@ fn line_err(member: &str, line: u64, why: String) -> BundleIndexError {
         member: member.into(),
         line,
         why,
+    }
+}
+
+/// What the container side knows besides its entries: the unexplored paths (with the
+/// collector's reason) and the writable layer.
+type AroundEntries = (BTreeMap<String, String>, Option<WritableLayer>);
+
+/// What the sorts of [`BundleEvidence::container_sorted`] and
+/// [`BundleEvidence::image_from_layers_sorted`] sort, for their errors.
+const CONTAINER_ENTRIES: &str = "the container's index entries";
+const IMAGE_ENTRIES: &str = "the image layers' index entries";
+
+fn spool(what: &'static str) -> impl Fn(io::Error) -> BundleIndexError {
+    move |source| BundleIndexError::Spool { what, source }
+}
+
+/// The container's filesystem of [`BundleEvidence::container_sorted`]: its entries in path order,
+/// read back from temporary files as they are used, and what is known besides them.
+pub struct SortedContainer {
+    /// The entries, in path order, one a path (the last line of a path, as
+    /// [`BundleEvidence::container`] keeps it).
+    pub entries: SortedEntries,
+    /// Paths whose content is not known, with the collector's reason.
+    pub unexplored: BTreeMap<String, String>,
+    /// What the overlay writable layer held, when it was collected.
+    pub writable: Option<WritableLayer>,
+}
+
+/// Entries sorted on disk by path, each path once (the last pushed): each item is an entry or the
+/// error of reading them back.
+pub struct SortedEntries {
+    sorted: std::iter::Peekable<forensic_disk::spill::Sorted>,
+}
+
+impl Iterator for SortedEntries {
+    type Item = Result<FileEntry, BundleIndexError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut record = match self.sorted.next()? {
+            Ok(r) => r,
+            Err(e) => return Some(Err(spool(CONTAINER_ENTRIES)(e))),
+        };
+        // Equal keys come out in the order pushed: the last of them is the one kept.
+        while let Some(Ok(next)) = self.sorted.peek() {
+            if next.key != record.key {
+                break;
+            }
+            match self.sorted.next() {
+                Some(Ok(r)) => record = r,
+                _ => break,
+            }
+        }
+        let broken = || {
+            spool(CONTAINER_ENTRIES)(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "an entry read back is not what was written",
+            ))
+        };
+        let Ok(path) = String::from_utf8(record.key.into_vec()) else {
+            return Some(Err(broken()));
+        };
+        Some(spilled::decode(path, &record.payload).ok_or_else(broken))
+    }
+}
+
+/// The image of [`BundleEvidence::image_from_layers_sorted`]: its entries in path order, merged
+/// from the layers as they are read back from temporary files.
+pub struct SortedImage {
+    merged: lower_layers::MergedLayers,
+}
+
+impl Iterator for SortedImage {
+    type Item = Result<FileEntry, BundleIndexError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.merged.next().map(|r| r.map_err(spool(IMAGE_ENTRIES)))
     }
 }
 

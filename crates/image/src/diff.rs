@@ -75,6 +75,7 @@ use crate::index::{FileEntry, FileIndex, Kind};
 use crate::runtime_paths::{RuntimeMade, Stage};
 use crate::tree;
 use serde::Serialize;
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Bound;
@@ -334,21 +335,159 @@ pub struct Diff {
 /// assert_eq!(lines, ["C /etc", "A /etc/cron.d"]);
 /// ```
 pub fn diff(image: &FileIndex, container: &ContainerFs, opts: &DiffOptions) -> Diff {
-    let mut changes: BTreeMap<String, Change> = BTreeMap::new();
-    let mut not_compared: BTreeMap<String, NotCompared> = BTreeMap::new();
-    let mut unlisted = Vec::new();
-    let writable = container.writable.as_ref();
-    let docker = opts.rules == Rules::Docker;
-    for (path, c) in &container.files {
-        if path == "/" && !opts.all {
-            continue;
+    let around = Around {
+        unexplored: &container.unexplored,
+        writable: container.writable.as_ref(),
+    };
+    let ok = |e| Ok::<_, std::convert::Infallible>(e);
+    match diff_sorted(image.values().map(ok), container.files.values().map(ok), &around, opts) {
+        Ok((d, _)) => d,
+        Err(never) => match never {},
+    }
+}
+
+/// What the container side of [`diff_sorted`] knows besides its entries.
+#[derive(Debug, Clone, Copy)]
+pub struct Around<'a> {
+    /// Paths whose content is not known, with the collector's reason
+    /// ([`ContainerFs::unexplored`]).
+    pub unexplored: &'a BTreeMap<String, String>,
+    /// What the overlay writable layer held, when it was collected.
+    pub writable: Option<&'a WritableLayer>,
+}
+
+/// The entries of both sides that a [`diff_sorted`] result refers to: those of every listed,
+/// unlisted or deleted path, and every directory (the parents rule 4 lists), by path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Kept {
+    /// Image entries.
+    pub image: FileIndex,
+    /// Container entries.
+    pub container: FileIndex,
+    /// Entries the image side gave in all.
+    pub image_entries: u64,
+}
+
+/// [`diff`] as a merge join of two streams of entries, each in strictly increasing order of
+/// path (bytewise, the order of a [`FileIndex`]), holding in memory only the directories, the
+/// changes and their entries ([`Kept`]): the memory of a diff grows with the number of
+/// directories and changes, not of files. Entries out of order (not past the last one of their
+/// side) are not compared: the caller gives sorted, de-duplicated streams.
+///
+/// # Errors
+/// The first error either stream gives.
+pub fn diff_sorted<I, C, A, B, E>(
+    image: I,
+    container: C,
+    around: &Around<'_>,
+    opts: &DiffOptions,
+) -> Result<(Diff, Kept), E>
+where
+    I: IntoIterator<Item = Result<A, E>>,
+    C: IntoIterator<Item = Result<B, E>>,
+    A: Borrow<FileEntry>,
+    B: Borrow<FileEntry>,
+{
+    let mut j = Join {
+        around,
+        opts,
+        changes: BTreeMap::new(),
+        not_compared: BTreeMap::new(),
+        unlisted: Vec::new(),
+        replaced: Vec::new(),
+        kept: Kept::default(),
+    };
+    let mut image = image.into_iter().peekable();
+    let mut container = container.into_iter().peekable();
+    let (mut last_image, mut last_container): (Option<String>, Option<String>) = (None, None);
+    loop {
+        if matches!(image.peek(), Some(Err(_))) {
+            if let Some(Err(e)) = image.next() {
+                return Err(e);
+            }
         }
-        let change = match image.get(path) {
+        if matches!(container.peek(), Some(Err(_))) {
+            if let Some(Err(e)) = container.next() {
+                return Err(e);
+            }
+        }
+        let order = match (image.peek(), container.peek()) {
+            (None, None) => break,
+            (Some(Ok(i)), Some(Ok(c))) => entry(i).path.cmp(&entry(c).path),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            _ => std::cmp::Ordering::Greater,
+        };
+        let i = match order {
+            std::cmp::Ordering::Greater => None,
+            _ => image.next().and_then(Result::ok),
+        };
+        let c = match order {
+            std::cmp::Ordering::Less => None,
+            _ => container.next().and_then(Result::ok),
+        };
+        let i = i.filter(|i| in_order(&mut last_image, &entry(i).path));
+        let c = c.filter(|c| in_order(&mut last_container, &entry(c).path));
+        if i.is_some() {
+            j.kept.image_entries += 1;
+        }
+        match (i, c) {
+            (i, Some(c)) => j.in_container(i.as_ref().map(entry), entry(&c)),
+            (Some(i), None) => j.image_only(entry(&i)),
+            (None, None) => {}
+        }
+    }
+    Ok(j.finish())
+}
+
+/// The entry a stream item holds.
+fn entry<E: Borrow<FileEntry>>(e: &E) -> &FileEntry {
+    e.borrow()
+}
+
+/// Whether `path` comes after `last` (then it becomes `last`).
+fn in_order(last: &mut Option<String>, path: &str) -> bool {
+    if last.as_deref().is_some_and(|l| l >= path) {
+        return false;
+    }
+    *last = Some(path.to_string());
+    true
+}
+
+/// The state of [`diff_sorted`]'s merge join.
+struct Join<'a, 'o> {
+    around: &'a Around<'a>,
+    opts: &'o DiffOptions,
+    changes: BTreeMap<String, Change>,
+    not_compared: BTreeMap<String, NotCompared>,
+    unlisted: Vec<Change>,
+    /// Directories replaced (opaque in the writable layer), met so far: they come before the
+    /// paths below them.
+    replaced: Vec<String>,
+    kept: Kept,
+}
+
+impl Join<'_, '_> {
+    /// A path the container has, with the image's entry if it has one.
+    fn in_container(&mut self, i: Option<&FileEntry>, c: &FileEntry) {
+        let path = &c.path;
+        let writable = self.around.writable;
+        let opts = self.opts;
+        if c.kind == Kind::Dir {
+            self.kept.container.insert(path.clone(), c.clone());
+            if let Some(i) = i.filter(|i| i.kind == Kind::Dir) {
+                self.kept.image.insert(path.clone(), i.clone());
+            }
+        }
+        if path == "/" && !opts.all {
+            return;
+        }
+        let change = match i {
             None => Some(added(path, writable)),
-            Some(_) if container.unexplored.contains_key(path) => None,
-            Some(i) if docker => match compare_docker(i, c, writable) {
+            Some(_) if self.around.unexplored.contains_key(path) => None,
+            Some(i) if opts.rules == Rules::Docker => match compare_docker(i, c, writable) {
                 Some((ch, false)) if !opts.all => {
-                    unlisted.push(ch);
+                    self.keep(i, c);
+                    self.unlisted.push(ch);
                     None
                 }
                 other => other.map(|(ch, _)| ch),
@@ -356,51 +495,77 @@ pub fn diff(image: &FileIndex, container: &ContainerFs, opts: &DiffOptions) -> D
             Some(i) => compare(i, c, writable, opts),
         };
         if let Some(ch) = change {
-            changes.insert(path.clone(), ch);
+            if ch.reasons.contains(&Reason::Replaced) {
+                self.replaced.push(path.clone());
+            }
+            if let Some(i) = i {
+                self.kept.image.insert(path.clone(), i.clone());
+            }
+            self.kept.container.insert(path.clone(), c.clone());
+            self.changes.insert(path.clone(), ch);
         }
     }
-    let opaque: Vec<String> = changes
-        .values()
-        .filter(|c| c.reasons.contains(&Reason::Replaced))
-        .map(|c| c.path.clone())
-        .collect();
-    for path in image.keys() {
-        if container.files.contains_key(path) {
-            continue;
-        }
-        if let Some((root, why)) = unknown_below(path, container) {
-            let e = not_compared.entry(root.to_string()).or_insert_with(|| NotCompared {
-                path: root.to_string(),
-                why: why.to_string(),
-                image_entries: 0,
-            });
+
+    fn keep(&mut self, i: &FileEntry, c: &FileEntry) {
+        self.kept.image.insert(i.path.clone(), i.clone());
+        self.kept.container.insert(c.path.clone(), c.clone());
+    }
+
+    /// A path only the image has: deleted, or not compared where the container is unknown.
+    /// Everything of the container this needs (its directories above the path, the replaced
+    /// directories) comes before the path and has been met.
+    fn image_only(&mut self, i: &FileEntry) {
+        let path = &i.path;
+        let dirs = &self.kept.container;
+        let is_dir = |p: &str| dirs.get(p).is_some_and(|e| e.kind == Kind::Dir);
+        if let Some((root, why)) = unknown_below(path, self.around.unexplored, is_dir) {
+            let e = self
+                .not_compared
+                .entry(root.to_string())
+                .or_insert_with(|| NotCompared {
+                    path: root.to_string(),
+                    why: why.to_string(),
+                    image_entries: 0,
+                });
             e.image_entries += 1;
-            continue;
+            return;
         }
-        if opaque.iter().any(|o| is_below(path, o)) {
-            continue;
+        if self.replaced.iter().any(|o| is_below(path, o)) {
+            return;
         }
-        let parent_is_dir = tree::parent(path)
-            .and_then(|p| container.files.get(p))
-            .is_some_and(|p| p.kind == Kind::Dir);
-        if parent_is_dir {
-            changes.insert(path.clone(), deleted(path, writable));
+        if tree::parent(path).is_some_and(is_dir) {
+            self.kept.image.insert(path.clone(), i.clone());
+            self.changes.insert(path.clone(), deleted(path, self.around.writable));
         }
     }
-    if !opts.all {
-        let made = |p: &str| opts.runtime_made.stage_of(p, writable) == Some(Stage::BeforeParents);
-        changes.retain(|path, c| !made(path) && !touched_by_runtime(c, writable, made));
-        unlisted.retain(|c: &Change| opts.runtime_made.stage_of(&c.path, writable).is_none());
-    }
-    add_parents(&mut changes, docker);
-    let changes = changes
-        .into_values()
-        .filter(|c| opts.all || opts.runtime_made.stage_of(&c.path, writable) != Some(Stage::AfterParents))
-        .collect();
-    Diff {
-        changes,
-        not_compared: not_compared.into_values().collect(),
-        unlisted,
+
+    fn finish(self) -> (Diff, Kept) {
+        let Join {
+            opts,
+            around,
+            mut changes,
+            not_compared,
+            mut unlisted,
+            kept,
+            ..
+        } = self;
+        let writable = around.writable;
+        if !opts.all {
+            let made = |p: &str| opts.runtime_made.stage_of(p, writable) == Some(Stage::BeforeParents);
+            changes.retain(|path, c| !made(path) && !touched_by_runtime(c, writable, made));
+            unlisted.retain(|c: &Change| opts.runtime_made.stage_of(&c.path, writable).is_none());
+        }
+        add_parents(&mut changes, opts.rules == Rules::Docker);
+        let changes = changes
+            .into_values()
+            .filter(|c| opts.all || opts.runtime_made.stage_of(&c.path, writable) != Some(Stage::AfterParents))
+            .collect();
+        let d = Diff {
+            changes,
+            not_compared: not_compared.into_values().collect(),
+            unlisted,
+        };
+        (d, kept)
     }
 }
 
@@ -621,19 +786,24 @@ pub fn same_time(a: Option<i64>, b: Option<i64>) -> bool {
     a_s == b_s || (b_n == 0 && a_s == b_s - 1) || (a_n == 0 && a_s - 1 == b_s)
 }
 
-/// The container path below which `path` is unknown, with the reason.
-fn unknown_below<'c>(path: &str, container: &'c ContainerFs) -> Option<(&'c str, &'c str)> {
+/// The container path below which `path` is unknown, with the reason: a directory the collector
+/// did not enter (or an entry it could not examine), or a pseudo filesystem root it did not
+/// index as a directory (`is_dir`).
+fn unknown_below<'c>(
+    path: &str,
+    unexplored: &'c BTreeMap<String, String>,
+    is_dir: impl Fn(&str) -> bool,
+) -> Option<(&'c str, &'c str)> {
     let mut p = Some(path);
     while let Some(dir) = p {
-        if let Some((k, why)) = container.unexplored.get_key_value(dir) {
+        if let Some((k, why)) = unexplored.get_key_value(dir) {
             return Some((k.as_str(), why.as_str()));
         }
         p = tree::parent(dir);
     }
-    PSEUDO_ROOTS.iter().find_map(|root| {
-        let entered = container.files.get(*root).is_some_and(|e| e.kind == Kind::Dir);
-        (is_below(path, root) && !entered).then_some((*root, "pseudo filesystem: not indexed"))
-    })
+    PSEUDO_ROOTS
+        .iter()
+        .find_map(|root| (is_below(path, root) && !is_dir(root)).then_some((*root, "pseudo filesystem: not indexed")))
 }
 
 /// Whether `path` lies strictly below the directory `dir`.

@@ -25,7 +25,6 @@
 //! sources are read (`mactime` sorts).
 
 mod format;
-mod sort;
 pub mod timesketch;
 
 pub use format::{Format, body_line, body_name, csv_field, tsk_mode};
@@ -37,11 +36,11 @@ use crate::members::{BOOT, CONTAINER, PROCESSES, TREE_INDEX, UPPER_CHANGES};
 use crate::target::Target;
 use crate::time::parse_rfc3339;
 use forensic_bundle::verify::{OpenReader, Report};
+use forensic_disk::spill::{self, Sorter};
 use forensic_evidence::records::container::ContainerJson;
 use forensic_evidence::records::upper::{Change as UpperChangeKind, UpperChange};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sort::Sorter;
 use std::io::Write;
 
 /// One timeline event.
@@ -101,7 +100,7 @@ impl TimelineOptions {
             all_alerts: false,
             files: FileScope::All,
             max_in_memory: 200_000,
-            max_sort_bytes: sort::DEFAULT_MAX_BYTES,
+            max_sort_bytes: spill::DEFAULT_MAX_BYTES,
             max_audit_requests: forensic_audit::ScanLimits::default().max_results,
         }
     }
@@ -189,7 +188,8 @@ impl Builder<'_> {
             Dest::Sorted(s, format) => {
                 let mut line = Vec::new();
                 format::event(*format, &e, &mut line)?;
-                s.push(e.time_ns, line)?;
+                s.push(spill::time_key(e.time_ns).to_vec(), line)
+                    .map_err(AnalysisError::Spool)?;
             }
             Dest::Body(out) => {
                 if format::body_event(&e, *out)? {
@@ -331,11 +331,10 @@ pub fn write_timeline<S: OpenReader + ?Sized>(
     }
     let mut written = b.written;
     if let Dest::Sorted(sorter, _) = b.dest {
-        sorter.finish(|line| {
-            out.write_all(line)?;
+        for record in sorter.finish().map_err(AnalysisError::Spool)? {
+            out.write_all(&record.map_err(AnalysisError::Spool)?.payload)?;
             written += 1;
-            Ok(())
-        })?;
+        }
     }
     out.flush()?;
     Ok(TimelineSummary { written, notes })

@@ -167,6 +167,54 @@ fn the_image_from_the_bundle_merges_the_lower_layers() {
     );
 }
 
+/// The sorted readers (spilled at every entry here) give what the in-memory ones give, in path
+/// order, and the diff over them is the in-memory diff.
+#[test]
+fn the_sorted_readers_and_diff_agree_with_the_in_memory_ones() {
+    let bytes = bundle(&members());
+    let manifest = manifest_of(&bytes);
+    let open = || BundleEvidence::open(&bytes[..], Some(&manifest), Check::Strict, ReadLimits::default()).unwrap();
+    let (mut a, mut b) = (open(), open());
+    let fs = a.container().unwrap();
+    let image = a.image_from_layers().unwrap();
+    let sorted = b.container_sorted(1).unwrap();
+    assert_eq!(sorted.unexplored, fs.unexplored);
+    assert_eq!(sorted.writable, fs.writable);
+    let entries: Vec<FileEntry> = sorted.entries.collect::<Result<_, _>>().unwrap();
+    assert_eq!(entries, fs.files.values().cloned().collect::<Vec<_>>());
+    let merged: Vec<FileEntry> = b
+        .image_from_layers_sorted(1)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(merged, image.values().cloned().collect::<Vec<_>>());
+    assert_eq!(b.layer_mismatches(), a.layer_mismatches());
+    let around = crate::diff::Around {
+        unexplored: &fs.unexplored,
+        writable: fs.writable.as_ref(),
+    };
+    for opts in [
+        crate::diff::DiffOptions::default(),
+        crate::diff::DiffOptions::docker(true),
+    ] {
+        let expected = crate::diff::diff(&image, &fs, &opts);
+        let (got, kept) = crate::diff::diff_sorted(
+            b.image_from_layers_sorted(1).unwrap(),
+            b.container_sorted(1).unwrap().entries,
+            &around,
+            &opts,
+        )
+        .unwrap();
+        assert_eq!(got, expected);
+        assert!(!got.changes.is_empty());
+        assert_eq!(kept.image_entries, image.len() as u64);
+        for c in &got.changes {
+            assert_eq!(kept.image.get(&c.path), image.get(&c.path), "{}", c.path);
+            assert_eq!(kept.container.get(&c.path), fs.files.get(&c.path), "{}", c.path);
+        }
+    }
+}
+
 #[test]
 fn members_are_checked_against_the_manifest_as_they_are_read() {
     let good = bundle(&members());

@@ -98,6 +98,7 @@ pub fn run(args: Args) -> Result<u8> {
     let Some(opened) = open_verified(&args.bundle, args.force, &args.trust, "export")? else {
         return Ok(EXIT_FAILED);
     };
+    let temp = view::path(out.temp_path());
     let written = {
         let mut w = BufWriter::with_capacity(256 * 1024, out.file_mut());
         let written = match args.format {
@@ -105,8 +106,7 @@ pub fn run(args: Args) -> Result<u8> {
             FormatArg::Timesketch => write_timesketch(&opened, Format::Timesketch, args.all, &mut w)?,
             FormatArg::Csv => write_timesketch(&opened, Format::TimesketchCsv, args.all, &mut w)?,
         };
-        w.flush()
-            .with_context(|| format!("writing {}", view::path(out.temp_path())))?;
+        w.flush().with_context(|| format!("writing {temp}"))?;
         written
     };
     let dest = out.commit()?;
@@ -138,7 +138,10 @@ pub fn run(args: Args) -> Result<u8> {
 /// path as given.
 fn write_case(opened: &Opened, bundle_file: &str, out: &mut dyn Write) -> Result<Written> {
     let doc = case_document(opened.report(), bundle_file);
-    let nodes = doc["@graph"].as_array().map_or(0, Vec::len);
+    let nodes = doc
+        .get("@graph")
+        .and_then(serde_json::Value::as_array)
+        .map_or(0, Vec::len);
     serde_json::to_writer_pretty(&mut *out, &doc).context("writing the CASE document")?;
     writeln!(out)?;
     Ok(Written {

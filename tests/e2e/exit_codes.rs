@@ -185,7 +185,11 @@ fn every_command_exits_with_its_documented_code() {
         ("not verified", vec!["timeline", b], 1),
         ("not verified", vec!["audit", b, "exec"], 1),
         ("not verified", vec!["diff", b, "--image-from-bundle"], 1),
-        ("not verified", vec!["export", b, "--format", "timesketch", "-o", &o7], 1),
+        (
+            "not verified",
+            vec!["export", b, "--format", "timesketch", "-o", &o7],
+            1,
+        ),
         (
             "not verified",
             vec!["custody", "annotate", b, "--key", s(&lab), "--note", "x"],

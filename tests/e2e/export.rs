@@ -21,7 +21,13 @@ fn export(bundle: &Path, format: &str, out: &Path, extra: &[&str], want: i32) ->
     let mut args = vec!["export", s(bundle), "--format", format, "-o", s(out), "--json"];
     args.extend_from_slice(extra);
     let o = run(&args);
-    assert_eq!(code(&o), want, "export {format} {extra:?}: {}{}", stdout(&o), stderr(&o));
+    assert_eq!(
+        code(&o),
+        want,
+        "export {format} {extra:?}: {}{}",
+        stdout(&o),
+        stderr(&o)
+    );
     json(&o)
 }
 
@@ -42,7 +48,12 @@ fn timeline_events(bundle: &Path, extra: &[&str]) -> Vec<Value> {
 
 /// Runs Python on `script` with `args`, which must succeed; its stdout.
 fn python(script: &str, args: &[&str]) -> String {
-    let o = Command::new("python3").arg("-c").arg(script).args(args).output().unwrap();
+    let o = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "python3: {}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8(o.stdout).unwrap()
 }
@@ -60,7 +71,8 @@ print((d.days * 86400 + d.seconds) * 1000000 + d.microseconds)\n";
 
 /// The rows of a CSV file as Python's `csv` module reads them.
 fn python_csv(path: &Path) -> Vec<Vec<String>> {
-    let script = "import csv, json, sys\nprint(json.dumps(list(csv.reader(open(sys.argv[1], newline='', encoding='utf-8')))))";
+    let script =
+        "import csv, json, sys\nprint(json.dumps(list(csv.reader(open(sys.argv[1], newline='', encoding='utf-8')))))";
     serde_json::from_str(&python(script, &[s(path)])).unwrap()
 }
 
@@ -73,9 +85,16 @@ fn assert_rows_are_the_events(rows: &[Value], events: &[Value], micros: &[i64]) 
         assert_eq!(row["message"], e["description"], "{row}");
         assert_eq!(row["time_ns"], e["time_ns"], "{row}");
         assert_eq!(row["timestamp"], json!(ns.div_euclid(1000)), "{row}");
-        assert_eq!(*us, ns.div_euclid(1000), "Python reads the datetime to the microsecond: {row}");
+        assert_eq!(
+            *us,
+            ns.div_euclid(1000),
+            "Python reads the datetime to the microsecond: {row}"
+        );
         let dt = row["datetime"].as_str().unwrap();
-        assert!(dt.ends_with("+00:00") && dt.len() == "2024-05-07T18:54:19.341081180+00:00".len(), "{dt}");
+        assert!(
+            dt.ends_with("+00:00") && dt.len() == "2024-05-07T18:54:19.341081180+00:00".len(),
+            "{dt}"
+        );
         let parsed = chrono::DateTime::parse_from_rfc3339(dt).unwrap();
         assert_eq!(parsed.timestamp_nanos_opt(), Some(ns), "{row}");
         for k in ["source", "kind", "evidence"] {
@@ -120,7 +139,9 @@ fn assert_csv_is_the_events(rows: &[Vec<String>], events: &[Value]) {
         let ns = e["time_ns"].as_i64().unwrap();
         assert_eq!(row[0], e["description"].as_str().unwrap());
         assert_eq!(
-            chrono::DateTime::parse_from_rfc3339(&row[1]).unwrap().timestamp_nanos_opt(),
+            chrono::DateTime::parse_from_rfc3339(&row[1])
+                .unwrap()
+                .timestamp_nanos_opt(),
             Some(ns)
         );
         assert_eq!(row[3], ns.div_euclid(1000).to_string());
@@ -193,7 +214,9 @@ fn a_collected_container_exports_to_case_and_timesketch_as_ls_and_timeline_show_
     let tag = format!("e{}", std::process::id());
     let image = Image::build_with(w, &tag, &[("etc/export-e2e", tag.as_bytes())]);
     let c = Container::start(&image, &format!("forensic-e2e-{tag}"));
-    c.sh("echo planted > /tmp/dropped && mkdir -p /root/.ssh && echo 'ssh-ed25519 AAAA x' > /root/.ssh/authorized_keys");
+    c.sh(
+        "echo planted > /tmp/dropped && mkdir -p /root/.ssh && echo 'ssh-ed25519 AAAA x' > /root/.ssh/authorized_keys",
+    );
     let (key, key_pub) = keygen(w, "responder");
     let (lab, lab_pub) = keygen(w, "lab");
     let bundle = w.join("case17.zip");
@@ -211,7 +234,17 @@ fn a_collected_container_exports_to_case_and_timesketch_as_ls_and_timeline_show_
         ],
     );
     for args in [
-        vec!["custody", "transfer", s(&bundle), "--key", s(&key), "--to", s(&lab_pub), "--actor", "collector"],
+        vec![
+            "custody",
+            "transfer",
+            s(&bundle),
+            "--key",
+            s(&key),
+            "--to",
+            s(&lab_pub),
+            "--actor",
+            "collector",
+        ],
         vec!["custody", "receive", s(&bundle), "--key", s(&lab), "--actor", "lab"],
     ] {
         let o = run(&args);
@@ -235,7 +268,16 @@ fn a_collected_container_exports_to_case_and_timesketch_as_ls_and_timeline_show_
     // Node for node what ls, verify and custody log show.
     let ls = json(&run(&["ls", s(&bundle), "--json"]));
     let ver = json(&run(&["verify", s(&bundle), "--json"]));
-    let log = json(&run(&["custody", "log", s(&bundle), "--json", "--trust", s(trust[0]), "--trust", s(trust[1])]));
+    let log = json(&run(&[
+        "custody",
+        "log",
+        s(&bundle),
+        "--json",
+        "--trust",
+        s(trust[0]),
+        "--trust",
+        s(trust[1]),
+    ]));
     let members = ls["members"].as_array().unwrap();
     let entries = log["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 3, "sealed, transferred, received: {log:#}");
@@ -243,7 +285,10 @@ fn a_collected_container_exports_to_case_and_timesketch_as_ls_and_timeline_show_
         .iter()
         .map(|m| {
             let name = m["name"].as_str().unwrap().to_string();
-            (name, (m["size"].as_u64(), Some(m["sha256"].as_str().unwrap().to_string())))
+            (
+                name,
+                (m["size"].as_u64(), Some(m["sha256"].as_str().unwrap().to_string())),
+            )
         })
         .collect();
     want.insert(
@@ -256,25 +301,36 @@ fn a_collected_container_exports_to_case_and_timesketch_as_ls_and_timeline_show_
     let b = bundle_node(graph, s(&bundle));
     assert_eq!(b["core:hasFacet"][0]["observable:fileName"], "case17.zip");
     let described = b["core:description"].as_str().unwrap();
-    assert!(described.starts_with(&format!("forensic bundle {bundle_id} ")), "{described}");
+    assert!(
+        described.starts_with(&format!("forensic bundle {bundle_id} ")),
+        "{described}"
+    );
     assert!(described.contains("verified when exported"), "{described}");
     let relationships = of_type(graph, "core:Relationship");
     assert_eq!(relationships.len(), members.len() + 1, "each member and manifest.cbor");
-    assert!(relationships.iter().all(|r| r["core:kindOfRelationship"] == "Contained_Within"
-        && r["core:target"]["@id"] == b["@id"]));
+    assert!(
+        relationships
+            .iter()
+            .all(|r| r["core:kindOfRelationship"] == "Contained_Within" && r["core:target"]["@id"] == b["@id"])
+    );
     // The collection and each custody entry are actions; each entry a provenance record.
     let actions = of_type(graph, "investigation:InvestigativeAction");
     let names: Vec<&str> = actions.iter().map(|a| a["core:name"].as_str().unwrap()).collect();
     assert_eq!(names, ["collection", "sealed", "transferred", "received"]);
     let records = of_type(graph, "investigation:ProvenanceRecord");
     assert_eq!(records.len(), 3);
-    assert!(records.iter().all(|r| r["investigation:exhibitNumber"] == "E-7"), "{records:?}");
+    assert!(
+        records.iter().all(|r| r["investigation:exhibitNumber"] == "E-7"),
+        "{records:?}"
+    );
     let entry_hashes: Vec<&str> = of_type(graph, "observable:ObservableObject")
         .iter()
         .filter(|n| n["core:name"].as_str().unwrap().starts_with("custody.cbor entry "))
         .map(|n| {
             assert_eq!(n["core:hasFacet"][1]["observable:signatureVerified"], true, "{n}");
-            n["core:hasFacet"][0]["observable:hash"][0]["types:hashValue"]["@value"].as_str().unwrap()
+            n["core:hasFacet"][0]["observable:hash"][0]["types:hashValue"]["@value"]
+                .as_str()
+                .unwrap()
         })
         .collect();
     let log_hashes: Vec<&str> = entries.iter().map(|e| e["entry_sha256"].as_str().unwrap()).collect();
@@ -286,10 +342,20 @@ fn a_collected_container_exports_to_case_and_timesketch_as_ls_and_timeline_show_
     // Signers: one identity per name and key, and the examiner.
     let mut identities: Vec<(&str, &str)> = of_type(graph, "identity:Identity")
         .iter()
-        .map(|i| (i["core:name"].as_str().unwrap(), i["core:description"].as_str().unwrap()))
+        .map(|i| {
+            (
+                i["core:name"].as_str().unwrap(),
+                i["core:description"].as_str().unwrap(),
+            )
+        })
         .collect();
     identities.sort();
-    let fp = |e: &Value| format!("signs with the Ed25519 key whose SHA-256 fingerprint is {}", e["fingerprint"].as_str().unwrap());
+    let fp = |e: &Value| {
+        format!(
+            "signs with the Ed25519 key whose SHA-256 fingerprint is {}",
+            e["fingerprint"].as_str().unwrap()
+        )
+    };
     let (sealer, lab_fp) = (fp(&entries[0]), fp(&entries[2]));
     assert_eq!(fp(&entries[1]), sealer, "the collector transfers with the sealing key");
     assert_eq!(
@@ -307,7 +373,12 @@ fn a_collected_container_exports_to_case_and_timesketch_as_ls_and_timeline_show_
         .find(|n| n["@id"] == collection["action:object"][0]["@id"])
         .unwrap();
     assert_eq!(target["core:name"], c.name.as_str());
-    let tags: BTreeSet<&str> = target["core:tag"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    let tags: BTreeSet<&str> = target["core:tag"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
     assert!(tags.contains(format!("container_name={}", c.name).as_str()), "{tags:?}");
     assert!(tags.contains("runtime=podman"), "{tags:?}");
     assert_eq!(collection["action:result"].as_array().unwrap().len(), members.len() + 2);
@@ -329,7 +400,10 @@ fn a_collected_container_exports_to_case_and_timesketch_as_ls_and_timeline_show_
         let ts = w.join(format!("ts{}.jsonl", scope.len()));
         let v = export(&bundle, "timesketch", &ts, scope, 0);
         assert_eq!(v["written"], events.len(), "{v}");
-        assert_eq!((&v["unit"], &v["format"], &v["verified"], &v["forced"]), (&json!("events"), &json!("timesketch"), &json!(true), &json!(false)));
+        assert_eq!(
+            (&v["unit"], &v["format"], &v["verified"], &v["forced"]),
+            (&json!("events"), &json!("timesketch"), &json!(true), &json!(false))
+        );
         let text = std::fs::read_to_string(&ts).unwrap();
         let rows = jsonl(&text);
         assert_rows_are_the_events(&rows, &events, &python_micros(&ts));
@@ -346,7 +420,11 @@ fn a_collected_container_exports_to_case_and_timesketch_as_ls_and_timeline_show_
         let csv = w.join(format!("ts{}.csv", scope.len()));
         let v = export(&bundle, "csv", &csv, scope, 0);
         assert_eq!(v["written"], events.len(), "{v}");
-        assert!(std::fs::read_to_string(&csv).unwrap().starts_with(&format!("{CSV_HEADER}\n")));
+        assert!(
+            std::fs::read_to_string(&csv)
+                .unwrap()
+                .starts_with(&format!("{CSV_HEADER}\n"))
+        );
         assert_csv_is_the_events(&python_csv(&csv), &events);
         if scope.is_empty() {
             let planted: Vec<&Value> = rows.iter().filter(|r| r["path"] == "/tmp/dropped").collect();
@@ -380,7 +458,10 @@ fn a_bundle_that_does_not_verify_is_refused_or_marked_and_no_output_is_overwritt
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect()
     };
-    let failures = json(&run(&["verify", s(&bad), "--json"]))["failures"].as_array().unwrap().len();
+    let failures = json(&run(&["verify", s(&bad), "--json"]))["failures"]
+        .as_array()
+        .unwrap()
+        .len();
     assert!(failures > 0);
 
     // Refused: exit 1, nothing written, not even the temporary file.
@@ -447,8 +528,19 @@ fn a_bundle_that_does_not_verify_is_refused_or_marked_and_no_output_is_overwritt
     let nothing = out.join("nothing");
     let o = run(&["export", s(&good), "--format", "case", "--all", "-o", s(&nothing)]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
-    assert!(stderr(&o).contains("--all applies to --format timesketch and csv only"), "{}", stderr(&o));
-    let o = run(&["export", s(&root.join("missing.zip")), "--format", "csv", "-o", s(&nothing)]);
+    assert!(
+        stderr(&o).contains("--all applies to --format timesketch and csv only"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&[
+        "export",
+        s(&root.join("missing.zip")),
+        "--format",
+        "csv",
+        "-o",
+        s(&nothing),
+    ]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert_eq!(listing().len(), 3, "{:?}", listing());
 
@@ -457,8 +549,5 @@ fn a_bundle_that_does_not_verify_is_refused_or_marked_and_no_output_is_overwritt
     let o = run(&["export", s(&good), "--format", "csv", "-o", s(&ok)]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let rows = std::fs::read_to_string(&ok).unwrap().lines().count() - 1;
-    assert_eq!(
-        stdout(&o),
-        format!("exported {rows} events to {} (csv)\n", s(&ok))
-    );
+    assert_eq!(stdout(&o), format!("exported {rows} events to {} (csv)\n", s(&ok)));
 }

@@ -361,8 +361,8 @@ fn a_collected_container_exports_to_case_and_timesketch_as_ls_and_timeline_show_
     assert_eq!(
         identities,
         [
-            ("A. Responder", "the examiner named in the manifest's case record"),
             ("A. Responder", sealer.as_str()),
+            ("A. Responder", "the examiner named in the manifest's case record"),
             ("collector", sealer.as_str()),
             ("lab", lab_fp.as_str()),
         ]

@@ -1,11 +1,11 @@
 //! `forensic timeline`: one time-ordered view across a verified bundle's sources.
 
-use crate::cmd_show::open_verified;
+use crate::cmd_show::{Opened, open_verified};
 use crate::{EXIT_FAILED, EXIT_OK, view};
 use anyhow::{Context as _, Result};
 use forensic_analysis::target::Target;
 use forensic_analysis::time::parse_bound;
-use forensic_analysis::timeline::{FileScope, Format, TimelineOptions, write_timeline};
+use forensic_analysis::timeline::{FileScope, Format, TimelineOptions, TimelineSummary, write_timeline};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
@@ -124,9 +124,19 @@ pub fn run(args: Args) -> Result<u8> {
             Format::Csv | Format::Jsonl | Format::Timesketch | Format::TimesketchCsv => {}
         }
     }
+    write_events(&opened, &opts, out)?;
+    Ok(crate::gate::exit_code(&opened.bundle, EXIT_OK))
+}
+
+/// Writes the timeline of an opened bundle to `out` (flushed), then its notes (what was left
+/// out) and the reader's warnings on stderr; `timeline` and `export` write their events here.
+///
+/// # Errors
+/// A member cannot be read or is not intact, or `out` cannot be written.
+pub fn write_events(opened: &Opened, opts: &TimelineOptions, out: &mut dyn Write) -> Result<TimelineSummary> {
     let mut ev = opened.evidence()?;
     let summary =
-        write_timeline(&mut ev, opened.report(), &opts, out).with_context(|| format!("reading {}", opened.shown))?;
+        write_timeline(&mut ev, opened.report(), opts, out).with_context(|| format!("reading {}", opened.shown))?;
     out.flush()?;
     let mut err = std::io::stderr().lock();
     for n in &summary.notes {
@@ -135,5 +145,5 @@ pub fn run(args: Args) -> Result<u8> {
     for w in ev.warnings() {
         writeln!(err, "forensic: WARNING: {}", view::guard(w))?;
     }
-    Ok(crate::gate::exit_code(&opened.bundle, EXIT_OK))
+    Ok(summary)
 }

@@ -21,6 +21,7 @@ mod cmd_collect;
 mod cmd_collect_offline;
 mod cmd_custody;
 mod cmd_diff;
+mod cmd_export;
 mod cmd_extract;
 mod cmd_keygen;
 mod cmd_ls;
@@ -114,6 +115,8 @@ enum Command {
     Show(Box<cmd_show::Args>),
     /// One time-ordered view across the bundle's sources (text, CSV, JSON Lines, mactime body file).
     Timeline(cmd_timeline::Args),
+    /// Export a bundle for other forensic tools: CASE/UCO JSON-LD, or its timeline for Timesketch.
+    Export(cmd_export::Args),
     /// Query a Kubernetes audit log (a bundle's, or a file): pod timeline, creator, exec sessions,
     /// secret access, RBAC changes, impersonation.
     Audit(Box<cmd_audit::Args>),
@@ -137,6 +140,7 @@ fn main() -> ExitCode {
         Command::Cat(a) => cmd_cat::run(a),
         Command::Show(a) => cmd_show::run(*a),
         Command::Timeline(a) => cmd_timeline::run(a),
+        Command::Export(a) => cmd_export::run(a),
         Command::Audit(a) => cmd_audit::run(*a),
         Command::Archive(c) => cmd_archive::run(c),
     };

@@ -87,7 +87,7 @@ fn help_codes(cmd: &str) -> BTreeSet<u8> {
 #[test]
 fn readme_and_every_help_document_the_same_codes() {
     let commands = readme_commands();
-    assert_eq!(commands.len(), 19, "{commands:?}");
+    assert_eq!(commands.len(), 20, "{commands:?}");
     for (cmd, readme_codes) in &commands {
         let help = help_codes(cmd);
         assert_eq!(&help, readme_codes, "{cmd}: --help vs README");
@@ -163,6 +163,7 @@ fn every_command_exits_with_its_documented_code() {
     let out = |n: &str| root.join(n).to_str().unwrap().to_string();
     let (g, b, c, nf) = (s(&good), s(&bad), s(&crc), s(&missing));
     let (o1, o2, o3, o4, o5) = (out("o1"), out("o2"), out("o3"), out("o4"), out("o5"));
+    let (o6, o7, o8, o9) = (out("o6"), out("o7"), out("o8"), out("o9"));
     let cases: Vec<(&str, Vec<&str>, i32)> = vec![
         // Intact, and done.
         ("ok", vec!["verify", g], 0),
@@ -173,6 +174,7 @@ fn every_command_exits_with_its_documented_code() {
         ("ok", vec!["show", g, "summary"], 0),
         ("ok", vec!["timeline", g], 0),
         ("ok", vec!["audit", g, "exec"], 0),
+        ("ok", vec!["export", g, "--format", "case", "-o", &o6], 0),
         // Does not verify.
         ("not verified", vec!["verify", b], 1),
         ("not verified", vec!["ls", b], 1),
@@ -183,6 +185,11 @@ fn every_command_exits_with_its_documented_code() {
         ("not verified", vec!["timeline", b], 1),
         ("not verified", vec!["audit", b, "exec"], 1),
         ("not verified", vec!["diff", b, "--image-from-bundle"], 1),
+        (
+            "not verified",
+            vec!["export", b, "--format", "timesketch", "-o", &o7],
+            1,
+        ),
         (
             "not verified",
             vec!["custody", "annotate", b, "--key", s(&lab), "--note", "x"],
@@ -198,6 +205,7 @@ fn every_command_exits_with_its_documented_code() {
         ("forced", vec!["timeline", b, "--force"], 1),
         ("forced", vec!["timeline", b, "--force", "--format", "jsonl"], 1),
         ("forced", vec!["audit", b, "exec", "--force"], 1),
+        ("forced", vec!["export", b, "--format", "csv", "-o", &o8, "--force"], 1),
         // Could not run.
         ("trouble", vec!["verify", nf], 2),
         ("trouble", vec!["ls", nf], 2),
@@ -210,6 +218,8 @@ fn every_command_exits_with_its_documented_code() {
         ("trouble", vec!["timeline", nf], 2),
         ("trouble", vec!["audit", nf, "exec"], 2),
         ("trouble", vec!["diff", nf, "--image-from-bundle"], 2),
+        ("trouble", vec!["export", nf, "--format", "case", "-o", &o9], 2),
+        ("trouble", vec!["export", g, "--format", "case", "-o", &o6], 2),
         ("trouble", vec!["diff", g, "--image", "localhost/app:1"], 2),
         ("trouble", vec!["keygen", "-o", &o5], 0),
         ("trouble", vec!["keygen", "-o", &o5], 2),

@@ -20,6 +20,7 @@ mod diff;
 mod dockerd;
 mod examiner_view;
 mod exit_codes;
+mod export;
 mod extract;
 mod hostile;
 mod hostile_container;

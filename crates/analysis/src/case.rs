@@ -6,10 +6,11 @@
 //! docs/export.md:
 //!
 //! - the collection: an `investigation:InvestigativeAction` named `collection` (start: the first
-//!   section's start; end: the manifest's creation), `action:instrument` the collecting tool (a
-//!   `tool:Tool` with its name and version), `action:performer` the examiner of the case (or the
-//!   actor of the first custody entry), `action:object` the target container, `action:result`
-//!   the bundle, its manifest and every member;
+//!   section's start; end: the latest of the manifest's creation and the sections' ends),
+//!   `action:instrument` the collecting tool (a `tool:Tool` with its name and version),
+//!   `action:performer` the examiner of the case (or the actor of the first custody entry),
+//!   `action:object` the target container, `action:result` the bundle, its manifest and every
+//!   member;
 //! - the target container: an `observable:ObservableObject` (UCO has no container class) named
 //!   after the container, its id, runtime, image, pod, namespace and node as `core:tag`s
 //!   (`container_id=…`) and in its description;

@@ -16,7 +16,7 @@ pub enum DiskError {
         source: io::Error,
     },
     /// The output file already exists; it is never overwritten.
-    #[error("{} already exists; it was left untouched (bundles are never overwritten): choose another output path", .0.display())]
+    #[error("{} already exists; it was left untouched (forensic never overwrites a file): choose another output path", .0.display())]
     Exists(PathBuf),
     /// Another run is writing the same output file now: its temporary file, the claim on the
     /// destination, is held (locked) by a live process.

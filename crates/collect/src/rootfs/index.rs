@@ -24,7 +24,7 @@ use crate::rootfs::known::{Identity, Known, KnownDigests};
 use crate::rootfs::mounts::{MountMap, withheld_reason};
 use crate::rootfs::root::RootFs;
 use crate::rootfs::sys;
-use crate::rootfs::tarsplit::{CRC_64_ISO, Checked, LayerSums};
+use crate::rootfs::tarsplit::{Checked, Crc64Iso, LayerSums};
 use crate::rootfs::walk::{self, Descent, DirHandle, Entry, Skipped, Visit, WalkOptions, WalkStats, XattrPolicy};
 use forensic_bundle::manifest::{FileKind, Xattr};
 use forensic_evidence::RawBytes;
@@ -686,7 +686,7 @@ fn read_digests(file: &mut std::fs::File, size: u64, with_crc: bool) -> Result<(
             buf.resize(BUFFER_SIZE, 0);
         }
         let mut h = Sha256::new();
-        let mut crc = with_crc.then(|| CRC_64_ISO.digest());
+        let mut crc = with_crc.then(Crc64Iso::new);
         let mut done: u64 = 0;
         while done < size {
             let want = usize::try_from(size - done).unwrap_or(usize::MAX).min(buf.len());
@@ -943,7 +943,7 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(t.path().join("f"), b"HELLO\n").unwrap();
         use base64ct::Encoding;
-        let same = base64ct::Base64::encode_string(&CRC_64_ISO.checksum(b"same").to_be_bytes());
+        let same = base64ct::Base64::encode_string(&Crc64Iso::checksum(b"same").to_be_bytes());
         let record = format!(
             "{{\"type\":1,\"name\":\"f\",\"size\":6,\"payload\":\"YUw+7uLYEAA=\"}}\n\
              {{\"type\":1,\"name\":\"g\",\"size\":4,\"payload\":\"{same}\"}}\n"

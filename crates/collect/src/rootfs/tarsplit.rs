@@ -19,9 +19,39 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-/// CRC-64/ISO as Go's `hash/crc64` computes it with the `crc64.ISO` table (what tar-split records).
-/// Slice-by-16 tables: several times faster than one table, for 32 KiB of constants.
-pub const CRC_64_ISO: crc::Crc<u64, crc::Table<16>> = crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_GO_ISO);
+/// CRC-64/ISO as Go's `hash/crc64` computes it with the `crc64.ISO` table (what tar-split records),
+/// folded with carry-less multiplication where the CPU has it (`crc-fast`; measured here: 9.5 GB/s,
+/// against 1.1 GB/s for slice-by-16 tables and 1 GB/s for SHA-256), so that checking a lower-layer
+/// file against its record costs next to nothing beside hashing it.
+pub struct Crc64Iso(crc_fast::Digest);
+
+impl Crc64Iso {
+    /// A CRC of nothing yet.
+    pub fn new() -> Crc64Iso {
+        Crc64Iso(crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64GoIso))
+    }
+
+    /// Adds `bytes`.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// The CRC of everything added.
+    pub fn finalize(&self) -> u64 {
+        self.0.finalize()
+    }
+
+    /// The CRC of `bytes`.
+    pub fn checksum(bytes: &[u8]) -> u64 {
+        crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64GoIso, bytes)
+    }
+}
+
+impl Default for Crc64Iso {
+    fn default() -> Self {
+        Crc64Iso::new()
+    }
+}
 
 /// Bounds on one record.
 #[derive(Debug, Clone, Copy)]
@@ -287,15 +317,24 @@ mod tests {
     fn crc64_iso_is_gos() {
         // Go: crc64.Checksum([]byte("hello\n"), crc64.MakeTable(crc64.ISO)) = 0x614c3eeee2d81000,
         // the payload podman recorded above.
-        assert_eq!(CRC_64_ISO.checksum(b"hello\n"), 0x614c_3eee_e2d8_1000);
-        assert_eq!(CRC_64_ISO.checksum(b"123456789"), 0xb909_56c7_75a4_1001);
+        assert_eq!(Crc64Iso::checksum(b"hello\n"), 0x614c_3eee_e2d8_1000);
+        assert_eq!(Crc64Iso::checksum(b"123456789"), 0xb909_56c7_75a4_1001);
+        // Streamed in pieces that do not fall on the folding width, over more than one fold.
+        let long: Vec<u8> = (0..100_003u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let mut c = Crc64Iso::new();
+        for piece in long.chunks(4093) {
+            c.update(piece);
+        }
+        assert_eq!(c.finalize(), Crc64Iso::checksum(&long));
+        let table = crc::Crc::<u64>::new(&crc::CRC_64_GO_ISO);
+        assert_eq!(c.finalize(), table.checksum(&long), "the table-driven reference");
     }
 
     #[test]
     fn files_are_checked_by_size_and_crc() {
         let s = read(PODMAN).unwrap();
         assert_eq!(s.len(), 4);
-        let hello = CRC_64_ISO.checksum(b"hello\n");
+        let hello = Crc64Iso::checksum(b"hello\n");
         assert_eq!(s.check(b"f", 6, hello, 2), Checked::Ok);
         assert_eq!(s.check(b"f", 6, hello ^ 1, 1), Checked::Differs);
         assert_eq!(s.check(b"f", 7, hello, 1), Checked::Differs);

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Builds the collector container image: `forensic` on an empty base (FROM scratch: no registry is
+# needed, and nothing is in the image that an attacker could have changed on a base image), with
+# only what `forensic collect` needs at run time:
+#
+#   /usr/bin/forensic   the binary (a stripped copy; the entry point)
+#   the shared libraries `ldd` lists for it, at the paths the dynamic loader looks for them
+#   /tmp                (mode 1777) command outputs and spool files go to unlinked temporary files
+#   /var/run -> /run    the Docker socket's default path, /var/run/docker.sock, under the host's /run
+#   /evidence           the working directory: mount the output directory here
+#
+# Nothing else: `collect` execs no program it does not find on PATH (podman, crictl, kubectl and
+# journalctl are optional and absent here, so the image collects by --pid or through the containerd
+# and Docker sockets), reads no /etc file of its own (no user lookup, no DNS), and reads the host
+# through the mounts the run line gives it (README.md, "Install"):
+#
+#   podman run --rm --pid=host --uts=host --privileged \
+#     -v /run:/run -v /var/lib/containers:/var/lib/containers -v /var/lib/containerd:/var/lib/containerd \
+#     -v /var/log:/var/log:ro -v "$PWD":/evidence TAG collect --pid PID -o case.zip --key responder.key
+#
+# Usage: packaging/image/build.sh [--binary PATH] [--tag TAG]
+#   --binary PATH  the forensic binary (default: target/release/forensic)
+#   --tag TAG      the image's name (default: localhost/forensic-collector:VERSION)
+# Prints the tag and the image's size. Needs: podman, ldd (libc-bin), strip (binutils).
+set -euo pipefail
+umask 022
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+binary=$repo/target/release/forensic
+tag=
+usage() { sed -n 's/^# \{0,1\}//; /^Usage:/,/^Prints/p' "$0"; }
+while [ $# -gt 0 ]; do
+  case $1 in
+    --binary) binary=${2:?--binary needs a path}; shift 2 ;;
+    --tag) tag=${2:?--tag needs a name}; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "build.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+[ -x "$binary" ] || { echo "build.sh: $binary is not an executable (build it, or pass --binary)" >&2; exit 2; }
+version=$("$binary" --version | sed -n 's/^forensic //p')
+[ -n "$version" ] || { echo "build.sh: $binary --version does not name a version" >&2; exit 2; }
+tag=${tag:-localhost/forensic-collector:$version}
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+chmod 0755 "$work"
+rootfs=$work/rootfs
+install -D -m 0755 "$binary" "$rootfs/usr/bin/forensic"
+strip --strip-unneeded --remove-section=.comment --remove-section=.note "$rootfs/usr/bin/forensic"
+
+# Every library ldd resolves, and the loader (the line without "=>"), copied (not linked) to the
+# path the binary asks for: `libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x…)`,
+# `/lib64/ld-linux-x86-64.so.2 (0x…)`. linux-vdso has no file.
+libs=$(ldd "$rootfs/usr/bin/forensic" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+[ -n "$libs" ] || { echo "build.sh: ldd lists no libraries for $binary (is it dynamically linked?)" >&2; exit 2; }
+for lib in $libs; do
+  install -D -m 0755 "$(readlink -f "$lib")" "$rootfs$lib"
+done
+
+install -d -m 1777 "$rootfs/tmp"
+install -d -m 0755 "$rootfs/evidence" "$rootfs/run" "$rootfs/var"
+ln -s ../run "$rootfs/var/run"
+
+cat > "$work/Containerfile" << EOF
+FROM scratch
+COPY rootfs/ /
+WORKDIR /evidence
+ENTRYPOINT ["/usr/bin/forensic"]
+CMD ["--help"]
+LABEL org.opencontainers.image.title="forensic-collector" \\
+      org.opencontainers.image.version="$version" \\
+      org.opencontainers.image.description="forensic collect, from the host side (--pid=host --privileged)"
+EOF
+podman build --quiet --file "$work/Containerfile" --tag "$tag" "$work" > /dev/null
+size=$(podman image inspect --format '{{.Size}}' "$tag")
+echo "$tag $size bytes ($(awk -v b="$size" 'BEGIN { printf "%.1f MiB", b / 1048576 }'))"

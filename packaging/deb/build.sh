@@ -61,8 +61,12 @@ export SOURCE_DATE_EPOCH
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-root=$work/root
+# A source tree's layout, which dpkg-shlibdeps expects: debian/control, and the package's files
+# under debian/forensic.
+root=$work/debian/forensic
 chmod 0755 "$work"
+mkdir -p "$work/debian"
+printf 'Source: forensic\n\nPackage: forensic\nArchitecture: any\n' > "$work/debian/control"
 mkdir -m 0755 "$root"
 
 install -D -m 0755 "$binary" "$root/usr/bin/forensic"
@@ -84,13 +88,10 @@ install -D -m 0644 "$repo/packaging/deb/copyright" "$doc/copyright"
 gzip -9nc "$repo/README.md" > "$doc/README.md.gz"
 find "$root" -type d -exec chmod 0755 {} + -o -type f ! -path "$root/usr/bin/*" -exec chmod 0644 {} +
 
-# dpkg-shlibdeps reads debian/control of a source tree: a minimal one names the package.
-mkdir -p "$work/src/debian"
-printf 'Source: forensic\n\nPackage: forensic\nArchitecture: any\n' > "$work/src/debian/control"
-depends=$(cd "$work/src" && dpkg-shlibdeps -O -e"$forensic" | sed -n 's/^shlibs:Depends=//p')
+mkdir -m 0755 "$root/DEBIAN"
+depends=$(cd "$work" && dpkg-shlibdeps -O -edebian/forensic/usr/bin/forensic | sed -n 's/^shlibs:Depends=//p')
 [ -n "$depends" ] || { echo "build.sh: dpkg-shlibdeps found no dependencies of $binary" >&2; exit 2; }
 
-mkdir -m 0755 "$root/DEBIAN"
 (cd "$root" && find usr -type f -print0 | sort -z | xargs -0 md5sum) > "$root/DEBIAN/md5sums"
 cat > "$root/DEBIAN/control" << EOF
 Package: forensic
@@ -106,7 +107,8 @@ Description: ${summary,}
  forensic collects a running container's evidence from the host side, in the
  order of volatility, into one signed, self-verifying bundle (a ZIP file with a
  sealed manifest and a signed chain-of-custody log), and verifies, lists and
- examines such bundles offline. Man pages: forensic(1), forensic-collect(1), …
+ examines such bundles offline. One man page per command: forensic(1),
+ forensic-collect(1), forensic-verify(1) and the others.
 EOF
 chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/md5sums"
 

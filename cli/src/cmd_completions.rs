@@ -7,14 +7,12 @@ use std::io::Write;
 
 /// Write the completion script for a shell to stdout.
 #[derive(clap::Args)]
-#[command(
-    after_help = "Install (the Debian package does this for bash, zsh and fish):\n  \
+#[command(after_help = "Install (the Debian package does this for bash, zsh and fish):\n  \
 bash: forensic completions bash > /usr/share/bash-completion/completions/forensic\n  \
 zsh:  forensic completions zsh > /usr/share/zsh/vendor-completions/_forensic\n  \
 fish: forensic completions fish > /usr/share/fish/vendor_completions.d/forensic.fish\n\
 or for one session: source <(forensic completions bash).\n\
-Exit codes: 0 written; 2 could not run (an unknown shell)."
-)]
+Exit codes: 0 written; 2 could not run (an unknown shell).")]
 pub struct Args {
     /// The shell.
     #[arg(value_name = "SHELL")]

@@ -65,14 +65,22 @@ pub fn run(args: Args, cli: clap::Command) -> Result<u8> {
     pages(&cli, &mut all)?;
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     // Refuse before writing any, so that a refused run leaves the directory as it was.
-    if let Some(p) = all.iter().map(|p| dir.join(&p.file_name)).find(|p| p.symlink_metadata().is_ok()) {
-        bail!("{} already exists; refusing to overwrite it (nothing written)", p.display());
+    if let Some(p) = all
+        .iter()
+        .map(|p| dir.join(&p.file_name))
+        .find(|p| p.symlink_metadata().is_ok())
+    {
+        bail!(
+            "{} already exists; refusing to overwrite it (nothing written)",
+            p.display()
+        );
     }
     let mut out = std::io::stdout().lock();
     for page in all {
         let mut file = AtomicFile::create(&dir.join(&page.file_name))?;
         file.file_mut().write_all(&page.roff)?;
-        file.file_mut().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        file.file_mut()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
         writeln!(out, "{}", file.commit()?.display())?;
     }
     Ok(EXIT_OK)

@@ -155,11 +155,7 @@ pub fn collect_with_watchdog(args: &[&str], env: &[(&str, &str)]) -> std::proces
 
 /// Runs `command` to completion, capturing its output; killed after 600 s, and the test fails.
 pub fn output_with_watchdog(command: &mut Command, what: &str) -> std::process::Output {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let end = Instant::now() + Duration::from_secs(600);
     loop {
         if child.try_wait().unwrap().is_some() {

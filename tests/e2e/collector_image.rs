@@ -115,10 +115,15 @@ fn the_collector_image_collects_a_podman_container_from_the_host() {
     let image = CollectorImage::build(&format!("localhost/forensic-collector-e2e:{id}"));
 
     // Only the binary, its libraries and the directories collect needs.
-    let mut want: BTreeSet<String> = ["/usr/bin/forensic f 755", "/tmp d 1777", "/evidence d 755", "/run d 755"]
-        .into_iter()
-        .map(str::to_string)
-        .collect();
+    let mut want: BTreeSet<String> = [
+        "/usr/bin/forensic f 755",
+        "/tmp d 1777",
+        "/evidence d 755",
+        "/run d 755",
+    ]
+    .into_iter()
+    .map(str::to_string)
+    .collect();
     want.insert("/var/run l ../run".into());
     let libs = ldd(Path::new(env!("CARGO_BIN_EXE_forensic")));
     for f in libs.iter().map(String::as_str).chain(["/usr/bin/forensic", "/var/run"]) {

@@ -202,19 +202,30 @@ fn man_writes_one_page_per_command_and_never_overwrites() {
     let paths: BTreeSet<String> = expected.iter().map(|p| dir.join(p).display().to_string()).collect();
     assert_eq!(printed, paths, "each page's path, once");
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(dir.join("forensic-verify.1")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(dir.join("forensic-verify.1"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o644);
     // Without --out: forensic.1 on stdout, the same page.
     let top = run(&["man"]);
     assert_eq!(code(&top), 0);
     assert_eq!(top.stdout, std::fs::read(dir.join("forensic.1")).unwrap());
-    assert!(stdout(&top).starts_with(".ie \\n(.g .ds Aq \\(aq\n"), "{}", stdout(&top));
+    assert!(
+        stdout(&top).starts_with(".ie \\n(.g .ds Aq \\(aq\n"),
+        "{}",
+        stdout(&top)
+    );
     // A second run refuses (exit 2) and writes nothing: a page that differs stays as it was.
     std::fs::write(dir.join("forensic-ls.1"), b"mine\n").unwrap();
     let again = run(&["man", "--out", s(&dir)]);
     assert_eq!(code(&again), 2);
     assert_eq!(stdout(&again), "");
-    assert!(stderr(&again).contains("already exists; refusing to overwrite it"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("already exists; refusing to overwrite it"),
+        "{}",
+        stderr(&again)
+    );
     assert_eq!(std::fs::read(dir.join("forensic-ls.1")).unwrap(), b"mine\n");
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 31);
 }
@@ -267,10 +278,7 @@ fn the_debian_package_installs_man_pages_and_completions_and_removes_cleanly() {
         .map(|d| d.split(' ').next().unwrap().to_string())
         .collect();
     assert_eq!(named, library_packages(Path::new(binary)), "Depends: {depends}");
-    assert!(
-        depends.split(", ").all(|d| d.contains(" (>= ")),
-        "Depends: {depends}"
-    );
+    assert!(depends.split(", ").all(|d| d.contains(" (>= ")), "Depends: {depends}");
 
     // The files, exactly.
     let pages = expected_pages();
@@ -296,10 +304,7 @@ fn the_debian_package_installs_man_pages_and_completions_and_removes_cleanly() {
     let _guard = Installed;
     ok("dpkg", &["-i", s(&deb)]);
     assert!(status().starts_with("ii"), "{}", status());
-    assert_eq!(
-        ok("/usr/bin/forensic", &["--version"]),
-        format!("forensic {version}\n")
-    );
+    assert_eq!(ok("/usr/bin/forensic", &["--version"]), format!("forensic {version}\n"));
 
     // man finds the pages where man-db looks, and shows the verify synopsis.
     for (page, path) in [("forensic-verify", "verify"), ("forensic-collect", "collect")] {
@@ -311,7 +316,12 @@ fn the_debian_package_installs_man_pages_and_completions_and_removes_cleanly() {
     }
     let verify = man("forensic-verify");
     let lines: Vec<&str> = verify.lines().map(str::trim).collect();
-    let at = |heading: &str| lines.iter().position(|l| *l == heading).unwrap_or_else(|| panic!("{heading}: {verify}"));
+    let at = |heading: &str| {
+        lines
+            .iter()
+            .position(|l| *l == heading)
+            .unwrap_or_else(|| panic!("{heading}: {verify}"))
+    };
     assert_eq!(
         lines[at("NAME") + 1],
         format!("forensic-verify - {}", about(&["verify"])),
@@ -333,7 +343,10 @@ fn the_debian_package_installs_man_pages_and_completions_and_removes_cleanly() {
 
     // bash-completion's loader finds the script by the command's name and completes with it.
     let (spec, offered) = bash_complete(&["forensic", "cus"]);
-    assert_eq!(spec, "complete -o bashdefault -o default -o nosort -F _forensic forensic");
+    assert_eq!(
+        spec,
+        "complete -o bashdefault -o default -o nosort -F _forensic forensic"
+    );
     assert_eq!(offered, ["custody"]);
     assert_eq!(bash_complete(&["forensic", "custody", "tr"]).1, ["transfer"]);
     assert_eq!(bash_complete(&["forensic", "archive", "st"]).1, ["status"]);
@@ -361,6 +374,13 @@ fn the_debian_package_installs_man_pages_and_completions_and_removes_cleanly() {
     );
     assert!(listed.iter().any(|l| l == "/usr/share/doc/forensic"), "{listed:?}");
     let after = status();
-    assert!(after.is_empty() || after.starts_with("un") || after.starts_with("pn"), "{after:?}");
-    assert_eq!(code(&sh("man", &["-w", "forensic-verify"])), 16, "man still finds the page");
+    assert!(
+        after.is_empty() || after.starts_with("un") || after.starts_with("pn"),
+        "{after:?}"
+    );
+    assert_eq!(
+        code(&sh("man", &["-w", "forensic-verify"])),
+        16,
+        "man still finds the page"
+    );
 }

@@ -12,11 +12,8 @@
 # Nothing else: `collect` execs no program it does not find on PATH (podman, crictl, kubectl and
 # journalctl are optional and absent here, so the image collects by --pid or through the containerd
 # and Docker sockets), reads no /etc file of its own (no user lookup, no DNS), and reads the host
-# through the mounts the run line gives it (README.md, "Install"):
-#
-#   podman run --rm --pid=host --uts=host --privileged \
-#     -v /run:/run -v /var/lib/containers:/var/lib/containers -v /var/lib/containerd:/var/lib/containerd \
-#     -v /var/log:/var/log:ro -v "$PWD":/evidence TAG collect --pid PID -o case.zip --key responder.key
+# through the mounts of the run line README.md gives ("Install": --pid=host --uts=host --privileged,
+# /run, the runtime's state directory, /var/log, the output directory at /evidence).
 #
 # Usage: packaging/image/build.sh [--binary PATH] [--tag TAG]
 #   --binary PATH  the forensic binary (default: target/release/forensic)

@@ -25,16 +25,9 @@ umask 022
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 binary=$repo/target/release/forensic
 out=$repo/target/deb
-usage() { sed -n 's/^# \{0,1\}//; /^Usage:/,/^Prints/p' "$0"; }
-while [ $# -gt 0 ]; do
-  case $1 in
-    --binary) binary=${2:?--binary needs a path}; shift 2 ;;
-    --out) out=${2:?--out needs a directory}; shift 2 ;;
-    -h | --help) usage; exit 0 ;;
-    *) echo "build.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
-  esac
-done
-[ -x "$binary" ] || { echo "build.sh: $binary is not an executable (build it, or pass --binary)" >&2; exit 2; }
+# shellcheck source=../common.sh
+source "$repo/packaging/common.sh"
+parse_options "binary out" "$@"
 
 # A value of a [section] of a Cargo.toml: `key = "value"`.
 toml_value() {
@@ -46,12 +39,9 @@ toml_value() {
 version=$(toml_value "$repo/Cargo.toml" workspace.package version)
 summary=$(sed -n 's/^description = "\(.*\)"$/\1/p' "$repo/cli/Cargo.toml")
 homepage=$(toml_value "$repo/Cargo.toml" workspace.package repository)
-[ -n "$version" ] && [ -n "$summary" ] || { echo "build.sh: no version or description in Cargo.toml" >&2; exit 2; }
-said=$("$binary" --version)
-[ "$said" = "forensic $version" ] || {
-  echo "build.sh: $binary says \"$said\", Cargo.toml says $version: rebuild it" >&2
-  exit 2
-}
+[ -n "$version" ] && [ -n "$summary" ] || fail "no version or description in Cargo.toml"
+said=$(binary_version "$binary")
+[ "$said" = "$version" ] || fail "$binary is version $said, Cargo.toml says $version: rebuild it"
 # Debian orders 1.0~rc1 before 1.0, as semver orders 1.0-rc1 before 1.0.
 deb_version=${version//-/\~}
 arch=$(dpkg --print-architecture)
@@ -69,9 +59,8 @@ mkdir -p "$work/debian"
 printf 'Source: forensic\n\nPackage: forensic\nArchitecture: any\n' > "$work/debian/control"
 mkdir -m 0755 "$root"
 
-install -D -m 0755 "$binary" "$root/usr/bin/forensic"
-strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/usr/bin/forensic"
 forensic=$root/usr/bin/forensic
+install_stripped "$binary" "$forensic"
 
 man1=$root/usr/share/man/man1
 "$forensic" man --out "$man1" > /dev/null
@@ -90,7 +79,7 @@ find "$root" -type d -exec chmod 0755 {} + -o -type f ! -path "$root/usr/bin/*" 
 
 mkdir -m 0755 "$root/DEBIAN"
 depends=$(cd "$work" && dpkg-shlibdeps -O -edebian/forensic/usr/bin/forensic | sed -n 's/^shlibs:Depends=//p')
-[ -n "$depends" ] || { echo "build.sh: dpkg-shlibdeps found no dependencies of $binary" >&2; exit 2; }
+[ -n "$depends" ] || fail "dpkg-shlibdeps found no dependencies of $binary"
 
 (cd "$root" && find usr -type f -print0 | sort -z | xargs -0 md5sum) > "$root/DEBIAN/md5sums"
 cat > "$root/DEBIAN/control" << EOF

@@ -24,32 +24,23 @@ umask 022
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 binary=$repo/target/release/forensic
 tag=
-usage() { sed -n 's/^# \{0,1\}//; /^Usage:/,/^Prints/p' "$0"; }
-while [ $# -gt 0 ]; do
-  case $1 in
-    --binary) binary=${2:?--binary needs a path}; shift 2 ;;
-    --tag) tag=${2:?--tag needs a name}; shift 2 ;;
-    -h | --help) usage; exit 0 ;;
-    *) echo "build.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
-  esac
-done
-[ -x "$binary" ] || { echo "build.sh: $binary is not an executable (build it, or pass --binary)" >&2; exit 2; }
-version=$("$binary" --version | sed -n 's/^forensic //p')
-[ -n "$version" ] || { echo "build.sh: $binary --version does not name a version" >&2; exit 2; }
+# shellcheck source=../common.sh
+source "$repo/packaging/common.sh"
+parse_options "binary tag" "$@"
+version=$(binary_version "$binary")
 tag=${tag:-localhost/forensic-collector:$version}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 chmod 0755 "$work"
 rootfs=$work/rootfs
-install -D -m 0755 "$binary" "$rootfs/usr/bin/forensic"
-strip --strip-unneeded --remove-section=.comment --remove-section=.note "$rootfs/usr/bin/forensic"
+install_stripped "$binary" "$rootfs/usr/bin/forensic"
 
 # Every library ldd resolves, and the loader (the line without "=>"), copied (not linked) to the
 # path the binary asks for: `libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x…)`,
 # `/lib64/ld-linux-x86-64.so.2 (0x…)`. linux-vdso has no file.
 libs=$(ldd "$rootfs/usr/bin/forensic" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
-[ -n "$libs" ] || { echo "build.sh: ldd lists no libraries for $binary (is it dynamically linked?)" >&2; exit 2; }
+[ -n "$libs" ] || fail "ldd lists no libraries for $binary (is it dynamically linked?)"
 for lib in $libs; do
   install -D -m 0755 "$(readlink -f "$lib")" "$rootfs$lib"
 done

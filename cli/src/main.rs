@@ -19,12 +19,14 @@ mod cmd_audit;
 mod cmd_cat;
 mod cmd_collect;
 mod cmd_collect_offline;
+mod cmd_completions;
 mod cmd_custody;
 mod cmd_diff;
 mod cmd_export;
 mod cmd_extract;
 mod cmd_keygen;
 mod cmd_ls;
+mod cmd_man;
 mod cmd_seal;
 mod cmd_show;
 mod cmd_timeline;
@@ -37,7 +39,7 @@ mod show_text;
 mod tsa;
 mod view;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Exit code 0: success; the evidence is intact (and trusted, with --trust) and the command did
@@ -123,6 +125,10 @@ enum Command {
     /// Write-once archive: deposit a bundle in S3 Object Lock storage, fetch it back, show its lock.
     #[command(subcommand)]
     Archive(cmd_archive::Command),
+    /// Write the manual pages of every command (forensic.1 to stdout, or every page into a directory).
+    Man(cmd_man::Args),
+    /// Write the completion script for bash, zsh or fish to stdout.
+    Completions(cmd_completions::Args),
 }
 
 fn main() -> ExitCode {
@@ -143,6 +149,8 @@ fn main() -> ExitCode {
         Command::Export(a) => cmd_export::run(a),
         Command::Audit(a) => cmd_audit::run(*a),
         Command::Archive(c) => cmd_archive::run(c),
+        Command::Man(a) => cmd_man::run(a, Cli::command()),
+        Command::Completions(a) => cmd_completions::run(a, Cli::command()),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -148,14 +148,14 @@ pub fn tamper_lower_layer(pid: u32) -> PathBuf {
 /// Runs `forensic collect ARGS` with environment `env` and a watchdog: a hang fails the test
 /// instead of stalling CI.
 pub fn collect_with_watchdog(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    let mut child = forensic()
-        .arg("collect")
-        .args(args)
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut collect = forensic();
+    collect.arg("collect").args(args).envs(env.iter().copied());
+    output_with_watchdog(&mut collect, "forensic collect")
+}
+
+/// Runs `command` to completion, capturing its output; killed after 600 s, and the test fails.
+pub fn output_with_watchdog(command: &mut Command, what: &str) -> std::process::Output {
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let end = Instant::now() + Duration::from_secs(600);
     loop {
         if child.try_wait().unwrap().is_some() {
@@ -163,7 +163,7 @@ pub fn collect_with_watchdog(args: &[&str], env: &[(&str, &str)]) -> std::proces
         }
         if Instant::now() > end {
             let _ = child.kill();
-            panic!("forensic collect hung (killed after 600 s)");
+            panic!("{what} hung (killed after 600 s)");
         }
         std::thread::sleep(Duration::from_millis(100));
     }

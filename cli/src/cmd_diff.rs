@@ -83,6 +83,7 @@ pub fn run(args: Args) -> Result<u8> {
         doing: "diff",
         force: args.force,
         trust: &args.trust,
+        tsa_trust: &[],
         depth: Depth::Everything,
     };
     let Some(bundle) = gate::open(&args.bundle, how)? else {

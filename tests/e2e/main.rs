@@ -27,6 +27,7 @@ mod hostile_container;
 mod mounts;
 mod output_safety;
 mod podman;
+mod report;
 mod rootfs;
 mod runtimes;
 mod show;

@@ -2,8 +2,8 @@
 //! process starts, audit events, alerts), drawn as inline SVG.
 //!
 //! The histogram is built as the (sorted or unsorted) events stream by, in bounded memory: its
-//! buckets are aligned on multiples of a round width since the epoch (1 s, 2 s, 10 s, 30 s,
-//! 1 min, 5 min, … 1 day, 7 days, …), and whenever the events span more than [`MAX_BUCKETS`]
+//! buckets are aligned on multiples of a round width since the epoch (1 ms, … 200 ms, 1 s,
+//! 2 s, 10 s, 30 s, 1 min, 5 min, … 1 day, 7 days, …), and whenever the events span more than [`MAX_BUCKETS`]
 //! of them the width grows to the next one, each a multiple of the one before, so buckets merge
 //! exactly: every count is the exact number of events in `[start, start + width)`.
 
@@ -14,34 +14,43 @@ use std::fmt::Write as _;
 /// Most buckets a histogram spans.
 pub const MAX_BUCKETS: i128 = 60;
 
-/// Bucket widths in seconds, each a multiple of the one before.
-const WIDTHS_S: [i64; 17] = [
+/// Bucket widths in milliseconds, each a multiple of the one before: 1 ms … 200 ms, 1 s, 2 s,
+/// 10 s, 30 s, 1 min, 5 min, 10 min, 30 min, 1 h, 6 h, 12 h, 1 day, 7 days, 28 days, 364 days,
+/// 3,640 days, 36,400 days (the span of every `i64` nanosecond fits in 60 of the last).
+const WIDTHS_MS: [i64; 23] = [
     1,
     2,
     10,
-    30,
-    60,
-    300,
-    600,
-    1_800,
-    3_600,
-    21_600,
-    43_200,
-    86_400,
-    604_800,
-    2_419_200,
-    31_449_600,
-    314_496_000,
-    3_144_960_000,
+    20,
+    100,
+    200,
+    1_000,
+    2_000,
+    10_000,
+    30_000,
+    60_000,
+    300_000,
+    600_000,
+    1_800_000,
+    3_600_000,
+    21_600_000,
+    43_200_000,
+    86_400_000,
+    604_800_000,
+    2_419_200_000,
+    31_449_600_000,
+    314_496_000_000,
+    3_144_960_000_000,
 ];
 
 const NANOS: i64 = 1_000_000_000;
+const NANOS_PER_MS: i64 = 1_000_000;
 
 /// Counts of events per bucket and series.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Histogram {
     series: usize,
-    /// Index into [`WIDTHS_S`].
+    /// Index into [`WIDTHS_MS`].
     step: usize,
     /// Bucket index (start / width) → count per series.
     buckets: BTreeMap<i64, Vec<u64>>,
@@ -59,7 +68,7 @@ impl Histogram {
 
     /// The width of a bucket in nanoseconds.
     pub fn width_ns(&self) -> i64 {
-        WIDTHS_S.get(self.step).copied().unwrap_or(1) * NANOS
+        WIDTHS_MS.get(self.step).copied().unwrap_or(1) * NANOS_PER_MS
     }
 
     /// Counts one event of `series` at `t_ns` (nanoseconds since the epoch); a series out of
@@ -75,7 +84,7 @@ impl Histogram {
         if let Some(c) = counts.get_mut(series) {
             *c += 1;
         }
-        while self.span() > MAX_BUCKETS && self.step + 1 < WIDTHS_S.len() {
+        while self.span() > MAX_BUCKETS && self.step + 1 < WIDTHS_MS.len() {
             self.coarsen();
         }
     }
@@ -89,7 +98,7 @@ impl Histogram {
     }
 
     fn coarsen(&mut self) {
-        let (old, new) = match (WIDTHS_S.get(self.step), WIDTHS_S.get(self.step + 1)) {
+        let (old, new) = match (WIDTHS_MS.get(self.step), WIDTHS_MS.get(self.step + 1)) {
             (Some(o), Some(n)) => (*o, *n),
             _ => return,
         };
@@ -128,8 +137,11 @@ impl Histogram {
     }
 }
 
-/// A width in words: `10 s`, `5 min`, `6 h`, `7 days`.
+/// A width in words: `100 ms`, `10 s`, `5 min`, `6 h`, `7 days`.
 pub fn width_text(ns: i64) -> String {
+    if ns < NANOS {
+        return format!("{} ms", ns / NANOS_PER_MS);
+    }
     let s = ns / NANOS;
     match s {
         s if s % 86_400 == 0 && s >= 86_400 => crate::page::plural(u64::try_from(s / 86_400).unwrap_or(0), "day"),
@@ -307,15 +319,19 @@ mod tests {
         assert!(h.buckets().len() as i128 <= MAX_BUCKETS);
         // 584 years in 59 buckets of 3,640 days.
         assert_eq!(h.width_ns(), 314_496_000 * NANOS);
+        let mut h = Histogram::new(1);
+        h.add(0, 5);
+        assert_eq!(h.width_ns(), NANOS_PER_MS, "the finest width for one event");
     }
 
     #[test]
     fn the_svg_has_a_bar_per_nonempty_bucket_with_its_count_in_words() {
         let mut h = Histogram::new(2);
-        for s in [0, 1, 1, 2, 2, 2] {
+        for s in [0, 20, 20, 40, 40, 40] {
             h.add(0, T0 + s * NANOS);
         }
-        h.add(1, T0 + 2 * NANOS);
+        h.add(1, T0 + 40 * NANOS);
+        assert_eq!(h.width_ns(), NANOS, "41 buckets of 1 s");
         let series = [
             Series {
                 label: "file changes",
@@ -332,12 +348,15 @@ mod tests {
         assert_eq!(svg.matches("<rect ").count(), 4, "3 file buckets, 1 alert bucket: {svg}");
         for want in [
             "<title>file changes: 1 from t0 to t1</title>",
-            "<title>file changes: 2 from t1 to t2</title>",
-            "<title>file changes: 3 from t2 to t3</title>",
-            "<title>&lt;alerts&gt;: 1 from t2 to t3</title>",
+            "<title>file changes: 2 from t20 to t21</title>",
+            "<title>file changes: 3 from t40 to t41</title>",
+            "<title>&lt;alerts&gt;: 1 from t40 to t41</title>",
             ">6 in all, at most 3 per 1 s</text>",
             ">1 in all, at most 1 per 1 s</text>",
-            "Events per 1 s from t0 to t3 (UTC)",
+            "Events per 1 s from t0 to t41 (UTC)",
+            // Ticks at the first, middle and last bucket boundaries.
+            "text-anchor=\"start\">t0</text>",
+            "text-anchor=\"end\">t41</text>",
         ] {
             assert!(svg.contains(want), "{want}: {svg}");
         }
@@ -350,12 +369,13 @@ mod tests {
 
     #[test]
     fn widths_read_as_words() {
+        assert_eq!(width_text(200 * NANOS_PER_MS), "200 ms");
         assert_eq!(width_text(NANOS), "1 s");
         assert_eq!(width_text(300 * NANOS), "5 min");
         assert_eq!(width_text(21_600 * NANOS), "6 h");
         assert_eq!(width_text(86_400 * NANOS), "1 day");
         assert_eq!(width_text(604_800 * NANOS), "7 days");
-        for pair in WIDTHS_S.windows(2) {
+        for pair in WIDTHS_MS.windows(2) {
             assert_eq!(pair[1] % pair[0], 0, "{pair:?}");
         }
     }

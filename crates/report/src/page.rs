@@ -454,3 +454,29 @@ Verify the bundle itself with <code>forensic verify</code>; this report is a rea
         m.report.manifest_digest.map(|d| d.hex()).unwrap_or_else(|| "unknown".into())
     )
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::FailureClass;
+
+    /// The checks are listed in SPEC §12's words: its table, row for row, is every class with
+    /// the meaning [`FailureClass::meaning`] gives.
+    #[test]
+    fn every_check_is_named_in_the_words_of_spec_section_12() {
+        let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../format-spec/SPEC.md")).unwrap();
+        let table = spec
+            .split("## 12. Failure classes")
+            .nth(1)
+            .unwrap()
+            .split("\n## ")
+            .next()
+            .unwrap();
+        let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("| `")).collect();
+        let ours: Vec<String> = FailureClass::ALL
+            .iter()
+            .map(|c| format!("| `{}` | {} |", c.as_str(), c.meaning()))
+            .collect();
+        assert_eq!(ours, rows);
+    }
+}

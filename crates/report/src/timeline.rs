@@ -166,7 +166,9 @@ custody log; {} in all ({}).</p>",
     )?;
     writeln!(out, "<h3>Activity</h3>")?;
     let series: Vec<Series<'_>> = CHARTED.iter().map(|(_, s)| *s).collect();
-    let svg = chart::svg(&t.histogram, &series, &|ns| forensic_analysis::time::format_ns_digits(ns, 0));
+    // Ticks and tooltips to the millisecond when the buckets are shorter than a second.
+    let digits = if t.histogram.width_ns() < 1_000_000_000 { 3 } else { 0 };
+    let svg = chart::svg(&t.histogram, &series, &|ns| forensic_analysis::time::format_ns_digits(ns, digits));
     if svg.is_empty() {
         writeln!(
             out,

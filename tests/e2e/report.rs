@@ -86,7 +86,12 @@ fn printed(html: &Path, pdf: &Path) -> Vec<String> {
         .trim()
         .parse()
         .unwrap();
-    let text = Command::new("pdftotext").args(["-layout"]).arg(pdf).arg("-").output().unwrap();
+    let text = Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .unwrap();
     assert!(text.status.success());
     let mut texts: Vec<String> = stdout(&text).split('\u{c}').map(str::to_string).collect();
     // pdftotext ends every page with a form feed.
@@ -124,8 +129,8 @@ fn assert_self_contained(html: &str) {
         let name = tag.split([' ', '/']).next().unwrap_or_default().to_ascii_lowercase();
         assert!(
             ![
-                "script", "link", "img", "iframe", "object", "embed", "video", "audio", "source", "base",
-                "form", "image", "use"
+                "script", "link", "img", "iframe", "object", "embed", "video", "audio", "source", "base", "form",
+                "image", "use"
             ]
             .contains(&name.as_str()),
             "<{tag}>"
@@ -266,7 +271,10 @@ fn a_report_of_an_attacked_container_shows_what_a_reader_needs_in_the_browser_an
     let ls = json(&run(&["ls", b, "--json"]));
     assert_eq!(v["output"], s(&html_path));
     assert_eq!(v["bundle"], b);
-    assert_eq!((&v["verified"], &v["forced"], &v["failures"]), (&Value::from(true), &Value::from(false), &Value::from(0)));
+    assert_eq!(
+        (&v["verified"], &v["forced"], &v["failures"]),
+        (&Value::from(true), &Value::from(false), &Value::from(0))
+    );
     assert_eq!(v["custody_entries"], 3);
     assert_eq!(v["members"], ls["members"].as_array().unwrap().len());
     assert_eq!(v["findings"], sus["counts"]);
@@ -282,7 +290,10 @@ fn a_report_of_an_attacked_container_shows_what_a_reader_needs_in_the_browser_an
     assert_self_contained(&html);
     let hostile = dom_text(HOSTILE);
     assert!(html.contains(&format!("note: “{hostile}”")), "the custody note");
-    assert!(html.contains(&format!("/tmp/{hostile}")), "the planted path, in the timeline");
+    assert!(
+        html.contains(&format!("/tmp/{hostile}")),
+        "the planted path, in the timeline"
+    );
     assert!(!html.contains("<script") && !html.contains("alert(1)</"));
 
     // The browser: verdict, case, every finding, both holders.
@@ -367,10 +378,16 @@ fn a_report_of_an_attacked_container_shows_what_a_reader_needs_in_the_browser_an
         .find_map(|e| e.as_str().filter(|e| e.ends_with("/exe")))
         .unwrap();
     for name in [copy, "1-processes/processes.json"] {
-        let m = ls["members"].as_array().unwrap().iter().find(|m| m["name"] == name).unwrap();
+        let m = ls["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap();
         let row = format!(
             "<td class=\"wrap\"><code>{name}</code></td><td class=\"num\">{}</td><td class=\"hash\">{}</td>",
-            m["size"], m["sha256"].as_str().unwrap()
+            m["size"],
+            m["sha256"].as_str().unwrap()
         );
         assert!(dom.contains(&row), "{row}");
     }
@@ -396,12 +413,26 @@ fn a_report_of_an_attacked_container_shows_what_a_reader_needs_in_the_browser_an
             assert!(p.contains(&want), "page {}: no {want}: {p}", i + 1);
         }
     }
-    assert!(pages[0].contains("Forensic report of case CASE-17: VERIFIED"), "{}", pages[0]);
+    assert!(
+        pages[0].contains("Forensic report of case CASE-17: VERIFIED"),
+        "{}",
+        pages[0]
+    );
 
     // The same bundle gives the same report, byte for byte.
     let again = w.join("again.html");
     report(
-        &[b, "-o", s(&again), "--image", s(&saved), "--trust", s(&key_pub), "--trust", s(&lab_pub)],
+        &[
+            b,
+            "-o",
+            s(&again),
+            "--image",
+            s(&saved),
+            "--trust",
+            s(&key_pub),
+            "--trust",
+            s(&lab_pub),
+        ],
         0,
     );
     assert_eq!(std::fs::read(&again).unwrap(), html.as_bytes());
@@ -444,7 +475,10 @@ fn a_bundle_that_does_not_verify_is_refused_or_reported_as_such_on_every_page() 
     // Forced: exit 1 all the same; the first heading, a banner and every printed page say so.
     let forced = out.join("forced.html");
     let v = report(&[s(&bad), "-o", s(&forced), "--force"], 1);
-    assert_eq!((&v["verified"], &v["forced"]), (&Value::from(false), &Value::from(true)));
+    assert_eq!(
+        (&v["verified"], &v["forced"]),
+        (&Value::from(false), &Value::from(true))
+    );
     let problems = v["failures"].as_u64().unwrap();
     assert!(problems > 0);
     let html = std::fs::read_to_string(&forced).unwrap();
@@ -464,7 +498,10 @@ fn a_bundle_that_does_not_verify_is_refused_or_reported_as_such_on_every_page() 
     );
     assert!(dom.contains("<span class=\"word failed\">FAILED</span>"));
     let pages = printed(&forced, &root.join("forced.pdf"));
-    let bundle_id = json(&run(&["verify", s(&bad), "--json"]))["bundle_id"].as_str().unwrap().to_string();
+    let bundle_id = json(&run(&["verify", s(&bad), "--json"]))["bundle_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     for (i, p) in pages.iter().enumerate() {
         assert!(p.contains("DID NOT VERIFY"), "page {}: {p}", i + 1);
         assert!(p.contains("do not rely on this report"), "page {}: {p}", i + 1);

@@ -27,7 +27,17 @@ pub fn processes(out: &mut dyn Write, v: Option<&ProcessView>, rows: usize) -> i
     )?;
     Table::new(
         "Process tree (host PIDs; the command is indented under its parent)",
-        &["PID", "PPID", "in container", "UID (effective)", "started (UTC)", "command", "executable", "executable SHA-256", "flags"],
+        &[
+            "PID",
+            "PPID",
+            "in container",
+            "UID (effective)",
+            "started (UTC)",
+            "command",
+            "executable",
+            "executable SHA-256",
+            "flags",
+        ],
     )
     .open(out)?;
     for p in v.processes.iter().take(rows) {
@@ -66,7 +76,13 @@ pub fn processes(out: &mut dyn Write, v: Option<&ProcessView>, rows: usize) -> i
             Text(&flags.join(", "))
         )?;
     }
-    more_row(out, 9, rows.min(v.processes.len()) as u64, v.processes.len() as u64, "processes")?;
+    more_row(
+        out,
+        9,
+        rows.min(v.processes.len()) as u64,
+        v.processes.len() as u64,
+        "processes",
+    )?;
     Table::close(out)?;
     writeln!(out, "</section>")
 }
@@ -97,7 +113,9 @@ pub fn network(out: &mut dyn Write, v: Option<&NetworkView>, rows: usize) -> io:
     )?;
     Table::new(
         "Inet sockets (TCP, UDP, raw)",
-        &["protocol", "local", "remote", "state", "UID", "inode", "owners", "evidence"],
+        &[
+            "protocol", "local", "remote", "state", "UID", "inode", "owners", "evidence",
+        ],
     )
     .open(out)?;
     for s in v.inet.iter().take(rows) {
@@ -115,7 +133,13 @@ pub fn network(out: &mut dyn Write, v: Option<&NetworkView>, rows: usize) -> io:
             Text(&s.evidence)
         )?;
     }
-    more_row(out, 8, rows.min(v.inet.len()) as u64, v.inet.len() as u64, "inet sockets")?;
+    more_row(
+        out,
+        8,
+        rows.min(v.inet.len()) as u64,
+        v.inet.len() as u64,
+        "inet sockets",
+    )?;
     Table::close(out)?;
     Table::new(
         "Unix sockets",
@@ -134,7 +158,13 @@ pub fn network(out: &mut dyn Write, v: Option<&NetworkView>, rows: usize) -> io:
             Text(&s.evidence)
         )?;
     }
-    more_row(out, 6, rows.min(v.unix.len()) as u64, v.unix.len() as u64, "unix sockets")?;
+    more_row(
+        out,
+        6,
+        rows.min(v.unix.len()) as u64,
+        v.unix.len() as u64,
+        "unix sockets",
+    )?;
     Table::close(out)?;
     if !v.undecoded.is_empty() {
         writeln!(out, "<h3>Lines that could not be decoded</h3><ul>")?;

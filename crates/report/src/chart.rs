@@ -239,14 +239,17 @@ aria-labelledby=\"chart-title\">\
         }
         s.push_str("</g>");
     }
-    // The time axis: five ticks at bucket boundaries, first and last included.
+    // The time axis: ticks at the first, middle and last bucket boundaries (three labels fit).
     let axis_y = rows * ROW_H + 4;
     let _ = write!(s, "<g class=\"axis\">");
-    let ticks = 4.min(n);
+    let ticks = 2.min(n);
     for t in 0..=ticks {
         let idx = t * n / ticks.max(1);
         let x = LABEL_W as f64 + idx as f64 * slot;
-        let at = buckets.first().map_or(0, |b| b.0).saturating_add(idx.saturating_mul(w_ns));
+        let at = buckets
+            .first()
+            .map_or(0, |b| b.0)
+            .saturating_add(idx.saturating_mul(w_ns));
         let anchor = match t {
             0 => "start",
             t if t == ticks => "end",
@@ -345,7 +348,11 @@ mod tests {
         let svg = svg(&h, &series, &|ns| format!("t{}", (ns - T0) / NANOS));
         assert!(svg.starts_with("<svg class=\"chart\""), "{svg}");
         assert!(svg.ends_with("</svg>"));
-        assert_eq!(svg.matches("<rect ").count(), 4, "3 file buckets, 1 alert bucket: {svg}");
+        assert_eq!(
+            svg.matches("<rect ").count(),
+            4,
+            "3 file buckets, 1 alert bucket: {svg}"
+        );
         for want in [
             "<title>file changes: 1 from t0 to t1</title>",
             "<title>file changes: 2 from t20 to t21</title>",
@@ -356,6 +363,7 @@ mod tests {
             "Events per 1 s from t0 to t41 (UTC)",
             // Ticks at the first, middle and last bucket boundaries.
             "text-anchor=\"start\">t0</text>",
+            "text-anchor=\"middle\">t20</text>",
             "text-anchor=\"end\">t41</text>",
         ] {
             assert!(svg.contains(want), "{want}: {svg}");

@@ -10,7 +10,11 @@ use std::io::{self, Write};
 
 /// The signature's status in words.
 fn signature(c: &CustodyRecord) -> &'static str {
-    if c.signature_ok { "signature valid" } else { "SIGNATURE INVALID" }
+    if c.signature_ok {
+        "signature valid"
+    } else {
+        "SIGNATURE INVALID"
+    }
 }
 
 /// The signer's trust in words.
@@ -71,7 +75,12 @@ fn chain(out: &mut dyn Write, records: &[CustodyRecord]) -> io::Result<()> {
             writeln!(
                 out,
                 "<div class=\"hand\" aria-hidden=\"true\"><span class=\"arrow\">→</span>{} then {}</div>",
-                Text(before.last().map(|(_, c)| c.payload.action.as_str()).unwrap_or_default()),
+                Text(
+                    before
+                        .last()
+                        .map(|(_, c)| c.payload.action.as_str())
+                        .unwrap_or_default()
+                ),
                 Text(g.first().map(|(_, c)| c.payload.action.as_str()).unwrap_or_default())
             )?;
         }
@@ -87,7 +96,11 @@ fn chain(out: &mut dyn Write, records: &[CustodyRecord]) -> io::Result<()> {
             Text(&names.join(", ")),
             first.signer.hex(),
             class(all_ok),
-            if all_ok { "every signature valid" } else { "A SIGNATURE DOES NOT CHECK" }
+            if all_ok {
+                "every signature valid"
+            } else {
+                "A SIGNATURE DOES NOT CHECK"
+            }
         )?;
         for (i, c) in g {
             let p = &c.payload;
@@ -146,7 +159,9 @@ fn table(out: &mut dyn Write, records: &[CustodyRecord]) -> io::Result<()> {
             class(c.signature_ok),
             signature(c),
             trust(c),
-            c.trusted_time.as_ref().map_or_else(|| "none".to_string(), |t| Text(t.as_str()).to_string()),
+            c.trusted_time
+                .as_ref()
+                .map_or_else(|| "none".to_string(), |t| Text(t.as_str()).to_string()),
             c.digest.hex()
         )?;
     }
@@ -172,7 +187,9 @@ fn tokens(out: &mut dyn Write, records: &[CustodyRecord]) -> io::Result<()> {
                 out,
                 "<tr><th scope=\"row\">{i}</th><td>{n}</td><td class=\"time\">{}</td><td><span class=\"word {}\">{}</span></td>\
 <td class=\"hash\">{}</td><td class=\"hash\">{}</td></tr>",
-                t.gen_time.as_ref().map_or_else(|| "unreadable".to_string(), |g| Text(g.as_str()).to_string()),
+                t.gen_time
+                    .as_ref()
+                    .map_or_else(|| "unreadable".to_string(), |g| Text(g.as_str()).to_string()),
                 class(t.verified != Some(false)),
                 token_state(t.verified),
                 Text(t.serial.as_deref().unwrap_or("")),

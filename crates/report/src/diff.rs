@@ -27,14 +27,7 @@ fn entry(e: Option<&EntryRecord>) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
-    let mut s = format!(
-        "{} {} {}:{} {} B",
-        Text(&kind),
-        Text(&e.mode),
-        e.uid,
-        e.gid,
-        e.size
-    );
+    let mut s = format!("{} {} {}:{} {} B", Text(&kind), Text(&e.mode), e.uid, e.gid, e.size);
     if let Some(h) = &e.sha256 {
         s.push_str(&format!("<br><span class=\"hash\">{}</span>", Text(h)));
     }
@@ -61,11 +54,7 @@ pub fn write(out: &mut dyn Write, d: &DiffReport, members: &HashMap<&str, &Membe
     for w in &d.warnings {
         writeln!(out, "<p class=\"more\">Warning: {}</p>", Text(w))?;
     }
-    Table::new(
-        "Changes, by path",
-        &["change", "path", "why", "image", "container"],
-    )
-    .open(out)?;
+    Table::new("Changes, by path", &["change", "path", "why", "image", "container"]).open(out)?;
     for c in d.changes.iter().take(rows) {
         let reasons: Vec<&str> = c.reasons.iter().map(|r| r.as_str()).collect();
         writeln!(
@@ -79,7 +68,13 @@ pub fn write(out: &mut dyn Write, d: &DiffReport, members: &HashMap<&str, &Membe
             entry(c.container.as_ref())
         )?;
     }
-    more_row(out, 5, rows.min(d.changes.len()) as u64, d.changes.len() as u64, "changes")?;
+    more_row(
+        out,
+        5,
+        rows.min(d.changes.len()) as u64,
+        d.changes.len() as u64,
+        "changes",
+    )?;
     Table::close(out)?;
     if !d.not_compared.is_empty() {
         writeln!(out, "<h3>Not compared</h3><ul>")?;

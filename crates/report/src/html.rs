@@ -78,7 +78,11 @@ mod tests {
             escape("x\" onmouseover='alert(1)' a=\"b & c"),
             "x&quot; onmouseover=&#39;alert(1)&#39; a=&quot;b &amp; c"
         );
-        assert_eq!(escape("&lt;"), "&amp;lt;", "an entity in the bundle is shown as written");
+        assert_eq!(
+            escape("&lt;"),
+            "&amp;lt;",
+            "an entity in the bundle is shown as written"
+        );
         assert_eq!(escape("café /tmp/ok"), "café /tmp/ok");
         assert_eq!(escape(""), "");
     }

@@ -55,7 +55,11 @@ pub fn more_row(out: &mut dyn Write, columns: usize, shown: u64, total: u64, wha
 
 /// `n` and the noun: `1 entry`, `2 entries`.
 pub fn count(n: u64, one: &str, many: &str) -> String {
-    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
 }
 
 /// `1 event`, `2 events`.
@@ -74,7 +78,11 @@ fn size(n: u64) -> String {
 
 /// The verdict in words: `VERIFIED` or `DID NOT VERIFY`.
 pub fn verdict_word(report: &Report) -> &'static str {
-    if report.verified() { "VERIFIED" } else { "DID NOT VERIFY" }
+    if report.verified() {
+        "VERIFIED"
+    } else {
+        "DID NOT VERIFY"
+    }
 }
 
 /// The document's start: doctype, head with the style sheet, the banner of a bundle that did not
@@ -82,7 +90,11 @@ pub fn verdict_word(report: &Report) -> &'static str {
 pub fn head(out: &mut dyn Write, m: &Model<'_>) -> io::Result<()> {
     let manifest = m.report.manifest.as_ref();
     let bundle_id = manifest.map_or("unknown", |x| x.bundle_id.as_str());
-    let digest = m.report.manifest_digest.map(|d| d.hex()).unwrap_or_else(|| "unknown".into());
+    let digest = m
+        .report
+        .manifest_digest
+        .map(|d| d.hex())
+        .unwrap_or_else(|| "unknown".into());
     let case = manifest.and_then(|x| x.case.case_id.as_deref());
     let verified = m.report.verified();
     let running = if verified {
@@ -178,8 +190,16 @@ pub fn case(out: &mut dyn Write, m: &Model<'_>) -> io::Result<()> {
         "{} {}{}{}",
         x.collector.tool,
         x.collector.version,
-        x.collector.host.as_deref().map(|h| format!(" on {h}")).unwrap_or_default(),
-        x.collector.kernel.as_deref().map(|k| format!(" (kernel {k})")).unwrap_or_default()
+        x.collector
+            .host
+            .as_deref()
+            .map(|h| format!(" on {h}"))
+            .unwrap_or_default(),
+        x.collector
+            .kernel
+            .as_deref()
+            .map(|k| format!(" (kernel {k})"))
+            .unwrap_or_default()
     );
     fact(out, "collector", Some(&collector))?;
     let t = &x.target;
@@ -246,7 +266,11 @@ pub fn verification(out: &mut dyn Write, m: &Model<'_>) -> io::Result<()> {
             plural(members, "member"),
             size(r.bytes_checked),
             count(r.custody.len() as u64, "custody entry", "custody entries"),
-            if m.opts.trust_given { ", every signer trusted" } else { "" }
+            if m.opts.trust_given {
+                ", every signer trusted"
+            } else {
+                ""
+            }
         )?;
     } else {
         writeln!(
@@ -283,7 +307,10 @@ anyway (--force); every member read was checked again, and what did not match is
     for class in FailureClass::ALL {
         let found = r.failures.iter().filter(|f| f.class == class).count() as u64;
         let result = if found > 0 {
-            format!("<span class=\"word failed\">FAILED</span>: {} found", plural(found, "problem"))
+            format!(
+                "<span class=\"word failed\">FAILED</span>: {} found",
+                plural(found, "problem")
+            )
         } else if let Some(why) = not_checked(m, class) {
             format!("<span class=\"word skipped\">{}</span>", Text(why))
         } else {
@@ -312,7 +339,14 @@ order of volatility.</p>",
     )?;
     Table::new(
         "Sections",
-        &["#", "section", "members", "bytes", "collection started (UTC)", "finished (UTC)"],
+        &[
+            "#",
+            "section",
+            "members",
+            "bytes",
+            "collection started (UTC)",
+            "finished (UTC)",
+        ],
     )
     .open(out)?;
     for l in &s.sections {
@@ -339,16 +373,24 @@ order of volatility.</p>",
         ("of them listening", opt(as_u64(c.listening))),
         ("unix sockets", opt(as_u64(c.unix_sockets))),
         ("files indexed", opt(c.files_indexed)),
-        ("Falco alerts (of this container)", match (c.alerts, c.alerts_for_container) {
-            (Some(a), Some(mine)) => format!("{a} ({mine})"),
-            _ => "not in the bundle".into(),
-        }),
+        (
+            "Falco alerts (of this container)",
+            match (c.alerts, c.alerts_for_container) {
+                (Some(a), Some(mine)) => format!("{a} ({mine})"),
+                _ => "not in the bundle".into(),
+            },
+        ),
         ("Kubernetes audit events", opt(c.audit_events)),
     ] {
         fact(out, name, Some(&value))?;
     }
     writeln!(out, "</dl>")?;
-    let gaps = m.report.manifest.as_ref().map(|x| x.gaps.as_slice()).unwrap_or_default();
+    let gaps = m
+        .report
+        .manifest
+        .as_ref()
+        .map(|x| x.gaps.as_slice())
+        .unwrap_or_default();
     writeln!(out, "<h3>Gaps: what was not collected</h3>")?;
     if gaps.is_empty() {
         writeln!(out, "<p>None: the collector recorded no gap.</p>")?;
@@ -451,7 +493,10 @@ Verify the bundle itself with <code>forensic verify</code>; this report is a rea
         Text(m.opts.tool),
         Text(m.opts.bundle),
         Text(m.report.manifest.as_ref().map_or("unknown", |x| x.bundle_id.as_str())),
-        m.report.manifest_digest.map(|d| d.hex()).unwrap_or_else(|| "unknown".into())
+        m.report
+            .manifest_digest
+            .map(|d| d.hex())
+            .unwrap_or_else(|| "unknown".into())
     )
 }
 

@@ -168,7 +168,9 @@ custody log; {} in all ({}).</p>",
     let series: Vec<Series<'_>> = CHARTED.iter().map(|(_, s)| *s).collect();
     // Ticks and tooltips to the millisecond when the buckets are shorter than a second.
     let digits = if t.histogram.width_ns() < 1_000_000_000 { 3 } else { 0 };
-    let svg = chart::svg(&t.histogram, &series, &|ns| forensic_analysis::time::format_ns_digits(ns, digits));
+    let svg = chart::svg(&t.histogram, &series, &|ns| {
+        forensic_analysis::time::format_ns_digits(ns, digits)
+    });
     if svg.is_empty() {
         writeln!(
             out,
@@ -185,7 +187,11 @@ custody log; {} in all ({}).</p>",
         writeln!(out, "</ul>")?;
     }
     writeln!(out, "<h3>Events</h3>")?;
-    let caption = format!("The first {} of {}, in time order", t.rows.len(), plural(t.total, "event"));
+    let caption = format!(
+        "The first {} of {}, in time order",
+        t.rows.len(),
+        plural(t.total, "event")
+    );
     Table::new(&caption, &["time (UTC)", "source", "kind", "description", "evidence"]).open(out)?;
     for r in &t.rows {
         let e = &r.event;

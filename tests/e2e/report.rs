@@ -204,57 +204,25 @@ fn a_report_of_an_attacked_container_shows_what_a_reader_needs_in_the_browser_an
     let _planted = attack::plant(&c, &tag);
     c.sh(&format!("mkdir -p '/tmp/{HOSTILE}'"));
     attack::tamper_lower_layer(c.pid());
-    let (key, key_pub) = keygen(w, "responder");
-    let (lab, lab_pub) = keygen(w, "lab");
-    let bundle = w.join("case17.zip");
-    c.collect(
-        &bundle,
-        &key,
-        &[
-            "--quiet",
-            "--case",
-            "CASE-17",
-            "--examiner",
-            "A. Responder",
-            "--evidence-number",
-            "E-7",
-        ],
-    );
-    for args in [
-        vec![
-            "custody",
-            "transfer",
-            s(&bundle),
-            "--key",
-            s(&key),
-            "--to",
-            s(&lab_pub),
-            "--actor",
-            "collector",
-            "--note",
-            HOSTILE,
-        ],
-        vec!["custody", "receive", s(&bundle), "--key", s(&lab), "--actor", "lab"],
-    ] {
-        let o = run(&args);
-        assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
-    }
+    let handed = c.collect_handed_over(w, &["--note", HOSTILE]);
+    let (bundle, key_pub, lab_pub) = (handed.bundle, handed.key_pub, handed.lab_pub);
     let b = s(&bundle);
     let html_path = w.join("report.html");
-    let v = report(
-        &[
+    let with_image = |out: &Path| {
+        let args = [
             b,
             "-o",
-            s(&html_path),
+            s(out),
             "--image",
             s(&saved),
             "--trust",
             s(&key_pub),
             "--trust",
             s(&lab_pub),
-        ],
-        0,
-    );
+        ];
+        report(&args, 0)
+    };
+    let v = with_image(&html_path);
 
     // What the command line shows is what the report holds.
     let ver = json(&run(&["verify", b, "--json"]));
@@ -421,20 +389,7 @@ fn a_report_of_an_attacked_container_shows_what_a_reader_needs_in_the_browser_an
 
     // The same bundle gives the same report, byte for byte.
     let again = w.join("again.html");
-    report(
-        &[
-            b,
-            "-o",
-            s(&again),
-            "--image",
-            s(&saved),
-            "--trust",
-            s(&key_pub),
-            "--trust",
-            s(&lab_pub),
-        ],
-        0,
-    );
+    with_image(&again);
     assert_eq!(std::fs::read(&again).unwrap(), html.as_bytes());
 }
 
@@ -442,24 +397,9 @@ fn a_report_of_an_attacked_container_shows_what_a_reader_needs_in_the_browser_an
 fn a_bundle_that_does_not_verify_is_refused_or_reported_as_such_on_every_page() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    let (good, _, _) = sealed_bundle(root);
-    // The last custody signature has one byte changed.
-    let mut m = members(&std::fs::read(&good).unwrap());
-    let custody = m.iter_mut().find(|(n, _, _)| n == "custody.cbor").unwrap();
-    *custody.1.last_mut().unwrap() ^= 1;
-    let bad = root.join("bad.zip");
-    std::fs::write(&bad, rezip(&m)).unwrap();
+    let (good, bad) = good_and_bad(root);
     let out = root.join("out");
     std::fs::create_dir(&out).unwrap();
-    let listing = || -> Vec<String> {
-        let mut l: Vec<String> = std::fs::read_dir(&out)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        l.sort();
-        l
-    };
-
     // Refused: exit 1, nothing written, not even the temporary file.
     let refused = out.join("refused.html");
     let o = run(&["report", s(&bad), "-o", s(&refused)]);
@@ -470,7 +410,7 @@ fn a_bundle_that_does_not_verify_is_refused_or_reported_as_such_on_every_page() 
         "{}",
         stderr(&o)
     );
-    assert!(listing().is_empty(), "{:?}", listing());
+    assert!(listing(&out).is_empty(), "{:?}", listing(&out));
 
     // Forced: exit 1 all the same; the first heading, a banner and every printed page say so.
     let forced = out.join("forced.html");
@@ -507,7 +447,7 @@ fn a_bundle_that_does_not_verify_is_refused_or_reported_as_such_on_every_page() 
         assert!(p.contains("do not rely on this report"), "page {}: {p}", i + 1);
         assert!(p.contains(&format!("bundle {bundle_id}")), "page {}: {p}", i + 1);
     }
-    assert_eq!(listing(), ["forced.html"]);
+    assert_eq!(listing(&out), ["forced.html"]);
 
     // An existing REPORT: exit 2, untouched, checked before the bundle is read.
     let existing = out.join("existing.html");
@@ -529,7 +469,7 @@ fn a_bundle_that_does_not_verify_is_refused_or_reported_as_such_on_every_page() 
     let o = run(&["report", s(&good), "-o", s(&nothing), "--image", "localhost/app:1"]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("not an image name"), "{}", stderr(&o));
-    assert_eq!(listing(), ["existing.html", "forced.html"]);
+    assert_eq!(listing(&out), ["existing.html", "forced.html"]);
 
     // Intact, with a small cap: the tables say how many more there are.
     let capped = out.join("capped.html");

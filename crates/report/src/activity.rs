@@ -3,7 +3,7 @@
 //! network` ([`forensic_analysis::network::NetworkView`]), each table capped at `rows` lines.
 
 use crate::html::Text;
-use crate::page::{Table, more_row, plural};
+use crate::page::{Table, plural};
 use forensic_analysis::network::{NetworkView, Owner};
 use forensic_analysis::processes::ProcessView;
 use std::io::{self, Write};
@@ -25,7 +25,7 @@ pub fn processes(out: &mut dyn Write, v: Option<&ProcessView>, rows: usize) -> i
         Text(v.evidence),
         Text(v.boot_time.as_deref().unwrap_or("unknown (start times not shown)"))
     )?;
-    Table::new(
+    let table = Table::new(
         "Process tree (host PIDs; the command is indented under its parent)",
         &[
             "PID",
@@ -38,9 +38,8 @@ pub fn processes(out: &mut dyn Write, v: Option<&ProcessView>, rows: usize) -> i
             "executable SHA-256",
             "flags",
         ],
-    )
-    .open(out)?;
-    for p in v.processes.iter().take(rows) {
+    );
+    table.capped(out, &v.processes, rows, "processes", |out, p| {
         let indent = "   ".repeat(p.depth.min(24));
         let branch = if p.depth > 0 { "└─ " } else { "" };
         let cmd = if p.cmdline.is_empty() {
@@ -74,16 +73,8 @@ pub fn processes(out: &mut dyn Write, v: Option<&ProcessView>, rows: usize) -> i
             Text(&cmd),
             Text(p.exe_sha256.as_deref().unwrap_or("")),
             Text(&flags.join(", "))
-        )?;
-    }
-    more_row(
-        out,
-        9,
-        rows.min(v.processes.len()) as u64,
-        v.processes.len() as u64,
-        "processes",
-    )?;
-    Table::close(out)?;
+        )
+    })?;
     writeln!(out, "</section>")
 }
 
@@ -111,14 +102,13 @@ pub fn network(out: &mut dyn Write, v: Option<&NetworkView>, rows: usize) -> io:
         plural(v.unix.len() as u64, "unix socket"),
         Text(&v.owners_from)
     )?;
-    Table::new(
+    let inet = Table::new(
         "Inet sockets (TCP, UDP, raw)",
         &[
             "protocol", "local", "remote", "state", "UID", "inode", "owners", "evidence",
         ],
-    )
-    .open(out)?;
-    for s in v.inet.iter().take(rows) {
+    );
+    inet.capped(out, &v.inet, rows, "inet sockets", |out, s| {
         writeln!(
             out,
             "<tr><th scope=\"row\">{}</th><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td><td class=\"num\">{}</td>\
@@ -131,22 +121,13 @@ pub fn network(out: &mut dyn Write, v: Option<&NetworkView>, rows: usize) -> io:
             s.inode,
             owners(&s.owners),
             Text(&s.evidence)
-        )?;
-    }
-    more_row(
-        out,
-        8,
-        rows.min(v.inet.len()) as u64,
-        v.inet.len() as u64,
-        "inet sockets",
-    )?;
-    Table::close(out)?;
-    Table::new(
+        )
+    })?;
+    let unix = Table::new(
         "Unix sockets",
         &["inode", "type", "listening", "path", "owners", "evidence"],
-    )
-    .open(out)?;
-    for s in v.unix.iter().take(rows) {
+    );
+    unix.capped(out, &v.unix, rows, "unix sockets", |out, s| {
         writeln!(
             out,
             "<tr><th scope=\"row\" class=\"num\">{}</th><td>{}</td><td>{}</td><td class=\"wrap mono\">{}</td><td class=\"wrap\">{}</td><td class=\"wrap\">{}</td></tr>",
@@ -156,16 +137,8 @@ pub fn network(out: &mut dyn Write, v: Option<&NetworkView>, rows: usize) -> io:
             Text(s.path.as_deref().unwrap_or("(unbound)")),
             owners(&s.owners),
             Text(&s.evidence)
-        )?;
-    }
-    more_row(
-        out,
-        6,
-        rows.min(v.unix.len()) as u64,
-        v.unix.len() as u64,
-        "unix sockets",
-    )?;
-    Table::close(out)?;
+        )
+    })?;
     if !v.undecoded.is_empty() {
         writeln!(out, "<h3>Lines that could not be decoded</h3><ul>")?;
         for u in v.undecoded.iter().take(rows) {

@@ -3,7 +3,7 @@
 //! could not be compared, and the diff's findings.
 
 use crate::html::Text;
-use crate::page::{self, Table, count, more_row, plural};
+use crate::page::{self, Table, count, plural};
 use forensic_bundle::manifest::Member;
 use forensic_image::diff::ChangeKind;
 use forensic_image::report::{DiffReport, EntryRecord};
@@ -54,8 +54,8 @@ pub fn write(out: &mut dyn Write, d: &DiffReport, members: &HashMap<&str, &Membe
     for w in &d.warnings {
         writeln!(out, "<p class=\"more\">Warning: {}</p>", Text(w))?;
     }
-    Table::new("Changes, by path", &["change", "path", "why", "image", "container"]).open(out)?;
-    for c in d.changes.iter().take(rows) {
+    let table = Table::new("Changes, by path", &["change", "path", "why", "image", "container"]);
+    table.capped(out, &d.changes, rows, "changes", |out, c| {
         let reasons: Vec<&str> = c.reasons.iter().map(|r| r.as_str()).collect();
         writeln!(
             out,
@@ -66,16 +66,8 @@ pub fn write(out: &mut dyn Write, d: &DiffReport, members: &HashMap<&str, &Membe
             Text(&reasons.join(", ")),
             entry(c.image.as_ref()),
             entry(c.container.as_ref())
-        )?;
-    }
-    more_row(
-        out,
-        5,
-        rows.min(d.changes.len()) as u64,
-        d.changes.len() as u64,
-        "changes",
-    )?;
-    Table::close(out)?;
+        )
+    })?;
     if !d.not_compared.is_empty() {
         writeln!(out, "<h3>Not compared</h3><ul>")?;
         for n in &d.not_compared {

@@ -38,6 +38,30 @@ impl<'a> Table<'a> {
     pub fn close(out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "</tbody></table>")
     }
+
+    /// The whole table: its head, a row written by `row` for each of the first `cap` items, a
+    /// last row saying how many more `what` there are ([`more_row`]), its end.
+    pub fn capped<T>(
+        &self,
+        out: &mut dyn Write,
+        items: &[T],
+        cap: usize,
+        what: &str,
+        mut row: impl FnMut(&mut dyn Write, &T) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.open(out)?;
+        for item in items.iter().take(cap) {
+            row(out, item)?;
+        }
+        more_row(
+            out,
+            self.columns.len(),
+            cap.min(items.len()) as u64,
+            items.len() as u64,
+            what,
+        )?;
+        Table::close(out)
+    }
 }
 
 /// The last row of a capped table: `N more WHAT` when `shown < total`.

@@ -18,12 +18,16 @@ use std::process::{Command, Output};
 /// The hostile name planted as a path and a custody note.
 const HOSTILE: &str = "<script>alert(1)</script>";
 
+/// One Chromium at a time: several at once on a loaded two-core machine time out.
+static CHROMIUM: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs headless Chromium (with a profile of its own, no network services) on `url` with `args`;
-/// killed after 120 s.
+/// killed after 300 s.
 fn chromium(args: &[&str], url: &str) -> Output {
+    let _one = CHROMIUM.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let profile = tempfile::tempdir().unwrap();
     let o = Command::new("timeout")
-        .arg("120")
+        .arg("300")
         .arg("/usr/bin/chromium")
         .args([
             "--headless",
@@ -41,7 +45,7 @@ fn chromium(args: &[&str], url: &str) -> Output {
         .arg(url)
         .output()
         .expect("chromium is installed (.ci/run: apt-get install chromium)");
-    assert!(o.status.success(), "chromium {args:?}: {}", stderr(&o));
+    assert!(o.status.success(), "chromium {args:?}: {}: {}", o.status, stderr(&o));
     o
 }
 
@@ -497,4 +501,88 @@ fn a_bundle_that_does_not_verify_is_refused_or_reported_as_such_on_every_page() 
         "{}",
         stdout(&o)
     );
+}
+
+/// SPEC §9.6: with `--tsa-trust`, each custody entry's trusted time (from real RFC 3161 tokens,
+/// `openssl ts -reply`) is in its holder's box, as `custody log --tsa-trust` gives it, every token
+/// is `verified`, and the time-stamp checks ran; without it, the tokens are shown but not judged.
+#[test]
+fn trusted_times_from_time_stamp_tokens_are_shown_when_the_authority_is_trusted() {
+    use crate::tsa::{Alg, Authority};
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let tsa = Authority::start(&root.join("tsa"), Alg::Rsa, Alg::Rsa, None);
+    let dir = checklist_dir(root);
+    let (alice, _) = keygen(root, "alice");
+    let (bob, bob_pub) = keygen(root, "bob");
+    let bundle = root.join("b.zip");
+    let b = s(&bundle);
+    let url = tsa.url.as_str();
+    for args in [
+        vec!["seal", s(&dir), "-o", b, "--key", s(&alice), "--tsa", url],
+        vec![
+            "custody",
+            "transfer",
+            b,
+            "--key",
+            s(&alice),
+            "--to",
+            s(&bob_pub),
+            "--tsa",
+            url,
+        ],
+        vec!["custody", "receive", b, "--key", s(&bob), "--tsa", url],
+    ] {
+        let o = run(&args);
+        assert_eq!(code(&o), 0, "{args:?}: {}{}", stdout(&o), stderr(&o));
+    }
+    let trusted = root.join("trusted.html");
+    report(&[b, "-o", s(&trusted), "--tsa-trust", s(&tsa.root())], 0);
+    let dom = rendered(&trusted);
+    let log = json(&run(&["custody", "log", b, "--json", "--tsa-trust", s(&tsa.root())]));
+    let entries = log["entries"].as_array().unwrap();
+    assert_eq!(
+        entries.len(),
+        5,
+        "sealed, timestamped, transferred, received, timestamped"
+    );
+    // A token covers the entry before the one carrying it: every entry but the last has a
+    // trusted time.
+    let (last, stamped) = entries.split_last().unwrap();
+    for e in stamped {
+        let t = e["trusted_time"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no trusted time: {e}"));
+        assert!(
+            dom.contains(&format!("; trusted time {t}</li>")),
+            "entry {}: {t}",
+            e["seq"]
+        );
+        assert!(
+            dom.contains(&format!("<td class=\"time\">{t}</td><td class=\"hash\">")),
+            "{t}"
+        );
+    }
+    assert!(last["trusted_time"].is_null());
+    assert_eq!(dom.matches("; trusted time ").count(), stamped.len());
+    let tokens: usize = entries.iter().map(|e| e["timestamps"].as_array().unwrap().len()).sum();
+    assert_eq!(tokens, 4);
+    assert_eq!(
+        dom.matches("<span class=\"word passed\">verified</span>").count(),
+        tokens
+    );
+    assert_eq!(dom.matches("not checked: no --tsa-trust").count(), 0);
+    // The untrusted-signer and recorded-head checks alone were not run.
+    assert_eq!(dom.matches("<span class=\"word skipped\">not checked").count(), 2);
+
+    let untrusted = root.join("untrusted.html");
+    report(&[b, "-o", s(&untrusted)], 0);
+    let dom = rendered(&untrusted);
+    assert!(!dom.contains("; trusted time "));
+    assert_eq!(
+        dom.matches("<span class=\"word passed\">not judged (no --tsa-trust)</span>")
+            .count(),
+        tokens
+    );
+    assert_eq!(dom.matches("not checked: no --tsa-trust").count(), 6);
 }

@@ -20,6 +20,7 @@ COLORS = {
     "show-summary": "#d62728",
     "show-files": "#9467bd",
     "timeline": "#e377c2",
+    "report": "#17becf",
 }
 W, H = 460, 340  # one panel
 L, R, T, B = 70, 20, 40, 50

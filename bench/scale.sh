@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Scaling benchmark (issue 16): time and peak RSS of collect / verify / ls / diff --image-from-bundle /
-# show summary / show files / timeline --all against the number of files in the container, side by
+# show summary / show files / timeline --all / report against the number of files in the container, side by
 # side with the peer that only hashes, `find ROOT -xdev -type f -print0 | xargs -0 -P2 -n500 openssl
 # dgst -sha256`, over the same container root in the same run. Not a test: writes
 # docs/bench/scale.csv and docs/bench/scale.svg (bench/plot_scale.py) and prints the figures for
@@ -131,6 +131,7 @@ for c in "${cases[@]}"; do
   measure "$c" "$files" "$entries" show-summary "$bin" show "$bundle" summary
   measure "$c" "$files" "$entries" show-files "$bin" show "$bundle" files
   measure "$c" "$files" "$entries" timeline "$bin" timeline "$bundle" --all
+  measure "$c" "$files" "$entries" report "$bin" report "$bundle" -o "$work/$c.html"
   rm -f "$bundle"
   podman umount "$name" > /dev/null
   podman rm -f -t 0 "$name" > /dev/null

@@ -126,6 +126,7 @@ pub fn run(args: Args) -> Result<u8> {
             doing: "query",
             force: args.force,
             trust: &args.trust,
+            tsa_trust: &[],
             depth: Depth::Structure,
         };
         let Some(bundle) = gate::open(&args.source, how)? else {

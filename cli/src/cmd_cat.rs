@@ -29,6 +29,7 @@ pub fn run(args: Args) -> Result<u8> {
         doing: "print",
         force: false,
         trust: &[],
+        tsa_trust: &[],
         depth: Depth::Structure,
     };
     let Some(bundle) = gate::open(&args.bundle, how)? else {

@@ -69,20 +69,14 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<u8> {
-    if let Some(path) = &args.image
-        && let Err(e) = std::fs::symlink_metadata(path)
-        && e.kind() == std::io::ErrorKind::NotFound
-    {
-        bail!(
-            "--image {}: no such file or directory. IMAGE is a file or directory holding the image, not an image name. {}",
-            view::path(path),
-            image_hint!()
-        );
+    if let Some(path) = &args.image {
+        check_image_path(path)?;
     }
     let how = gate::Use {
         doing: "diff",
         force: args.force,
         trust: &args.trust,
+        tsa_trust: &[],
         depth: Depth::Everything,
     };
     let Some(bundle) = gate::open(&args.bundle, how)? else {
@@ -107,6 +101,24 @@ pub fn run(args: Args) -> Result<u8> {
     }
     let ran = if report.differs() { EXIT_ATTENTION } else { EXIT_OK };
     Ok(gate::exit_code(&bundle, ran))
+}
+
+/// Fails with the way forward (how to get an IMAGE file) when `--image` names nothing on disk:
+/// most often an image name was given.
+///
+/// # Errors
+/// `path` does not exist.
+pub fn check_image_path(path: &std::path::Path) -> Result<()> {
+    if let Err(e) = std::fs::symlink_metadata(path)
+        && e.kind() == std::io::ErrorKind::NotFound
+    {
+        bail!(
+            "--image {}: no such file or directory. IMAGE is a file or directory holding the image, not an image name. {}",
+            view::path(path),
+            image_hint!()
+        );
+    }
+    Ok(())
 }
 
 /// A path for the terminal: the one display escaping, so that one change is one line.

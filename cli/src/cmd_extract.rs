@@ -70,6 +70,7 @@ pub fn run(args: Args) -> Result<u8> {
         doing: "extract",
         force: args.force,
         trust: &args.trust,
+        tsa_trust: &[],
         depth: Depth::Everything,
     };
     let Some(bundle) = gate::open(&args.bundle, how)? else {

@@ -130,8 +130,14 @@ pub fn open_verified(bundle: &Path, force: bool, trust: &[PathBuf], doing: &str)
         doing,
         force,
         trust,
+        tsa_trust: &[],
         depth: forensic_disk::gate::Depth::Everything,
     };
+    open_with(bundle, how)
+}
+
+/// [`open_verified`] with every option of the gate (`--tsa-trust`, the depth).
+pub fn open_with(bundle: &Path, how: crate::gate::Use<'_>) -> Result<Option<Opened>> {
     let shown = view::path(bundle);
     Ok(crate::gate::open(bundle, how)?.map(|bundle| Opened { bundle, shown }))
 }

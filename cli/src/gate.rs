@@ -17,6 +17,8 @@ pub struct Use<'a> {
     pub force: bool,
     /// `--trust` files or directories.
     pub trust: &'a [PathBuf],
+    /// `--tsa-trust` certificates: time-stamp tokens are judged too (SPEC §9.6, step 12).
+    pub tsa_trust: &'a [PathBuf],
     /// How much is verified first.
     pub depth: Depth,
 }
@@ -34,6 +36,7 @@ pub fn open(bundle: &Path, how: Use<'_>) -> Result<Option<Opened>> {
     let opts = GateOptions {
         verify: VerifyOptions {
             trust: keyfiles::load_trust(how.trust)?,
+            tsa_trust: crate::tsa::load_trust(how.tsa_trust)?,
             progress: bar.callback(),
             ..VerifyOptions::default()
         },

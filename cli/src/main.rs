@@ -27,6 +27,7 @@ mod cmd_extract;
 mod cmd_keygen;
 mod cmd_ls;
 mod cmd_man;
+mod cmd_report;
 mod cmd_seal;
 mod cmd_show;
 mod cmd_timeline;
@@ -119,6 +120,9 @@ enum Command {
     Timeline(cmd_timeline::Args),
     /// Export a bundle for other forensic tools: CASE/UCO JSON-LD, or its timeline for Timesketch.
     Export(cmd_export::Args),
+    /// Write a case report: one self-contained HTML file (verdict, custody, findings, processes,
+    /// network, diff, timeline), print-ready, for people who do not use the command line.
+    Report(Box<cmd_report::Args>),
     /// Query a Kubernetes audit log (a bundle's, or a file): pod timeline, creator, exec sessions,
     /// secret access, RBAC changes, impersonation.
     Audit(Box<cmd_audit::Args>),
@@ -147,6 +151,7 @@ fn main() -> ExitCode {
         Command::Show(a) => cmd_show::run(*a),
         Command::Timeline(a) => cmd_timeline::run(a),
         Command::Export(a) => cmd_export::run(a),
+        Command::Report(a) => cmd_report::run(*a),
         Command::Audit(a) => cmd_audit::run(*a),
         Command::Archive(c) => cmd_archive::run(c),
         Command::Man(a) => cmd_man::run(a, Cli::command()),

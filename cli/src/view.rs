@@ -113,23 +113,8 @@ pub fn count<N: std::fmt::Display + PartialEq + From<u8>>(n: N, noun: &str) -> S
     }
 }
 
-/// Human byte count: `512 B`, `12.3 KiB`, `1.0 GiB`.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut v = n as f64 / 1024.0;
-    let mut unit = UNITS[0];
-    for u in UNITS.iter().skip(1) {
-        if v < 1024.0 {
-            break;
-        }
-        v /= 1024.0;
-        unit = u;
-    }
-    format!("{v:.1} {unit}")
-}
+/// Human byte count: `512 B`, `12.3 KiB`, `1.0 GiB` (the one form, [`forensic_analysis::summary::human_bytes`]).
+pub use forensic_analysis::summary::human_bytes;
 
 fn raw_path(p: &RawPath) -> Value {
     match p {

@@ -87,7 +87,7 @@ fn help_codes(cmd: &str) -> BTreeSet<u8> {
 #[test]
 fn readme_and_every_help_document_the_same_codes() {
     let commands = readme_commands();
-    assert_eq!(commands.len(), 22, "{commands:?}");
+    assert_eq!(commands.len(), 23, "{commands:?}");
     for (cmd, readme_codes) in &commands {
         let help = help_codes(cmd);
         assert_eq!(&help, readme_codes, "{cmd}: --help vs README");
@@ -140,11 +140,8 @@ fn every_command_exits_with_its_documented_code() {
     let good = root.join("good.zip");
     assert_eq!(code(&seal(&dir, &good, &key, &[])), 0);
     // Does not verify: the last custody signature has one byte changed.
-    let mut m = members(&std::fs::read(&good).unwrap());
-    let custody = m.iter_mut().find(|(n, _, _)| n == "custody.cbor").unwrap();
-    *custody.1.last_mut().unwrap() ^= 1;
     let bad = root.join("bad.zip");
-    std::fs::write(&bad, rezip(&m)).unwrap();
+    bad_signature_copy(&good, &bad);
     // Not intact: one byte of a member changed in place (its CRC-32 and SHA-256 both fail).
     let mut bytes = std::fs::read(&good).unwrap();
     let idx = zipread::read_index(&mut Cursor::new(&bytes[..]), &Limits::default()).unwrap();
@@ -164,6 +161,7 @@ fn every_command_exits_with_its_documented_code() {
     let (g, b, c, nf) = (s(&good), s(&bad), s(&crc), s(&missing));
     let (o1, o2, o3, o4, o5) = (out("o1"), out("o2"), out("o3"), out("o4"), out("o5"));
     let (o6, o7, o8, o9) = (out("o6"), out("o7"), out("o8"), out("o9"));
+    let (r1, r2, r3, r4) = (out("r1.html"), out("r2.html"), out("r3.html"), out("r4.html"));
     let cases: Vec<(&str, Vec<&str>, i32)> = vec![
         // Intact, and done.
         ("ok", vec!["verify", g], 0),
@@ -175,6 +173,7 @@ fn every_command_exits_with_its_documented_code() {
         ("ok", vec!["timeline", g], 0),
         ("ok", vec!["audit", g, "exec"], 0),
         ("ok", vec!["export", g, "--format", "case", "-o", &o6], 0),
+        ("ok", vec!["report", g, "-o", &r1], 0),
         // Does not verify.
         ("not verified", vec!["verify", b], 1),
         ("not verified", vec!["ls", b], 1),
@@ -195,6 +194,7 @@ fn every_command_exits_with_its_documented_code() {
             vec!["custody", "annotate", b, "--key", s(&lab), "--note", "x"],
             1,
         ),
+        ("not verified", vec!["report", b, "-o", &r2], 1),
         // A member whose CRC-32 and SHA-256 fail: cat says so with 1, as verify does.
         ("not intact", vec!["verify", c], 1),
         ("not intact", vec!["cat", c, "6-podspec/pod-spec.yaml"], 1),
@@ -206,6 +206,7 @@ fn every_command_exits_with_its_documented_code() {
         ("forced", vec!["timeline", b, "--force", "--format", "jsonl"], 1),
         ("forced", vec!["audit", b, "exec", "--force"], 1),
         ("forced", vec!["export", b, "--format", "csv", "-o", &o8, "--force"], 1),
+        ("forced", vec!["report", b, "-o", &r3, "--force"], 1),
         // Could not run.
         ("trouble", vec!["verify", nf], 2),
         ("trouble", vec!["ls", nf], 2),
@@ -220,6 +221,8 @@ fn every_command_exits_with_its_documented_code() {
         ("trouble", vec!["diff", nf, "--image-from-bundle"], 2),
         ("trouble", vec!["export", nf, "--format", "case", "-o", &o9], 2),
         ("trouble", vec!["export", g, "--format", "case", "-o", &o6], 2),
+        ("trouble", vec!["report", nf, "-o", &r4], 2),
+        ("trouble", vec!["report", g, "-o", &r1], 2),
         ("trouble", vec!["diff", g, "--image", "localhost/app:1"], 2),
         ("trouble", vec!["keygen", "-o", &o5], 0),
         ("trouble", vec!["keygen", "-o", &o5], 2),

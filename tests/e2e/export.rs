@@ -217,39 +217,8 @@ fn a_collected_container_exports_to_case_and_timesketch_as_ls_and_timeline_show_
     c.sh(
         "echo planted > /tmp/dropped && mkdir -p /root/.ssh && echo 'ssh-ed25519 AAAA x' > /root/.ssh/authorized_keys",
     );
-    let (key, key_pub) = keygen(w, "responder");
-    let (lab, lab_pub) = keygen(w, "lab");
-    let bundle = w.join("case17.zip");
-    c.collect(
-        &bundle,
-        &key,
-        &[
-            "--quiet",
-            "--case",
-            "CASE-17",
-            "--examiner",
-            "A. Responder",
-            "--evidence-number",
-            "E-7",
-        ],
-    );
-    for args in [
-        vec![
-            "custody",
-            "transfer",
-            s(&bundle),
-            "--key",
-            s(&key),
-            "--to",
-            s(&lab_pub),
-            "--actor",
-            "collector",
-        ],
-        vec!["custody", "receive", s(&bundle), "--key", s(&lab), "--actor", "lab"],
-    ] {
-        let o = run(&args);
-        assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
-    }
+    let handed = c.collect_handed_over(w, &[]);
+    let (bundle, key_pub, lab_pub) = (handed.bundle, handed.key_pub, handed.lab_pub);
     let trust = [key_pub.as_path(), lab_pub.as_path()];
     let trust_args = ["--trust", s(trust[0]), "--trust", s(trust[1])];
 
@@ -443,13 +412,7 @@ fn a_collected_container_exports_to_case_and_timesketch_as_ls_and_timeline_show_
 fn a_bundle_that_does_not_verify_is_refused_or_marked_and_no_output_is_overwritten() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    let (good, _, _) = sealed_bundle(root);
-    // The last custody signature has one byte changed.
-    let mut m = members(&std::fs::read(&good).unwrap());
-    let custody = m.iter_mut().find(|(n, _, _)| n == "custody.cbor").unwrap();
-    *custody.1.last_mut().unwrap() ^= 1;
-    let bad = root.join("bad.zip");
-    std::fs::write(&bad, rezip(&m)).unwrap();
+    let (good, bad) = good_and_bad(root);
     let out = root.join("out");
     std::fs::create_dir(&out).unwrap();
     let listing = || -> BTreeSet<String> {

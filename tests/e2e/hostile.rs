@@ -32,23 +32,6 @@ const MAX_RSS_KIB: u64 = 64 * 1024;
 /// also reads plain audit logs).
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 
-/// Names of the entries of `dir` (recursively), sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut v = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let e = e.unwrap();
-            v.push(e.path().strip_prefix(dir).unwrap().display().to_string());
-            if e.file_type().unwrap().is_dir() {
-                stack.push(e.path());
-            }
-        }
-    }
-    v.sort();
-    v
-}
-
 /// Where a case runs: the bundle alone in a directory, and empty working, temporary and home
 /// directories.
 struct Arena {

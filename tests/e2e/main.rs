@@ -29,6 +29,7 @@ mod mounts;
 mod output_safety;
 mod package;
 mod podman;
+mod report;
 mod rootfs;
 mod runtimes;
 mod show;

@@ -138,6 +138,54 @@ impl Container {
         o
     }
 
+    /// Collects into `work/case17.zip` for case `CASE-17` (examiner `A. Responder`, evidence
+    /// number `E-7`) with a new key `responder`, then hands the bundle over: `collector`
+    /// transfers it to a new key `lab` (with `transfer_extra` flags, e.g. `--note`), and `lab`
+    /// receives it. Custody: sealed, transferred, received.
+    pub fn collect_handed_over(&self, work: &Path, transfer_extra: &[&str]) -> HandedOver {
+        let (key, key_pub) = crate::util::keygen(work, "responder");
+        let (lab, lab_pub) = crate::util::keygen(work, "lab");
+        let bundle = work.join("case17.zip");
+        self.collect(
+            &bundle,
+            &key,
+            &[
+                "--quiet",
+                "--case",
+                "CASE-17",
+                "--examiner",
+                "A. Responder",
+                "--evidence-number",
+                "E-7",
+            ],
+        );
+        let s = crate::util::s;
+        let mut transfer = vec![
+            "custody",
+            "transfer",
+            s(&bundle),
+            "--key",
+            s(&key),
+            "--to",
+            s(&lab_pub),
+            "--actor",
+            "collector",
+        ];
+        transfer.extend_from_slice(transfer_extra);
+        for args in [
+            transfer,
+            vec!["custody", "receive", s(&bundle), "--key", s(&lab), "--actor", "lab"],
+        ] {
+            let o = crate::util::run(&args);
+            assert_eq!(o.status.code(), Some(0), "{args:?}: {}", crate::util::stderr(&o));
+        }
+        HandedOver {
+            bundle,
+            key_pub,
+            lab_pub,
+        }
+    }
+
     /// The host PID of the container's main process.
     pub fn pid(&self) -> u32 {
         let o = podman(&["inspect", "--format", "{{.State.Pid}}", &self.name]);
@@ -178,6 +226,17 @@ impl Drop for Container {
             .args(["rm", "-f", "-t", "0", &self.name])
             .output();
     }
+}
+
+/// A collected bundle after a transfer and a receipt ([`Container::collect_handed_over`]), with
+/// both public keys (to trust).
+pub struct HandedOver {
+    /// The bundle.
+    pub bundle: PathBuf,
+    /// The collector's public key.
+    pub key_pub: PathBuf,
+    /// The lab's public key.
+    pub lab_pub: PathBuf,
 }
 
 /// A podman store of its own under a temporary directory: graph root, run root and libpod's tmp

@@ -200,6 +200,41 @@ pub fn contents(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
     members(bytes).into_iter().map(|(n, c, _)| (n, c)).collect()
 }
 
+/// [`sealed_bundle`] in `root` (`case42.zip`) and a copy of it that does not verify (`bad.zip`,
+/// [`bad_signature_copy`]).
+pub fn good_and_bad(root: &Path) -> (PathBuf, PathBuf) {
+    let (good, _, _) = sealed_bundle(root);
+    let bad = root.join("bad.zip");
+    bad_signature_copy(&good, &bad);
+    (good, bad)
+}
+
+/// Writes to `bad` a copy of the bundle `good` whose last custody signature has one byte changed:
+/// well-formed, but it does not verify (`bad-signature`).
+pub fn bad_signature_copy(good: &Path, bad: &Path) {
+    let mut m = members(&std::fs::read(good).unwrap());
+    let custody = m.iter_mut().find(|(n, _, _)| n == "custody.cbor").unwrap();
+    *custody.1.last_mut().unwrap() ^= 1;
+    std::fs::write(bad, rezip(&m)).unwrap();
+}
+
+/// Names of the entries of `dir` (recursively), sorted.
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut v = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            v.push(e.path().strip_prefix(dir).unwrap().display().to_string());
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
 /// A fresh, well-formed ZIP of these members (new CRCs): only the intended change shows.
 pub fn rezip(members: &[(String, Vec<u8>, Method)]) -> Vec<u8> {
     let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));

@@ -134,6 +134,30 @@ pub struct SummaryView {
     pub not_collected: Vec<String>,
 }
 
+/// Human byte count, as every output writes sizes: `512 B`, `12.3 KiB`, `1.0 GiB` (binary
+/// units, one decimal).
+///
+/// ```
+/// assert_eq!(forensic_analysis::summary::human_bytes(512), "512 B");
+/// assert_eq!(forensic_analysis::summary::human_bytes(3 << 30), "3.0 GiB");
+/// ```
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = UNITS[0];
+    for u in UNITS.iter().skip(1) {
+        if v < 1024.0 {
+            break;
+        }
+        v /= 1024.0;
+        unit = u;
+    }
+    format!("{v:.1} {unit}")
+}
+
 /// Builds the summary from the verification report and the analysis.
 pub fn view(report: &Report, analysis: &Analysis) -> SummaryView {
     let m: Option<&Manifest> = report.manifest.as_ref();

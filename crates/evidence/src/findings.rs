@@ -333,6 +333,30 @@ impl Finding {
     }
 }
 
+/// The bundle member an evidence line of a [`Finding`] names: the longest prefix of `evidence`
+/// for which `is_member` holds and that is the whole line or is followed by ` ` or `:` (the forms
+/// `MEMBER`, `MEMBER line N[: text]`, `MEMBER: pid N`). `None` when the line names no member
+/// (an image entry, a count).
+///
+/// ```
+/// use forensic_evidence::findings::evidence_member;
+/// let is = |m: &str| m == "1-processes/processes.json" || m == "5-filesystem/tree-index.jsonl";
+/// assert_eq!(evidence_member("1-processes/processes.json: pid 42", is), Some("1-processes/processes.json"));
+/// assert_eq!(evidence_member("5-filesystem/tree-index.jsonl line 7", is), Some("5-filesystem/tree-index.jsonl"));
+/// assert_eq!(evidence_member("image: /etc/shadow", is), None);
+/// ```
+pub fn evidence_member(evidence: &str, is_member: impl Fn(&str) -> bool) -> Option<&str> {
+    let boundaries = evidence
+        .char_indices()
+        .rev()
+        .filter(|(_, c)| matches!(c, ' ' | ':'))
+        .map(|(i, _)| i);
+    std::iter::once(evidence.len())
+        .chain(boundaries)
+        .filter_map(|end| evidence.get(..end))
+        .find(|prefix| !prefix.is_empty() && is_member(prefix))
+}
+
 /// The `file-on-tmpfs` finding of a regular file on the tmpfs mounted at `mount`, as `show
 /// suspicious` and `diff` both raise it: `described` is the file as the command shows it (path
 /// and metadata), `evidence` its tree-index line and the member holding its copy.

@@ -95,6 +95,52 @@ impl FailureClass {
         }
     }
 
+    /// What the class means, in the words of SPEC §12's table (what a report shows beside each
+    /// check).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            FailureClass::MalformedContainer => {
+                "not a ZIP file of §2.1's profile, not a forensic bundle, or a bad member name"
+            }
+            FailureClass::UnsupportedVersion => "a forensic bundle of another format version",
+            FailureClass::LimitExceeded => "a reader limit of §10 was passed",
+            FailureClass::MissingMember => "a member the manifest lists, or a metadata member, is absent",
+            FailureClass::UnexpectedMember => "the archive holds a member the manifest does not list",
+            FailureClass::CorruptMember => "a member's data does not decompress to its declared size and CRC-32",
+            FailureClass::MalformedManifest => "`manifest.cbor` is not a manifest per §6",
+            FailureClass::SectionOrder => "members or sections out of the order of volatility, or in the wrong section",
+            FailureClass::DigestMismatch => "a member's content differs from its size or SHA-256 in the manifest",
+            FailureClass::SumsMismatch => "`SHA256SUMS` disagrees with the manifest or the manifest digest",
+            FailureClass::MalformedCustody => "`custody.cbor` is not a custody log per §9.1",
+            FailureClass::BadSignature => "a custody entry's signature, algorithm or key id does not check",
+            FailureClass::BrokenChain => "custody entries out of sequence, unlinked, or the first is not the seal",
+            FailureClass::SealMismatch => "a custody entry signs a different manifest digest than the bundle's",
+            FailureClass::CustodySemantics => {
+                "signed, chained entries that are not a valid custody history (§9.4): an unpaired transfer or receipt, a receipt by a key other than the one named, a transfer by someone not holding the bundle, a misplaced `recipient`, or time running backwards by more than 300 s"
+            }
+            FailureClass::UntrustedSigner => "a custody entry was signed by a key not in the trust list",
+            FailureClass::TruncatedCustody => {
+                "the custody log holds no entry with the recorded head given to the verifier (§9.5): entries were removed, or this is another log"
+            }
+            FailureClass::MalformedTimestamp => "a time-stamp token is not a DER RFC 3161 token (§9.6 check 1)",
+            FailureClass::TimestampImprint => {
+                "a token's imprint is not SHA-256 of the entry before the one carrying it (§9.6 check 2)"
+            }
+            FailureClass::TimestampSignature => {
+                "a token's CMS signature or signed attributes do not check (§9.6 check 3)"
+            }
+            FailureClass::UntrustedTimestamp => {
+                "a token's signer is not a time-stamping certificate that chains to the TSA trust list (§9.6 check 4)"
+            }
+            FailureClass::TimestampExpired => {
+                "a certificate of a token's chain is not valid at the token's genTime (§9.6 check 5)"
+            }
+            FailureClass::TimeAfterTimestamp => {
+                "an entry's signed time is later than its trusted time by more than 300 s (§9.6)"
+            }
+        }
+    }
+
     /// The class with this id.
     pub fn from_id(id: &str) -> Option<FailureClass> {
         FailureClass::ALL.into_iter().find(|c| c.as_str() == id)

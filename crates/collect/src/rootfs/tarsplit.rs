@@ -320,7 +320,9 @@ mod tests {
         assert_eq!(Crc64Iso::checksum(b"hello\n"), 0x614c_3eee_e2d8_1000);
         assert_eq!(Crc64Iso::checksum(b"123456789"), 0xb909_56c7_75a4_1001);
         // Streamed in pieces that do not fall on the folding width, over more than one fold.
-        let long: Vec<u8> = (0..100_003u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let long: Vec<u8> = (0..100_003u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
         let mut c = Crc64Iso::new();
         for piece in long.chunks(4093) {
             c.update(piece);

@@ -73,7 +73,7 @@ fn content_damage_exit(command: &str) -> i32 {
         "ls" | "cat" | "custody" => 0,
         // audit: 2, trouble: the bundle has no 7-audit section to read.
         "audit" => 2,
-        // verify, extract, show, timeline, export, diff: 1, the bundle does not verify.
+        // verify, extract, show, timeline, export, report, diff: 1, the bundle does not verify.
         _ => 1,
     }
 }
@@ -87,6 +87,7 @@ fn attack(arena: &Arena, case: &str, expect: &[&str], bytes: &[u8]) {
     let b = s(&bundle);
     let out = arena.case.join("out");
     let exported = arena.case.join("case.jsonld");
+    let reported = arena.case.join("report.html");
     let mut commands: Vec<Vec<&str>> = vec![
         vec!["verify", b],
         vec!["verify", b, "--json"],
@@ -96,6 +97,7 @@ fn attack(arena: &Arena, case: &str, expect: &[&str], bytes: &[u8]) {
         vec!["show", b, "summary"],
         vec!["timeline", b],
         vec!["export", b, "--format", "case", "-o", s(&exported)],
+        vec!["report", b, "-o", s(&reported)],
         vec!["diff", b, "--image-from-bundle"],
         vec!["custody", "log", b],
     ];

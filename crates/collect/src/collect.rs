@@ -231,6 +231,7 @@ pub fn collect(opts: &CollectOptions, runner: &dyn Runner) -> Result<CollectSumm
         api_calls: Vec::new(),
         counts: BTreeMap::new(),
         digests: None,
+        layer_records: None,
     };
     let resolution = std::mem::take(&mut ctx.target.commands);
     let resolution_calls = std::mem::take(&mut ctx.target.api_calls);

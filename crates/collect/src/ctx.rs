@@ -45,6 +45,9 @@ pub struct Ctx<'a> {
     /// Digests of the merged root's files (filled by section 5's tree index, reused by section
     /// 9's lower-layer index so each file is hashed once; see [`crate::rootfs::known`]).
     pub digests: Option<std::sync::Arc<crate::rootfs::known::KnownDigests>>,
+    /// The node's records of the lower layers, being read since section 5 started (taken by
+    /// section 9).
+    pub layer_records: Option<crate::sections::filesystem::LayerRecords>,
 }
 
 impl Ctx<'_> {

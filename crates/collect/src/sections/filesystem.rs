@@ -89,6 +89,7 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
     };
     let mounts = mount_plan(ctx, &root, sink)?;
     ctx.digests = shared_digests(ctx, &root);
+    ctx.layer_records = LayerRecords::start(ctx);
     // (b) the full-tree index of every mount, spooled to a temporary file and stored as one member.
     let mut spool = tempfile::tempfile()?;
     let indexed = index_mounts(ctx, &root, &mounts, &mut spool, sink)?;
@@ -333,16 +334,61 @@ pub fn copy_container_files(ctx: &mut Ctx<'_>, sink: &mut dyn Sink, files: &[&st
     Ok(())
 }
 
-/// The node's record of the layer in `dir` (see [`tarsplit`]): a record that cannot be read is a
-/// gap naming it; no record at all is said once, by the caller.
-fn layer_record(dir: &std::path::Path, sink: &mut dyn Sink) -> Option<LayerCheck> {
+/// The node's records of the lower layers (tar-split, see [`tarsplit`]), read on a thread of
+/// their own from the start of section 5: inflating and parsing them is a few hundred
+/// milliseconds per large layer that the tree index, waiting on its hashing threads, has room
+/// for. Section 9 takes them ([`LayerRecords::take`]).
+#[derive(Debug)]
+pub struct LayerRecords {
+    lowers: Vec<PathBuf>,
+    reading: std::thread::JoinHandle<Vec<Option<Result<LayerSums, Unread>>>>,
+}
+
+impl LayerRecords {
+    /// Starts reading the records of the container's lower layers; `None` when its root is not
+    /// an overlay with lower layers.
+    fn start(ctx: &Ctx<'_>) -> Option<LayerRecords> {
+        let (_, lowers) = overlay_dirs(ctx).filter(|(_, l)| !l.is_empty())?;
+        let dirs = lowers.clone();
+        let reading = std::thread::Builder::new()
+            .name("layer records".into())
+            .spawn(move || dirs.iter().map(|d| read_layer_record(d)).collect())
+            .ok()?;
+        Some(LayerRecords { lowers, reading })
+    }
+
+    /// The records read, one per directory of `lowers` (`None`: this node keeps none; `Err`:
+    /// it could not be read); `None` if they were started for other directories.
+    fn take(self, lowers: &[PathBuf]) -> Option<Vec<Option<Result<LayerSums, Unread>>>> {
+        if self.lowers != lowers {
+            return None;
+        }
+        self.reading.join().ok()
+    }
+}
+
+/// Reads the record of the layer in `dir`: `None` when this node keeps none.
+fn read_layer_record(dir: &std::path::Path) -> Option<Result<LayerSums, Unread>> {
     let path = tarsplit::locate(dir)?;
     let read = std::fs::File::open(&path)
         .map_err(|e| e.to_string())
         .and_then(|f| LayerSums::read(io::BufReader::new(f), &tarsplit::Limits::default()).map_err(|e| e.to_string()));
-    match read {
+    Some(read.map_err(|why| Unread { path, why }))
+}
+
+/// A layer record that could not be read.
+#[derive(Debug)]
+struct Unread {
+    path: PathBuf,
+    why: String,
+}
+
+/// What the index of a layer checks its files against, given what reading its record gave; a
+/// record that could not be read is a gap.
+fn layer_check(read: Option<Result<LayerSums, Unread>>, sink: &mut dyn Sink) -> Option<LayerCheck> {
+    match read? {
         Ok(sums) => Some(LayerCheck::Against(std::sync::Arc::new(sums))),
-        Err(why) => {
+        Err(Unread { path, why }) => {
             sink.gap(
                 path.display().to_string(),
                 format!(
@@ -410,7 +456,14 @@ pub fn index_lower_layers(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<
     };
     let mut list = Vec::new();
     let mut unrecorded = Vec::new();
+    let mut records = ctx
+        .layer_records
+        .take()
+        .and_then(|r| r.take(&lowers))
+        .unwrap_or_else(|| lowers.iter().map(|d| read_layer_record(d)).collect())
+        .into_iter();
     for (i, dir) in lowers.iter().enumerate() {
+        let record = records.next().flatten();
         list.push(LowerLayer {
             layer: i,
             path: dir.display().to_string(),
@@ -423,7 +476,7 @@ pub fn index_lower_layers(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<
                 continue;
             }
         };
-        let layer = layer_record(dir, sink).unwrap_or_else(|| {
+        let layer = layer_check(record, sink).unwrap_or_else(|| {
             unrecorded.push(dir.display().to_string());
             LayerCheck::Unavailable
         });

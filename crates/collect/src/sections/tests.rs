@@ -80,6 +80,7 @@ fn run(
         api_calls: Vec::new(),
         counts: BTreeMap::new(),
         digests: None,
+        layer_records: None,
     };
     let mut sink = MemorySink::default();
     collector(&mut ctx, &mut sink).unwrap();

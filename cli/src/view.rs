@@ -173,6 +173,9 @@ pub fn custody_json(seq: usize, c: &CustodyRecord) -> Value {
             "verified": t.verified,
         })).collect::<Vec<_>>(),
         "deposit": p.deposit.as_ref().map(deposit_json),
+        "key_store": p.key_store.as_ref().map(|k| json!({
+            "kind": k.kind, "encrypted": k.encrypted, "token": k.token, "model": k.model, "serial": k.serial,
+        })),
     })
 }
 
@@ -405,6 +408,9 @@ pub fn print_custody_table(out: &mut impl Write, records: &[CustodyRecord]) -> i
         }
         if let Some(n) = &p.note {
             writeln!(out, "  {:>3}  note: {}", "", esc(n))?;
+        }
+        if let Some(k) = &p.key_store {
+            writeln!(out, "  {:>3}  key held in: {}", "", esc(&k.describe()))?;
         }
         print_trusted_time(out, "       ", c)?;
         if let Some(d) = &p.deposit {

@@ -170,3 +170,20 @@ def test_rust_verifier(name):
         f"Rust reported {sorted(rust_classes) or 'ok'}, Python {sorted(py.classes) or 'ok'} "
         f"(expected {sorted(exp.classes) or 'ok'})\nPython failures:\n{_describe(py)}\n{context}"
     )
+
+
+def test_key_stores_are_read_as_the_spec_says():
+    """§9.8: each entry's ``key_store`` as the verifier reports it; a value of another shape is
+    shown as unknown (None), and neither vector fails (the field is informative)."""
+    token, _ = _load("valid-custody-key-store-token")
+    r = vb.verify_file(str(token))
+    assert r.verified, _describe(r)
+    assert r.key_stores == [
+        {"kind": "file", "encrypted": False},
+        {"kind": "pkcs11", "token": "incident-response", "model": "SoftHSM project SoftHSM v2",
+         "serial": "4e8b2a6f1c0d9e37"},
+    ]
+    odd, _ = _load("valid-custody-key-store-odd-shape")
+    r = vb.verify_file(str(odd))
+    assert r.verified, _describe(r)
+    assert r.key_stores == [{"kind": "file", "encrypted": False}, None]

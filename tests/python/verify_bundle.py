@@ -198,6 +198,7 @@ class Result:
     failures: list[Failure] = field(default_factory=list)
     custody_head: Optional[str] = None  # hex SHA-256 of the last custody entry (§9.3)
     custody_entries: int = 0
+    key_stores: list = field(default_factory=list)  # §9.8, one per entry: a dict or None
 
     @property
     def verified(self) -> bool:
@@ -208,7 +209,8 @@ class Result:
         return {f.cls for f in self.failures}
 
     def to_json(self) -> dict:
-        return {"verified": self.verified, "failures": [f.to_json() for f in self.failures]}
+        return {"verified": self.verified, "failures": [f.to_json() for f in self.failures],
+                "key_stores": self.key_stores}
 
 
 class CannotRun(Exception):
@@ -1362,6 +1364,7 @@ class CustodyEntry:
     manifest_sha256: bytes
     recipient: Optional[bytes] = None
     timestamps: Optional[list] = None  # §9.6: RFC 3161 tokens over prev
+    key_store: Optional[dict] = None  # §9.8: where the key was held; informative
 
 
 class CustodyError(Exception):
@@ -1439,7 +1442,28 @@ def _parse_custody_entry(i: int, raw: bytes, item: Any) -> CustodyEntry:
     timestamps = field_("timestamps", lambda v: isinstance(v, list) and len(v) >= 1
                         and all(isinstance(x, bytes) for x in v), "an array of one or more bstr", required=False)
     return CustodyEntry(raw, protected_raw, protected, payload_raw, signature, seq, prev, time, action,
-                        actor["name"], actor["key"], bundle_id, manifest_sha256, recipient, timestamps)
+                        actor["name"], actor["key"], bundle_id, manifest_sha256, recipient, timestamps,
+                        _key_store(payload.get("key_store")))
+
+
+# §9.8: the key-store map's fields and their types. The value is informative: one of another shape
+# (a text, a map with "kind" missing or a field of another type) is shown as unknown, never judged.
+_KEY_STORE_FIELDS = {"kind": _is_tstr, "encrypted": lambda v: isinstance(v, bool),
+                     "token": _is_tstr, "model": _is_tstr, "serial": _is_tstr}
+
+
+def _key_store(value: Any) -> Optional[dict]:
+    """§9.8: the payload's ``key_store`` as a plain dict of its known fields, or None when absent
+    or not of the key-store shape (it is informative: nothing here can fail the entry)."""
+    if not isinstance(value, CborMap) or not _is_tstr(value.get("kind")):
+        return None
+    out = {}
+    for name, ok in _KEY_STORE_FIELDS.items():
+        if name in value:
+            if not ok(value[name]):
+                return None
+            out[name] = value[name]
+    return out
 
 
 def parse_custody(data: bytes) -> list[CustodyEntry]:
@@ -1885,6 +1909,7 @@ class _Verifier:
             self.fail("malformed-custody", str(e), CUSTODY_NAME, e.entry)
             return None
         self.result.custody_entries = len(entries)
+        self.result.key_stores = [e.key_store for e in entries]
         self.result.custody_head = hashlib.sha256(entries[-1].raw).hexdigest()
         return entries
 

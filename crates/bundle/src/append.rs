@@ -285,6 +285,7 @@ mod tests {
             recipient: to.map(|f| crate::digest::Digest(f.0)),
             note: Some("n".into()),
             deposit: None,
+            key_store: None,
         };
         custody::sign(&payload, &key).unwrap()
     }
@@ -328,11 +329,34 @@ mod tests {
         let old = bundle(false);
         let idx = zipread::read_index(&mut Cursor::new(&old[..]), &Limits::default()).unwrap();
         let entry = next_entry(&old, "annotated", None);
-        let limits = Limits {
-            max_custody: 300,
+        let new_len = append_entry(
+            &mut Cursor::new(&old[..]),
+            &idx,
+            &entry,
+            &Limits::default(),
+            &mut Vec::new(),
+        )
+        .unwrap()
+        .len() as u64;
+        let limits = |max_custody| Limits {
+            max_custody,
             ..Limits::default()
         };
-        let err = append_entry(&mut Cursor::new(&old[..]), &idx, &entry, &limits, &mut Vec::new());
+        let at = append_entry(
+            &mut Cursor::new(&old[..]),
+            &idx,
+            &entry,
+            &limits(new_len),
+            &mut Vec::new(),
+        );
+        assert!(at.is_ok(), "{at:?}");
+        let err = append_entry(
+            &mut Cursor::new(&old[..]),
+            &idx,
+            &entry,
+            &limits(new_len - 1),
+            &mut Vec::new(),
+        );
         assert!(matches!(err, Err(AppendError::Limit(_))), "{err:?}");
     }
 

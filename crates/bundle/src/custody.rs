@@ -7,7 +7,7 @@
 
 use crate::cbor;
 use crate::digest::Digest;
-use crate::keys::{Fingerprint, SigningKey, VerifyingKey};
+use crate::keys::{Fingerprint, Signer, VerifyingKey};
 use crate::limits::Limits;
 use crate::time::Timestamp;
 use ciborium::Value;
@@ -15,12 +15,14 @@ use coset::{
     CoseSign1Builder, Header, HeaderBuilder, ProtectedHeader, SignatureContext, TaggedCborSerializable, iana,
     sig_structure_data,
 };
-use ed25519_dalek::Signer;
 use serde::{Deserialize, Serialize};
 
 mod deposit;
+mod key_store;
 mod semantics;
 pub use deposit::{ARCHIVED, Deposit};
+pub use key_store::KeyStore;
+pub use key_store::{FILE as KEY_FILE, PKCS11 as KEY_PKCS11};
 pub use semantics::check_semantics;
 
 /// CBOR tag of COSE_Sign1_Tagged (RFC 9052).
@@ -85,6 +87,14 @@ pub struct Payload {
         deserialize_with = "deposit::informative"
     )]
     pub deposit: Option<Deposit>,
+    /// Where the signing key was held (SPEC §9.8); informative, `None` when absent or not of the
+    /// `key_store` shape.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "key_store::informative"
+    )]
+    pub key_store: Option<KeyStore>,
 }
 
 /// One RFC 3161 time-stamp token's DER bytes, as it appears in a payload (SPEC §9.6).
@@ -364,7 +374,7 @@ pub fn parse_entry(index: usize, item: &[u8], max_depth: usize) -> Result<Entry,
 ///
 /// # Errors
 /// [`CustodyError::Sign`] if encoding fails.
-pub fn sign(payload: &Payload, key: &SigningKey) -> Result<Vec<u8>, CustodyError> {
+pub fn sign(payload: &Payload, key: &dyn Signer) -> Result<Vec<u8>, CustodyError> {
     let mut payload_bytes = Vec::new();
     ciborium::ser::into_writer(payload, &mut payload_bytes).map_err(|e| CustodyError::Sign(e.to_string()))?;
     let fp = Fingerprint::of(&key.verifying_key());
@@ -375,7 +385,8 @@ pub fn sign(payload: &Payload, key: &SigningKey) -> Result<Vec<u8>, CustodyError
     let sign1 = CoseSign1Builder::new()
         .protected(protected)
         .payload(payload_bytes)
-        .create_signature(b"", |tbs| key.sign(tbs).to_bytes().to_vec())
+        .try_create_signature(b"", |tbs| key.sign(tbs).map(|s| s.to_vec()))
+        .map_err(|e| CustodyError::Sign(e.to_string()))?
         .build();
     sign1.to_tagged_vec().map_err(|e| CustodyError::Sign(e.to_string()))
 }
@@ -438,8 +449,8 @@ pub fn check_chain(entries: &[Entry], bundle_id: &str, manifest_digest: &Digest)
 /// the tokens.
 #[derive(Clone)]
 pub struct NewEntry<'a> {
-    /// Signing key.
-    pub key: &'a SigningKey,
+    /// Signing key (a file's, or a token's that never leaves it).
+    pub key: &'a dyn Signer,
     /// Signer's human name.
     pub actor: String,
     /// Action.
@@ -514,6 +525,7 @@ pub fn append(
             _ => None,
         },
         deposit: new.deposit.clone(),
+        key_store: Some(new.key.key_store()),
     };
     let mut out = log.to_vec();
     out.extend_from_slice(&sign(&payload, new.key)?);

@@ -62,6 +62,66 @@ pub enum KeyError {
     BadPublic(String),
 }
 
+/// Why a signature could not be made.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SignError(pub String);
+
+/// What signs custody entries: a key read from a file, or one a token holds and never releases
+/// (PKCS#11). Every entry records which ([`crate::custody::KeyStore`], SPEC §9.8).
+pub trait Signer: Send + Sync {
+    /// The public key.
+    fn verifying_key(&self) -> VerifyingKey;
+    /// An Ed25519 signature (RFC 8032, pure) over `message`.
+    ///
+    /// # Errors
+    /// The key's holder failed (a token removed, a session closed).
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], SignError>;
+    /// Where the key is held.
+    fn key_store(&self) -> crate::custody::KeyStore;
+}
+
+impl fmt::Debug for dyn Signer + '_ {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signer")
+            .field("fingerprint", &Fingerprint::of(&self.verifying_key()))
+            .field("key_store", &self.key_store().describe())
+            .finish()
+    }
+}
+
+/// A plain key in memory: a key file without a passphrase (or a test's fixed seed).
+impl Signer for SigningKey {
+    fn verifying_key(&self) -> VerifyingKey {
+        SigningKey::verifying_key(self)
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], SignError> {
+        Ok(ed25519_dalek::Signer::sign(self, message).to_bytes())
+    }
+
+    fn key_store(&self) -> crate::custody::KeyStore {
+        crate::custody::KeyStore::file(false)
+    }
+}
+
+/// A key read from a PKCS#8 file that was protected by a passphrase.
+pub struct PassphraseKey(pub SigningKey);
+
+impl Signer for PassphraseKey {
+    fn verifying_key(&self) -> VerifyingKey {
+        self.0.verifying_key()
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], SignError> {
+        Signer::sign(&self.0, message)
+    }
+
+    fn key_store(&self) -> crate::custody::KeyStore {
+        crate::custody::KeyStore::file(true)
+    }
+}
+
 /// A signing key from a 32-byte seed (RFC 8032 secret key). Keygen passes OS randomness;
 /// the vector generator passes fixed seeds.
 pub fn signing_key_from_seed(seed: &[u8; 32]) -> SigningKey {

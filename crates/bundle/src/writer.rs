@@ -137,7 +137,7 @@ impl MemberSpec {
 #[derive(Debug, Clone)]
 pub struct Seal<'a> {
     /// The sealing key.
-    pub key: &'a crate::keys::SigningKey,
+    pub key: &'a dyn crate::keys::Signer,
     /// The sealer's name.
     pub actor: String,
     /// Seal time.

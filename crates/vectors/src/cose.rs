@@ -65,6 +65,7 @@ pub(crate) fn seal_payload(who: &str, bundle_id: &str, digest: &Digest) -> Resul
         recipient: None,
         note: None,
         deposit: None,
+        key_store: Some(forensic_bundle::custody::KeyStore::file(false)),
     })
 }
 

@@ -581,6 +581,7 @@ fn archived(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
         recipient: None,
         note: None,
         deposit: None,
+        key_store: Some(custody::KeyStore::file(false)),
     })?;
     if let Some(m) = odd.as_map_mut() {
         m.push((
@@ -617,5 +618,81 @@ pub(super) fn vectors(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
     out.extend(limits_and_trust(fx)?);
     out.extend(decided(fx)?);
     out.extend(archived(fx)?);
+    out.extend(key_stores(fx)?);
     Ok(out)
+}
+
+/// A key held by a PKCS#11 token, as [`key_stores`] records it: alice's test key, reported as on a
+/// token (the vector's bytes are what a token's signature gives: Ed25519 is deterministic).
+struct OnToken(forensic_bundle::keys::SigningKey);
+
+impl forensic_bundle::keys::Signer for OnToken {
+    fn verifying_key(&self) -> forensic_bundle::keys::VerifyingKey {
+        self.0.verifying_key()
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], forensic_bundle::keys::SignError> {
+        forensic_bundle::keys::Signer::sign(&self.0, message)
+    }
+
+    fn key_store(&self) -> custody::KeyStore {
+        custody::KeyStore::token("incident-response", "SoftHSM project SoftHSM v2", "4e8b2a6f1c0d9e37")
+    }
+}
+
+/// `key_store` (SPEC §9.8): where each entry's key was held; informative.
+fn key_stores(fx: &Fixtures) -> Result<Vec<Vector>, Error> {
+    let seal = Archive::read(&fx.base)?.content(CUSTODY)?.to_vec();
+    let alice = OnToken(key("alice"));
+    let entry = NewEntry {
+        stamp: None,
+        key: &alice,
+        actor: "alice".into(),
+        action: custody::ANNOTATED.into(),
+        time: t(SEAL_AT + 60)?,
+        recipient: None,
+        note: Some("signed on a PKCS#11 token".into()),
+        deposit: None,
+    };
+    let log = custody::append(&seal, &entry, &fx.bundle_id, &fx.digest, &Limits::default())?;
+    let mut odd = Value::serialized(&custody::Payload {
+        timestamps: None,
+        seq: 1,
+        prev: Some(Digest::of(&seal)),
+        time: t(SEAL_AT + 60)?,
+        action: custody::ANNOTATED.into(),
+        actor: Actor {
+            name: "alice".into(),
+            key: Digest(alice.0.verifying_key().to_bytes()),
+        },
+        bundle_id: fx.bundle_id.clone(),
+        manifest_sha256: fx.digest,
+        recipient: None,
+        note: None,
+        deposit: None,
+        key_store: None,
+    })?;
+    if let Some(m) = odd.as_map_mut() {
+        m.push((Value::Text("key_store".into()), Value::Text("hsm".into())));
+    }
+    let odd_entry = sign1(
+        protected(iana::Algorithm::EdDSA, &fp("alice")),
+        Header::default(),
+        encode(&odd)?,
+        &alice.0,
+    );
+    Ok(vec![
+        vector(
+            "valid-custody-key-store-token",
+            "After the seal (key_store: a plain file), alice's `annotated` entry records that her key is held by a PKCS#11 token: kind \"pkcs11\", its label, model and serial (SPEC §9.8, informative).",
+            &[],
+            with_log(fx, log)?,
+        ),
+        vector(
+            "valid-custody-key-store-odd-shape",
+            "As valid-custody-key-store-token, but key_store is the text \"hsm\": informative, not judged (SPEC §9.1 `? \"key_store\": any`, §9.8).",
+            &[],
+            with_log(fx, [seal, cose::tagged(odd_entry)?].concat())?,
+        ),
+    ])
 }

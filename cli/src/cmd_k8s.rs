@@ -1,6 +1,9 @@
 //! `forensic k8s collect` and `forensic k8s hunt`: `forensic collect` run as a Job on the node of
 //! each target pod (forensic-k8s writes the Jobs and makes the API calls).
 
+// The only indexing here is of `serde_json::Value` by key, which yields `Null` and never panics.
+#![allow(clippy::indexing_slicing)]
+
 use crate::case_args::parse_duration;
 use crate::{EXIT_FAILED, EXIT_OK, EXIT_TROUBLE, view};
 use anyhow::{Context, Result, bail};

@@ -25,6 +25,7 @@ mod export;
 mod extract;
 mod hostile;
 mod hostile_container;
+mod k8s;
 mod mounts;
 mod output_safety;
 mod package;

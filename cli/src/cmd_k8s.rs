@@ -21,10 +21,10 @@ use std::time::Duration;
 pub enum Command {
     /// Collect one pod: a Job pinned to its node runs `forensic collect` on each of its containers
     /// (or --container), verifies each bundle there and writes it to a node directory or S3.
-    Collect(CollectArgs),
+    Collect(Box<CollectArgs>),
     /// Collect every pod a selector or Deployment matches: one Job per node holding such pods,
     /// one bundle per container; optionally isolate them first (a deny-all NetworkPolicy).
-    Hunt(HuntArgs),
+    Hunt(Box<HuntArgs>),
 }
 
 macro_rules! k8s_help {
@@ -173,8 +173,8 @@ pub struct HuntArgs {
 /// Runs a k8s subcommand.
 pub fn run(cmd: Command) -> Result<u8> {
     match cmd {
-        Command::Collect(a) => collect(a),
-        Command::Hunt(a) => hunt(a),
+        Command::Collect(a) => collect(*a),
+        Command::Hunt(a) => hunt(*a),
     }
 }
 

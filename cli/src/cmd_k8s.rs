@@ -121,7 +121,8 @@ pub struct JobArgs {
 
 /// Arguments of `k8s collect`.
 #[derive(clap::Args)]
-#[command(after_help = concat!(k8s_help!(), "Without --node, the pod is read from the API (also with --dry-run).\n\
+#[command(after_help = concat!(k8s_help!(), "Without --node, the pod is read from the API (also with --dry-run). \
+With --pid, the collecting step targets that host process (`forensic collect --pid`) instead of asking the node's runtime.\n\
 Exit codes: 0 every container collected and verified (or deposited); 1 some were not (each is named); \
 2 none was, or could not run (API error, usage)."))]
 pub struct CollectArgs {
@@ -137,6 +138,13 @@ pub struct CollectArgs {
     /// With --dry-run and --container: the pod's node, so that the API is not asked.
     #[arg(long, value_name = "NODE", requires_all = ["dry_run", "container"])]
     node: Option<String>,
+    /// With --container: the host PID of a process of that container (from `crictl inspect`, a
+    /// runtime-security alert, ...). The Job then runs `forensic collect --pid PID`, which asks no
+    /// runtime: for nodes whose runtime the collector image cannot ask (it asks containerd and
+    /// Docker on their sockets; not CRI-O or podman). The bundle has the process's namespaces and
+    /// root, but no runtime record (no container log, image record or inspect document).
+    #[arg(long, value_name = "PID", requires = "container")]
+    pid: Option<u32>,
     #[command(flatten)]
     job: JobArgs,
 }
@@ -274,6 +282,7 @@ fn pod_targets(pod: &Value, ns: &str, name: &str, only: Option<&str>) -> Result<
             namespace: ns.to_string(),
             pod: name.to_string(),
             container: c.to_string(),
+            pid: None,
         })
         .collect();
     Ok((node.to_string(), targets))
@@ -287,6 +296,7 @@ fn collect(a: CollectArgs) -> Result<u8> {
             namespace: ns,
             pod: a.pod.clone(),
             container: c.clone(),
+            pid: a.pid,
         };
         let job = manifest::job(&spec(&a.job, name, node.clone(), vec![target])?)?;
         print!("{}", manifest::yaml_stream(&[job]));
@@ -295,7 +305,10 @@ fn collect(a: CollectArgs) -> Result<u8> {
     let (client, context_ns) = connect(&a.job)?;
     let ns = a.namespace.clone().or(context_ns).unwrap_or_else(|| "default".into());
     let pod = client.pod(&ns, &a.pod)?;
-    let (node, targets) = pod_targets(&pod, &ns, &a.pod, a.container.as_deref())?;
+    let (node, mut targets) = pod_targets(&pod, &ns, &a.pod, a.container.as_deref())?;
+    for t in &mut targets {
+        t.pid = a.pid;
+    }
     let spec = spec(&a.job, name, node, targets)?;
     let job = manifest::job(&spec)?;
     if a.job.dry_run {

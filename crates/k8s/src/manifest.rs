@@ -3,9 +3,10 @@
 //! A Job runs its steps in order, each an init container except the last (the pod's one
 //! container), so a step runs only when every step before it succeeded:
 //!
-//! 1. `collect-K` for each target K: `forensic collect --pod P -n NS --container C` into the
-//!    node directory mounted at `/evidence`, privileged, with the host's `/run` (runtime
-//!    sockets), the runtime state directories and `/var/log` mounted read-only;
+//! 1. `collect-K` for each target K: `forensic collect --pod P -n NS --container C` (or, for a
+//!    target given by its host PID, `forensic collect --pid PID`) into the node directory mounted
+//!    at `/evidence`, privileged, with the host's `/run` (runtime sockets), the runtime state
+//!    directories and `/var/log` mounted read-only;
 //! 2. `verify-K` (to a node directory) or `archive-K` (to S3: `forensic archive put`, which
 //!    verifies first) for each target K, unprivileged, without the host paths.
 //!
@@ -34,6 +35,12 @@ pub struct Target {
     pub pod: String,
     /// The container within it.
     pub container: String,
+    /// The host PID of a process of the container, when the responder knows it (from `crictl
+    /// inspect`, a runtime-security alert, …): the collect step then runs `forensic collect --pid
+    /// PID`, which asks no runtime (for nodes whose runtime the collector image cannot ask, such
+    /// as CRI-O or podman; the bundle then has no runtime record, container log or image record).
+    /// `None`: the node's runtime resolves the pod's container (containerd's CRI labels).
+    pub pid: Option<u32>,
 }
 
 /// Where the bundles go.
@@ -214,21 +221,19 @@ pub fn job(spec: &JobSpec) -> Result<Value, K8sError> {
 
 fn collect_step(spec: &JobSpec, k: usize, t: &Target) -> Value {
     let out = format!("{EVIDENCE_DIR}/{}", bundle_name(&spec.name, t));
-    let mut args: Vec<String> = [
-        "collect",
-        "--pod",
-        &t.pod,
-        "-n",
-        &t.namespace,
-        "--container",
-        &t.container,
-        "-o",
-        &out,
-        "--key",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut args: Vec<String> = vec!["collect".into()];
+    match t.pid {
+        Some(pid) => args.extend(["--pid".into(), pid.to_string()]),
+        None => args.extend([
+            "--pod".into(),
+            t.pod.clone(),
+            "-n".into(),
+            t.namespace.clone(),
+            "--container".into(),
+            t.container.clone(),
+        ]),
+    }
+    args.extend(["-o".into(), out, "--key".into()]);
     args.extend([format!("{KEY_DIR}/{KEY_ITEM}"), "--node-name".into(), spec.node.clone()]);
     args.extend(["--actor".into(), spec.actor.clone()]);
     if let Some(c) = &spec.case {

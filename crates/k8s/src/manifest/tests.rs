@@ -11,11 +11,13 @@ fn spec(destination: Destination) -> JobSpec {
                 namespace: "shop".into(),
                 pod: "web-7d9f".into(),
                 container: "web".into(),
+                pid: None,
             },
             Target {
                 namespace: "shop".into(),
                 pod: "web-7d9f".into(),
                 container: "sidecar".into(),
+                pid: None,
             },
         ],
         destination,
@@ -105,6 +107,41 @@ fn the_job_is_pinned_privileged_once_and_bounded() {
     assert_eq!(
         p["volumes"][0],
         json!({"name": "keys", "secret": {"secretName": "forensic-signing-key", "defaultMode": 256, "optional": false}})
+    );
+}
+
+#[test]
+fn a_target_given_by_its_host_pid_is_collected_by_pid() {
+    let mut s = spec(Destination::NodePath { dir: "/x".into() });
+    s.targets.truncate(1);
+    s.targets[0].pid = Some(4242);
+    let j = job(&s).unwrap();
+    let p = &j["spec"]["template"]["spec"];
+    assert_eq!(
+        p["initContainers"][0]["args"],
+        json!([
+            "collect",
+            "--pid",
+            "4242",
+            "-o",
+            "/evidence/forensic-case42_shop_web-7d9f_web.zip",
+            "--key",
+            "/keys/signing.key",
+            "--node-name",
+            "node-1",
+            "--actor",
+            "responder",
+            "--case",
+            "CASE-42",
+            "--json",
+            "--quiet"
+        ])
+    );
+    // The bundle keeps the pod's and container's names; the rest of the Job is unchanged.
+    assert_eq!(p["hostPID"], true);
+    assert_eq!(
+        p["containers"][0]["args"],
+        json!(["verify", "/evidence/forensic-case42_shop_web-7d9f_web.zip", "--json"])
     );
 }
 

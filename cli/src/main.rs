@@ -24,6 +24,7 @@ mod cmd_custody;
 mod cmd_diff;
 mod cmd_export;
 mod cmd_extract;
+mod cmd_k8s;
 mod cmd_keygen;
 mod cmd_ls;
 mod cmd_man;
@@ -129,6 +130,9 @@ enum Command {
     /// Write-once archive: deposit a bundle in S3 Object Lock storage, fetch it back, show its lock.
     #[command(subcommand)]
     Archive(cmd_archive::Command),
+    /// Kubernetes: collect a pod, or every pod a selector matches, with Jobs pinned to their nodes.
+    #[command(subcommand)]
+    K8s(cmd_k8s::Command),
     /// Write the manual pages of every command (forensic.1 to stdout, or every page into a directory).
     Man(cmd_man::Args),
     /// Write the completion script for bash, zsh or fish to stdout.
@@ -154,6 +158,7 @@ fn main() -> ExitCode {
         Command::Report(a) => cmd_report::run(*a),
         Command::Audit(a) => cmd_audit::run(*a),
         Command::Archive(c) => cmd_archive::run(c),
+        Command::K8s(c) => cmd_k8s::run(c),
         Command::Man(a) => cmd_man::run(a, Cli::command()),
         Command::Completions(a) => cmd_completions::run(a, Cli::command()),
     };

@@ -8,10 +8,14 @@
 #   /tmp                (mode 1777) command outputs and spool files go to unlinked temporary files
 #   /var/run -> /run    the Docker socket's default path, /var/run/docker.sock, under the host's /run
 #   /evidence           the working directory: mount the output directory here
+#   /etc/ssl/certs/ca-certificates.crt
+#                       the build host's CA bundle: `forensic archive put` (the S3 step of
+#                       `forensic k8s collect --to s3://`) checks the S3 service's certificate
+#                       against it; without any, its HTTP client refuses to start, even for http://
 #
 # Nothing else: `collect` execs no program it does not find on PATH (podman, crictl, kubectl and
 # journalctl are optional and absent here, so the image collects by --pid or through the containerd
-# and Docker sockets), reads no /etc file of its own (no user lookup, no DNS), and reads the host
+# and Docker sockets), reads no other /etc file of its own (no user lookup, no DNS), and reads the host
 # through the mounts of the run line README.md gives ("Install": --pid=host --uts=host --privileged,
 # /run, the runtime's state directory, /var/log, the output directory at /evidence).
 #
@@ -44,6 +48,10 @@ libs=$(ldd "$rootfs/usr/bin/forensic" | awk '$2 == "=>" && $3 ~ /^\// { print $3
 for lib in $libs; do
   install -D -m 0755 "$(readlink -f "$lib")" "$rootfs$lib"
 done
+
+ca=/etc/ssl/certs/ca-certificates.crt
+[ -s "$ca" ] || fail "no CA bundle at $ca (install ca-certificates): archive put needs one"
+install -D -m 0644 "$ca" "$rootfs$ca"
 
 install -d -m 1777 "$rootfs/tmp"
 install -d -m 0755 "$rootfs/evidence" "$rootfs/run" "$rootfs/var"

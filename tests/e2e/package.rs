@@ -192,7 +192,7 @@ fn man_writes_one_page_per_command_and_never_overwrites() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let expected = expected_pages();
     // 18 commands, 4 under custody, 3 under archive, 7 under audit, and forensic.1.
-    assert_eq!(expected.len(), 33, "{expected:?}");
+    assert_eq!(expected.len(), 36, "{expected:?}");
     let written: BTreeSet<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())

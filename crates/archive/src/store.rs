@@ -58,8 +58,16 @@ impl Store {
             .enable_all()
             .build()
             .map_err(|e| ArchiveError::Config(format!("cannot start the I/O runtime: {e}")))?;
+        // The system's CA certificates only for https: a plain-http endpoint (a store on the local
+        // network, a test server) needs none, and a collector image may have none.
+        let https = config.endpoint.as_deref().is_none_or(|e| e.starts_with("https://"));
+        let tls_context = tls::TlsContext::builder()
+            .with_trust_store(tls::TrustStore::empty().with_native_roots(https))
+            .build()
+            .map_err(|e| ArchiveError::Config(format!("TLS set-up: {e}")))?;
         let http = aws_smithy_http_client::Builder::new()
             .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+            .tls_context(tls_context)
             .build_https();
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
         if let Some(p) = &config.profile {

@@ -47,6 +47,8 @@ pub struct GateOptions {
     pub depth: Option<Depth>,
     /// Open a bundle that does not verify anyway (marked [`Opened::forced`]).
     pub force: bool,
+    /// Identities that decrypt an age-encrypted bundle (read in place, never written in clear).
+    pub identities: Option<std::sync::Arc<forensic_crypt::Identities>>,
 }
 
 impl GateOptions {
@@ -117,10 +119,12 @@ impl Opened {
 /// Verifies the bundle at `path` to `opts.depth` and opens it, or refuses it.
 ///
 /// # Errors
-/// [`DiskError::Io`] when the file cannot be opened or read (not a regular file, I/O error):
-/// a bundle that does not verify is not an error but [`Gate::Refused`].
+/// [`DiskError::Io`] when the file cannot be opened or read (not a regular file, I/O error);
+/// [`DiskError::Encrypted`] and [`DiskError::Decrypt`] for an age-encrypted bundle without
+/// `opts.identities` or that they cannot decrypt: a bundle that does not verify is not an error
+/// but [`Gate::Refused`].
 pub fn open(path: &Path, opts: GateOptions) -> Result<Gate, DiskError> {
-    open_file(BundleFile::open(path)?, opts)
+    open_file(BundleFile::open_with(path, opts.identities.as_ref())?, opts)
 }
 
 /// [`open`] for a file already opened.

@@ -289,6 +289,29 @@ impl Seek for PosReader {
     }
 }
 
+/// Verifies `bundle` (SPEC §11), as [`verify`] does; for an encrypted bundle, a chunk that fails
+/// age's authentication while the index is read is reported as a failure
+/// ([`FailureClass::MalformedContainer`]: the encrypted file was changed or damaged), not as an
+/// I/O error — it is a bundle that does not verify, like a flipped byte in a bundle in clear.
+///
+/// # Errors
+/// When the file cannot be read.
+pub fn verify_file(bundle: &BundleFile, opts: &VerifyOptions) -> io::Result<Report> {
+    match verify(bundle, opts) {
+        Err(e) if bundle.is_encrypted() && e.kind() == io::ErrorKind::InvalidData => {
+            let mut report = Report::default();
+            report.failures.push(forensic_bundle::verify::Failure {
+                class: forensic_bundle::verify::FailureClass::MalformedContainer,
+                member: None,
+                entry: None,
+                message: e.to_string(),
+            });
+            Ok(report)
+        }
+        other => other,
+    }
+}
+
 /// Verifies the bundle at `path` (SPEC §11).
 ///
 /// # Errors
@@ -304,7 +327,7 @@ pub fn verify_path(path: &Path, opts: &VerifyOptions) -> Result<Report, DiskErro
 /// As [`verify_path`] and [`BundleFile::open_with`].
 pub fn verify_path_with(path: &Path, ids: Option<&Arc<Identities>>, opts: &VerifyOptions) -> Result<Report, DiskError> {
     let bundle = BundleFile::open_with(path, ids)?;
-    verify(&bundle, opts).map_err(|e| DiskError::io(path, e))
+    verify_file(&bundle, opts).map_err(|e| DiskError::io(path, e))
 }
 
 #[cfg(test)]

@@ -139,7 +139,7 @@ pub fn prepare_append(path: &Path, new: &NewEntry<'_>, opts: &AppendOptions) -> 
         limits: opts.limits.clone(),
         ..VerifyOptions::default()
     };
-    let before = verify(&bundle, &vopts).map_err(|e| AppendError::io(path, e))?;
+    let before = crate::verify_file(&bundle, &vopts).map_err(|e| AppendError::io(path, e))?;
     if !before.verified() {
         return Err(AppendError::NotVerified {
             path: path.to_path_buf(),

@@ -22,7 +22,7 @@
 use crate::{BundleFile, DiskError};
 use forensic_bundle::checked::Check;
 use forensic_bundle::manifest::Manifest;
-use forensic_bundle::verify::{Report, VerifyOptions, verify};
+use forensic_bundle::verify::{Report, VerifyOptions};
 use std::path::Path;
 
 /// How much of a bundle is verified before it is opened.
@@ -134,7 +134,7 @@ pub fn open(path: &Path, opts: GateOptions) -> Result<Gate, DiskError> {
 pub fn open_file(file: BundleFile, mut opts: GateOptions) -> Result<Gate, DiskError> {
     let depth = opts.depth();
     opts.verify.check_contents = depth == Depth::Everything;
-    let report = verify(&file, &opts.verify).map_err(|e| DiskError::io(file.path(), e))?;
+    let report = crate::verify_file(&file, &opts.verify).map_err(|e| DiskError::io(file.path(), e))?;
     let verified = report.verified();
     if !verified && !opts.force {
         return Ok(Gate::Refused(Box::new(report)));

@@ -31,7 +31,7 @@ pub mod output;
 pub mod spill;
 
 pub use atomic::AtomicFile;
-pub use bundle_file::{BundleFile, BundleReader, PosReader, verify_path, verify_path_with};
+pub use bundle_file::{BundleFile, BundleReader, PosReader, verify_file, verify_path, verify_path_with};
 pub use clock::Clock;
 pub use custody_append::{AppendOptions, Appended, PendingAppend, append_entry, prepare_append};
 pub use error::{AppendError, DiskError};

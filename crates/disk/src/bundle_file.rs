@@ -23,6 +23,7 @@ pub struct BundleFile {
     len: u64,
     path: PathBuf,
     age: Option<Arc<AgeSource>>,
+    damaged: Option<String>,
 }
 
 /// How an encrypted bundle is read: the identities and the readers kept for reuse.
@@ -95,6 +96,7 @@ impl BundleFile {
             len: md.len(),
             path: path.to_path_buf(),
             age: None,
+            damaged: None,
         };
         let mut head = [0u8; 64];
         let n = plain.file.read_at(&mut head, 0).map_err(|e| DiskError::io(path, e))?;
@@ -107,7 +109,16 @@ impl BundleFile {
                     source,
                 };
                 let mut first = forensic_crypt::decrypt(plain.raw_reader(), ids).map_err(decrypt)?;
-                let len = first.seek(SeekFrom::End(0)).map_err(|e| decrypt(CryptError::Io(e)))?;
+                // The plaintext length is found by authenticating the last chunk: a file changed
+                // or cut there opens, and verification reports it ([`verify_file`]).
+                let len = match first.seek(SeekFrom::End(0)) {
+                    Ok(len) => len,
+                    Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                        plain.damaged = Some(authentication_failed(&e));
+                        0
+                    }
+                    Err(e) => return Err(decrypt(CryptError::Io(e))),
+                };
                 plain.age = Some(Arc::new(AgeSource {
                     ids: Arc::clone(ids),
                     pool: Mutex::new(vec![first]),
@@ -182,6 +193,11 @@ impl OpenReader for BundleFile {
     }
 }
 
+/// What a chunk of an encrypted bundle that fails age's authentication means.
+fn authentication_failed(e: &io::Error) -> String {
+    format!("the encrypted file fails authentication ({e}): it was changed, damaged or cut after it was encrypted")
+}
+
 /// An independent reader of a bundle's bytes: the file's, or the plaintext of an encrypted file.
 #[derive(Debug)]
 pub enum BundleReader {
@@ -212,10 +228,7 @@ impl Decrypting {
             .ok_or_else(|| io::Error::other("the decrypting reader failed earlier"))?;
         let out = f(r).map_err(|e| {
             if e.kind() == io::ErrorKind::InvalidData {
-                io::Error::new(
-                    e.kind(),
-                    format!("the encrypted file fails authentication ({e}): it was changed or damaged after it was encrypted"),
-                )
+                io::Error::new(e.kind(), authentication_failed(&e))
             } else {
                 e
             }
@@ -297,17 +310,21 @@ impl Seek for PosReader {
 /// # Errors
 /// When the file cannot be read.
 pub fn verify_file(bundle: &BundleFile, opts: &VerifyOptions) -> io::Result<Report> {
+    let damaged = |message: String| {
+        let mut report = Report::default();
+        report.failures.push(forensic_bundle::verify::Failure {
+            class: forensic_bundle::verify::FailureClass::MalformedContainer,
+            member: None,
+            entry: None,
+            message,
+        });
+        Ok(report)
+    };
+    if let Some(m) = &bundle.damaged {
+        return damaged(m.clone());
+    }
     match verify(bundle, opts) {
-        Err(e) if bundle.is_encrypted() && e.kind() == io::ErrorKind::InvalidData => {
-            let mut report = Report::default();
-            report.failures.push(forensic_bundle::verify::Failure {
-                class: forensic_bundle::verify::FailureClass::MalformedContainer,
-                member: None,
-                entry: None,
-                message: e.to_string(),
-            });
-            Ok(report)
-        }
+        Err(e) if bundle.is_encrypted() && e.kind() == io::ErrorKind::InvalidData => damaged(e.to_string()),
         other => other,
     }
 }

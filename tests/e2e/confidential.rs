@@ -176,7 +176,17 @@ fn collect_encrypt_to_never_writes_the_bundle_in_clear_and_opens_with_age_and_id
     let sealed = out_dir.join("case.zip.age");
     let seen = watch(&[&out_dir, &tmp], || collect(&sealed, &["--encrypt-to", &recipient]));
     assert_eq!(seen.plaintext, BTreeSet::new());
-    let names: BTreeSet<&str> = seen.events.iter().filter_map(|e| e.rsplit('/').next()).collect();
+    // In the output directory only the claim and the output are ever named; `#INODE` is how
+    // inotify names an unnamed (O_TMPFILE) file: the enciphered scratch. Known gap (README): the
+    // outputs of programs collect runs (podman inspect, …) go to temporary files in TMPDIR.
+    let out_prefix = format!("{}/", s(&out_dir));
+    let names: BTreeSet<&str> = seen
+        .events
+        .iter()
+        .filter(|e| e.contains(&out_prefix))
+        .filter_map(|e| e.rsplit('/').next())
+        .filter(|n| !n.starts_with('#'))
+        .collect();
     assert_eq!(
         names,
         BTreeSet::from([".forensic-case.zip.age.partial", "case.zip.age"]),

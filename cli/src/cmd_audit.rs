@@ -24,6 +24,8 @@ that does not verify, or an audit member that differs from the sealed manifest):
 run and marked so; 2 could not run (unreadable source, no audit log in the bundle). JSON schema: docs/audit-json.md."
 )]
 pub struct Args {
+    #[command(flatten)]
+    crypt: crate::crypt_args::IdentityArgs,
     /// A bundle, or an audit log file (`-` for standard input).
     source: PathBuf,
     #[command(subcommand)]
@@ -120,7 +122,8 @@ pub fn run(args: Args) -> Result<u8> {
     let query = query_of(args.query);
     query.validate()?;
     let shown = view::path(&args.source);
-    let is_bundle = forensic_audit::is_bundle(&args.source).with_context(|| format!("cannot read {shown}"))?;
+    let is_bundle = forensic_audit::is_bundle(&args.source).with_context(|| format!("cannot read {shown}"))?
+        || crate::crypt_args::is_age_file(&args.source);
     let source = if is_bundle {
         let how = gate::Use {
             doing: "query",
@@ -128,6 +131,7 @@ pub fn run(args: Args) -> Result<u8> {
             trust: &args.trust,
             tsa_trust: &[],
             depth: Depth::Structure,
+            identity: &args.crypt.identity,
         };
         let Some(bundle) = gate::open(&args.source, how)? else {
             return Ok(EXIT_FAILED);

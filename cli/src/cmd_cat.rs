@@ -17,6 +17,8 @@ from the manifest or its stored bytes fail the archive's CRC-32 (nothing written
 such member, unreadable file)."
 )]
 pub struct Args {
+    #[command(flatten)]
+    crypt: crate::crypt_args::IdentityArgs,
     /// The bundle.
     bundle: PathBuf,
     /// The member's name, e.g. `6-podspec/pod-spec.yaml` (as `forensic ls` shows it).
@@ -31,6 +33,7 @@ pub fn run(args: Args) -> Result<u8> {
         trust: &[],
         tsa_trust: &[],
         depth: Depth::Structure,
+        identity: &args.crypt.identity,
     };
     let Some(bundle) = gate::open(&args.bundle, how)? else {
         return Ok(EXIT_FAILED);

@@ -30,6 +30,8 @@ Docker's API is recorded in the section's api-calls.jsonl.\n\
 Exit codes: 0 collected and sealed (with --offline-root --pod or --all: every bundle); 1 with --offline-root --pod or --all, some containers could not be collected (each is named on stderr; the others are sealed); 2 could not collect (nothing written)."
 )]
 pub struct Args {
+    #[command(flatten)]
+    encrypt: crate::crypt_args::EncryptArgs,
     /// Collect from this process (any process: its namespaces and root are the "container").
     #[arg(long, value_name = "PID", conflicts_with_all = ["pod"])]
     pid: Option<u32>,
@@ -151,7 +153,7 @@ pub fn run(args: Args) -> Result<u8> {
         bail!("collect needs -o BUNDLE and --key KEY");
     };
     let key = keyfiles::load_signing_key(key)?;
-    let mut opts = options(&args, target, output.clone(), key.clone());
+    let mut opts = options(&args, target, output.clone(), key.clone())?;
     opts.apis = Apis::with(forensic_runtime::containerd::Endpoint {
         socket: args.containerd_socket.clone(),
         namespace: args.containerd_namespace.clone(),
@@ -180,8 +182,14 @@ pub fn run(args: Args) -> Result<u8> {
 }
 
 /// The collection options every target shares, from the command line.
-fn options(args: &Args, target: TargetSpec, output: PathBuf, key: forensic_bundle::keys::SigningKey) -> CollectOptions {
+fn options(
+    args: &Args,
+    target: TargetSpec,
+    output: PathBuf,
+    key: forensic_bundle::keys::SigningKey,
+) -> Result<CollectOptions> {
     let mut opts = CollectOptions::new(target, output, key, args.case.actor());
+    opts.encrypt_to = args.encrypt.recipients()?;
     opts.case = args.case.case();
     opts.audit_log = args.audit_log.clone();
     opts.falco_log = args.falco_log.clone();
@@ -192,7 +200,7 @@ fn options(args: &Args, target: TargetSpec, output: PathBuf, key: forensic_bundl
     opts.include_secrets = args.include_secrets;
     opts.node_name = args.node_name.clone();
     opts.argv = std::env::args_os().collect();
-    opts
+    Ok(opts)
 }
 
 /// A progress display on a terminal (not with --quiet or --json), fed by `opts.progress`.
@@ -315,7 +323,7 @@ pub(crate) fn run_offline(args: &Args, node: forensic_nodedisk::NodeRoot) -> Res
     let runner = SystemRunner::new(&clock);
     let one = |c: &forensic_nodedisk::OfflineContainer, out: PathBuf| {
         let target = TargetSpec::Offline(OfflineTarget::new(node.clone(), c.clone()));
-        let mut opts = options(args, target, out, key.clone());
+        let mut opts = options(args, target, out, key.clone())?;
         let bar = progress(args, &mut opts);
         let r = collect(&opts, &runner);
         if let Some(pb) = &bar {

@@ -4,7 +4,7 @@ use crate::{EXIT_FAILED, EXIT_OK, EXIT_TROUBLE, keyfiles, view};
 use anyhow::{Context, Result};
 use forensic_bundle::custody::{self, NewEntry};
 use forensic_bundle::keys::Fingerprint;
-use forensic_bundle::verify::{VerifyOptions, verify};
+use forensic_bundle::verify::VerifyOptions;
 use forensic_disk::{AppendError, AppendOptions};
 use std::io::Write;
 use std::path::PathBuf;
@@ -30,6 +30,8 @@ hash member contents (use `forensic verify`). Exit codes: 0 the log checks; 1 it
 could be read are still shown); 2 could not run."
 )]
 pub struct LogArgs {
+    #[command(flatten)]
+    crypt: crate::crypt_args::IdentityArgs,
     /// The bundle.
     bundle: PathBuf,
     /// Trusted public key (.pub) or directory of them; repeatable.
@@ -72,6 +74,15 @@ pub struct AppendArgs {
     /// Print the result as JSON on stdout.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    crypt: crate::crypt_args::IdentityArgs,
+    /// For an age-encrypted bundle (read with --identity): the recipients the rewritten bundle is
+    /// encrypted to, as --encrypt-to takes them; repeatable. Required for an encrypted bundle,
+    /// which is never rewritten in clear: give the next holder's recipient with `transfer` (your
+    /// identity then no longer opens it), your own to keep it. The rewrite goes through the same
+    /// memory-keyed scratch as `seal --encrypt-to`.
+    #[arg(long, value_name = "RECIPIENT")]
+    reencrypt_to: Vec<String>,
 }
 
 const APPEND_HELP: &str = "The bundle is verified first (every member hashed, the seal and the custody log \
@@ -156,8 +167,15 @@ fn append(args: AppendArgs, action: &str, recipient: Option<Fingerprint>) -> Res
         note: args.note.clone(),
         deposit: None,
     };
+    let reencrypt_to = if args.reencrypt_to.is_empty() {
+        None
+    } else {
+        Some(forensic_crypt::Recipients::parse(&args.reencrypt_to).context("--reencrypt-to")?)
+    };
     let opts = AppendOptions {
         trust,
+        identities: args.crypt.load()?,
+        reencrypt_to,
         ..AppendOptions::default()
     };
     let pending = match forensic_disk::prepare_append(&args.bundle, &entry, &opts) {
@@ -225,14 +243,15 @@ fn append(args: AppendArgs, action: &str, recipient: Option<Fingerprint>) -> Res
 
 fn log(args: LogArgs) -> Result<u8> {
     let trust = keyfiles::load_trust(&args.trust)?;
-    let file = forensic_disk::BundleFile::open(&args.bundle)?;
+    let file = forensic_disk::BundleFile::open_with(&args.bundle, args.crypt.load()?.as_ref())?;
     let opts = VerifyOptions {
         trust,
         check_contents: false,
         tsa_trust: crate::tsa::load_trust(&args.tsa_trust)?,
         ..VerifyOptions::default()
     };
-    let report = verify(&file, &opts).with_context(|| format!("reading {}", view::path(&args.bundle)))?;
+    let report =
+        forensic_disk::verify_file(&file, &opts).with_context(|| format!("reading {}", view::path(&args.bundle)))?;
     let custody_failures: Vec<_> = report
         .failures
         .iter()

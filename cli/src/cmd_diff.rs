@@ -38,6 +38,8 @@ in a bundle that verifies. JSON schema: docs/diff-json.md."
     )
 )]
 pub struct Args {
+    #[command(flatten)]
+    crypt: crate::crypt_args::IdentityArgs,
     /// The bundle.
     bundle: PathBuf,
     /// The image the container was started from.
@@ -78,6 +80,7 @@ pub fn run(args: Args) -> Result<u8> {
         trust: &args.trust,
         tsa_trust: &[],
         depth: Depth::Everything,
+        identity: &args.crypt.identity,
     };
     let Some(bundle) = gate::open(&args.bundle, how)? else {
         return Ok(EXIT_FAILED);

@@ -54,6 +54,8 @@ Exit codes: 0 written; 1 the bundle does not verify (refused: nothing written; o
 Example: forensic export case42.zip --format timesketch -o case42.jsonl && timesketch_importer --sketch_id 1 case42.jsonl"
 )]
 pub struct Args {
+    #[command(flatten)]
+    crypt: crate::crypt_args::IdentityArgs,
     /// The bundle.
     bundle: PathBuf,
     /// What to write.
@@ -95,7 +97,7 @@ pub fn run(args: Args) -> Result<u8> {
     // The claim on OUT comes first: an existing OUT is refused before the bundle is read, and
     // dropping the claim (refused, or any error) removes the temporary file.
     let mut out = AtomicFile::create(&args.output)?;
-    let Some(opened) = open_verified(&args.bundle, args.force, &args.trust, "export")? else {
+    let Some(opened) = open_verified(&args.bundle, args.force, &args.trust, &args.crypt.identity, "export")? else {
         return Ok(EXIT_FAILED);
     };
     let temp = view::path(out.temp_path());

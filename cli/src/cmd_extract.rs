@@ -25,6 +25,8 @@ Exit codes: 0 every selected member extracted from a bundle that verifies; 1 the
 one file system would store as one file: the second is skipped)."
 )]
 pub struct Args {
+    #[command(flatten)]
+    crypt: crate::crypt_args::IdentityArgs,
     /// The bundle.
     bundle: PathBuf,
     /// The output directory (created; if it exists it must be empty).
@@ -72,6 +74,7 @@ pub fn run(args: Args) -> Result<u8> {
         trust: &args.trust,
         tsa_trust: &[],
         depth: Depth::Everything,
+        identity: &args.crypt.identity,
     };
     let Some(bundle) = gate::open(&args.bundle, how)? else {
         return Ok(EXIT_FAILED);

@@ -3,7 +3,7 @@
 use crate::{EXIT_FAILED, EXIT_OK, view};
 use anyhow::{Context, Result};
 use forensic_bundle::section::Section;
-use forensic_bundle::verify::{VerifyOptions, verify};
+use forensic_bundle::verify::VerifyOptions;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -19,6 +19,8 @@ Exit codes: 0 listed; 1 the bundle's structure or manifest does not verify \
 (what could be listed is still listed, with the problems); 2 could not run."
 )]
 pub struct Args {
+    #[command(flatten)]
+    crypt: crate::crypt_args::IdentityArgs,
     /// The bundle.
     bundle: PathBuf,
     /// Only this section (name such as `filesystem`, or number 1-9).
@@ -41,12 +43,13 @@ pub fn parse_section(s: &str) -> Result<Section, String> {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<u8> {
-    let file = forensic_disk::BundleFile::open(&args.bundle)?;
+    let file = forensic_disk::BundleFile::open_with(&args.bundle, args.crypt.load()?.as_ref())?;
     let opts = VerifyOptions {
         check_contents: false,
         ..VerifyOptions::default()
     };
-    let report = verify(&file, &opts).with_context(|| format!("reading {}", view::path(&args.bundle)))?;
+    let report =
+        forensic_disk::verify_file(&file, &opts).with_context(|| format!("reading {}", view::path(&args.bundle)))?;
     let mut out = std::io::stdout().lock();
     let members: Vec<_> = report
         .manifest

@@ -32,6 +32,8 @@ docs/report.md.\n\
 Example: forensic report case42.zip -o case42.html --image app.oci.tar --trust keys/"
 )]
 pub struct Args {
+    #[command(flatten)]
+    crypt: crate::crypt_args::IdentityArgs,
     /// The bundle.
     bundle: PathBuf,
     /// The HTML file to write (must not exist).
@@ -78,6 +80,7 @@ pub fn run(args: Args) -> Result<u8> {
         trust: &args.trust,
         tsa_trust: &args.tsa_trust,
         depth: Depth::Everything,
+        identity: &args.crypt.identity,
     };
     let Some(opened) = open_with(&args.bundle, how)? else {
         return Ok(EXIT_FAILED);

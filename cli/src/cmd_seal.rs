@@ -20,6 +20,8 @@ synced: an interrupted run leaves nothing at OUTPUT, and the next run removes th
 Exit codes: 0 sealed; 2 could not seal (nothing written)."
 )]
 pub struct Args {
+    #[command(flatten)]
+    encrypt: crate::crypt_args::EncryptArgs,
     /// Directory of evidence files.
     dir: PathBuf,
     /// The bundle to write (must not exist).
@@ -64,6 +66,7 @@ pub fn run(args: Args) -> Result<u8> {
         argv: std::env::args_os().collect(),
         seal_note: None,
         progress: bar.callback(),
+        encrypt_to: args.encrypt.recipients()?,
     };
     let summary = forensic_seal::seal_directory(&opts)?;
     bar.finish();

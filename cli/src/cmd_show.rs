@@ -55,6 +55,8 @@ Exit codes: 0 shown; 1 the bundle does not verify (refused, or shown with --forc
 (unreadable input). JSON schema: docs/show-json.md."
 )]
 pub struct Args {
+    #[command(flatten)]
+    crypt: crate::crypt_args::IdentityArgs,
     /// The bundle.
     bundle: PathBuf,
     /// The view.
@@ -125,13 +127,20 @@ impl Opened {
 
 /// Verifies `bundle` through the gate; `None` (after saying why on stderr) when it does not
 /// verify and `force` is off. With `force`, the warning line goes to stderr.
-pub fn open_verified(bundle: &Path, force: bool, trust: &[PathBuf], doing: &str) -> Result<Option<Opened>> {
+pub fn open_verified(
+    bundle: &Path,
+    force: bool,
+    trust: &[PathBuf],
+    identity: &[PathBuf],
+    doing: &str,
+) -> Result<Option<Opened>> {
     let how = crate::gate::Use {
         doing,
         force,
         trust,
         tsa_trust: &[],
         depth: forensic_disk::gate::Depth::Everything,
+        identity,
     };
     open_with(bundle, how)
 }
@@ -149,7 +158,7 @@ pub fn run(args: Args) -> Result<u8> {
     if filtering && args.what != What::Files {
         bail!("--path, --since, --until, --setuid and --executable apply to `show BUNDLE files` only");
     }
-    let Some(opened) = open_verified(&args.bundle, args.force, &args.trust, "show")? else {
+    let Some(opened) = open_verified(&args.bundle, args.force, &args.trust, &args.crypt.identity, "show")? else {
         return Ok(EXIT_FAILED);
     };
     let mut stdout = std::io::stdout().lock();

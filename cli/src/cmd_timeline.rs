@@ -46,6 +46,8 @@ Exit codes: 0 written; 1 the bundle does not verify (refused: nothing written; o
 Example: forensic timeline case.zip --format bodyfile > body && mactime -b body -y 2024-05-01"
 )]
 pub struct Args {
+    #[command(flatten)]
+    crypt: crate::crypt_args::IdentityArgs,
     /// The bundle.
     bundle: PathBuf,
     /// Output format.
@@ -84,7 +86,14 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<u8> {
-    let Some(opened) = open_verified(&args.bundle, args.force, &args.trust, "make a timeline of")? else {
+    let Some(opened) = open_verified(
+        &args.bundle,
+        args.force,
+        &args.trust,
+        &args.crypt.identity,
+        "make a timeline of",
+    )?
+    else {
         return Ok(EXIT_FAILED);
     };
     let target = Target::from_manifest(opened.report().manifest.as_ref());

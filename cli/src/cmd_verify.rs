@@ -2,7 +2,7 @@
 
 use crate::{EXIT_FAILED, EXIT_OK, keyfiles, progress::Bar, view};
 use anyhow::{Context, Result};
-use forensic_bundle::verify::{VerifyOptions, verify};
+use forensic_bundle::verify::VerifyOptions;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -17,6 +17,8 @@ log cut back to an earlier entry is itself valid (SPEC §9.3); later, --expect-h
 (truncated-custody) unless the log still holds that entry (SPEC §9.5)."
 )]
 pub struct Args {
+    #[command(flatten)]
+    crypt: crate::crypt_args::IdentityArgs,
     /// The bundle.
     bundle: PathBuf,
     /// Trusted signer public key (.pub) or a directory of them; repeatable. Every custody signer
@@ -43,7 +45,7 @@ pub struct Args {
 /// Runs the command.
 pub fn run(args: Args) -> Result<u8> {
     let trust = keyfiles::load_trust(&args.trust)?;
-    let file = forensic_disk::BundleFile::open(&args.bundle)?;
+    let file = forensic_disk::BundleFile::open_with(&args.bundle, args.crypt.load()?.as_ref())?;
     let bar = Bar::bytes("verifying", None, args.quiet || args.json);
     let opts = VerifyOptions {
         trust,
@@ -52,7 +54,8 @@ pub fn run(args: Args) -> Result<u8> {
         tsa_trust: crate::tsa::load_trust(&args.tsa_trust)?,
         ..VerifyOptions::default()
     };
-    let report = verify(&file, &opts).with_context(|| format!("reading {}", view::path(&args.bundle)))?;
+    let report =
+        forensic_disk::verify_file(&file, &opts).with_context(|| format!("reading {}", view::path(&args.bundle)))?;
     bar.finish();
     let shown = view::path(&args.bundle);
     let mut out = std::io::stdout().lock();

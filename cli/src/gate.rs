@@ -21,6 +21,8 @@ pub struct Use<'a> {
     pub tsa_trust: &'a [PathBuf],
     /// How much is verified first.
     pub depth: Depth,
+    /// `--identity` files, for an age-encrypted bundle.
+    pub identity: &'a [PathBuf],
 }
 
 /// Verifies `bundle` and opens it. `None` when it does not verify and `--force` is off: the
@@ -42,6 +44,7 @@ pub fn open(bundle: &Path, how: Use<'_>) -> Result<Option<Opened>> {
         },
         depth: Some(how.depth),
         force: how.force,
+        identities: crate::crypt_args::load(how.identity)?,
     };
     let gate = gate::open(bundle, opts).with_context(|| format!("reading {shown}"))?;
     bar.finish();

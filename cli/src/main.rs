@@ -34,6 +34,7 @@ mod cmd_show;
 mod cmd_timeline;
 mod cmd_timestamp;
 mod cmd_verify;
+mod crypt_args;
 mod gate;
 mod keyfiles;
 mod progress;

@@ -13,6 +13,7 @@ mod collect_docker;
 mod collect_first_hour;
 mod collect_offline;
 mod collector_image;
+mod confidential;
 mod contents;
 mod crash;
 mod custody;

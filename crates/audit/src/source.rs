@@ -272,6 +272,7 @@ fn open_bundle(path: &Path, file: File, opts: &SourceOptions) -> Result<BundleSo
         },
         depth: Some(Depth::Structure),
         force: true,
+        identities: None,
     };
     match gate::open_file(BundleFile::from_file(file, path)?, gate)? {
         Gate::Open(bundle) => bundle_source(*bundle, &opts.limits),

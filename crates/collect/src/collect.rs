@@ -13,7 +13,7 @@ use forensic_bundle::manifest::{Case, Collector, Gap, RawPath, Target};
 use forensic_bundle::section::Section;
 use forensic_bundle::time::Timestamp;
 use forensic_bundle::writer::{BundleWriter, Header, Seal};
-use forensic_disk::{AtomicFile, Clock};
+use forensic_disk::{BundleOutput, Clock};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{self, BufWriter, Write};
@@ -79,6 +79,9 @@ pub struct CollectOptions {
     /// The runtime APIs to use (default: none, only client programs; the command line gives
     /// containerd's socket and the Docker Engine's).
     pub apis: crate::target::Apis,
+    /// Write the bundle age-encrypted to these recipients (a confidential bundle): the bundle is
+    /// never in clear on disk ([`forensic_disk::BundleOutput`]).
+    pub encrypt_to: Option<forensic_crypt::Recipients>,
 }
 
 impl CollectOptions {
@@ -102,6 +105,7 @@ impl CollectOptions {
             proc_root: ProcRoot::default(),
             progress: None,
             apis: crate::target::Apis::none(),
+            encrypt_to: None,
         }
     }
 }
@@ -183,7 +187,7 @@ pub fn collect(opts: &CollectOptions, runner: &dyn Runner) -> Result<CollectSumm
         TargetSpec::Offline(_) => crate::privileges::check_offline(&status)?,
         t => crate::privileges::check(&status, !matches!(t, TargetSpec::Pid(_)))?,
     }
-    let out = AtomicFile::create(&opts.output)?;
+    let out = BundleOutput::create(&opts.output, opts.encrypt_to.clone())?;
     let clock = Clock::new()?;
     let (host, kernel) = host_names();
     let node = opts.node_name.clone().unwrap_or_else(|| host.clone());
@@ -214,10 +218,7 @@ pub fn collect(opts: &CollectOptions, runner: &dyn Runner) -> Result<CollectSumm
         path: path.clone(),
         source,
     };
-    let file = out.file().try_clone().map_err(|source| CollectError::Io {
-        what: "opening the temporary bundle".into(),
-        source,
-    })?;
+    let file = out.writer()?;
     let mut writer = BundleWriter::new(BufWriter::with_capacity(1 << 20, file), header).map_err(werr)?;
     let mut ctx = Ctx {
         opts,

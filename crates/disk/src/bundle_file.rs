@@ -1,20 +1,42 @@
-//! A bundle on disk, opened for verification by several threads at once.
+//! A bundle on disk, opened for verification by several threads at once, in clear or
+//! age-encrypted (a confidential bundle, read in place).
 
 use crate::DiskError;
 use forensic_bundle::verify::{OpenReader, Report, VerifyOptions, verify};
+use forensic_crypt::{CryptError, Encoding, Identities, StreamReader};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-/// A bundle file opened once; every [`OpenReader::open`] gives an independent [`PosReader`] over
-/// the same descriptor, so verification threads never share a file position.
+/// A bundle file opened once; every [`OpenReader::open`] gives an independent [`BundleReader`]
+/// over the same descriptor, so verification threads never share a file position.
+///
+/// An age-encrypted file ([`forensic_crypt`]) is opened with identities and read in place: each
+/// reader decrypts 64 KiB chunks as it goes, authenticating each, so nothing is written in clear
+/// and memory stays bounded (a few readers of ~130 KiB each, kept for reuse so that the file key
+/// is unwrapped once per thread, not once per member).
 #[derive(Debug, Clone)]
 pub struct BundleFile {
     file: Arc<File>,
     len: u64,
     path: PathBuf,
+    age: Option<Arc<AgeSource>>,
+    damaged: Option<String>,
+}
+
+/// How an encrypted bundle is read: the identities and the readers kept for reuse.
+struct AgeSource {
+    ids: Arc<Identities>,
+    pool: Mutex<Vec<StreamReader<PosReader>>>,
+    cipher_len: u64,
+}
+
+impl std::fmt::Debug for AgeSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AgeSource({:?})", self.ids)
+    }
 }
 
 impl BundleFile {
@@ -23,6 +45,16 @@ impl BundleFile {
     /// # Errors
     /// [`DiskError::Io`] naming the path if it cannot be opened or is not a regular file.
     pub fn open(path: &Path) -> Result<BundleFile, DiskError> {
+        BundleFile::open_with(path, None)
+    }
+
+    /// Opens `path` read-only, decrypting it with `ids` if it is an age file.
+    ///
+    /// # Errors
+    /// As [`BundleFile::open`]; [`DiskError::Encrypted`] for an age file and no `ids`;
+    /// [`DiskError::Decrypt`] when the identities cannot open it (none matches, a damaged or
+    /// truncated header, an armored file).
+    pub fn open_with(path: &Path, ids: Option<&Arc<Identities>>) -> Result<BundleFile, DiskError> {
         let nonblock = i32::try_from(rustix::fs::OFlags::NONBLOCK.bits()).map_err(|_| {
             DiskError::io(
                 path,
@@ -35,7 +67,7 @@ impl BundleFile {
             .custom_flags(nonblock)
             .open(path)
             .map_err(|e| DiskError::io(path, e))?;
-        BundleFile::from_file(file, path)
+        BundleFile::from_file_with(file, path, ids)
     }
 
     /// Wraps a file already opened (read-only) as `path`.
@@ -43,6 +75,14 @@ impl BundleFile {
     /// # Errors
     /// [`DiskError::Io`] naming the path if it is not a regular file.
     pub fn from_file(file: File, path: &Path) -> Result<BundleFile, DiskError> {
+        BundleFile::from_file_with(file, path, None)
+    }
+
+    /// [`BundleFile::open_with`] for a file already opened (read-only) as `path`.
+    ///
+    /// # Errors
+    /// As [`BundleFile::open_with`].
+    pub fn from_file_with(file: File, path: &Path, ids: Option<&Arc<Identities>>) -> Result<BundleFile, DiskError> {
         let md = file.metadata().map_err(|e| DiskError::io(path, e))?;
         if !md.is_file() {
             let e = io::Error::new(
@@ -51,14 +91,64 @@ impl BundleFile {
             );
             return Err(DiskError::io(path, e));
         }
-        Ok(BundleFile {
+        let mut plain = BundleFile {
             file: Arc::new(file),
             len: md.len(),
             path: path.to_path_buf(),
-        })
+            age: None,
+            damaged: None,
+        };
+        let mut head = [0u8; 64];
+        let n = plain.file.read_at(&mut head, 0).map_err(|e| DiskError::io(path, e))?;
+        match (forensic_crypt::sniff(head.get(..n).unwrap_or_default()), ids) {
+            (Encoding::Plain, _) => Ok(plain),
+            (_, None) => Err(DiskError::Encrypted(path.to_path_buf())),
+            (_, Some(ids)) => {
+                let decrypt = |source| DiskError::Decrypt {
+                    path: path.to_path_buf(),
+                    source,
+                };
+                let mut first = forensic_crypt::decrypt(plain.raw_reader(), ids).map_err(decrypt)?;
+                // The plaintext length is found by authenticating the last chunk: a file changed
+                // or cut there opens, and verification reports it ([`verify_file`]).
+                let len = match first.seek(SeekFrom::End(0)) {
+                    Ok(len) => len,
+                    Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                        plain.damaged = Some(authentication_failed(&e));
+                        0
+                    }
+                    Err(e) => return Err(decrypt(CryptError::Io(e))),
+                };
+                plain.age = Some(Arc::new(AgeSource {
+                    ids: Arc::clone(ids),
+                    pool: Mutex::new(vec![first]),
+                    cipher_len: plain.len,
+                }));
+                plain.len = len;
+                Ok(plain)
+            }
+        }
     }
 
-    /// The file's length when it was opened.
+    fn raw_reader(&self) -> PosReader {
+        PosReader {
+            file: Arc::clone(&self.file),
+            pos: 0,
+            len: self.len,
+        }
+    }
+
+    /// Whether it is an age-encrypted bundle, read through decryption.
+    pub fn is_encrypted(&self) -> bool {
+        self.age.is_some()
+    }
+
+    /// The length of the file on disk: the ciphertext's for an encrypted bundle.
+    pub fn stored_len(&self) -> u64 {
+        self.age.as_ref().map_or(self.len, |a| a.cipher_len)
+    }
+
+    /// The bundle's length when it was opened (the plaintext's, for an encrypted bundle).
     pub fn len(&self) -> u64 {
         self.len
     }
@@ -75,14 +165,104 @@ impl BundleFile {
 }
 
 impl OpenReader for BundleFile {
-    type Reader<'a> = PosReader;
+    type Reader<'a> = BundleReader;
 
-    fn open(&self) -> io::Result<PosReader> {
-        Ok(PosReader {
-            file: Arc::clone(&self.file),
-            pos: 0,
-            len: self.len,
-        })
+    fn open(&self) -> io::Result<BundleReader> {
+        let Some(age) = &self.age else {
+            return Ok(BundleReader::Plain(self.raw_reader()));
+        };
+        let kept = age.pool.lock().ok().and_then(|mut p| p.pop());
+        let mut reader = match kept {
+            Some(r) => r,
+            None => forensic_crypt::decrypt(
+                PosReader {
+                    file: Arc::clone(&self.file),
+                    pos: 0,
+                    len: age.cipher_len,
+                },
+                &age.ids,
+            )
+            .map_err(|e| io::Error::other(format!("decrypting {}: {e}", self.path.display())))?,
+        };
+        reader.rewind()?;
+        Ok(BundleReader::Age(Box::new(Decrypting {
+            reader: Some(reader),
+            source: Arc::clone(age),
+            failed: false,
+        })))
+    }
+}
+
+/// What a chunk of an encrypted bundle that fails age's authentication means.
+fn authentication_failed(e: &io::Error) -> String {
+    format!("the encrypted file fails authentication ({e}): it was changed, damaged or cut after it was encrypted")
+}
+
+/// An independent reader of a bundle's bytes: the file's, or the plaintext of an encrypted file.
+#[derive(Debug)]
+pub enum BundleReader {
+    /// A bundle in clear.
+    Plain(PosReader),
+    /// An age-encrypted bundle, decrypted as it is read.
+    Age(Box<Decrypting>),
+}
+
+/// A decrypting reader, given back for reuse when dropped unless a read failed.
+pub struct Decrypting {
+    reader: Option<StreamReader<PosReader>>,
+    source: Arc<AgeSource>,
+    failed: bool,
+}
+
+impl std::fmt::Debug for Decrypting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Decrypting {{ failed: {} }}", self.failed)
+    }
+}
+
+impl Decrypting {
+    fn with<T>(&mut self, f: impl FnOnce(&mut StreamReader<PosReader>) -> io::Result<T>) -> io::Result<T> {
+        let r = self
+            .reader
+            .as_mut()
+            .ok_or_else(|| io::Error::other("the decrypting reader failed earlier"))?;
+        let out = f(r).map_err(|e| {
+            if e.kind() == io::ErrorKind::InvalidData {
+                io::Error::new(e.kind(), authentication_failed(&e))
+            } else {
+                e
+            }
+        });
+        self.failed |= out.is_err();
+        out
+    }
+}
+
+impl Drop for Decrypting {
+    fn drop(&mut self) {
+        if let (Some(r), false) = (self.reader.take(), self.failed) {
+            if let Ok(mut pool) = self.source.pool.lock() {
+                pool.push(r);
+            }
+        }
+    }
+}
+
+impl Read for BundleReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            BundleReader::Plain(r) => r.read(buf),
+            BundleReader::Age(d) => d.with(|r| r.read(buf)),
+        }
+    }
+}
+
+impl Seek for BundleReader {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        match self {
+            BundleReader::Plain(r) => r.seek(to),
+            BundleReader::Age(d) => d.with(|r| r.seek(to)),
+        }
     }
 }
 
@@ -122,14 +302,49 @@ impl Seek for PosReader {
     }
 }
 
+/// Verifies `bundle` (SPEC §11), as [`verify`] does; for an encrypted bundle, a chunk that fails
+/// age's authentication while the index is read is reported as a failure
+/// ([`FailureClass::MalformedContainer`]: the encrypted file was changed or damaged), not as an
+/// I/O error — it is a bundle that does not verify, like a flipped byte in a bundle in clear.
+///
+/// # Errors
+/// When the file cannot be read.
+pub fn verify_file(bundle: &BundleFile, opts: &VerifyOptions) -> io::Result<Report> {
+    let damaged = |message: String| {
+        let mut report = Report::default();
+        report.failures.push(forensic_bundle::verify::Failure {
+            class: forensic_bundle::verify::FailureClass::MalformedContainer,
+            member: None,
+            entry: None,
+            message,
+        });
+        Ok(report)
+    };
+    if let Some(m) = &bundle.damaged {
+        return damaged(m.clone());
+    }
+    match verify(bundle, opts) {
+        Err(e) if bundle.is_encrypted() && e.kind() == io::ErrorKind::InvalidData => damaged(e.to_string()),
+        other => other,
+    }
+}
+
 /// Verifies the bundle at `path` (SPEC §11).
 ///
 /// # Errors
 /// [`DiskError::Io`] naming the path when the file cannot be opened or read; a bundle that can be
 /// read but fails verification is an `Ok` report listing the failures.
 pub fn verify_path(path: &Path, opts: &VerifyOptions) -> Result<Report, DiskError> {
-    let bundle = BundleFile::open(path)?;
-    verify(&bundle, opts).map_err(|e| DiskError::io(path, e))
+    verify_path_with(path, None, opts)
+}
+
+/// [`verify_path`] for a bundle that may be age-encrypted, decrypted with `ids`.
+///
+/// # Errors
+/// As [`verify_path`] and [`BundleFile::open_with`].
+pub fn verify_path_with(path: &Path, ids: Option<&Arc<Identities>>, opts: &VerifyOptions) -> Result<Report, DiskError> {
+    let bundle = BundleFile::open_with(path, ids)?;
+    verify_file(&bundle, opts).map_err(|e| DiskError::io(path, e))
 }
 
 #[cfg(test)]

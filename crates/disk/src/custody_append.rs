@@ -13,11 +13,13 @@ use forensic_bundle::keys::Fingerprint;
 use forensic_bundle::limits::Limits;
 use forensic_bundle::verify::{OpenReader, Report, VerifyOptions, verify};
 use forensic_bundle::{append, zipread};
+use forensic_crypt::{Identities, Recipients, Scratch};
 use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Read, Seek, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tempfile::NamedTempFile;
 
 /// Suffix of the temporary file (`.<bundle name>.custody-XXXXXX.partial`).
@@ -30,6 +32,12 @@ pub struct AppendOptions {
     pub trust: Option<HashSet<Fingerprint>>,
     /// Reader limits (SPEC §10).
     pub limits: Limits,
+    /// Identities that decrypt an age-encrypted bundle.
+    pub identities: Option<Arc<Identities>>,
+    /// Recipients the rewritten bundle is encrypted to: required for an encrypted bundle (it is
+    /// never rewritten in clear, and an age header does not say whom it was encrypted to), refused
+    /// for a bundle in clear.
+    pub reencrypt_to: Option<Recipients>,
 }
 
 /// What was appended.
@@ -104,13 +112,34 @@ impl PendingAppend {
 pub fn prepare_append(path: &Path, new: &NewEntry<'_>, opts: &AppendOptions) -> Result<PendingAppend, AppendError> {
     let lock = open_locked(path)?;
     remove_stale_temps(path)?;
-    let bundle = BundleFile::from_file(lock.try_clone().map_err(|e| AppendError::io(path, e))?, path)?;
+    let bundle = BundleFile::from_file_with(
+        lock.try_clone().map_err(|e| AppendError::io(path, e))?,
+        path,
+        opts.identities.as_ref(),
+    )?;
+    let refuse = |reason: &str| AppendError::Append {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    };
+    match (bundle.is_encrypted(), &opts.reencrypt_to) {
+        (true, None) => {
+            return Err(refuse(
+                "it is encrypted, and the rewritten bundle must be encrypted too, to recipients forensic cannot read from it (an age header does not name them): give --reencrypt-to RECIPIENT (the next holder's, or your own to keep it)",
+            ));
+        }
+        (false, Some(_)) => {
+            return Err(refuse(
+                "--reencrypt-to re-encrypts an encrypted bundle; this one is in clear: encrypt it with `age -r RECIPIENT` (forensic reads the result with --identity), or seal it with --encrypt-to",
+            ));
+        }
+        _ => {}
+    }
     let vopts = VerifyOptions {
         trust: opts.trust.clone(),
         limits: opts.limits.clone(),
         ..VerifyOptions::default()
     };
-    let before = verify(&bundle, &vopts).map_err(|e| AppendError::io(path, e))?;
+    let before = crate::verify_file(&bundle, &vopts).map_err(|e| AppendError::io(path, e))?;
     if !before.verified() {
         return Err(AppendError::NotVerified {
             path: path.to_path_buf(),
@@ -145,20 +174,45 @@ pub fn prepare_append(path: &Path, new: &NewEntry<'_>, opts: &AppendOptions) -> 
         path: path.to_path_buf(),
         reason,
     })?;
-    let temp = write_temp(path, &lock, &mut r, &index, entry, &opts.limits)?;
     let head = Digest::of(entry);
     // The new bundle must verify with the new entry as its head before it replaces anything.
+    let check = |written: &dyn Fn() -> Result<Report, AppendError>| -> Result<(), AppendError> {
+        let check = written()?;
+        if !check.verified() || check.custody_head != Some(head) {
+            let first = check.failures.first().map(ToString::to_string).unwrap_or_default();
+            return Err(fail(format!("the rewritten bundle does not verify ({first})")));
+        }
+        Ok(())
+    };
     let check_opts = VerifyOptions {
         check_contents: false,
         limits: opts.limits.clone(),
         ..VerifyOptions::default()
     };
-    let written = BundleFile::open(temp.path())?;
-    let check = verify(&written, &check_opts).map_err(|e| AppendError::io(temp.path(), e))?;
-    if !check.verified() || check.custody_head != Some(head) {
-        let first = check.failures.first().map(ToString::to_string).unwrap_or_default();
-        return Err(fail(format!("the rewritten bundle does not verify ({first})")));
+    let temp = new_temp(path)?;
+    match &opts.reencrypt_to {
+        None => {
+            write_new(path, temp.as_file(), temp.path(), &mut r, &index, entry, &opts.limits)?;
+            check(&|| {
+                let written = BundleFile::open(temp.path())?;
+                verify(&written, &check_opts).map_err(|e| AppendError::io(temp.path(), e))
+            })?;
+        }
+        Some(to) => {
+            // Built in an encrypted scratch, checked there, then encrypted into the temporary file:
+            // the bundle is never in clear on disk.
+            let dir = parent_dir(path);
+            let scratch = Scratch::create_in(&dir).map_err(|e| AppendError::io(&dir, e))?;
+            write_new(path, scratch.handle(), temp.path(), &mut r, &index, entry, &opts.limits)?;
+            check(&|| verify(&ScratchSource(&scratch), &check_opts).map_err(|e| AppendError::io(temp.path(), e)))?;
+            let plain = io::BufReader::with_capacity(1 << 20, scratch.handle());
+            let sink = BufWriter::with_capacity(1 << 20, temp.as_file());
+            let (sink, _) = forensic_crypt::encrypt(plain, to, sink).map_err(|e| fail(e.to_string()))?;
+            sink.into_inner()
+                .map_err(|e| AppendError::io(temp.path(), e.into_error()))?;
+        }
     }
+    finish_temp(path, &lock, &temp)?;
     Ok(PendingAppend {
         temp,
         appended: Appended {
@@ -279,43 +333,62 @@ fn remove_stale_temps(path: &Path) -> Result<(), AppendError> {
     Ok(())
 }
 
-/// Writes the new bundle into a temporary file beside `path`, with the original's permissions,
-/// and syncs it.
-fn write_temp(
-    path: &Path,
-    original: &File,
-    src: &mut crate::PosReader,
-    index: &zipread::ZipIndex,
-    entry: &[u8],
-    limits: &Limits,
-) -> Result<NamedTempFile, AppendError> {
+/// The temporary file the new bundle goes to, beside `path`.
+fn new_temp(path: &Path) -> Result<NamedTempFile, AppendError> {
     let dir = parent_dir(path);
-    let temp = tempfile::Builder::new()
+    tempfile::Builder::new()
         .prefix(&temp_prefix(path))
         .suffix(APPEND_TEMP_SUFFIX)
         .tempfile_in(&dir)
-        .map_err(|e| AppendError::io(&dir, e))?;
-    let tpath = temp.path().to_path_buf();
-    {
-        let mut w = BufWriter::with_capacity(1 << 20, temp.as_file());
-        append::append_entry(src, index, entry, limits, &mut w).map_err(|e| match e {
-            append::AppendError::Io(io) => AppendError::io(&tpath, io),
-            other => AppendError::Append {
-                path: path.to_path_buf(),
-                reason: other.to_string(),
-            },
-        })?;
-        w.flush().map_err(|e| AppendError::io(&tpath, e))?;
-    }
+        .map_err(|e| AppendError::io(&dir, e))
+}
+
+/// Writes the new bundle (the original up to `custody.cbor`, then the longer log) to `out`.
+fn write_new<R: Read + Seek, W: Write>(
+    path: &Path,
+    out: W,
+    tpath: &Path,
+    src: &mut R,
+    index: &zipread::ZipIndex,
+    entry: &[u8],
+    limits: &Limits,
+) -> Result<(), AppendError> {
+    let mut w = BufWriter::with_capacity(1 << 20, out);
+    append::append_entry(src, index, entry, limits, &mut w).map_err(|e| match e {
+        append::AppendError::Io(io) => AppendError::io(tpath, io),
+        other => AppendError::Append {
+            path: path.to_path_buf(),
+            reason: other.to_string(),
+        },
+    })?;
+    w.flush().map_err(|e| AppendError::io(tpath, e))
+}
+
+/// Gives the temporary file the original's permissions and syncs it.
+fn finish_temp(path: &Path, original: &File, temp: &NamedTempFile) -> Result<(), AppendError> {
+    let tpath = temp.path();
     let mode = original
         .metadata()
         .map_err(|e| AppendError::io(path, e))?
         .permissions()
         .mode()
         & 0o7777;
-    fs::set_permissions(&tpath, fs::Permissions::from_mode(mode)).map_err(|e| AppendError::io(&tpath, e))?;
-    temp.as_file().sync_all().map_err(|e| AppendError::io(&tpath, e))?;
-    Ok(temp)
+    fs::set_permissions(tpath, fs::Permissions::from_mode(mode)).map_err(|e| AppendError::io(tpath, e))?;
+    temp.as_file().sync_all().map_err(|e| AppendError::io(tpath, e))
+}
+
+/// A scratch file as a bundle source for verification.
+struct ScratchSource<'a>(&'a Scratch);
+
+impl OpenReader for ScratchSource<'_> {
+    type Reader<'b>
+        = Scratch
+    where
+        Self: 'b;
+
+    fn open(&self) -> io::Result<Scratch> {
+        Ok(self.0.handle())
+    }
 }
 
 /// The directory `path` is in (`.` for a bare file name).
@@ -465,5 +538,68 @@ mod tests {
         let err = append_entry(&p, &entry(&alice, custody::ANNOTATED, None), &AppendOptions::default()).unwrap_err();
         assert!(matches!(err, AppendError::NotVerified { .. }), "{err}");
         assert_eq!(fs::read(&p).unwrap(), bytes);
+    }
+
+    fn age_key(dir: &Path, name: &str) -> (Recipients, Arc<Identities>) {
+        use age::secrecy::ExposeSecret;
+        let id = age::x25519::Identity::generate();
+        let path = dir.join(name);
+        fs::write(&path, format!("{}\n", id.to_string().expose_secret())).unwrap();
+        (
+            Recipients::parse(&[id.to_public().to_string()]).unwrap(),
+            Arc::new(Identities::load(&[path]).unwrap()),
+        )
+    }
+
+    #[test]
+    fn an_encrypted_bundle_is_rewritten_only_reencrypted_and_the_old_identity_no_longer_opens_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = tempfile::tempdir().unwrap();
+        let (to_a, id_a) = age_key(keys.path(), "a");
+        let (to_b, id_b) = age_key(keys.path(), "b");
+        let clear = dir.path().join("clear.zip");
+        write_bundle(&clear);
+        let p = dir.path().join("b.zip.age");
+        let (enc, _) = forensic_crypt::encrypt(fs::File::open(&clear).unwrap(), &to_a, Vec::new()).unwrap();
+        fs::write(&p, &enc).unwrap();
+        fs::remove_file(&clear).unwrap();
+        let alice = signing_key_from_seed(&[1; 32]);
+        let note = entry(&alice, custody::ANNOTATED, None);
+        // No identity; an identity but no recipients: refused, nothing changes.
+        let err = append_entry(&p, &note, &AppendOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("--identity"), "{err}");
+        let opts = AppendOptions {
+            identities: Some(Arc::clone(&id_a)),
+            ..AppendOptions::default()
+        };
+        let err = append_entry(&p, &note, &opts).unwrap_err();
+        assert!(err.to_string().contains("--reencrypt-to"), "{err}");
+        assert_eq!(fs::read(&p).unwrap(), enc);
+        let opts = AppendOptions {
+            reencrypt_to: Some(to_b),
+            ..opts
+        };
+        let done = append_entry(&p, &note, &opts).unwrap();
+        assert_eq!(names(dir.path()), ["b.zip.age"]);
+        assert!(fs::read(&p).unwrap().starts_with(b"age-encryption.org/v1\n"));
+        let report = crate::verify_path_with(&p, Some(&id_b), &VerifyOptions::default()).unwrap();
+        assert!(report.verified(), "{:?}", report.failures);
+        assert_eq!(report.custody_head, Some(done.head));
+        let err = crate::verify_path_with(&p, Some(&id_a), &VerifyOptions::default()).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                crate::DiskError::Decrypt {
+                    source: forensic_crypt::CryptError::NoMatchingIdentity,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // --reencrypt-to on a bundle in clear is refused.
+        let plain = dir.path().join("plain.zip");
+        write_bundle(&plain);
+        let err = append_entry(&plain, &note, &opts).unwrap_err();
+        assert!(err.to_string().contains("in clear"), "{err}");
     }
 }

@@ -31,6 +31,17 @@ pub enum DiskError {
         /// The temporary file that claims it.
         temp: PathBuf,
     },
+    /// The bundle is age-encrypted and no identity was given to decrypt it.
+    #[error("{} is an encrypted bundle (age); give --identity FILE (an identity of one of its recipients) to read it", .0.display())]
+    Encrypted(PathBuf),
+    /// The encrypted bundle cannot be decrypted with the identities given.
+    #[error("{}: {source}", path.display())]
+    Decrypt {
+        /// The bundle.
+        path: PathBuf,
+        /// Why.
+        source: forensic_crypt::CryptError,
+    },
     /// The system clock reads a time that cannot be recorded.
     #[error("the system clock cannot be used: {0}; set the clock and try again")]
     Clock(forensic_bundle::time::TimeError),

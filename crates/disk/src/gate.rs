@@ -22,7 +22,7 @@
 use crate::{BundleFile, DiskError};
 use forensic_bundle::checked::Check;
 use forensic_bundle::manifest::Manifest;
-use forensic_bundle::verify::{Report, VerifyOptions, verify};
+use forensic_bundle::verify::{Report, VerifyOptions};
 use std::path::Path;
 
 /// How much of a bundle is verified before it is opened.
@@ -47,6 +47,8 @@ pub struct GateOptions {
     pub depth: Option<Depth>,
     /// Open a bundle that does not verify anyway (marked [`Opened::forced`]).
     pub force: bool,
+    /// Identities that decrypt an age-encrypted bundle (read in place, never written in clear).
+    pub identities: Option<std::sync::Arc<forensic_crypt::Identities>>,
 }
 
 impl GateOptions {
@@ -117,10 +119,12 @@ impl Opened {
 /// Verifies the bundle at `path` to `opts.depth` and opens it, or refuses it.
 ///
 /// # Errors
-/// [`DiskError::Io`] when the file cannot be opened or read (not a regular file, I/O error):
-/// a bundle that does not verify is not an error but [`Gate::Refused`].
+/// [`DiskError::Io`] when the file cannot be opened or read (not a regular file, I/O error);
+/// [`DiskError::Encrypted`] and [`DiskError::Decrypt`] for an age-encrypted bundle without
+/// `opts.identities` or that they cannot decrypt: a bundle that does not verify is not an error
+/// but [`Gate::Refused`].
 pub fn open(path: &Path, opts: GateOptions) -> Result<Gate, DiskError> {
-    open_file(BundleFile::open(path)?, opts)
+    open_file(BundleFile::open_with(path, opts.identities.as_ref())?, opts)
 }
 
 /// [`open`] for a file already opened.
@@ -130,7 +134,7 @@ pub fn open(path: &Path, opts: GateOptions) -> Result<Gate, DiskError> {
 pub fn open_file(file: BundleFile, mut opts: GateOptions) -> Result<Gate, DiskError> {
     let depth = opts.depth();
     opts.verify.check_contents = depth == Depth::Everything;
-    let report = verify(&file, &opts.verify).map_err(|e| DiskError::io(file.path(), e))?;
+    let report = crate::verify_file(&file, &opts.verify).map_err(|e| DiskError::io(file.path(), e))?;
     let verified = report.verified();
     if !verified && !opts.force {
         return Ok(Gate::Refused(Box::new(report)));

@@ -6,6 +6,9 @@
 //!   or forced and marked so.
 //! - [`atomic::AtomicFile`] makes sure nothing appears at the destination unless it is complete
 //!   and synced, and that an existing file is never overwritten.
+//! - [`output::BundleOutput`] writes a new bundle atomically, in clear or age-encrypted to
+//!   recipients without the plaintext ever reaching the disk ([`forensic_crypt`]); a
+//!   [`BundleFile`] reads an encrypted bundle in place given identities.
 //! - [`custody_append::append_entry`] appends a signed custody entry to a bundle atomically
 //!   (temporary file beside it, synced, renamed over it), refusing entries that break SPEC §9.4.
 //! - [`meta::file_meta`] records a file's metadata (never following symlinks); [`clock::Clock`]
@@ -24,11 +27,13 @@ pub mod custody_append;
 mod error;
 pub mod gate;
 pub mod meta;
+pub mod output;
 pub mod spill;
 
 pub use atomic::AtomicFile;
-pub use bundle_file::{BundleFile, PosReader, verify_path};
+pub use bundle_file::{BundleFile, BundleReader, PosReader, verify_file, verify_path, verify_path_with};
 pub use clock::Clock;
 pub use custody_append::{AppendOptions, Appended, PendingAppend, append_entry, prepare_append};
 pub use error::{AppendError, DiskError};
 pub use meta::file_meta;
+pub use output::{BundleOutput, OutputFile};

@@ -14,12 +14,11 @@ use forensic_bundle::section::Section;
 use forensic_bundle::verify::Progress;
 use forensic_bundle::writer::{BundleWriter, Header, Seal};
 use forensic_bundle::{MANIFEST, zipread};
-use forensic_disk::atomic::AtomicFile;
+use forensic_disk::BundleOutput;
 use forensic_disk::clock::Clock;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
-use std::fs::File;
 use std::io::{self, BufWriter, Seek, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -49,6 +48,9 @@ pub struct SealOptions {
     pub seal_note: Option<String>,
     /// Called with the number of evidence bytes just copied.
     pub progress: Option<Progress>,
+    /// Write the bundle age-encrypted to these recipients (a confidential bundle): the bundle is
+    /// never in clear on disk ([`forensic_disk::BundleOutput`]).
+    pub encrypt_to: Option<forensic_crypt::Recipients>,
 }
 
 impl SealOptions {
@@ -65,6 +67,7 @@ impl SealOptions {
             argv: Vec::new(),
             seal_note: None,
             progress: None,
+            encrypt_to: None,
         }
     }
 }
@@ -142,7 +145,7 @@ pub struct SealSummary {
 pub fn seal_directory(opts: &SealOptions) -> Result<SealSummary, SealError> {
     let clock = Clock::new()?;
     let root = check_paths(&opts.dir, &opts.output)?;
-    let mut out = AtomicFile::create(&opts.output)?;
+    let out = BundleOutput::create(&opts.output, opts.encrypt_to.clone())?;
     let placer = Placer::new(&opts.rules)?;
     let walked = walk::walk(&root)?;
     let plan = plan(&walked, &placer)?;
@@ -167,7 +170,7 @@ pub fn seal_directory(opts: &SealOptions) -> Result<SealSummary, SealError> {
         bytes: 0,
     };
     let dest = opts.output.as_path();
-    let (sink, cut) = Abandonable::new(BufWriter::with_capacity(WRITE_BUF, out.file_mut()));
+    let (sink, cut) = Abandonable::new(BufWriter::with_capacity(WRITE_BUF, out.writer()?));
     let mut w = BundleWriter::new(sink, header).map_err(write_err(dest))?;
     // Declared after `w`, so dropped before it on an early return (see `abandon`).
     let _cut = cut;
@@ -182,7 +185,7 @@ pub fn seal_directory(opts: &SealOptions) -> Result<SealSummary, SealError> {
     buffered
         .into_inner()
         .map_err(|e| SealError::io(&temp, e.into_error()))?;
-    summary.manifest_digest = check_written(out.file(), &temp)?;
+    summary.manifest_digest = check_written(out.writer()?, &temp)?;
     out.commit()?;
     Ok(summary)
 }
@@ -271,7 +274,7 @@ fn collector(argv: &[OsString]) -> Collector {
 
 /// Reads back the finished archive's index (the checks of SPEC §2.1 and the limits of §10) and
 /// returns the manifest digest.
-fn check_written(file: &File, temp: &Path) -> Result<Digest, SealError> {
+fn check_written(file: forensic_disk::OutputFile, temp: &Path) -> Result<Digest, SealError> {
     let limits = Limits::default();
     let back = |reason: String| SealError::ReadBack {
         path: temp.to_path_buf(),
@@ -301,6 +304,6 @@ fn check_written(file: &File, temp: &Path) -> Result<Digest, SealError> {
         .iter()
         .find(|e| e.name == MANIFEST)
         .ok_or_else(|| back("no manifest.cbor".into()))?;
-    let bytes = zipread::read_small(file, entry, limits.max_manifest).map_err(|e| back(e.to_string()))?;
+    let bytes = zipread::read_small(&mut r, entry, limits.max_manifest).map_err(|e| back(e.to_string()))?;
     Ok(Digest::of(&bytes))
 }

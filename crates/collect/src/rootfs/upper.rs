@@ -128,7 +128,9 @@ pub fn collect_upper_in(
     sink: &mut dyn Sink,
     opts: &UpperOptions,
 ) -> Result<UpperStats, RootError> {
-    let mut spool = tempfile::spooled_tempfile(1 << 20);
+    // Enciphered with a key held only in memory: evidence is never in clear on disk.
+    let mut spool =
+        forensic_crypt::Scratch::create_in(&std::env::temp_dir()).map_err(|e| RootError::output("a spool", e))?;
     let mut stats = UpperStats::default();
     let prefix = copy::normalized(&opts.files_prefix);
     let host_base = root.label().as_bytes().to_vec();

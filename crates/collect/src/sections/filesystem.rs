@@ -90,8 +90,9 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
     let mounts = mount_plan(ctx, &root, sink)?;
     ctx.digests = shared_digests(ctx, &root);
     ctx.layer_records = LayerRecords::start(ctx);
-    // (b) the full-tree index of every mount, spooled to a temporary file and stored as one member.
-    let mut spool = tempfile::tempfile()?;
+    // (b) the full-tree index of every mount, spooled to a temporary file (enciphered with a key
+    // held only in memory: evidence is never in clear on disk) and stored as one member.
+    let mut spool = forensic_crypt::Scratch::create_in(&std::env::temp_dir())?;
     let indexed = index_mounts(ctx, &root, &mounts, &mut spool, sink)?;
     // What changed since the container started, by the index's times (copied after (c) and
     // (a), which may hold some of it already).
@@ -199,7 +200,7 @@ fn index_mounts(
     ctx: &mut Ctx<'_>,
     root: &RootFs,
     mounts: &Arc<MountMap>,
-    spool: &mut std::fs::File,
+    spool: &mut forensic_crypt::Scratch,
     sink: &mut dyn Sink,
 ) -> io::Result<bool> {
     let pid = ctx.target.pid;

@@ -9,8 +9,8 @@ use std::sync::Arc;
 /// `--identity FILE`: how an age-encrypted bundle is opened.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct IdentityArgs {
-    /// Decrypt an age-encrypted bundle (`forensic … --encrypt-to`, or `age -r`) with this
-    /// identity: an age identity file (age-keygen) or an unencrypted OpenSSH private key, as
+    /// Decrypt an age-encrypted bundle (made by `forensic … --encrypt-to`, or by the age
+    /// command for a recipient) with this identity: an age identity file (age-keygen) or an unencrypted OpenSSH private key, as
     /// `age -d -i` takes them; repeatable. The bundle is decrypted as it is read, in memory: no
     /// plaintext is written to disk except what the command is asked to write.
     #[arg(long = "identity", value_name = "FILE")]

@@ -1693,7 +1693,7 @@ def test_cli_json_and_exit_status(tmp_path, capsys):
     (keys / "alice.pub").write_bytes(ALICE.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     assert vb.main(["--json", "--trust", str(keys), str(tmp_path / "bundle.zip")]) == 0
-    assert json.loads(capsys.readouterr().out) == {"verified": True, "failures": []}
+    assert json.loads(capsys.readouterr().out) == {"verified": True, "failures": [], "key_stores": [None]}
     (keys / "alice.pub").write_bytes(Ed25519PrivateKey.generate().public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     assert vb.main(["--json", "--trust", str(keys), str(tmp_path / "bundle.zip")]) == 1

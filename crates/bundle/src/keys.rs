@@ -105,23 +105,6 @@ impl Signer for SigningKey {
     }
 }
 
-/// A key read from a PKCS#8 file that was protected by a passphrase.
-pub struct PassphraseKey(pub SigningKey);
-
-impl Signer for PassphraseKey {
-    fn verifying_key(&self) -> VerifyingKey {
-        self.0.verifying_key()
-    }
-
-    fn sign(&self, message: &[u8]) -> Result<[u8; 64], SignError> {
-        Signer::sign(&self.0, message)
-    }
-
-    fn key_store(&self) -> crate::custody::KeyStore {
-        crate::custody::KeyStore::file(true)
-    }
-}
-
 /// A signing key from a 32-byte seed (RFC 8032 secret key). Keygen passes OS randomness;
 /// the vector generator passes fixed seeds.
 pub fn signing_key_from_seed(seed: &[u8; 32]) -> SigningKey {

@@ -72,9 +72,11 @@ pub struct PutArgs {
     /// Also place a legal hold (until someone removes it).
     #[arg(long)]
     legal_hold: bool,
-    /// Your private key, which signs the `archived` entry.
+    /// Your private key, which signs the `archived` entry: a PKCS#8 PEM file (forensic keygen; protected by a passphrase or not) or a key on a PKCS#11 token named by an RFC 7512 URI, pkcs11:token=LABEL;object=NAME?module-path=MODULE.so.
     #[arg(long, value_name = "KEY")]
-    key: PathBuf,
+    key: forensic_keys::KeySpec,
+    #[command(flatten)]
+    unlock: crate::keyfiles::UnlockArgs,
     /// Your name in the entry (default: $USER).
     #[arg(long, value_name = "NAME")]
     actor: Option<String>,
@@ -140,9 +142,9 @@ fn put(a: PutArgs) -> Result<u8> {
     }
     let until = forensic_archive::parse_date(&a.retain_until)?;
     let lock = LockRequest::new(Mode::parse(&a.mode)?, until, a.legal_hold, chrono::Utc::now())?;
-    let key = keyfiles::load_signing_key(&a.key)?;
+    let key = keyfiles::open_signer(&a.key, &a.unlock)?;
     let who = forensic_archive::Depositor {
-        key: &key,
+        key: &*key,
         actor: a
             .actor
             .clone()

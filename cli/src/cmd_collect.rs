@@ -66,9 +66,11 @@ pub struct Args {
         required_unless_present = "list"
     )]
     output: Option<PathBuf>,
-    /// Private key that seals the bundle.
+    /// Private key that seals the bundle: a PKCS#8 PEM file (forensic keygen; protected by a passphrase or not) or a key on a PKCS#11 token named by an RFC 7512 URI, pkcs11:token=LABEL;object=NAME?module-path=MODULE.so.
     #[arg(long, value_name = "KEY", required_unless_present = "list")]
-    key: Option<PathBuf>,
+    key: Option<forensic_keys::KeySpec>,
+    #[command(flatten)]
+    unlock: keyfiles::UnlockArgs,
     /// Dead-box mode: ROOT is a node's root filesystem (a disk snapshot mounted read-only, or a
     /// directory holding var/lib/containerd, var/lib/docker, var/lib/containers, var/log). No
     /// runtime API, /proc or kubectl is used; nothing under ROOT is written; every read uses
@@ -152,7 +154,7 @@ pub fn run(args: Args) -> Result<u8> {
     let (Some(output), Some(key)) = (&args.output, &args.key) else {
         bail!("collect needs -o BUNDLE and --key KEY");
     };
-    let key = keyfiles::load_signing_key(key)?;
+    let key = keyfiles::open_signer(key, &args.unlock)?;
     let mut opts = options(&args, target, output.clone(), key.clone())?;
     opts.apis = Apis::with(forensic_runtime::containerd::Endpoint {
         socket: args.containerd_socket.clone(),
@@ -163,7 +165,7 @@ pub fn run(args: Args) -> Result<u8> {
     let runner = SystemRunner::new(&clock);
     let summary = collect(&opts, &runner)?;
     if !args.tsa.urls.is_empty() {
-        crate::tsa::append_timestamped(output, &key, args.case.actor(), &args.tsa)?;
+        crate::tsa::append_timestamped(output, &*key, args.case.actor(), &args.tsa)?;
     }
     if let Some(pb) = &bar {
         pb.finish_and_clear();
@@ -186,7 +188,7 @@ fn options(
     args: &Args,
     target: TargetSpec,
     output: PathBuf,
-    key: forensic_bundle::keys::SigningKey,
+    key: std::sync::Arc<dyn forensic_bundle::keys::Signer>,
 ) -> Result<CollectOptions> {
     let mut opts = CollectOptions::new(target, output, key, args.case.actor());
     opts.encrypt_to = args.encrypt.recipients()?;
@@ -307,7 +309,7 @@ pub(crate) fn run_offline(args: &Args, node: forensic_nodedisk::NodeRoot) -> Res
     let (Some(output), Some(key)) = (&args.output, &args.key) else {
         bail!("collect needs -o BUNDLE (-o DIR with --pod or --all) and --key KEY");
     };
-    let key = keyfiles::load_signing_key(key)?;
+    let key = keyfiles::open_signer(key, &args.unlock)?;
     let node = Arc::new(node);
     let listing = node.list();
     for p in &listing.problems {
@@ -331,7 +333,7 @@ pub(crate) fn run_offline(args: &Args, node: forensic_nodedisk::NodeRoot) -> Res
         }
         let summary = r?;
         if !args.tsa.urls.is_empty() {
-            crate::tsa::append_timestamped(&summary.output, &key, args.case.actor(), &args.tsa)?;
+            crate::tsa::append_timestamped(&summary.output, &*key, args.case.actor(), &args.tsa)?;
         }
         anyhow::Ok(summary)
     };

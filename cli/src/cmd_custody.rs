@@ -56,9 +56,11 @@ pub struct LogArgs {
 pub struct AppendArgs {
     /// The bundle (rewritten in place, atomically).
     bundle: PathBuf,
-    /// Your private key (PKCS#8 PEM from `forensic keygen`).
+    /// Your private key: a PKCS#8 PEM file (forensic keygen; protected by a passphrase or not) or a key on a PKCS#11 token named by an RFC 7512 URI, pkcs11:token=LABEL;object=NAME?module-path=MODULE.so.
     #[arg(long, value_name = "KEY")]
-    key: PathBuf,
+    key: forensic_keys::KeySpec,
+    #[command(flatten)]
+    unlock: keyfiles::UnlockArgs,
     /// Free text recorded in the signed entry.
     #[arg(long, value_name = "TEXT")]
     note: Option<String>,
@@ -148,7 +150,7 @@ pub fn run(cmd: Command) -> Result<u8> {
 const FAILPOINT_ENV: &str = "FORENSIC_TEST_FAILPOINT";
 
 fn append(args: AppendArgs, action: &str, recipient: Option<Fingerprint>) -> Result<u8> {
-    let key = keyfiles::load_signing_key(&args.key)?;
+    let key = keyfiles::open_signer(&args.key, &args.unlock)?;
     let trust = keyfiles::load_trust(&args.trust)?;
     let actor = args
         .actor
@@ -159,7 +161,7 @@ fn append(args: AppendArgs, action: &str, recipient: Option<Fingerprint>) -> Res
     let stamper = args.tsa.stamper();
     let entry = NewEntry {
         stamp: stamper.as_deref(),
-        key: &key,
+        key: &*key,
         actor,
         action: action.to_string(),
         time,
@@ -203,7 +205,7 @@ fn append(args: AppendArgs, action: &str, recipient: Option<Fingerprint>) -> Res
     // transfer: the next entry must be the recipient's receipt, whose --tsa stamps it (SPEC §9.6).
     if !args.tsa.urls.is_empty() && action != custody::TRANSFERRED {
         let actor = entry.actor.clone();
-        done = crate::tsa::append_timestamped(&done.path, &key, actor, &args.tsa)?;
+        done = crate::tsa::append_timestamped(&done.path, &*key, actor, &args.tsa)?;
     }
     let me = Fingerprint::of(&key.verifying_key());
     let mut out = std::io::stdout().lock();

@@ -27,9 +27,11 @@ pub struct Args {
     /// The bundle to write (must not exist).
     #[arg(short = 'o', long = "output", value_name = "BUNDLE")]
     output: PathBuf,
-    /// Private key (PKCS#8 PEM from `forensic keygen`) that seals the bundle.
+    /// Private key that seals the bundle: a PKCS#8 PEM file (forensic keygen; protected by a passphrase or not) or a key on a PKCS#11 token named by an RFC 7512 URI, pkcs11:token=LABEL;object=NAME?module-path=MODULE.so.
     #[arg(long, value_name = "KEY")]
-    key: PathBuf,
+    key: forensic_keys::KeySpec,
+    #[command(flatten)]
+    unlock: keyfiles::UnlockArgs,
     #[command(flatten)]
     case: CaseArgs,
     /// Place files matching GLOB (relative to DIR) in section NAME; repeatable, tried in order
@@ -48,7 +50,7 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<u8> {
-    let key = keyfiles::load_signing_key(&args.key)?;
+    let key = keyfiles::open_signer(&args.key, &args.unlock)?;
     let rules = args
         .sections
         .iter()
@@ -75,7 +77,7 @@ pub fn run(args: Args) -> Result<u8> {
     } else {
         Some(crate::tsa::append_timestamped(
             &summary.output,
-            &key,
+            &*key,
             args.case.actor(),
             &args.tsa,
         )?)

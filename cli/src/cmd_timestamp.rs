@@ -18,9 +18,11 @@ Exit codes: 0 appended; 2 could not (bundle does not verify, custody rules, an a
 pub struct Args {
     /// The bundle (rewritten in place, atomically).
     bundle: PathBuf,
-    /// Your private key: the entry is signed like any other.
+    /// Your private key, which signs the entry like any other: a PKCS#8 PEM file (forensic keygen; protected by a passphrase or not) or a key on a PKCS#11 token named by an RFC 7512 URI, pkcs11:token=LABEL;object=NAME?module-path=MODULE.so.
     #[arg(long, value_name = "KEY")]
-    key: PathBuf,
+    key: forensic_keys::KeySpec,
+    #[command(flatten)]
+    unlock: crate::keyfiles::UnlockArgs,
     /// Your name as recorded in the entry (default: $USER).
     #[arg(long, value_name = "NAME")]
     actor: Option<String>,
@@ -33,13 +35,13 @@ pub fn run(args: Args) -> Result<u8> {
     if args.tsa.urls.is_empty() {
         bail!("timestamp needs --tsa URL (repeatable)");
     }
-    let key = keyfiles::load_signing_key(&args.key)?;
+    let key = keyfiles::open_signer(&args.key, &args.unlock)?;
     let actor = args
         .actor
         .clone()
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "unknown".into());
-    let done = crate::tsa::append_timestamped(&args.bundle, &key, actor, &args.tsa)?;
+    let done = crate::tsa::append_timestamped(&args.bundle, &*key, actor, &args.tsa)?;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,

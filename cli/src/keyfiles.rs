@@ -1,26 +1,47 @@
-//! Reading key files and trust lists named on the command line.
+//! Reading keys and trust lists named on the command line: `--key` (a key file or a PKCS#11
+//! URI) with the passphrase options every signing command shares, public keys, `--trust`.
 
 use anyhow::{Context, Result, bail};
-use forensic_bundle::keys::{self, Fingerprint, SigningKey};
+use forensic_bundle::keys::{self, Fingerprint, Signer};
+use forensic_keys::{KeySpec, Unlock};
 use std::collections::HashSet;
+use std::io::IsTerminal;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-/// Largest key file read.
-const MAX_KEY_FILE: u64 = 64 * 1024;
-
-fn read_small(path: &Path) -> Result<String> {
-    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if meta.len() > MAX_KEY_FILE {
-        bail!("{}: {} bytes is too large for a key file", path.display(), meta.len());
-    }
-    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+/// Where the passphrase of an encrypted key file, or a token's PIN, comes from: flattened into
+/// every command that signs. Never a command-line value: `ps` and shell histories would show it.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct UnlockArgs {
+    /// The passphrase of an encrypted --key file, or the user PIN of a PKCS#11 token: the first
+    /// line of FILE. Without this or --passphrase-env it is asked on the terminal.
+    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_env")]
+    pub passphrase_file: Option<PathBuf>,
+    /// The same, from the environment variable VAR (its name, not its value).
+    #[arg(long, value_name = "VAR")]
+    pub passphrase_env: Option<String>,
 }
 
-/// Loads a private key, warning when the file is readable by others.
-pub fn load_signing_key(path: &Path) -> Result<SigningKey> {
-    let text = read_small(path)?;
-    if let Ok(meta) = std::fs::metadata(path)
+impl UnlockArgs {
+    /// The sources, asking on the terminal when neither is given and stderr is one.
+    pub fn unlock(&self) -> Unlock {
+        Unlock {
+            file: self.passphrase_file.clone(),
+            env: self.passphrase_env.clone(),
+            prompt: std::io::stderr().is_terminal(),
+        }
+    }
+}
+
+/// Opens the key `--key` names: a PKCS#8 file (warning when others can read it) or a key on a
+/// PKCS#11 token.
+///
+/// # Errors
+/// The key cannot be opened ([`forensic_keys::KeyOpenError`]): exit 2.
+pub fn open_signer(spec: &KeySpec, unlock: &UnlockArgs) -> Result<Arc<dyn Signer>> {
+    if let KeySpec::File(path) = spec
+        && let Ok(meta) = std::fs::metadata(path)
         && meta.permissions().mode() & 0o077 != 0
     {
         eprintln!(
@@ -29,7 +50,15 @@ pub fn load_signing_key(path: &Path) -> Result<SigningKey> {
             meta.permissions().mode() & 0o777
         );
     }
-    keys::parse_private_key_pem(&text).with_context(|| format!("{}", path.display()))
+    Ok(Arc::from(forensic_keys::open(spec, &unlock.unlock())?))
+}
+
+fn read_small(path: &Path) -> Result<String> {
+    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if meta.len() > forensic_keys::MAX_KEY_FILE {
+        bail!("{}: {} bytes is too large for a key file", path.display(), meta.len());
+    }
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
 /// Loads a public key file.

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result, bail};
 use forensic_bundle::custody::{self, NewEntry, Stamper};
 use forensic_bundle::digest::Digest;
-use forensic_bundle::keys::SigningKey;
+use forensic_bundle::keys::Signer;
 use forensic_disk::{AppendOptions, Appended};
 use forensic_tsp::TrustList;
 use std::path::{Path, PathBuf};
@@ -39,7 +39,7 @@ impl TsaArgs {
 /// # Errors
 /// If the bundle does not verify, the custody rules refuse the entry (the bundle is in transit),
 /// or an authority fails; nothing is written then.
-pub fn append_timestamped(bundle: &Path, key: &SigningKey, actor: String, tsa: &TsaArgs) -> Result<Appended> {
+pub fn append_timestamped(bundle: &Path, key: &dyn Signer, actor: String, tsa: &TsaArgs) -> Result<Appended> {
     let Some(stamper) = tsa.stamper() else {
         bail!("no --tsa URL given");
     };

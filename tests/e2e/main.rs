@@ -28,6 +28,7 @@ mod hostile;
 mod hostile_container;
 mod k8s;
 mod k8s_play;
+mod keys;
 mod mounts;
 mod output_safety;
 mod package;

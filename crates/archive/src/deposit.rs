@@ -6,7 +6,7 @@ use crate::put::Receipt;
 use crate::{ArchiveError, Fetched, Location, Store};
 use forensic_bundle::custody::{ARCHIVED, Deposit, NewEntry};
 use forensic_bundle::digest::Digest;
-use forensic_bundle::keys::{Fingerprint, SigningKey};
+use forensic_bundle::keys::{Fingerprint, Signer};
 use forensic_bundle::time::Timestamp;
 use forensic_bundle::verify::{Report, VerifyOptions, verify};
 use forensic_disk::{AppendOptions, Appended, AtomicFile, BundleFile, Clock};
@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug)]
 pub struct Depositor<'a> {
     /// The key that signs the `archived` entry.
-    pub key: &'a SigningKey,
+    pub key: &'a dyn Signer,
     /// The signer's name in the entry.
     pub actor: String,
     /// Free text for the entry.

@@ -8,7 +8,7 @@ use crate::error::CollectError;
 use crate::procs::ProcRoot;
 use crate::target::{self, Resolved, TargetSpec};
 use forensic_bundle::digest::Digest;
-use forensic_bundle::keys::SigningKey;
+use forensic_bundle::keys::Signer;
 use forensic_bundle::manifest::{Case, Collector, Gap, RawPath, Target};
 use forensic_bundle::section::Section;
 use forensic_bundle::time::Timestamp;
@@ -47,8 +47,8 @@ pub struct CollectOptions {
     pub target: TargetSpec,
     /// The bundle to write (must not exist).
     pub output: PathBuf,
-    /// The sealing key.
-    pub key: SigningKey,
+    /// The sealing key: a key file's or a token's.
+    pub key: Arc<dyn Signer>,
     /// The sealer's name in the custody log.
     pub actor: String,
     /// Case metadata.
@@ -86,7 +86,7 @@ pub struct CollectOptions {
 
 impl CollectOptions {
     /// Options with the defaults: no memory, 256 MiB file cap, 1 GiB memory cap, 24 h "recent".
-    pub fn new(target: TargetSpec, output: PathBuf, key: SigningKey, actor: String) -> Self {
+    pub fn new(target: TargetSpec, output: PathBuf, key: Arc<dyn Signer>, actor: String) -> Self {
         CollectOptions {
             target,
             output,
@@ -279,7 +279,7 @@ pub fn collect(opts: &CollectOptions, runner: &dyn Runner) -> Result<CollectSumm
     let counts = std::mem::take(&mut ctx.counts);
     drop(ctx);
     let seal = Seal {
-        key: &opts.key,
+        key: &*opts.key,
         actor: opts.actor.clone(),
         time: clock.now(),
         note: Some(if offline {

@@ -99,7 +99,7 @@ fn a_pod_without_kubectl_is_collected_through_containerd_s_api() {
             runtime: None,
         },
         out.clone(),
-        forensic_bundle::keys::signing_key_from_seed(&[7; 32]),
+        std::sync::Arc::new(forensic_bundle::keys::signing_key_from_seed(&[7; 32])),
         "tester".into(),
     );
     opts.apis = Apis {

@@ -8,7 +8,7 @@
 //! ```no_run
 //! use forensic_seal::seal::{SealOptions, seal_directory};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let key = forensic_bundle::keys::signing_key_from_seed(&[7u8; 32]);
+//! let key = std::sync::Arc::new(forensic_bundle::keys::signing_key_from_seed(&[7u8; 32]));
 //! let mut opts = SealOptions::new("/tmp/evidence/20260115-100000", "case-42.zip", key, "alice");
 //! opts.rules.push(forensic_seal::rules::parse_rule("filesystem=notes/*")?);
 //! let summary = seal_directory(&opts)?;

@@ -7,7 +7,7 @@ use crate::rules::{Placer, Rule};
 use crate::walk::{self, display};
 use crate::{SealError, target};
 use forensic_bundle::digest::Digest;
-use forensic_bundle::keys::SigningKey;
+use forensic_bundle::keys::Signer;
 use forensic_bundle::limits::Limits;
 use forensic_bundle::manifest::{Case, Collector, Gap, RawPath, Target};
 use forensic_bundle::section::Section;
@@ -22,6 +22,7 @@ use std::fmt;
 use std::io::{self, BufWriter, Seek, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Size of the write buffer in front of the output file.
 const WRITE_BUF: usize = 1 << 20;
@@ -32,8 +33,8 @@ pub struct SealOptions {
     pub dir: PathBuf,
     /// The bundle to create; it must not exist and must not be inside `dir`.
     pub output: PathBuf,
-    /// The sealing key (first custody entry).
-    pub key: SigningKey,
+    /// The sealing key (first custody entry): a key file's or a token's.
+    pub key: Arc<dyn Signer>,
     /// The sealer's name in the custody entry.
     pub actor: String,
     /// Case metadata.
@@ -55,7 +56,7 @@ pub struct SealOptions {
 
 impl SealOptions {
     /// Options with no case data, target overrides, rules, command line, note or progress.
-    pub fn new(dir: impl Into<PathBuf>, output: impl Into<PathBuf>, key: SigningKey, actor: &str) -> SealOptions {
+    pub fn new(dir: impl Into<PathBuf>, output: impl Into<PathBuf>, key: Arc<dyn Signer>, actor: &str) -> SealOptions {
         SealOptions {
             dir: dir.into(),
             output: output.into(),
@@ -176,7 +177,7 @@ pub fn seal_directory(opts: &SealOptions) -> Result<SealSummary, SealError> {
     let _cut = cut;
     write_sections(&mut w, plan, &clock, opts, &mut summary)?;
     let seal = Seal {
-        key: &opts.key,
+        key: &*opts.key,
         actor: opts.actor.clone(),
         time: clock.now(),
         note: opts.seal_note.clone(),

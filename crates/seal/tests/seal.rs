@@ -115,7 +115,7 @@ fn dir_entries(dir: &Path) -> std::io::Result<Vec<String>> {
 }
 
 fn seal(dir: &Path, out: &Path, rules: &[&str]) -> Result<SealSummary, SealError> {
-    let mut opts = SealOptions::new(dir, out, key(), "alice");
+    let mut opts = SealOptions::new(dir, out, std::sync::Arc::new(key()), "alice");
     for r in rules {
         opts.rules.push(parse_rule(r)?);
     }
@@ -132,7 +132,7 @@ fn checklist_directory_seals_into_a_bundle_that_verifies() -> TestResult {
     let files = checklist_dir(evidence.path())?;
     let out_dir = tempfile::tempdir()?;
     let out = out_dir.path().join("case-42.zip");
-    let mut opts = SealOptions::new(evidence.path(), &out, key(), "alice");
+    let mut opts = SealOptions::new(evidence.path(), &out, std::sync::Arc::new(key()), "alice");
     opts.argv = vec![
         "forensic".into(),
         "seal".into(),
@@ -383,7 +383,7 @@ fn special_files_become_gaps_and_do_not_block() -> TestResult {
     let _sock = std::os::unix::net::UnixListener::bind(evidence.path().join("agent.sock"))?;
     let out_dir = tempfile::tempdir()?;
     let out = out_dir.path().join("b.zip");
-    let opts = SealOptions::new(evidence.path(), &out, key(), "alice");
+    let opts = SealOptions::new(evidence.path(), &out, std::sync::Arc::new(key()), "alice");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(seal_directory(&opts));
@@ -529,7 +529,7 @@ fn a_file_appearing_at_the_destination_during_sealing_is_not_replaced() -> TestR
             let _ = std::fs::write(&squatter, b"arrived first");
         }
     });
-    let mut opts = SealOptions::new(evidence.path(), &out, key(), "alice");
+    let mut opts = SealOptions::new(evidence.path(), &out, std::sync::Arc::new(key()), "alice");
     opts.progress = Some(progress);
     let err = seal_directory(&opts).err();
     assert!(
@@ -558,7 +558,7 @@ fn a_file_growing_while_read_is_sealed_at_its_opened_size_with_a_gap() -> TestRe
             let _ = appended.and_then(|mut f| std::io::Write::write_all(&mut f, b"written during collection\n"));
         }
     });
-    let mut opts = SealOptions::new(evidence.path(), &out, key(), "alice");
+    let mut opts = SealOptions::new(evidence.path(), &out, std::sync::Arc::new(key()), "alice");
     opts.progress = Some(progress);
     let summary = seal_directory(&opts)?;
     let (_, m) = verified_manifest(&out)?;

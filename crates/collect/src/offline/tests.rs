@@ -163,7 +163,7 @@ fn options(root: &Arc<NodeRoot>, c: OfflineContainer, out: PathBuf) -> CollectOp
     CollectOptions::new(
         TargetSpec::Offline(OfflineTarget::new(root.clone(), c)),
         out,
-        forensic_bundle::keys::signing_key_from_seed(&[7; 32]),
+        std::sync::Arc::new(forensic_bundle::keys::signing_key_from_seed(&[7; 32])),
         "tester".into(),
     )
 }

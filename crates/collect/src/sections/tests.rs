@@ -36,7 +36,7 @@ fn options() -> CollectOptions {
             runtime: Some(Runtime::Crictl),
         },
         PathBuf::from("/nonexistent/b.zip"),
-        forensic_bundle::keys::signing_key_from_seed(&[7; 32]),
+        std::sync::Arc::new(forensic_bundle::keys::signing_key_from_seed(&[7; 32])),
         "tester".into(),
     )
 }

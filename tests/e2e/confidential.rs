@@ -111,6 +111,36 @@ fn watch(dirs: &[&Path], f: impl FnOnce()) -> Watched {
     }
 }
 
+/// Adds to `seen` the target of every file process `pid` has open under one of `dirs` whose
+/// first 8 MiB start with a ZIP header or hold one of `markers`.
+fn open_plaintext(pid: u32, dirs: &[&Path], markers: &[Vec<u8>], seen: &mut BTreeSet<String>) {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return;
+    };
+    for fd in fds.flatten() {
+        let Ok(target) = std::fs::read_link(fd.path()) else {
+            continue;
+        };
+        if !dirs.iter().any(|d| target.starts_with(d)) {
+            continue;
+        }
+        let mut head = Vec::new();
+        if let Ok(f) = std::fs::File::open(fd.path()) {
+            let _ = f.take(8 << 20).read_to_end(&mut head);
+        }
+        let marked = markers.iter().any(|m| head.windows(m.len()).any(|w| w == m.as_slice()));
+        if head.starts_with(b"PK\x03\x04") || marked {
+            // An unnamed file shows as DIR/#INODE (deleted); name it by its directory.
+            let shown = target.to_string_lossy().into_owned();
+            seen.insert(if shown.contains("/#") {
+                format!("{} (unnamed)", shown.split("/#").next().unwrap_or(""))
+            } else {
+                shown
+            });
+        }
+    }
+}
+
 /// Adds to `seen` every file under `dir` whose content is a bundle in clear.
 fn scan(dir: &Path, seen: &mut BTreeSet<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
@@ -145,7 +175,12 @@ fn collect_encrypt_to_never_writes_the_bundle_in_clear_and_opens_with_age_and_id
     let tmp = work.path().join("tmp");
     std::fs::create_dir_all(&out_dir).unwrap();
     std::fs::create_dir_all(&tmp).unwrap();
-    let collect = |bundle: &Path, extra: &[&str]| {
+    // Runs a collection, reading every file it holds open under the output or temporary
+    // directory while it runs (named or not: /proc/PID/fd reaches unnamed O_TMPFILE files too);
+    // returns those seen holding evidence in clear (a ZIP header, the container's name, which
+    // the runtime's inspect output carries, or the note's text).
+    let markers: Vec<Vec<u8>> = vec![container.name.clone().into_bytes(), b"203.0.113.9".to_vec()];
+    let collect = |bundle: &Path, extra: &[&str]| -> BTreeSet<String> {
         let mut c = forensic();
         c.args([
             "collect",
@@ -157,13 +192,43 @@ fn collect_encrypt_to_never_writes_the_bundle_in_clear_and_opens_with_age_and_id
             s(bundle),
         ]);
         c.args(["--key", s(&key), "--quiet"]).args(extra).env("TMPDIR", &tmp);
-        let o = c.output().unwrap();
-        assert_eq!(code(&o), 0, "collect: {}", stderr(&o));
+        let mut child = c.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut seen = BTreeSet::new();
+        let status = loop {
+            open_plaintext(child.id(), &[&out_dir, &tmp], &markers, &mut seen);
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        };
+        let mut err = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        assert!(status.success(), "collect: {err}");
+        seen
     };
+
+    // Reading the collector's open files catches evidence in clear: without --encrypt-to, the
+    // bundle being written is seen (and nothing else: the outputs of the programs collect runs
+    // and its spools are enciphered in every collection).
+    let clear = out_dir.join("clear.zip");
+    let open = collect(&clear, &[]);
+    assert_eq!(
+        open,
+        BTreeSet::from([format!("{}/.forensic-clear.zip.partial", s(&out_dir))]),
+        "{open:?}"
+    );
+    std::fs::remove_file(&clear).unwrap();
+    // With --encrypt-to nothing the collector holds open is in clear.
+    let sealed = out_dir.join("case.zip.age");
+    let open = collect(&sealed, &["--encrypt-to", &recipient]);
+    assert_eq!(open, BTreeSet::new());
+    std::fs::remove_file(&sealed).unwrap();
 
     // The watch catches a bundle in clear: a collection without --encrypt-to is seen writing one.
     let clear = out_dir.join("clear.zip");
-    let seen = watch(&[&out_dir, &tmp], || collect(&clear, &[]));
+    let seen = watch(&[&out_dir, &tmp], || {
+        collect(&clear, &[]);
+    });
     assert!(
         seen.plaintext.contains(".forensic-clear.zip.partial"),
         "{:?}",
@@ -174,11 +239,12 @@ fn collect_encrypt_to_never_writes_the_bundle_in_clear_and_opens_with_age_and_id
     // Encrypted: no file in the output or temporary directory ever holds the bundle in clear,
     // and the only files named are the claim and the final output.
     let sealed = out_dir.join("case.zip.age");
-    let seen = watch(&[&out_dir, &tmp], || collect(&sealed, &["--encrypt-to", &recipient]));
+    let seen = watch(&[&out_dir, &tmp], || {
+        collect(&sealed, &["--encrypt-to", &recipient]);
+    });
     assert_eq!(seen.plaintext, BTreeSet::new());
     // In the output directory only the claim and the output are ever named; `#INODE` is how
-    // inotify names an unnamed (O_TMPFILE) file: the enciphered scratch. Known gap (README): the
-    // outputs of programs collect runs (podman inspect, …) go to temporary files in TMPDIR.
+    // inotify names an unnamed (O_TMPFILE) file: the enciphered scratch.
     let out_prefix = format!("{}/", s(&out_dir));
     let names: BTreeSet<&str> = seen
         .events

@@ -5,23 +5,28 @@
 //! real captured outputs without a cluster.
 
 use forensic_bundle::time::Timestamp;
+use forensic_crypt::Scratch;
 use forensic_disk::Clock;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub use forensic_evidence::records::command::CommandRecord;
 
-/// A finished command with its output. stdout is kept in an unlinked temporary file (it may be a
-/// large log); stderr likewise.
+/// A finished command with its output. stdout is kept in an unnamed temporary file (it may be a
+/// large log), enciphered with a key held only in memory ([`Scratch`]): what a command prints is
+/// evidence, and never lies in clear on the collecting node's disk. stderr likewise.
 #[derive(Debug)]
 pub struct CommandOutput {
     /// The record.
     pub record: CommandRecord,
     /// stdout, positioned at the start.
-    pub stdout: std::fs::File,
+    pub stdout: Scratch,
     /// stderr, positioned at the start.
-    pub stderr: std::fs::File,
+    pub stderr: Scratch,
 }
 
 impl CommandOutput {
@@ -43,7 +48,7 @@ impl CommandOutput {
     }
 }
 
-fn read_text(f: &mut std::fs::File, max: u64) -> io::Result<String> {
+fn read_text(f: &mut Scratch, max: u64) -> io::Result<String> {
     f.seek(SeekFrom::Start(0))?;
     let mut buf = Vec::new();
     f.take(max + 1).read_to_end(&mut buf)?;
@@ -84,8 +89,8 @@ impl<'a> SystemRunner<'a> {
 
 impl Runner for SystemRunner<'_> {
     fn run(&self, argv: &[String], timeout: Duration) -> io::Result<CommandOutput> {
-        let mut stdout = tempfile::tempfile()?;
-        let mut stderr = tempfile::tempfile()?;
+        let mut stdout = Scratch::create_in(&std::env::temp_dir())?;
+        let mut stderr = Scratch::create_in(&std::env::temp_dir())?;
         let started = self.clock.now();
         let mut record = CommandRecord {
             argv: argv.to_vec(),
@@ -105,13 +110,20 @@ impl Runner for SystemRunner<'_> {
             .args(args)
             .env("LC_ALL", "C")
             .stdin(Stdio::null())
-            .stdout(stdout.try_clone()?)
-            .stderr(stderr.try_clone()?)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn();
         match child {
             Err(e) => record.error = Some(format!("could not start {program}: {e}")),
             Ok(mut child) => {
                 let deadline = Instant::now() + timeout;
+                let stop = Arc::new(AtomicBool::new(false));
+                let (done_tx, done_rx) = mpsc::channel();
+                let copiers = [
+                    child.stdout.take().map(|p| copier(p, stdout.handle(), &stop, &done_tx)),
+                    child.stderr.take().map(|p| copier(p, stderr.handle(), &stop, &done_tx)),
+                ];
+                drop(done_tx);
                 loop {
                     match child.try_wait() {
                         Ok(Some(status)) => {
@@ -129,6 +141,35 @@ impl Runner for SystemRunner<'_> {
                             record.error = Some(format!("waiting for {program}: {e}"));
                             break;
                         }
+                    }
+                }
+                // The pipes close when the command and everything it started have ended; a
+                // process it left behind holding them open is waited for [`LINGER`] at most.
+                let wait_until = Instant::now() + LINGER;
+                let expected = copiers.iter().flatten().count();
+                let mut finished = Vec::new();
+                while finished.len() < expected {
+                    let left = wait_until.saturating_duration_since(Instant::now());
+                    match done_rx.recv_timeout(left) {
+                        Ok(result) => finished.push(result),
+                        Err(_) => break,
+                    }
+                }
+                stop.store(true, Ordering::SeqCst);
+                if finished.len() < expected {
+                    record.error.get_or_insert_with(|| {
+                        format!(
+                            "{program} ended, but a process it started kept its output open: what was written until {}s later is kept",
+                            LINGER.as_secs()
+                        )
+                    });
+                }
+                for r in finished {
+                    r?;
+                }
+                for handle in copiers.into_iter().flatten() {
+                    if handle.is_finished() {
+                        let _ = handle.join();
                     }
                 }
             }
@@ -188,11 +229,10 @@ impl FakeRunner {
 
 impl Runner for FakeRunner {
     fn run(&self, argv: &[String], _timeout: Duration) -> io::Result<CommandOutput> {
-        use std::io::Write;
         self.asked.borrow_mut().push(argv.to_vec());
         let t = Timestamp::from_unix_nanos(0).map_err(io::Error::other)?;
-        let mut stdout = tempfile::tempfile()?;
-        let mut stderr = tempfile::tempfile()?;
+        let mut stdout = Scratch::create_in(&std::env::temp_dir())?;
+        let mut stderr = Scratch::create_in(&std::env::temp_dir())?;
         let mut record = CommandRecord {
             argv: argv.to_vec(),
             exit: None,
@@ -221,6 +261,37 @@ impl Runner for FakeRunner {
     fn available(&self, program: &str) -> bool {
         self.programs.iter().any(|p| p == program)
     }
+}
+
+/// How long the output of a command that has ended is still read, for processes it left behind.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// Copies a child's pipe into its enciphered scratch file on a thread of its own, reporting the
+/// outcome on `done`; stops writing once `stop` is set.
+fn copier(
+    mut pipe: impl Read + Send + 'static,
+    mut to: Scratch,
+    stop: &Arc<AtomicBool>,
+    done: &mpsc::Sender<io::Result<()>>,
+) -> std::thread::JoinHandle<()> {
+    let (stop, done) = (Arc::clone(stop), done.clone());
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        let result = loop {
+            match pipe.read(&mut buf) {
+                Ok(0) => break Ok(()),
+                Ok(n) if !stop.load(Ordering::SeqCst) => {
+                    if let Err(e) = to.write_all(buf.get(..n).unwrap_or_default()) {
+                        break Err(e);
+                    }
+                }
+                Ok(_) => break Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        let _ = done.send(result);
+    })
 }
 
 /// `argv` from string slices.
@@ -256,6 +327,42 @@ mod tests {
                 .as_deref()
                 .unwrap()
                 .contains("could not start /nonexistent/tool")
+        );
+    }
+
+    #[test]
+    fn output_is_enciphered_on_disk_large_output_whole_and_lingering_holders_not_waited_for() {
+        let clock = Clock::new().unwrap();
+        let r = SystemRunner::new(&clock);
+        // 3 MiB through the pipe, more than it buffers: all of it arrives.
+        let mut o = r
+            .run(
+                &argv(&["sh", "-c", "head -c 3145728 /dev/zero | tr '\\0' x"]),
+                Duration::from_secs(20),
+            )
+            .unwrap();
+        assert_eq!((o.record.exit, o.record.stdout_bytes), (Some(0), 3 << 20));
+        let mut all = Vec::new();
+        o.stdout.read_to_end(&mut all).unwrap();
+        assert!(all.len() == 3 << 20 && all.iter().all(|&b| b == b'x'));
+        // The file under the scratch holds no run of the text written.
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&o.stdout);
+        let on_disk = std::fs::read(format!("/proc/self/fd/{fd}")).unwrap();
+        assert_eq!(on_disk.len(), 3 << 20);
+        assert!(!on_disk.windows(16).any(|w| w == b"xxxxxxxxxxxxxxxx"));
+        // A background process keeping stdout open does not hold the run past the linger time.
+        let t = Instant::now();
+        let o = r
+            .run(
+                &argv(&["sh", "-c", "echo started; sleep 30 & exit 0"]),
+                Duration::from_secs(60),
+            )
+            .unwrap();
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+        assert_eq!((o.record.exit, o.record.stdout_bytes), (Some(0), 8));
+        assert_eq!(
+            o.record.error.as_deref(),
+            Some("sh ended, but a process it started kept its output open: what was written until 2s later is kept")
         );
     }
 }

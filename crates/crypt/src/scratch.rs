@@ -92,6 +92,13 @@ impl Scratch {
     }
 }
 
+/// The descriptor of the file underneath (what is on disk: enciphered bytes).
+impl std::os::fd::AsRawFd for Scratch {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.file.as_raw_fd()
+    }
+}
+
 impl Read for Scratch {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.file.read_at(buf, self.pos)?;

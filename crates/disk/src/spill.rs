@@ -4,7 +4,8 @@
 //!
 //! A record is a key and a payload, both bytes; records come out ordered by key (bytewise), then
 //! by the order they were pushed in, so equal keys keep their input order. A run is sorted and
-//! spilled to an anonymous temporary file (removed when closed) once it holds
+//! spilled to an anonymous temporary file (removed when closed, enciphered under a key held only
+//! in memory: the records are evidence) once it holds
 //! [`Sorter::new`]'s `max_records` records or `max_bytes` bytes, whichever comes first; the runs
 //! are then merged. When more than [`MAX_RUNS`] runs exist they are merged into one first, so
 //! open files stay bounded too.
@@ -13,9 +14,17 @@
 //! [`RECORD_OVERHEAD`] per record) in the run being built, and one record and one read buffer per
 //! run while merging, however many records are pushed.
 
+use forensic_crypt::Scratch;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+
+/// A new run file: unnamed, in the temporary directory, enciphered with a key held only in
+/// memory. The records sorted are evidence (timeline events, file paths), and a bundle opened
+/// with `--identity` leaves nothing in clear on disk.
+fn run_file() -> io::Result<Scratch> {
+    Scratch::create_in(&std::env::temp_dir())
+}
 
 /// Bytes counted for each record held besides its key and payload (sequence, lengths,
 /// allocations).
@@ -51,7 +60,7 @@ pub struct Sorter {
     held_bytes: usize,
     max_records: usize,
     max_bytes: usize,
-    runs: Vec<std::fs::File>,
+    runs: Vec<Scratch>,
     seq: u64,
     peak_bytes: usize,
 }
@@ -111,7 +120,7 @@ impl Sorter {
 
     fn spill(&mut self) -> io::Result<()> {
         self.buf.sort_unstable_by(|a, b| (&a.key, a.seq).cmp(&(&b.key, b.seq)));
-        let mut w = BufWriter::with_capacity(RUN_BUFFER, tempfile::tempfile()?);
+        let mut w = BufWriter::with_capacity(RUN_BUFFER, run_file()?);
         for r in self.buf.drain(..) {
             write_record(&mut w, &r)?;
         }
@@ -120,7 +129,7 @@ impl Sorter {
         self.held_bytes = 0;
         self.runs.push(w.into_inner().map_err(io::IntoInnerError::into_error)?);
         if self.runs.len() > MAX_RUNS {
-            let mut w = BufWriter::with_capacity(RUN_BUFFER, tempfile::tempfile()?);
+            let mut w = BufWriter::with_capacity(RUN_BUFFER, run_file()?);
             let mut merged = Merge::new(std::mem::take(&mut self.runs))?;
             while let Some(r) = merged.next_record()? {
                 write_record(&mut w, &r)?;
@@ -172,13 +181,13 @@ type Head = (Box<[u8]>, u64, usize);
 /// A k-way merge of sorted runs.
 #[derive(Debug)]
 pub struct Merge {
-    readers: Vec<BufReader<std::fs::File>>,
+    readers: Vec<BufReader<Scratch>>,
     heads: Vec<Option<Record>>,
     heap: BinaryHeap<Reverse<Head>>,
 }
 
 impl Merge {
-    fn new(runs: Vec<std::fs::File>) -> io::Result<Merge> {
+    fn new(runs: Vec<Scratch>) -> io::Result<Merge> {
         let mut readers = Vec::with_capacity(runs.len());
         for mut file in runs {
             file.seek(SeekFrom::Start(0))?;

@@ -279,15 +279,8 @@ mod tests {
     #[test]
     fn costly_derivation_refused_before_asking() {
         let dir = tempfile::tempdir().unwrap();
-        let key = forensic_bundle::keys::signing_key_from_seed(&[7; 32]);
         let params =
             Parameters::generate_pbkdf2_sha256_aes256cbc(MAX_PBKDF2_ITERATIONS + 1, &[1; 16], [2; 16]).unwrap();
-        let plain = ed25519_dalek::pkcs8::KeypairBytes {
-            secret_key: key.to_bytes(),
-            public_key: None,
-        }
-        .to_pkcs8_der()
-        .unwrap();
         // Encrypting runs the derivation too; build the file around a bogus ciphertext instead.
         let info = pkcs8::EncryptedPrivateKeyInfo {
             encryption_algorithm: params.into(),

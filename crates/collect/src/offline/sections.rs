@@ -15,13 +15,13 @@ use crate::sink::{NewMember, Sink};
 use forensic_bundle::manifest::FileKind;
 use forensic_bundle::manifest::{RawPath, Source};
 use forensic_bundle::section::Section;
+use forensic_crypt::Scratch;
 use forensic_evidence::members;
 use forensic_evidence::records::container::ContainerJson;
 use forensic_evidence::records::image::{ImageReference, LowerLayer};
 use forensic_evidence::records::offline::{self, LastState, MetadataFile, OfflineSource};
 use forensic_evidence::records::tree::TreeEntry;
 use forensic_nodedisk::{NodeRoot, OfflineContainer, StoredFile};
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
@@ -35,7 +35,7 @@ pub(crate) struct LayerWalk {
     /// The layer directory (node path).
     dir: String,
     /// Its index, spooled; `None` when the directory could not be read (a gap says why).
-    index: Option<File>,
+    index: Option<Scratch>,
     /// The layer, open, with its files that differ from the node's record of the layer.
     root: Option<(RootFs, Vec<Vec<u8>>)>,
 }
@@ -160,8 +160,8 @@ fn index_layer(
     layer: &RootFs,
     opts: &IndexOptions,
     sink: &mut dyn Sink,
-) -> io::Result<Option<(File, Vec<Vec<u8>>)>> {
-    let mut spool = tempfile::tempfile()?;
+) -> io::Result<Option<(Scratch, Vec<Vec<u8>>)>> {
+    let mut spool = forensic_crypt::Scratch::create_in(&std::env::temp_dir())?;
     let p = ctx.opts.progress.clone();
     let progress = move |entries, files_hashed| {
         if let Some(p) = &p {
@@ -293,7 +293,7 @@ fn attacker_places(
     sink: &mut dyn Sink,
     upper: &RootFs,
     walks: &[LayerWalk],
-    merged: File,
+    merged: Scratch,
 ) -> io::Result<()> {
     let mut layers: Vec<&RootFs> = vec![upper];
     layers.extend(walks.iter().filter_map(|w| w.root.as_ref().map(|(r, _)| r)));
@@ -344,9 +344,9 @@ fn attacker_places(
 fn merged_view(
     sink: &mut dyn Sink,
     upper: &str,
-    up_index: &mut File,
+    up_index: &mut Scratch,
     walks: &mut [LayerWalk],
-) -> io::Result<Option<File>> {
+) -> io::Result<Option<Scratch>> {
     let missing: Vec<&str> = walks
         .iter()
         .filter(|w| w.index.is_none())
@@ -361,7 +361,7 @@ fn merged_view(
             ),
         );
     }
-    let mut readers: Vec<(String, BufReader<&mut File>)> =
+    let mut readers: Vec<(String, BufReader<&mut Scratch>)> =
         vec![("the writable layer's index".into(), BufReader::new(up_index))];
     for (i, w) in walks.iter_mut().enumerate() {
         if let Some(f) = w.index.as_mut() {
@@ -376,7 +376,7 @@ fn merged_view(
             lines: r as &mut dyn io::BufRead,
         })
         .collect();
-    let mut out = tempfile::tempfile()?;
+    let mut out = forensic_crypt::Scratch::create_in(&std::env::temp_dir())?;
     let max = crate::rootfs::walk::WalkOptions::default()
         .max_entries
         .saturating_mul(4);

@@ -205,36 +205,51 @@ impl List {
     }
 }
 
-/// A spooled temporary file (in memory up to 1 MiB) with a write buffer in front of it.
+/// A list being written: in memory up to [`SPOOL_MEMORY`], then in an unnamed temporary file
+/// enciphered with a key held only in memory ([`forensic_crypt::Scratch`]): the paths in it are
+/// evidence, never in clear on the collecting node's disk.
 #[derive(Debug)]
 struct Spool {
-    file: tempfile::SpooledTempFile,
-    pending: Vec<u8>,
+    memory: Vec<u8>,
+    file: Option<forensic_crypt::Scratch>,
 }
+
+/// Bytes a spool keeps in memory before it moves to its enciphered file.
+const SPOOL_MEMORY: usize = 1 << 20;
 
 impl Spool {
     fn new() -> Spool {
         Spool {
-            file: tempfile::spooled_tempfile(1 << 20),
-            pending: Vec::new(),
+            memory: Vec::new(),
+            file: None,
         }
     }
 
     fn push(&mut self, bytes: &[u8]) -> Result<(), RootError> {
-        self.pending.extend_from_slice(bytes);
-        if self.pending.len() >= 64 * 1024 {
-            self.file
-                .write_all(&self.pending)
-                .map_err(|e| RootError::output("a derived list spool", e))?;
-            self.pending.clear();
+        self.memory.extend_from_slice(bytes);
+        if self.memory.len() >= SPOOL_MEMORY {
+            let err = |e| RootError::output("a derived list spool", e);
+            let file = match &mut self.file {
+                Some(f) => f,
+                None => self
+                    .file
+                    .insert(forensic_crypt::Scratch::create_in(&std::env::temp_dir()).map_err(err)?),
+            };
+            file.write_all(&self.memory).map_err(err)?;
+            self.memory.clear();
         }
         Ok(())
     }
 
-    fn finish(mut self) -> std::io::Result<tempfile::SpooledTempFile> {
-        self.file.write_all(&self.pending)?;
-        self.file.rewind()?;
-        Ok(self.file)
+    fn finish(self) -> std::io::Result<Box<dyn std::io::Read>> {
+        match self.file {
+            None => Ok(Box::new(std::io::Cursor::new(self.memory))),
+            Some(mut f) => {
+                f.write_all(&self.memory)?;
+                f.rewind()?;
+                Ok(Box::new(f))
+            }
+        }
     }
 }
 

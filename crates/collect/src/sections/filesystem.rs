@@ -486,7 +486,7 @@ pub fn index_lower_layers(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<
             digests: ctx.digests.clone().map(SharedDigests::Reuse),
             ..IndexOptions::default()
         };
-        let mut spool = tempfile::tempfile()?;
+        let mut spool = forensic_crypt::Scratch::create_in(&std::env::temp_dir())?;
         if let Some(stats) = settle(
             sink,
             &dir.display().to_string(),

@@ -148,7 +148,8 @@ fn docker_logs(ctx: &mut Ctx<'_>, sink: &mut dyn Sink, id: &str) -> io::Result<(
     let clock = ctx.clock;
     let now = || clock.now();
     let mut log = CallLog::new(&now);
-    let mut tmp = tempfile::tempfile()?;
+    // The log is evidence: spooled enciphered, never in clear on this node's disk.
+    let mut tmp = forensic_crypt::Scratch::create_in(&std::env::temp_dir())?;
     let result = host.logs(&mut log, id, &mut tmp, ctx.opts.max_file_size);
     ctx.api_calls.extend(log.take());
     match result {

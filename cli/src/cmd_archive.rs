@@ -51,7 +51,9 @@ pub struct StoreArgs {
 Object Lock retention (and legal hold) on the upload itself; then the server must confirm the version, \
 size, checksum, retention and legal hold, or the command fails. Only then is an `archived` custody entry \
 appended to the local bundle (the stored object is the bundle before that entry; SPEC §9.7). An error \
-aborts the upload: no object appears.\n\
+aborts the upload: no object appears. An age-encrypted bundle is deposited as it is, encrypted (the \
+checksums are of its ciphertext): --identity opens it for the verification, and --reencrypt-to is \
+required for the local copy's new entry, as for any custody append.\n\
 Exit codes: 0 deposited and recorded; 1 the bundle does not verify (nothing uploaded); 2 could not run: \
 no Object Lock on the bucket, a request refused, the server did not confirm the lock or checksum, \
 usage.\n",
@@ -87,6 +89,10 @@ pub struct PutArgs {
     #[arg(long, value_name = "FILE_OR_DIR")]
     trust: Vec<PathBuf>,
     #[command(flatten)]
+    crypt: crate::crypt_args::IdentityArgs,
+    #[command(flatten)]
+    reencrypt: crate::crypt_args::ReencryptArgs,
+    #[command(flatten)]
     store: StoreArgs,
 }
 
@@ -104,6 +110,8 @@ pub struct GetArgs {
     /// Trusted public key (.pub) or directory of them; repeatable.
     #[arg(long, value_name = "FILE_OR_DIR")]
     trust: Vec<PathBuf>,
+    #[command(flatten)]
+    crypt: crate::crypt_args::IdentityArgs,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -152,6 +160,8 @@ fn put(a: PutArgs) -> Result<u8> {
             .unwrap_or_else(|| "unknown".into()),
         note: a.note.clone(),
         trust: keyfiles::load_trust(&a.trust)?,
+        identities: a.crypt.load()?,
+        reencrypt_to: a.reencrypt.recipients()?,
     };
     let store = connect(&a.store)?;
     let done = match forensic_archive::deposit(&store, &a.bundle, &to, &lock, &who) {
@@ -211,7 +221,8 @@ fn get(a: GetArgs) -> Result<u8> {
     let from = Location::parse(&a.from)?;
     let trust = keyfiles::load_trust(&a.trust)?;
     let store = connect(&a.store)?;
-    let got = forensic_archive::retrieve(&store, &from, &a.output, trust)?;
+    let identities = a.crypt.load()?;
+    let got = forensic_archive::retrieve(&store, &from, &a.output, trust, identities.as_ref())?;
     let f = &got.fetched;
     let ok = got.report.verified();
     let mut out = std::io::stdout().lock();

@@ -78,13 +78,8 @@ pub struct AppendArgs {
     json: bool,
     #[command(flatten)]
     crypt: crate::crypt_args::IdentityArgs,
-    /// For an age-encrypted bundle (read with --identity): the recipients the rewritten bundle is
-    /// encrypted to, as --encrypt-to takes them; repeatable. Required for an encrypted bundle,
-    /// which is never rewritten in clear: give the next holder's recipient with `transfer` (your
-    /// identity then no longer opens it), your own to keep it. The rewrite goes through the same
-    /// memory-keyed scratch as `seal --encrypt-to`.
-    #[arg(long, value_name = "RECIPIENT")]
-    reencrypt_to: Vec<String>,
+    #[command(flatten)]
+    reencrypt: crate::crypt_args::ReencryptArgs,
 }
 
 const APPEND_HELP: &str = "The bundle is verified first (every member hashed, the seal and the custody log \
@@ -169,15 +164,10 @@ fn append(args: AppendArgs, action: &str, recipient: Option<Fingerprint>) -> Res
         note: args.note.clone(),
         deposit: None,
     };
-    let reencrypt_to = if args.reencrypt_to.is_empty() {
-        None
-    } else {
-        Some(forensic_crypt::Recipients::parse(&args.reencrypt_to).context("--reencrypt-to")?)
-    };
     let opts = AppendOptions {
         trust,
         identities: args.crypt.load()?,
-        reencrypt_to,
+        reencrypt_to: args.reencrypt.recipients()?,
         ..AppendOptions::default()
     };
     let pending = match forensic_disk::prepare_append(&args.bundle, &entry, &opts) {

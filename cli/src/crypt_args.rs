@@ -67,6 +67,34 @@ impl EncryptArgs {
     }
 }
 
+/// `--reencrypt-to RECIPIENT`: the recipients a rewritten encrypted bundle is encrypted to
+/// (the commands that append a custody entry).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ReencryptArgs {
+    /// For an age-encrypted bundle (read with --identity): the recipients the rewritten bundle is
+    /// encrypted to, as --encrypt-to takes them; repeatable. Required for an encrypted bundle,
+    /// which is never rewritten in clear: give the next holder's recipient with `transfer` (your
+    /// identity then no longer opens it), your own to keep it. The rewrite goes through the same
+    /// memory-keyed scratch as `seal --encrypt-to`.
+    #[arg(long, value_name = "RECIPIENT")]
+    pub reencrypt_to: Vec<String>,
+}
+
+impl ReencryptArgs {
+    /// The recipients, `None` when no `--reencrypt-to` was given.
+    ///
+    /// # Errors
+    /// A recipient is not valid.
+    pub fn recipients(&self) -> Result<Option<Recipients>> {
+        if self.reencrypt_to.is_empty() {
+            return Ok(None);
+        }
+        Recipients::parse(&self.reencrypt_to)
+            .map(Some)
+            .context("--reencrypt-to")
+    }
+}
+
 /// Whether `path` is a regular file that starts like an age file (binary or armored): an
 /// encrypted bundle, for commands that also take other inputs (`audit`).
 pub fn is_age_file(path: &std::path::Path) -> bool {

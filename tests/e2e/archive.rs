@@ -469,3 +469,74 @@ fn serve(conn: TcpStream, upstream: u16, mode: Mode, stop: &AtomicBool, stalled:
     (&conn).write_all(&resp_body)?;
     conn.shutdown(Shutdown::Both)
 }
+
+#[test]
+fn an_encrypted_bundle_is_deposited_encrypted_and_fetched_back_with_an_identity() {
+    let weed = Weed::start();
+    weed.bucket("evidence", true);
+    let root = tempfile::tempdir().unwrap();
+    let (id, recipient) = crate::confidential::age_key(root.path(), "examiner");
+    let dir = checklist_dir(root.path());
+    let (key, public) = keygen(root.path(), "responder");
+    let bundle = root.path().join("case42.zip.age");
+    let o = seal(&dir, &bundle, &key, &["--encrypt-to", &recipient]);
+    assert_eq!(code(&o), 0, "seal: {}", stderr(&o));
+    let before = std::fs::read(&bundle).unwrap();
+    let ep = weed.endpoint();
+    let to = "s3://evidence/case-42/bundle.zip.age";
+
+    // Without --identity: refused before anything is uploaded, exit 2.
+    let o = archive(&put_args(&bundle, to, &key, &ep));
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("give --identity"), "{}", stderr(&o));
+    // With it but without --reencrypt-to: the local bundle cannot gain its entry in clear.
+    let mut args = put_args(&bundle, to, &key, &ep);
+    args.extend(["--identity", s(&id)]);
+    let o = archive(&args);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--reencrypt-to"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&bundle).unwrap(), before);
+
+    args.extend(["--reencrypt-to", &recipient, "--json", "--trust", s(&public)]);
+    let o = archive(&args);
+    assert_eq!(code(&o), 0, "put: {}{}", stdout(&o), stderr(&o));
+    let v = json(&o);
+    // The archive holds the ciphertext as it was: its SHA-256 is the encrypted file's.
+    assert_eq!(
+        v["sha256"].as_str().unwrap(),
+        hex::encode(forensic_bundle::digest::Digest::of(&before).0)
+    );
+    let version = v["version_id"].as_str().unwrap().to_string();
+    // The local copy gained its `archived` entry and is still encrypted.
+    let local = std::fs::read(&bundle).unwrap();
+    assert!(local.starts_with(b"age-encryption.org/v1\n"));
+    let o = run(&["custody", "log", s(&bundle), "--identity", s(&id), "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let entries = json(&o)["entries"].as_array().unwrap().clone();
+    assert_eq!(
+        entries
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["sealed", "archived"]
+    );
+    assert_eq!(entries[1]["deposit"]["version_id"].as_str(), Some(version.as_str()));
+
+    // get with the identity: the ciphertext byte for byte, verified through it.
+    let copy = root.path().join("copy.zip.age");
+    let from = format!("{to}?versionId={version}");
+    let get = |out: &Path, extra: &[&str]| {
+        let mut a = vec!["archive", "get", &from, "-o", s(out), "--endpoint", &ep];
+        a.extend_from_slice(extra);
+        archive(&a)
+    };
+    let o = get(&copy, &["--identity", s(&id), "--json", "--trust", s(&public)]);
+    assert_eq!(code(&o), 0, "get: {}{}", stdout(&o), stderr(&o));
+    assert_eq!(json(&o)["verified"], true);
+    assert_eq!(std::fs::read(&copy).unwrap(), before);
+    // Without it: the copy is what the archive holds, but it cannot be verified: exit 2.
+    let other = root.path().join("other.zip.age");
+    let o = get(&other, &[]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("give --identity"), "{}", stderr(&o));
+}

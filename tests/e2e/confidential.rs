@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// `age-keygen -o DIR/NAME.txt`: the identity file and its recipient.
-fn age_key(dir: &Path, name: &str) -> (PathBuf, String) {
+pub fn age_key(dir: &Path, name: &str) -> (PathBuf, String) {
     let id = dir.join(format!("{name}.txt"));
     let o = Command::new("age-keygen").arg("-o").arg(&id).output().unwrap();
     assert!(o.status.success(), "age-keygen: {}", stderr(&o));

@@ -9,10 +9,12 @@ use forensic_bundle::digest::Digest;
 use forensic_bundle::keys::{Fingerprint, Signer};
 use forensic_bundle::time::Timestamp;
 use forensic_bundle::verify::{Report, VerifyOptions, verify};
+use forensic_crypt::{Identities, Recipients};
 use forensic_disk::{AppendOptions, Appended, AtomicFile, BundleFile, Clock};
 use std::collections::HashSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Who records a deposit, and what they trust.
 #[derive(Debug)]
@@ -25,6 +27,11 @@ pub struct Depositor<'a> {
     pub note: Option<String>,
     /// Trusted signer fingerprints: with a list, every earlier signer must be in it.
     pub trust: Option<HashSet<Fingerprint>>,
+    /// Identities that open an age-encrypted bundle (it is deposited as it is: encrypted).
+    pub identities: Option<Arc<Identities>>,
+    /// Recipients the local bundle is re-encrypted to when its `archived` entry is appended
+    /// (required for an encrypted bundle, as for any append).
+    pub reencrypt_to: Option<Recipients>,
 }
 
 /// A deposit made, confirmed and recorded.
@@ -60,7 +67,11 @@ pub fn deposit(
 ) -> Result<Deposited, ArchiveError> {
     let file = File::open(bundle).map_err(|e| ArchiveError::io(bundle, e))?;
     let size = file.metadata().map_err(|e| ArchiveError::io(bundle, e))?.len();
-    let reader = BundleFile::from_file(file.try_clone().map_err(|e| ArchiveError::io(bundle, e))?, bundle)?;
+    let reader = BundleFile::from_file_with(
+        file.try_clone().map_err(|e| ArchiveError::io(bundle, e))?,
+        bundle,
+        who.identities.as_ref(),
+    )?;
     let opts = VerifyOptions {
         trust: who.trust.clone(),
         ..VerifyOptions::default()
@@ -81,6 +92,8 @@ pub fn deposit(
     };
     let append_opts = AppendOptions {
         trust: who.trust.clone(),
+        identities: who.identities.clone(),
+        reencrypt_to: who.reencrypt_to.clone(),
         ..AppendOptions::default()
     };
     let pending = forensic_disk::prepare_append(bundle, &entry, &append_opts)?;
@@ -163,6 +176,7 @@ pub fn retrieve(
     from: &Location,
     dest: &Path,
     trust: Option<HashSet<Fingerprint>>,
+    identities: Option<&Arc<Identities>>,
 ) -> Result<Retrieved, ArchiveError> {
     let mut out = AtomicFile::create(dest)?;
     let temp = out.temp_path().to_path_buf();
@@ -172,6 +186,6 @@ pub fn retrieve(
         trust,
         ..VerifyOptions::default()
     };
-    let report = forensic_disk::verify_path(&path, &opts)?;
+    let report = forensic_disk::verify_path_with(&path, identities, &opts)?;
     Ok(Retrieved { path, fetched, report })
 }

@@ -4,7 +4,10 @@
 //! signatures, custody entries reordered, dropped, duplicated and forked — plus every format
 //! vector that must fail. Every command that reads a bundle is run on each: exit 1 with a message
 //! naming the failure class, no panic, peak RSS under 64 MiB, nothing written anywhere (working
-//! directory, TMPDIR, HOME, beside the bundle) and the bundle unchanged.
+//! directory, TMPDIR, HOME, beside the bundle) and the bundle unchanged. The same, encrypted with
+//! age and read with --identity, fails the same way; damage to the age layer itself (payload
+//! chunks flipped, cut or dropped, a bad header MAC, an endless header, armor, another recipient)
+//! is named.
 
 mod craft;
 
@@ -82,6 +85,22 @@ fn content_damage_exit(command: &str) -> i32 {
 /// reports exactly the classes `expect`, every command exits with its documented code and, when
 /// it refuses, names an expected class and no other.
 fn attack(arena: &Arena, case: &str, expect: &[&str], bytes: &[u8]) {
+    attack_with(arena, case, Want::Fail(expect), bytes, &[]);
+}
+
+/// What every reading command must answer for a case.
+enum Want<'a> {
+    /// `verify` reports exactly these classes; each command exits with its documented code and,
+    /// when it refuses, names an expected class and no other.
+    Fail(&'a [&'a str]),
+    /// The bundle cannot be read at all (an encrypted file that cannot be decrypted): every
+    /// command exits 2 saying this.
+    Refuse(&'a str),
+}
+
+/// [`attack`], for any [`Want`], with `extra` arguments given to every command (`--identity
+/// FILE` for an encrypted bundle).
+fn attack_with(arena: &Arena, case: &str, want: Want<'_>, bytes: &[u8], extra: &[&str]) {
     let bundle = arena.case.join("bundle.zip");
     std::fs::write(&bundle, bytes).unwrap();
     let b = s(&bundle);
@@ -101,21 +120,36 @@ fn attack(arena: &Arena, case: &str, expect: &[&str], bytes: &[u8]) {
         vec!["diff", b, "--image-from-bundle"],
         vec!["custody", "log", b],
     ];
-    if bytes.starts_with(ZIP_MAGIC) {
-        commands.push(vec!["audit", b, "exec"]);
+    for c in &mut commands {
+        c.extend_from_slice(extra);
     }
-    let report = json(&run(&["verify", b, "--json"]));
-    let mut expect: Vec<&str> = expect.to_vec();
-    expect.sort_unstable();
-    assert!(!expect.is_empty(), "{case}: no expected class");
-    assert_eq!(classes(&report), expect, "{case}: failure classes");
-    // Only evidence bytes are damaged: the structure, manifest and custody log are intact.
-    let content_only = report["failures"].as_array().unwrap().iter().all(|f| {
-        matches!(f["class"].as_str(), Some("digest-mismatch" | "corrupt-member"))
-            && f["member"]
-                .as_str()
-                .is_some_and(|m| !forensic_bundle::METADATA_NAMES.contains(&m))
-    });
+    if bytes.starts_with(ZIP_MAGIC) || !extra.is_empty() {
+        // audit's options come before its subcommand.
+        let mut audit = vec!["audit", b];
+        audit.extend_from_slice(extra);
+        audit.push("exec");
+        commands.push(audit);
+    }
+    let (expect, content_only): (Vec<&str>, bool) = match want {
+        Want::Refuse(_) => (Vec::new(), false),
+        Want::Fail(expect) => {
+            let mut verify_json = vec!["verify", b, "--json"];
+            verify_json.extend_from_slice(extra);
+            let report = json(&run(&verify_json));
+            let mut expect: Vec<&str> = expect.to_vec();
+            expect.sort_unstable();
+            assert!(!expect.is_empty(), "{case}: no expected class");
+            assert_eq!(classes(&report), expect, "{case}: failure classes");
+            // Only evidence bytes are damaged: the structure, manifest and custody log are intact.
+            let content_only = report["failures"].as_array().unwrap().iter().all(|f| {
+                matches!(f["class"].as_str(), Some("digest-mismatch" | "corrupt-member"))
+                    && f["member"]
+                        .as_str()
+                        .is_some_and(|m| !forensic_bundle::METADATA_NAMES.contains(&m))
+            });
+            (expect, content_only)
+        }
+    };
     let mut peak = 0;
     for args in commands {
         let o = Command::new("/usr/bin/time")
@@ -129,18 +163,23 @@ fn attack(arena: &Arena, case: &str, expect: &[&str], bytes: &[u8]) {
         let all = format!("{}{}", stdout(&o), stderr(&o));
         let what = format!("{case}: forensic {}", args.join(" "));
         assert!(!all.contains("panicked"), "{what} panicked: {all}");
-        let want = if content_only { content_damage_exit(args[0]) } else { 1 };
-        assert_eq!(o.status.code(), Some(want), "{what}: {all}");
-        if want == 1 {
-            let named: Vec<&str> = FailureClass::ALL
-                .iter()
-                .map(|c| c.as_str())
-                .filter(|c| all.contains(c))
-                .collect();
-            assert!(
-                !named.is_empty() && named.iter().all(|c| expect.contains(c)),
-                "{what}: names {named:?}, expected one of {expect:?}: {all}"
-            );
+        if let Want::Refuse(message) = want {
+            assert_eq!(o.status.code(), Some(2), "{what}: {all}");
+            assert!(stderr(&o).contains(message), "{what}: not {message:?}: {all}");
+        } else {
+            let code = if content_only { content_damage_exit(args[0]) } else { 1 };
+            assert_eq!(o.status.code(), Some(code), "{what}: {all}");
+            if code == 1 {
+                let named: Vec<&str> = FailureClass::ALL
+                    .iter()
+                    .map(|c| c.as_str())
+                    .filter(|c| all.contains(c))
+                    .collect();
+                assert!(
+                    !named.is_empty() && named.iter().all(|c| expect.contains(c)),
+                    "{what}: names {named:?}, expected one of {expect:?}: {all}"
+                );
+            }
         }
         // GNU time writes "Command exited with non-zero status N" first.
         let rss = std::fs::read_to_string(&arena.rss).unwrap();
@@ -445,6 +484,134 @@ fn every_hostile_bundle_fails_cleanly_in_bounded_memory_and_writes_nothing() {
     for (name, class, bytes) in &cases {
         attack(&arena, name, &[class], bytes);
     }
+}
+
+/// `plain` encrypted to `recipient` by the age command (the reference implementation's format).
+fn age_encrypt(plain: &[u8], recipient: &str, armor: bool) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut c = Command::new("age");
+    c.args(["-r", recipient]);
+    if armor {
+        c.arg("-a");
+    }
+    let mut child = c
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let plain = plain.to_vec();
+    let feeder = std::thread::spawn(move || stdin.write_all(&plain).unwrap());
+    let o = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    assert!(o.status.success());
+    o.stdout
+}
+
+#[test]
+fn encrypted_hostile_bundles_fail_as_in_clear_and_damage_to_the_age_layer_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (base, log, fork_log) = base(tmp.path());
+    let (id, recipient) = crate::confidential::age_key(tmp.path(), "examiner");
+    let (_, stranger) = crate::confidential::age_key(tmp.path(), "stranger");
+    let with_id = ["--identity", s(&id)];
+    let arena = Arena::new();
+    // A sample of the corpus (every classes appears), encrypted: decrypted as read, each fails
+    // exactly as it does in clear.
+    let cases = corpus(&base, &log, &fork_log);
+    for (name, class, bytes) in cases.iter().step_by(7) {
+        let sealed = age_encrypt(bytes, &recipient, false);
+        attack_with(&arena, &format!("age/{name}"), Want::Fail(&[class]), &sealed, &with_id);
+    }
+    // Damage to the age layer of a good bundle of four age chunks (64 KiB each). In the payload:
+    // authentication fails, the bundle does not verify (exit 1, malformed-container).
+    let big = tmp.path().join("big");
+    let dir = checklist_dir(&big);
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let noise: Vec<u8> = (0..200_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    write(&dir, "memory/dump.bin", &noise);
+    let (key, _) = keygen(&big, "collector");
+    let plain = big.join("big.zip");
+    let o = seal(&dir, &plain, &key, &["--quiet", "--section", "memory=memory/*"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let good = age_encrypt(&std::fs::read(&plain).unwrap(), &recipient, false);
+    let header_end = {
+        let mac = good.windows(5).position(|w| w == b"\n--- ").unwrap() + 1;
+        mac + good[mac..].iter().position(|&c| c == b'\n').unwrap() + 1
+    };
+    let mut flipped = good.clone();
+    flipped[header_end + 70_000] ^= 0x01;
+    let cut = good[..good.len() - 100].to_vec();
+    let cut_at_chunk = good[..header_end + 16 + 65_536 + 16].to_vec();
+    let mut dropped_chunk = good[..header_end + 16].to_vec();
+    dropped_chunk.extend_from_slice(&good[header_end + 16 + 65_536 + 16..]);
+    // A chunk inside the evidence member fails as that member (corrupt-member: the structure,
+    // manifest and log still verify, so ls, cat of the manifest and custody log answer 0); a
+    // chunk holding the structure fails the container.
+    for (name, class, bytes) in [
+        ("age-payload-flipped", "corrupt-member", flipped),
+        ("age-payload-truncated", MALFORMED_CONTAINER, cut),
+        ("age-payload-cut-at-a-chunk", MALFORMED_CONTAINER, cut_at_chunk),
+        ("age-payload-chunk-dropped", MALFORMED_CONTAINER, dropped_chunk),
+    ] {
+        let bundle = arena.case.join("bundle.zip");
+        std::fs::write(&bundle, &bytes).unwrap();
+        let o = run(&["verify", s(&bundle), "--identity", s(&id)]);
+        assert!(
+            stdout(&o).contains("the encrypted file fails authentication"),
+            "{name}: {}",
+            stdout(&o)
+        );
+        attack_with(&arena, name, Want::Fail(&[class]), &bytes, &with_id);
+    }
+    // In the header, or not for us: nothing can be read; every command says why, exit 2.
+    let mut mac_flipped = good.clone();
+    mac_flipped[header_end - 3] ^= 0x01;
+    let mut endless = b"age-encryption.org/v1\n-> X25519 ".to_vec();
+    endless.resize(4 << 20, b'A');
+    let mut many = b"age-encryption.org/v1\n".to_vec();
+    while many.len() < 200_000 {
+        many.extend_from_slice(b"-> X25519 AAAA\nAAAA\n");
+    }
+    for (name, bytes, message) in [
+        (
+            "age-header-mac",
+            mac_flipped,
+            "its age header fails authentication (the header MAC is invalid)",
+        ),
+        (
+            "age-header-only",
+            good[..header_end].to_vec(),
+            "the file ends inside the age header",
+        ),
+        (
+            "age-endless-header-line",
+            endless,
+            "its age header does not end within 65536 bytes",
+        ),
+        (
+            "age-endless-header",
+            many,
+            "its age header does not end within 65536 bytes",
+        ),
+        (
+            "age-other-recipient",
+            age_encrypt(&base.bytes, &stranger, false),
+            "none of the identities given can decrypt it",
+        ),
+        ("age-armored", age_encrypt(&base.bytes, &recipient, true), "armored"),
+    ] {
+        attack_with(&arena, name, Want::Refuse(message), &bytes, &with_id);
+    }
+    // Without --identity an encrypted bundle is named as one.
+    attack_with(&arena, "age-no-identity", Want::Refuse("give --identity"), &good, &[]);
 }
 
 #[test]

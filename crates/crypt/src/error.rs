@@ -57,6 +57,9 @@ impl From<age::DecryptError> for CryptError {
                 CryptError::Header("the file ends inside the age header (truncated)".into())
             }
             D::Io(io) => CryptError::Io(io),
+            D::InvalidMac => CryptError::Decrypt(
+                "its age header fails authentication (the header MAC is invalid): the file was changed or damaged after it was encrypted".into(),
+            ),
             other => CryptError::Decrypt(other.to_string()),
         }
     }

@@ -1,7 +1,7 @@
 //! Streaming age encryption and seekable decryption.
 
 use crate::{CryptError, Identities, Recipients};
-use std::io::{self, Read, Seek, Write};
+use std::io::{self, BufReader, Read, Seek, Write};
 
 /// The reader of an age file's plaintext: `Read`, and `Seek` when the file is.
 pub use age::stream::StreamReader;
@@ -59,16 +59,29 @@ pub fn encrypt<R: Read, W: Write>(mut plain: R, recipients: &Recipients, out: W)
 /// # Errors
 /// [`CryptError::Armored`], [`CryptError::Header`] (not age, truncated),
 /// [`CryptError::NoMatchingIdentity`], [`CryptError::Decrypt`], [`CryptError::Io`].
-pub fn decrypt<R: Read + Seek>(mut input: R, ids: &Identities) -> Result<StreamReader<R>, CryptError> {
-    let mut head = [0u8; 34];
+pub fn decrypt<R: Read + Seek>(mut input: R, ids: &Identities) -> Result<StreamReader<BufReader<R>>, CryptError> {
+    let mut head = vec![0u8; MAX_HEADER + 1];
     let n = read_prefix(&mut input, &mut head)?;
-    match sniff(head.get(..n).unwrap_or_default()) {
+    head.truncate(n);
+    match sniff(&head) {
         Encoding::Armored => return Err(CryptError::Armored),
         Encoding::Plain => return Err(CryptError::Header("it does not start with the age header".into())),
         Encoding::Age => {}
     }
+    // The header ends with its MAC line, `--- …`; a hostile file could make it endless (age's
+    // parser restarts for every line it reads, so a huge header is slow as well as large).
+    let ends = head
+        .windows(5)
+        .position(|w| w == b"\n--- ")
+        .is_some_and(|at| head.get(at + 1..).is_some_and(|rest| rest.contains(&b'\n')));
+    if !ends && n > MAX_HEADER {
+        return Err(CryptError::Header(format!(
+            "its age header does not end within {MAX_HEADER} bytes (a header names its recipients in far less)"
+        )));
+    }
     input.rewind()?;
-    let d = age::Decryptor::new(input)?;
+    // Buffered: age then reads the header a line at a time.
+    let d = age::Decryptor::new_buffered(BufReader::new(input))?;
     if d.is_scrypt() {
         return Err(CryptError::Decrypt(
             "it is encrypted with a passphrase (age -p), which forensic cannot prompt for: use recipients and identities".into(),
@@ -76,6 +89,9 @@ pub fn decrypt<R: Read + Seek>(mut input: R, ids: &Identities) -> Result<StreamR
     }
     Ok(d.decrypt(ids.as_dyn())?)
 }
+
+/// Longest age header read: room for hundreds of X25519 recipients or dozens of SSH-RSA ones.
+pub const MAX_HEADER: usize = 64 * 1024;
 
 /// Reads up to `buf.len()` bytes, fewer only at the end of the input.
 fn read_prefix<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {

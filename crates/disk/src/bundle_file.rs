@@ -5,7 +5,7 @@ use crate::DiskError;
 use forensic_bundle::verify::{OpenReader, Report, VerifyOptions, verify};
 use forensic_crypt::{CryptError, Encoding, Identities, StreamReader};
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -29,7 +29,7 @@ pub struct BundleFile {
 /// How an encrypted bundle is read: the identities and the readers kept for reuse.
 struct AgeSource {
     ids: Arc<Identities>,
-    pool: Mutex<Vec<StreamReader<PosReader>>>,
+    pool: Mutex<Vec<StreamReader<BufReader<PosReader>>>>,
     cipher_len: u64,
 }
 
@@ -209,7 +209,7 @@ pub enum BundleReader {
 
 /// A decrypting reader, given back for reuse when dropped unless a read failed.
 pub struct Decrypting {
-    reader: Option<StreamReader<PosReader>>,
+    reader: Option<StreamReader<BufReader<PosReader>>>,
     source: Arc<AgeSource>,
     failed: bool,
 }
@@ -221,7 +221,7 @@ impl std::fmt::Debug for Decrypting {
 }
 
 impl Decrypting {
-    fn with<T>(&mut self, f: impl FnOnce(&mut StreamReader<PosReader>) -> io::Result<T>) -> io::Result<T> {
+    fn with<T>(&mut self, f: impl FnOnce(&mut StreamReader<BufReader<PosReader>>) -> io::Result<T>) -> io::Result<T> {
         let r = self
             .reader
             .as_mut()

@@ -590,3 +590,108 @@ fn token_keys_from_other_tools_sign_and_token_errors_are_named() {
     );
     assert!(!work.path().join("again.pub").exists());
 }
+
+/// Runs `forensic ARGS` on a terminal (util-linux `script` gives it a pseudo-terminal), typing
+/// each line of `typed` once the terminal shows one more prompt (a line ending in `: `); what the
+/// terminal showed comes back as stdout.
+fn on_terminal(args: &[&str], typed: &[&str]) -> Output {
+    use std::io::{Read, Write};
+    let line: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_forensic"))
+        .chain(args.iter().copied())
+        .map(|a| format!("'{a}'"))
+        .collect();
+    let mut child = Command::new("script")
+        .args(["-qec", &line.join(" "), "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut shown = Vec::new();
+    for (i, answer) in typed.iter().enumerate() {
+        while String::from_utf8_lossy(&shown).matches(": ").count() <= i {
+            match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+                Ok(chunk) => shown.extend(chunk),
+                Err(_) => break,
+            }
+        }
+        stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
+    }
+    // `script` ends the session when its input ends: keep it open until the command is done.
+    let status = child.wait().unwrap();
+    drop(stdin);
+    reader.join().unwrap();
+    shown.extend(rx.try_iter().flatten());
+    let mut stderr = Vec::new();
+    child.stderr.take().unwrap().read_to_end(&mut stderr).unwrap();
+    Output {
+        status,
+        stdout: shown,
+        stderr,
+    }
+}
+
+#[test]
+fn passphrase_asked_on_the_terminal_twice_for_a_new_key_once_to_sign() {
+    let work = tempfile::tempdir().unwrap();
+    let base = work.path().join("tty");
+    let o = on_terminal(
+        &["keygen", "-o", s(&base), "--passphrase"],
+        &["typed secret", "typed secret"],
+    );
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let shown = stdout(&o);
+    let key = work.path().join("tty.key");
+    assert!(shown.contains(&format!("passphrase for {}: ", s(&key))), "{shown}");
+    assert!(
+        shown.contains(&format!("passphrase for {} (again): ", s(&key))),
+        "{shown}"
+    );
+    assert!(!shown.contains("typed secret"), "the passphrase was echoed: {shown}");
+    let o = openssl(&["pkey", "-in", s(&key), "-passin", "pass:typed secret", "-noout"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let dir = evidence(work.path());
+    let bundle = work.path().join("case.zip");
+    let args = [
+        "seal",
+        s(&dir),
+        "-o",
+        s(&bundle),
+        "--key",
+        s(&key),
+        "--section",
+        "filesystem=*",
+        "--quiet",
+    ];
+    let o = on_terminal(&args, &["typed secret"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!("passphrase of key file {}: ", s(&key))),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(code(&run(&["verify", s(&bundle)])), 0);
+
+    // Two different entries for a new key: nothing written.
+    let other = work.path().join("other");
+    let o = on_terminal(&["keygen", "-o", s(&other), "--passphrase"], &["one", "two"]);
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("the two entries differ; nothing written"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!work.path().join("other.key").exists() && !work.path().join("other.pub").exists());
+}

@@ -14,14 +14,6 @@ pub enum KeyOpenError {
         /// Why.
         source: std::io::Error,
     },
-    /// A key file could not be written.
-    #[error("cannot write {}: {source}", path.display())]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
     /// The file is larger than any key file.
     #[error("{}: {size} bytes is too large for a key file", path.display())]
     TooLarge {

@@ -93,11 +93,6 @@ impl FileKey {
             ))),
         }
     }
-
-    /// Whether the file was encrypted with a passphrase.
-    pub fn encrypted(&self) -> bool {
-        self.encrypted
-    }
 }
 
 impl Signer for FileKey {

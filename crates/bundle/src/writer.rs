@@ -93,6 +93,25 @@ pub enum Compression {
     Deflate,
 }
 
+/// Bytes from the start of a member's content that [`Compression::for_sample`] looks at.
+pub const COMPRESSION_SAMPLE: usize = 64 * 1024;
+
+impl Compression {
+    /// The method for content that starts with `sample` (its first [`COMPRESSION_SAMPLE`] bytes,
+    /// or all of it): deflate when a fast deflate shrinks the sample below 90 %, stored otherwise
+    /// (incompressible data, and empty content).
+    pub fn for_sample(sample: &[u8]) -> Compression {
+        if sample.is_empty() {
+            return Compression::Stored;
+        }
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        match enc.write_all(sample).and_then(|()| enc.finish()) {
+            Ok(packed) if packed.len().saturating_mul(10) < sample.len().saturating_mul(9) => Compression::Deflate,
+            _ => Compression::Stored,
+        }
+    }
+}
+
 /// One member to write.
 #[derive(Debug, Clone)]
 pub struct MemberSpec {
@@ -434,6 +453,19 @@ mod tests {
     use crate::keys::signing_key_from_seed;
     use crate::verify::{VerifyOptions, verify};
     use std::io::Cursor;
+
+    #[test]
+    fn text_is_deflated_noise_and_nothing_stored() {
+        assert_eq!(
+            Compression::for_sample(&b"GET / 200\n".repeat(1000)),
+            Compression::Deflate
+        );
+        let noise: Vec<u8> = (0..2048u32)
+            .flat_map(|i| crate::digest::Digest::of(&i.to_le_bytes()).0)
+            .collect();
+        assert_eq!(Compression::for_sample(&noise), Compression::Stored);
+        assert_eq!(Compression::for_sample(b""), Compression::Stored);
+    }
 
     /// Closes the open section, seals and verifies, asserting the bundle verifies.
     fn seal_and_verify(mut w: BundleWriter<Cursor<Vec<u8>>>, t: Timestamp) -> crate::verify::Report {

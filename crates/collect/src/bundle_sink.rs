@@ -8,7 +8,7 @@ use forensic_disk::Clock;
 use std::io::{self, Read, Seek, Write};
 
 /// Bytes sampled to decide between deflate and store.
-const SAMPLE: usize = 64 * 1024;
+const SAMPLE: usize = forensic_bundle::writer::COMPRESSION_SAMPLE;
 /// Members kept free of bulk copies for what every later step writes (derived lists, sections
 /// 6–9): far more than they need.
 const RESERVED_MEMBERS: u64 = 1024;
@@ -52,19 +52,6 @@ fn to_io(e: WriteError) -> io::Error {
     }
 }
 
-/// Chooses the storage method from a sample: deflate when it shrinks below 90 %.
-pub fn choose_compression(sample: &[u8]) -> Compression {
-    if sample.is_empty() {
-        return Compression::Deflate;
-    }
-    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
-    let small = enc.write_all(sample).and_then(|()| enc.finish()).map(|v| v.len());
-    match small {
-        Ok(n) if (n as u64) * 10 < (sample.len() as u64) * 9 => Compression::Deflate,
-        _ => Compression::Stored,
-    }
-}
-
 struct Counting<'r> {
     inner: &'r mut dyn Read,
     progress: Option<&'r (dyn Fn(u64) + Sync)>,
@@ -85,7 +72,7 @@ impl<W: Write + Seek> Sink for BundleSink<'_, W> {
         let mut head = Vec::with_capacity(SAMPLE);
         let want = m.max_len.map_or(SAMPLE as u64, |x| x.min(SAMPLE as u64));
         content.take(want).read_to_end(&mut head)?;
-        let compression = choose_compression(&head);
+        let compression = Compression::for_sample(&head);
         let captured = self.clock.now();
         let spec = MemberSpec {
             name: m.name,
@@ -123,19 +110,5 @@ impl<W: Write + Seek> Sink for BundleSink<'_, W> {
             what,
             reason,
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn text_is_deflated_and_noise_is_stored() {
-        assert_eq!(choose_compression(&b"GET / 200\n".repeat(1000)), Compression::Deflate);
-        let noise: Vec<u8> = (0..2048u32)
-            .flat_map(|i| forensic_bundle::digest::Digest::of(&i.to_le_bytes()).0)
-            .collect();
-        assert_eq!(choose_compression(&noise), Compression::Stored);
     }
 }

@@ -6,12 +6,12 @@ use forensic_bundle::verify::Progress;
 use forensic_bundle::writer::Compression;
 use rustix::fs::OFlags;
 use std::fs::{File, Metadata};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 /// How much of a file is deflated to decide whether to compress it.
-pub(crate) const SAMPLE: u64 = 64 * 1024;
+pub(crate) const SAMPLE: u64 = forensic_bundle::writer::COMPRESSION_SAMPLE as u64;
 
 /// `flags` as the `c_int` [`OpenOptionsExt::custom_flags`] takes.
 pub(crate) fn oflag_bits(flags: OFlags) -> io::Result<i32> {
@@ -51,17 +51,7 @@ pub(crate) fn sample(file: &File, size: u64) -> io::Result<(Vec<u8>, Compression
     let want = size.min(SAMPLE);
     let mut head = Vec::with_capacity(usize::try_from(want).unwrap_or(0));
     file.take(want).read_to_end(&mut head)?;
-    if head.is_empty() {
-        return Ok((head, Compression::Stored));
-    }
-    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(&head)?;
-    let packed = enc.finish()?.len();
-    let method = if packed.saturating_mul(10) < head.len().saturating_mul(9) {
-        Compression::Deflate
-    } else {
-        Compression::Stored
-    };
+    let method = Compression::for_sample(&head);
     Ok((head, method))
 }
 

@@ -81,6 +81,10 @@ pub struct JobArgs {
     /// The Secret holding the signing key (key signing.key).
     #[arg(long, value_name = "NAME", default_value = "forensic-signing-key")]
     key_secret: String,
+    /// The signing key in that Secret is encrypted (forensic keygen --passphrase): the Secret
+    /// also holds its passphrase under the key `passphrase`, which the steps read as a file.
+    #[arg(long)]
+    key_passphrase: bool,
     /// The Job pod's service account (its token is not mounted).
     #[arg(long, value_name = "NAME", default_value = "forensic-collector")]
     service_account: String,
@@ -242,6 +246,7 @@ fn spec(a: &JobArgs, name: String, node: String, targets: Vec<Target>) -> Result
         targets,
         destination,
         key_secret: a.key_secret.clone(),
+        key_passphrase: a.key_passphrase,
         service_account: a.service_account.clone(),
         case: a.case_id.clone(),
         actor: a

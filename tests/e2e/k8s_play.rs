@@ -82,16 +82,22 @@ impl Drop for PodmanSecret {
     }
 }
 
-/// The signing key as a Secret volume of this podman reads it (key `signing.key`).
-fn key_secret(dir: &Path, name: &str, key: &Path) -> PodmanSecret {
-    let pem = std::fs::read(key).unwrap();
-    let value = if podman_reads_host_pid() {
-        base64(&pem)
-    } else {
-        String::from_utf8(pem).unwrap()
+/// The signing key (key `signing.key`), and its passphrase if any (key `passphrase`), as a
+/// Secret volume of this podman reads it.
+fn key_secret(dir: &Path, name: &str, key: &Path, passphrase: Option<&str>) -> PodmanSecret {
+    let value = |bytes: Vec<u8>| {
+        if podman_reads_host_pid() {
+            base64(&bytes)
+        } else {
+            String::from_utf8(bytes).unwrap()
+        }
     };
-    let doc = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
-        "data": {"signing.key": value}});
+    let mut data = serde_json::Map::new();
+    data.insert("signing.key".into(), value(std::fs::read(key).unwrap()).into());
+    if let Some(p) = passphrase {
+        data.insert("passphrase".into(), value(format!("{p}\n").into_bytes()).into());
+    }
+    let doc = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "data": data});
     PodmanSecret::create(dir, name, &doc)
 }
 
@@ -232,10 +238,12 @@ struct Setup {
     target: Container,
     key: PathBuf,
     public: PathBuf,
+    /// The key is encrypted with this passphrase (`keygen --passphrase`).
+    passphrase: Option<&'static str>,
 }
 
 impl Setup {
-    fn new(label: &str) -> Setup {
+    fn new(label: &str, passphrase: Option<&'static str>) -> Setup {
         let work = tempfile::tempdir().unwrap();
         let id = format!("{}-{label}", std::process::id());
         let image = CollectorImage::build(&format!("localhost/forensic-collector-play:{id}"));
@@ -244,7 +252,25 @@ impl Setup {
         let target = Container::start(&target_image, &format!("forensic-e2e-play-target-{id}"));
         let keys = work.path().join("keys");
         std::fs::create_dir(&keys).unwrap();
-        let (key, public) = keygen(&keys, "responder");
+        let (key, public) = match passphrase {
+            None => keygen(&keys, "responder"),
+            Some(p) => {
+                let o = forensic()
+                    .args([
+                        "keygen",
+                        "-o",
+                        s(&keys.join("responder")),
+                        "--passphrase",
+                        "--passphrase-env",
+                        "E2E_PASS",
+                    ])
+                    .env("E2E_PASS", p)
+                    .output()
+                    .unwrap();
+                assert_eq!(code(&o), 0, "{}", stderr(&o));
+                (keys.join("responder.key"), keys.join("responder.pub"))
+            }
+        };
         Setup {
             work,
             id,
@@ -253,6 +279,7 @@ impl Setup {
             target,
             key,
             public,
+            passphrase,
         }
     }
 
@@ -301,6 +328,7 @@ impl Setup {
             self.work.path(),
             &format!("forensic-signing-key-{}", self.id),
             &self.key,
+            self.passphrase,
         )
     }
 
@@ -322,14 +350,22 @@ impl Setup {
         assert_eq!(summary["target"]["node"], "node-play", "{summary}");
         // The target's one process (sleep), not the collector's.
         assert_eq!(summary["counts"]["processes"], 1, "{summary}");
+        // Sealed with the key from the Secret: encrypted when the Secret held its passphrase.
+        let log = json(&run(&["custody", "log", s(bundle), "--json"]));
+        assert_eq!(
+            log["entries"][0]["key_store"]["encrypted"],
+            self.passphrase.is_some(),
+            "{log}"
+        );
     }
 }
 
 #[test]
 fn k8s_job_pod_template_under_kube_play_collects_a_neighbour_into_a_node_directory() {
-    let setup = Setup::new("node");
+    // The signing key is encrypted: its passphrase is in the same Secret (--key-passphrase).
+    let setup = Setup::new("node", Some("play passphrase 7"));
     let evidence = setup.work.path().join("node/bundles");
-    let job = setup.job(&["--to-node-path", s(&evidence)]);
+    let job = setup.job(&["--to-node-path", s(&evidence), "--key-passphrase"]);
     let _secret = setup.key_secret();
     let (_played, r) = play(setup.work.path(), &job);
     r.check();
@@ -346,7 +382,7 @@ fn k8s_job_pod_template_under_kube_play_collects_a_neighbour_into_a_node_directo
 
 #[test]
 fn k8s_job_pod_template_under_kube_play_deposits_in_s3_under_object_lock() {
-    let setup = Setup::new("s3");
+    let setup = Setup::new("s3", None);
     let weed = Weed::start_on(&host_address());
     weed.bucket("evidence", true);
     let spool = setup.work.path().join("node/spool");

@@ -23,6 +23,9 @@ pub const APP: &str = "forensic-collector";
 pub const KEY_DIR: &str = "/keys";
 /// The key of the signing key (PKCS#8 PEM, as `forensic keygen` writes it) in its Secret.
 pub const KEY_ITEM: &str = "signing.key";
+/// The key of the signing key's passphrase in the same Secret, when the key is encrypted
+/// ([`JobSpec::key_passphrase`]): read by the steps with `--passphrase-file`.
+pub const KEY_PASSPHRASE_ITEM: &str = "passphrase";
 /// Where the output (or spool) directory of the node is mounted in the Job's pod.
 pub const EVIDENCE_DIR: &str = "/evidence";
 
@@ -88,6 +91,9 @@ pub struct JobSpec {
     pub destination: Destination,
     /// The Secret holding the signing key under [`KEY_ITEM`].
     pub key_secret: String,
+    /// The key is encrypted with a passphrase, which the Secret holds under
+    /// [`KEY_PASSPHRASE_ITEM`].
+    pub key_passphrase: bool,
     /// The service account the pod runs as (its token is not mounted).
     pub service_account: String,
     /// `--case` of every bundle.
@@ -233,8 +239,9 @@ fn collect_step(spec: &JobSpec, k: usize, t: &Target) -> Value {
             t.container.clone(),
         ]),
     }
-    args.extend(["-o".into(), out, "--key".into()]);
-    args.extend([format!("{KEY_DIR}/{KEY_ITEM}"), "--node-name".into(), spec.node.clone()]);
+    args.extend(["-o".into(), out]);
+    args.extend(key_args(spec));
+    args.extend(["--node-name".into(), spec.node.clone()]);
     args.extend(["--actor".into(), spec.actor.clone()]);
     if let Some(c) = &spec.case {
         args.extend(["--case".into(), c.clone()]);
@@ -258,6 +265,15 @@ fn collect_step(spec: &JobSpec, k: usize, t: &Target) -> Value {
         "terminationMessagePolicy": "FallbackToLogsOnError",
         "volumeMounts": mounts,
     })
+}
+
+/// `--key` (and `--passphrase-file`) of a step that signs, from the mounted Secret.
+fn key_args(spec: &JobSpec) -> Vec<String> {
+    let mut args = vec!["--key".into(), format!("{KEY_DIR}/{KEY_ITEM}")];
+    if spec.key_passphrase {
+        args.extend(["--passphrase-file".into(), format!("{KEY_DIR}/{KEY_PASSPHRASE_ITEM}")]);
+    }
+    args
 }
 
 fn deliver_step(spec: &JobSpec, k: usize, t: &Target) -> Value {
@@ -288,12 +304,9 @@ fn deliver_step(spec: &JobSpec, k: usize, t: &Target) -> Value {
                 retain_until.clone(),
                 "--mode".into(),
                 mode.clone(),
-                "--key".into(),
-                format!("{KEY_DIR}/{KEY_ITEM}"),
-                "--actor".into(),
-                spec.actor.clone(),
-                "--json".into(),
             ];
+            args.extend(key_args(spec));
+            args.extend(["--actor".into(), spec.actor.clone(), "--json".into()]);
             if let Some(e) = endpoint {
                 args.extend(["--endpoint".into(), e.clone()]);
             }

@@ -22,6 +22,7 @@ fn spec(destination: Destination) -> JobSpec {
         ],
         destination,
         key_secret: "forensic-signing-key".into(),
+        key_passphrase: false,
         service_account: "forensic-collector".into(),
         case: Some("CASE-42".into()),
         actor: "responder".into(),
@@ -187,6 +188,41 @@ fn s3_credentials_are_references_never_values() {
         ])
     );
     assert_eq!(p["volumes"][1]["hostPath"]["path"], "/var/lib/forensic/spool");
+}
+
+#[test]
+fn an_encrypted_key_is_opened_with_the_passphrase_in_its_secret() {
+    let mut sp = spec(Destination::S3 {
+        to: "s3://evidence/case42".into(),
+        retain_until: "2030-01-01".into(),
+        mode: "compliance".into(),
+        endpoint: None,
+        region: None,
+        credentials_secret: None,
+        spool: "/var/lib/forensic/spool".into(),
+    });
+    sp.key_passphrase = true;
+    let job = job(&sp).unwrap();
+    let steps = job["spec"]["template"]["spec"]["initContainers"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let last = job["spec"]["template"]["spec"]["containers"][0].clone();
+    let with = ["--key", "/keys/signing.key", "--passphrase-file", "/keys/passphrase"];
+    for step in steps.iter().chain([&last]) {
+        let args: Vec<&str> = step["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert!(args.windows(4).any(|w| w == with), "{args:?}");
+    }
+    // The passphrase is a file of the key's Secret volume, never an argument or a variable value.
+    assert_eq!(
+        job["spec"]["template"]["spec"]["volumes"][0],
+        json!({"name": "keys", "secret": {"secretName": "forensic-signing-key", "defaultMode": 0o400, "optional": false}})
+    );
 }
 
 #[test]

@@ -70,21 +70,16 @@ impl fmt::Display for Pkcs11Uri {
 
 fn decode(name: &str, value: &str) -> Result<Vec<u8>, KeyOpenError> {
     // percent_decode passes a stray % through; RFC 3986 does not allow one.
-    {
-        let bytes = value.as_bytes();
-        let mut i = 0;
-        while let Some(p) = bytes.get(i..).and_then(|b| b.iter().position(|&c| c == b'%')) {
-            let at = i + p;
-            let ok = bytes
-                .get(at + 1..at + 3)
-                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
-            if !ok {
-                return Err(KeyOpenError::BadUri(format!(
-                    "{name}: a '%' not followed by two hex digits"
-                )));
-            }
-            i = at + 3;
-        }
+    let bytes = value.as_bytes();
+    let escapes_ok = bytes.iter().enumerate().filter(|(_, c)| **c == b'%').all(|(at, _)| {
+        bytes
+            .get(at + 1..at + 3)
+            .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !escapes_ok {
+        return Err(KeyOpenError::BadUri(format!(
+            "{name}: a '%' not followed by two hex digits"
+        )));
     }
     Ok(percent_decode_str(value).collect())
 }

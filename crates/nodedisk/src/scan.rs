@@ -4,7 +4,7 @@
 use crate::codec::is_component;
 use crate::error::NodeError;
 use crate::limits::MAX_WALK_ENTRIES;
-use crate::model::{Layer, OfflineContainer, PodIdentity, Problem, ReadFile};
+use crate::model::{Layer, MetadataFile, OfflineContainer, PodIdentity, Problem};
 use crate::root::NodeRoot;
 use forensic_evidence::records::containerd::CriIdentity;
 use rustix::fd::{AsFd, OwnedFd};
@@ -34,7 +34,7 @@ impl<'a> Scan<'a> {
     }
 
     /// Reads `path` (at most `max` bytes) and records it in `reads`.
-    pub fn read(&self, path: &str, max: u64, reads: &mut Vec<ReadFile>) -> Result<Vec<u8>, NodeError> {
+    pub fn read(&self, path: &str, max: u64, reads: &mut Vec<MetadataFile>) -> Result<Vec<u8>, NodeError> {
         let (bytes, record) = self.root.read_recorded(path, max)?;
         reads.push(record);
         Ok(bytes)

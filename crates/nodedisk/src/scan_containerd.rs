@@ -4,7 +4,7 @@ use crate::codec::sha256_hex;
 use crate::containerd::{self, ContainerRecord};
 use crate::error::NodeError;
 use crate::limits::{BOLT, SMALL_JSON};
-use crate::model::{Layer, LayerRole, OfflineContainer, OfflineRuntime, ReadFile, StoredFile};
+use crate::model::{Layer, LayerRole, MetadataFile, OfflineContainer, OfflineRuntime, StoredFile};
 use crate::oci;
 use crate::scan::{Scan, kubelet_log_dir, pod_identity};
 use forensic_bolt::Db;
@@ -102,7 +102,7 @@ fn container(
     scan: &mut Scan<'_>,
     db: &Db<'_>,
     snaps: Option<&Db<'_>>,
-    shared: &[ReadFile],
+    shared: &[MetadataFile],
     r: ContainerRecord,
 ) -> OfflineContainer {
     let here = format!("meta.db v1/{}/containers/{}", r.namespace, r.id);

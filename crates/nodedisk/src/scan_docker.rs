@@ -4,7 +4,7 @@ use crate::codec::{is_hex64, sha256_hex};
 use crate::docker::{self, LineShape};
 use crate::error::NodeError;
 use crate::limits::{LINE, MAX_DIR_ENTRIES, SMALL_JSON, STORE_JSON};
-use crate::model::{Layer, LayerRole, OfflineContainer, OfflineRuntime, ReadFile, StoredFile};
+use crate::model::{Layer, LayerRole, MetadataFile, OfflineContainer, OfflineRuntime, StoredFile};
 use crate::oci;
 use crate::scan::{Scan, kubelet_log_dir, pod_identity};
 use std::collections::BTreeMap;
@@ -71,7 +71,7 @@ fn container(
     scan: &mut Scan<'_>,
     id: &str,
     repos: &BTreeMap<String, String>,
-    shared: &[ReadFile],
+    shared: &[MetadataFile],
 ) -> Option<OfflineContainer> {
     let dir = format!("{CONTAINERS}/{id}");
     let cfg_path = format!("{dir}/config.v2.json");
@@ -144,7 +144,7 @@ fn container(
 }
 
 /// Reads the one-line layerdb file `path` of `shape`.
-fn line(scan: &Scan<'_>, path: &str, shape: LineShape, reads: &mut Vec<ReadFile>) -> Result<String, NodeError> {
+fn line(scan: &Scan<'_>, path: &str, shape: LineShape, reads: &mut Vec<MetadataFile>) -> Result<String, NodeError> {
     scan.read(path, LINE, reads)
         .and_then(|b| docker::layer_line(&b, path, shape))
 }

@@ -3,7 +3,7 @@
 use crate::codec::is_hex64;
 use crate::error::NodeError;
 use crate::limits::{BOLT, SMALL_JSON, STORE_JSON};
-use crate::model::{Layer, LayerRole, OfflineContainer, OfflineRuntime, PodIdentity, ReadFile, StoredFile};
+use crate::model::{Layer, LayerRole, MetadataFile, OfflineContainer, OfflineRuntime, PodIdentity, StoredFile};
 use crate::podman::{self, BoltState, StorageContainer, StorageImage, StorageLayer};
 use crate::scan::{Scan, kubelet_log_dir, pod_identity};
 use base64ct::Encoding;
@@ -28,7 +28,7 @@ struct Store {
     layers: BTreeMap<String, StorageLayer>,
     images: BTreeMap<String, StorageImage>,
     state: Option<BoltState>,
-    reads: Vec<ReadFile>,
+    reads: Vec<MetadataFile>,
 }
 
 /// Reads the shared store file `path` with `parse`; a problem (and `None`) when it cannot.
@@ -36,7 +36,7 @@ fn shared<T>(
     scan: &mut Scan<'_>,
     path: &str,
     max: u64,
-    reads: &mut Vec<ReadFile>,
+    reads: &mut Vec<MetadataFile>,
     parse: impl FnOnce(&[u8]) -> Result<T, NodeError>,
 ) -> Option<T> {
     if !scan.root.exists(path) {

@@ -3,7 +3,7 @@
 //! record is a problem naming its file, and every other container still lists.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use forensic_nodedisk::{LayerRole, Listing, NodeRoot, OfflineContainer, OfflineRuntime, Problem, ReadFile};
+use forensic_nodedisk::{LayerRole, Listing, MetadataFile, NodeRoot, OfflineContainer, OfflineRuntime, Problem};
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
@@ -108,8 +108,8 @@ fn ids(l: &Listing) -> Vec<&str> {
     l.containers.iter().map(|c| c.id.as_str()).collect()
 }
 
-fn read(path: &str, size: u64, sha256: &str) -> ReadFile {
-    ReadFile {
+fn read(path: &str, size: u64, sha256: &str) -> MetadataFile {
+    MetadataFile {
         path: path.into(),
         size,
         sha256: sha256.into(),

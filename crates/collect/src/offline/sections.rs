@@ -19,7 +19,7 @@ use forensic_crypt::Scratch;
 use forensic_evidence::members;
 use forensic_evidence::records::container::ContainerJson;
 use forensic_evidence::records::image::{ImageReference, LowerLayer};
-use forensic_evidence::records::offline::{self, LastState, MetadataFile, OfflineSource};
+use forensic_evidence::records::offline::{self, OfflineSource};
 use forensic_evidence::records::tree::TreeEntry;
 use forensic_nodedisk::{NodeRoot, OfflineContainer, StoredFile};
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
@@ -446,23 +446,8 @@ pub fn offline_source(root: &Path, c: &OfflineContainer) -> OfflineSource {
         runtime: c.runtime.name().into(),
         namespace: c.runtime.namespace().map(str::to_string),
         container: c.id.clone(),
-        last_state: LastState {
-            status: c.state.status.clone(),
-            exit_code: c.state.exit_code,
-            pid: c.state.pid,
-            started: c.state.started.clone(),
-            finished: c.state.finished.clone(),
-            source: c.state.source.clone(),
-        },
-        metadata_read: c
-            .metadata_read
-            .iter()
-            .map(|r| MetadataFile {
-                path: r.path.clone(),
-                size: r.size,
-                sha256: r.sha256.clone(),
-            })
-            .collect(),
+        last_state: c.state.clone(),
+        metadata_read: c.metadata_read.clone(),
         problems: c.problems.clone(),
     }
 }

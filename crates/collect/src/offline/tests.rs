@@ -12,7 +12,7 @@ use forensic_bundle::section::Section;
 use forensic_evidence::records::offline::OfflineSource;
 use forensic_evidence::records::tree::TreeEntry;
 use forensic_nodedisk::{
-    Layer, LayerRole, NodeRoot, OfflineContainer, OfflineRuntime, PodIdentity, ReadFile, StoredFile,
+    Layer, LayerRole, MetadataFile, NodeRoot, OfflineContainer, OfflineRuntime, PodIdentity, StoredFile,
 };
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -81,7 +81,7 @@ fn node_with_container(lowers: &[&str]) -> (fixture::Node, OfflineContainer) {
     }];
     c.logs = vec![JSON_LOG.into()];
     c.kubelet_log_dir = Some(KUBELET_DIR.into());
-    c.metadata_read = vec![ReadFile::of(CONFIG, CONFIG_BYTES)];
+    c.metadata_read = vec![MetadataFile::of(CONFIG, CONFIG_BYTES)];
     (n, c)
 }
 

@@ -46,8 +46,23 @@ pub struct LastState {
     pub source: String,
 }
 
+impl LastState {
+    /// The state of a container whose runtime keeps none on disk (a `ctr`-made containerd
+    /// container: tasks live in `/run/containerd`, a tmpfs).
+    pub fn unknown() -> LastState {
+        LastState {
+            status: "unknown".into(),
+            exit_code: None,
+            pid: None,
+            started: None,
+            finished: None,
+            source: String::new(),
+        }
+    }
+}
+
 /// One metadata file read, as it was read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct MetadataFile {
     /// Its node path (under ROOT).
     pub path: String,
@@ -55,4 +70,16 @@ pub struct MetadataFile {
     pub size: u64,
     /// SHA-256 of those bytes, lowercase hex.
     pub sha256: String,
+}
+
+impl MetadataFile {
+    /// The record of reading `bytes` from the node path `path`.
+    pub fn of(path: &str, bytes: &[u8]) -> MetadataFile {
+        use sha2::Digest;
+        MetadataFile {
+            path: path.to_string(),
+            size: bytes.len() as u64,
+            sha256: hex::encode(sha2::Sha256::digest(bytes)),
+        }
+    }
 }

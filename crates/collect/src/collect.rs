@@ -233,6 +233,7 @@ pub fn collect(opts: &CollectOptions, runner: &dyn Runner) -> Result<CollectSumm
         counts: BTreeMap::new(),
         digests: None,
         layer_records: None,
+        overlay: Default::default(),
     };
     let resolution = std::mem::take(&mut ctx.target.commands);
     let resolution_calls = std::mem::take(&mut ctx.target.api_calls);

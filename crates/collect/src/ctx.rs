@@ -48,6 +48,9 @@ pub struct Ctx<'a> {
     /// The node's records of the lower layers, being read since section 5 started (taken by
     /// section 9).
     pub layer_records: Option<crate::sections::filesystem::LayerRecords>,
+    /// The overlay directories of the container's root (upper, lowers), found once on first use
+    /// so that every section works from the same answer (see `sections::filesystem`).
+    pub overlay: std::cell::OnceCell<Option<(std::path::PathBuf, Vec<std::path::PathBuf>)>>,
 }
 
 impl Ctx<'_> {

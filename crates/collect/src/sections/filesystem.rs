@@ -275,8 +275,13 @@ fn index_mounts(
     Ok(true)
 }
 
-/// The overlay mount of the container's root: from the runtime record, else the mount table.
+/// The overlay mount of the container's root: from the runtime record, else the mount table;
+/// found once per collection.
 fn overlay_dirs(ctx: &Ctx<'_>) -> Option<(PathBuf, Vec<PathBuf>)> {
+    ctx.overlay.get_or_init(|| find_overlay_dirs(ctx)).clone()
+}
+
+fn find_overlay_dirs(ctx: &Ctx<'_>) -> Option<(PathBuf, Vec<PathBuf>)> {
     if let Some(r) = &ctx.target.record
         && let Some(upper) = r.upper_dir.clone().filter(|u| !u.is_empty())
     {

@@ -81,6 +81,7 @@ fn run(
         counts: BTreeMap::new(),
         digests: None,
         layer_records: None,
+        overlay: Default::default(),
     };
     let mut sink = MemorySink::default();
     collector(&mut ctx, &mut sink).unwrap();

@@ -1,6 +1,6 @@
 //! Rendering reports and manifests for people (tables) and machines (`--json`).
 
-use forensic_bundle::manifest::{FileMeta, Manifest, Member, RawPath, Source};
+use forensic_bundle::manifest::{Manifest, Member};
 use forensic_bundle::verify::{CustodyRecord, Failure, Report};
 use serde_json::{Value, json};
 use std::borrow::Cow;
@@ -116,40 +116,8 @@ pub fn count<N: std::fmt::Display + PartialEq + From<u8>>(n: N, noun: &str) -> S
 /// Human byte count: `512 B`, `12.3 KiB`, `1.0 GiB` (the one form, [`forensic_analysis::summary::human_bytes`]).
 pub use forensic_analysis::summary::human_bytes;
 
-fn raw_path(p: &RawPath) -> Value {
-    match p {
-        RawPath::Text(s) => json!(s),
-        RawPath::Bytes(b) => json!({ "bytes_hex": hex::encode(b), "display": p.display() }),
-    }
-}
-
-fn source_json(s: &Source) -> Value {
-    match s {
-        Source::Path { path } => json!({ "path": raw_path(path) }),
-        Source::Command { argv, exit } => {
-            json!({ "argv": argv.iter().map(raw_path).collect::<Vec<_>>(), "exit": exit })
-        }
-        Source::Derived { derived } => json!({ "derived": derived }),
-    }
-}
-
-fn meta_json(m: &FileMeta) -> Value {
-    json!({
-        "type": m.kind, "mode": format!("{:04o}", m.mode), "uid": m.uid, "gid": m.gid, "size": m.size,
-        "mtime_ns": m.mtime_ns, "ctime_ns": m.ctime_ns, "atime_ns": m.atime_ns, "inode": m.inode, "dev": m.dev,
-        "nlink": m.nlink, "symlink_target": m.symlink_target.as_ref().map(raw_path),
-        "xattrs": m.xattrs.as_ref().map(|x| x.iter().map(|a| json!({"name": a.0, "value_hex": hex::encode(&a.1)})).collect::<Vec<_>>()),
-    })
-}
-
-/// JSON for one member.
-pub fn member_json(m: &Member) -> Value {
-    json!({
-        "name": m.name, "section": m.section.name(), "size": m.size, "sha256": m.sha256.hex(),
-        "captured": m.captured.as_str(), "source": source_json(&m.source), "source_text": m.source.describe(),
-        "truncated": m.truncated.unwrap_or(false), "meta": m.meta.as_ref().map(meta_json),
-    })
-}
+/// JSON for one member (the one view, [`forensic_bundle::json_view::member`]).
+pub use forensic_bundle::json_view::member as member_json;
 
 /// JSON for one failure.
 pub fn failure_json(f: &Failure) -> Value {

@@ -34,6 +34,7 @@ pub mod cbor;
 pub mod checked;
 pub mod custody;
 pub mod digest;
+pub mod json_view;
 pub mod keys;
 pub mod limits;
 pub mod manifest;

@@ -1,7 +1,7 @@
 //! The files `extract` writes beside the members: `SHA256SUMS` and the JSON report.
 
 use crate::extract::{ExtractOptions, ExtractSummary, Outcome};
-use forensic_bundle::manifest::{FileKind, FileMeta, Member, RawPath, Source};
+use forensic_bundle::manifest::FileKind;
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -26,45 +26,6 @@ pub(crate) fn kind_name(k: FileKind) -> String {
         .unwrap_or_else(|| format!("{k:?}"))
 }
 
-fn raw_path(p: &RawPath) -> Value {
-    match p {
-        RawPath::Text(s) => json!(s),
-        RawPath::Bytes(b) => json!({ "bytes_hex": hex(b), "display": p.display() }),
-    }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn source_json(s: &Source) -> Value {
-    match s {
-        Source::Path { path } => json!({ "path": raw_path(path) }),
-        Source::Command { argv, exit } => {
-            json!({ "argv": argv.iter().map(raw_path).collect::<Vec<_>>(), "exit": exit })
-        }
-        Source::Derived { derived } => json!({ "derived": derived }),
-    }
-}
-
-fn meta_json(m: &FileMeta) -> Value {
-    json!({
-        "type": kind_name(m.kind), "mode": format!("{:04o}", m.mode), "uid": m.uid, "gid": m.gid,
-        "size": m.size, "mtime_ns": m.mtime_ns, "ctime_ns": m.ctime_ns, "atime_ns": m.atime_ns,
-        "inode": m.inode, "dev": m.dev, "nlink": m.nlink,
-        "symlink_target": m.symlink_target.as_ref().map(raw_path),
-        "xattrs": m.xattrs.as_ref().map(|x| x.iter().map(|a| json!({"name": a.0, "value_hex": hex(&a.1)})).collect::<Vec<_>>()),
-    })
-}
-
-fn member_json(m: &Member) -> Value {
-    json!({
-        "section": m.section.name(), "size": m.size, "sha256": m.sha256.hex(), "captured": m.captured.as_str(),
-        "source": source_json(&m.source), "truncated": m.truncated.unwrap_or(false),
-        "meta": m.meta.as_ref().map(meta_json),
-    })
-}
-
 /// The report written to `REPORT_NAME`.
 pub(crate) fn report_json(bundle: &Path, s: &ExtractSummary, opts: &ExtractOptions) -> Value {
     let r = &s.report;
@@ -86,7 +47,7 @@ pub(crate) fn report_json(bundle: &Path, s: &ExtractSummary, opts: &ExtractOptio
             };
             json!({
                 "name": m.name, "status": status, "result": extra, "notes": m.notes,
-                "original": m.member.as_ref().map(member_json),
+                "original": m.member.as_ref().map(forensic_bundle::json_view::member),
             })
         })
         .collect();

@@ -164,9 +164,6 @@ pub fn run(args: Args) -> Result<u8> {
     let clock = forensic_disk::Clock::new()?;
     let runner = SystemRunner::new(&clock);
     let summary = collect(&opts, &runner)?;
-    if !args.tsa.urls.is_empty() {
-        crate::tsa::append_timestamped(output, &*key, args.case.actor(), &args.tsa)?;
-    }
     if let Some(pb) = &bar {
         pb.finish_and_clear();
     }
@@ -192,6 +189,7 @@ fn options(
 ) -> Result<CollectOptions> {
     let mut opts = CollectOptions::new(target, output, key, args.case.actor());
     opts.encrypt_to = args.encrypt.recipients()?;
+    opts.timestamp = args.tsa.stamper();
     opts.case = args.case.case();
     opts.audit_log = args.audit_log.clone();
     opts.falco_log = args.falco_log.clone();
@@ -239,6 +237,7 @@ fn summary_json(summary: &CollectSummary) -> serde_json::Value {
         "bundle": summary.output.display().to_string(),
         "bundle_id": summary.bundle_id,
         "manifest_sha256": summary.manifest_digest.hex(),
+        "custody_head_sha256": summary.timestamped.as_ref().map(|s| s.head.hex()),
         "target": summary.target,
         "sections": summary.sections.iter().map(|s| serde_json::json!({
             "number": s.section.number(), "name": s.section.name(), "members": s.members, "bytes": s.bytes,
@@ -283,6 +282,9 @@ fn print_summary(out: &mut dyn Write, summary: &CollectSummary) -> Result<()> {
         view::count(summary.gaps.len(), "item")
     )?;
     writeln!(out, "  manifest sha256 {}", summary.manifest_digest.hex())?;
+    if let Some(s) = &summary.timestamped {
+        writeln!(out, "  time-stamped: custody head {}", s.head)?;
+    }
     writeln!(out, "next: forensic verify {}", view::path(&summary.output))?;
     Ok(())
 }
@@ -331,11 +333,7 @@ pub(crate) fn run_offline(args: &Args, node: forensic_nodedisk::NodeRoot) -> Res
         if let Some(pb) = &bar {
             pb.finish_and_clear();
         }
-        let summary = r?;
-        if !args.tsa.urls.is_empty() {
-            crate::tsa::append_timestamped(&summary.output, &*key, args.case.actor(), &args.tsa)?;
-        }
-        anyhow::Ok(summary)
+        anyhow::Ok(r?)
     };
     let mut stdout = std::io::stdout().lock();
     if let Selection::Container(_) = selection {

@@ -155,7 +155,7 @@ fn append(args: AppendArgs, action: &str, recipient: Option<Fingerprint>) -> Res
     let time = forensic_disk::Clock::new()?.now();
     let stamper = args.tsa.stamper();
     let entry = NewEntry {
-        stamp: stamper.as_deref(),
+        stamp: stamper.as_deref().map(|s| s as &custody::Stamper<'_>),
         key: &*key,
         actor,
         action: action.to_string(),

@@ -69,19 +69,11 @@ pub fn run(args: Args) -> Result<u8> {
         seal_note: None,
         progress: bar.callback(),
         encrypt_to: args.encrypt.recipients()?,
+        timestamp: args.tsa.stamper(),
     };
     let summary = forensic_seal::seal_directory(&opts)?;
     bar.finish();
-    let stamped = if args.tsa.urls.is_empty() {
-        None
-    } else {
-        Some(crate::tsa::append_timestamped(
-            &summary.output,
-            &*key,
-            args.case.actor(),
-            &args.tsa,
-        )?)
-    };
+    let stamped = &summary.timestamped;
     let mut out = std::io::stdout().lock();
     if args.json {
         let v = serde_json::json!({

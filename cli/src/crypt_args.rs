@@ -46,9 +46,9 @@ pub struct EncryptArgs {
     /// .pub file); repeatable, any one recipient can decrypt. The bundle is built in a scratch
     /// file enciphered with a key held only in memory and then encrypted with age, so it is never
     /// in clear on this machine's disk. Name the output NAME.zip.age; read it with --identity, or
-    /// `age -d -i KEY NAME.zip.age > NAME.zip`.
-    /// (Not with --tsa yet: time-stamping appends to the bundle after it is sealed.)
-    #[arg(long = "encrypt-to", value_name = "RECIPIENT", conflicts_with = "urls")]
+    /// `age -d -i KEY NAME.zip.age > NAME.zip`. With --tsa, the `timestamped` entry is appended
+    /// before the bundle is encrypted.
+    #[arg(long = "encrypt-to", value_name = "RECIPIENT")]
     pub encrypt_to: Vec<String>,
 }
 

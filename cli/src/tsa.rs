@@ -1,7 +1,7 @@
 //! `--tsa URL` and `--tsa-trust CERTS`: trusted time from RFC 3161 authorities (SPEC §9.6).
 
 use anyhow::{Context, Result, bail};
-use forensic_bundle::custody::{self, NewEntry, Stamper};
+use forensic_bundle::custody::{NewEntry, SharedStamper};
 use forensic_bundle::digest::Digest;
 use forensic_bundle::keys::Signer;
 use forensic_disk::{AppendOptions, Appended};
@@ -22,12 +22,12 @@ pub struct TsaArgs {
 
 impl TsaArgs {
     /// The token source for a new entry, or `None` without `--tsa`.
-    pub fn stamper(&self) -> Option<Box<Stamper<'static>>> {
+    pub fn stamper(&self) -> Option<SharedStamper> {
         if self.urls.is_empty() {
             return None;
         }
         let urls = self.urls.clone();
-        Some(Box::new(move |head: &Digest| {
+        Some(Arc::new(move |head: &Digest| {
             forensic_tsp::client::fetch_all(&urls, &head.0).map_err(|e| e.to_string())
         }))
     }
@@ -43,16 +43,7 @@ pub fn append_timestamped(bundle: &Path, key: &dyn Signer, actor: String, tsa: &
     let Some(stamper) = tsa.stamper() else {
         bail!("no --tsa URL given");
     };
-    let entry = NewEntry {
-        deposit: None,
-        key,
-        actor,
-        action: custody::TIMESTAMPED.to_string(),
-        time: forensic_disk::Clock::new()?.now(),
-        recipient: None,
-        note: None,
-        stamp: Some(&*stamper),
-    };
+    let entry = NewEntry::timestamped(key, actor, forensic_disk::Clock::new()?.now(), &*stamper);
     let pending = forensic_disk::prepare_append(bundle, &entry, &AppendOptions::default())
         .with_context(|| format!("time-stamping {}", bundle.display()))?;
     Ok(pending.commit()?)

@@ -34,12 +34,13 @@ fn age_decrypt(id: &Path, input: &Path, out: &Path) {
     assert!(o.status.success(), "age -d: {}", stderr(&o));
 }
 
-/// The independent Python verifier's verdict on a bundle in clear.
-fn python_verified(bundle: &Path) -> serde_json::Value {
+/// The independent Python verifier's verdict on a bundle in clear, with `extra` options.
+fn python_verified(bundle: &Path, extra: &[&str]) -> serde_json::Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/verify_bundle.py");
     let o = Command::new("python3")
         .arg(script)
         .arg("--json")
+        .args(extra)
         .arg(bundle)
         .output()
         .unwrap();
@@ -236,11 +237,19 @@ fn collect_encrypt_to_never_writes_the_bundle_in_clear_and_opens_with_age_and_id
     );
     std::fs::remove_file(&clear).unwrap();
 
-    // Encrypted: no file in the output or temporary directory ever holds the bundle in clear,
-    // and the only files named are the claim and the final output.
+    // Encrypted and time-stamped by a real RFC 3161 authority: no file in the output or
+    // temporary directory ever holds the bundle in clear (the `timestamped` entry is appended
+    // before encryption, in an enciphered scratch), and the only files named are the claim and
+    // the final output.
+    let tsa = crate::tsa::Authority::start(
+        &work.path().join("tsa"),
+        crate::tsa::Alg::Rsa,
+        crate::tsa::Alg::Rsa,
+        None,
+    );
     let sealed = out_dir.join("case.zip.age");
     let seen = watch(&[&out_dir, &tmp], || {
-        collect(&sealed, &["--encrypt-to", &recipient]);
+        collect(&sealed, &["--encrypt-to", &recipient, "--tsa", &tsa.url]);
     });
     assert_eq!(seen.plaintext, BTreeSet::new());
     // In the output directory only the claim and the output are ever named; `#INODE` is how
@@ -264,13 +273,37 @@ fn collect_encrypt_to_never_writes_the_bundle_in_clear_and_opens_with_age_and_id
     assert!(stored.starts_with(b"age-encryption.org/v1\n"));
     assert!(!stored.windows(4).any(|w| w == b"PK\x03\x04"), "no ZIP header in clear");
 
-    // `age -d` gives a bundle that forensic and the Python verifier accept.
+    // `age -d` gives a bundle that forensic and the Python verifier accept, with the trusted
+    // time of its seal.
     let plain_dir = tempfile::tempdir().unwrap();
     let plain = plain_dir.path().join("case.zip");
     age_decrypt(&id, &sealed, &plain);
     let o = run(&["verify", s(&plain)]);
     assert_eq!(code(&o), 0, "verify: {}{}", stdout(&o), stderr(&o));
-    assert_eq!(python_verified(&plain), true);
+    assert_eq!(python_verified(&plain, &["--tsa-trust", s(&tsa.root())]), true);
+    let v = json(&run(&[
+        "verify",
+        "--json",
+        "--identity",
+        s(&id),
+        "--tsa-trust",
+        s(&tsa.root()),
+        s(&sealed),
+    ]));
+    assert_eq!(v["verified"], true, "{v}");
+    let actions: Vec<&str> = v["custody"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["sealed", "timestamped"], "{v}");
+    assert_eq!(v["custody"][1]["timestamps"][0]["verified"], true, "{v}");
+    assert_eq!(
+        v["custody"][1]["timestamps"][0]["imprint_sha256"],
+        v["custody"][0]["entry_sha256"]
+    );
+    assert!(v["custody"][0]["trusted_time"].is_string(), "{v}");
 
     // verify --identity on the encrypted file passes and writes nothing anywhere watched.
     let seen = watch(&[&out_dir, &tmp], || {
@@ -329,6 +362,60 @@ fn sealed_encrypted(root: &Path, key: &Path, recipient: &str) -> PathBuf {
     out
 }
 
+/// `seal --tsa` whose authority does not answer, in clear and encrypted: the bundle is written
+/// and sealed without the `timestamped` entry, the error says so, exit 2; encrypted, it is still
+/// encrypted (never rewritten in clear) and opens with the identity.
+#[test]
+fn an_authority_that_does_not_answer_leaves_the_bundle_sealed_without_its_entry() {
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path();
+    let (key, _) = keygen(root, "responder");
+    let (id, recipient) = age_key(root, "examiner");
+    let dir = checklist_dir(root);
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead = format!("http://127.0.0.1:{port}/");
+    for (name, extra) in [
+        ("clear.zip", vec![]),
+        ("case.zip.age", vec!["--encrypt-to", recipient.as_str()]),
+    ] {
+        let out = root.join(name);
+        let mut args = vec!["--tsa", dead.as_str()];
+        args.extend(extra.iter().copied());
+        let o = seal(&dir, &out, &key, &args);
+        assert_eq!(code(&o), 2, "{name}: {}{}", stdout(&o), stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!(
+                "{} was written and sealed, complete but without its last custody entry: appending to {}: could not time-stamp the custody head: {dead}",
+                s(&out),
+                s(&out)
+            )) && err.trim_end().ends_with("; the bundle was left untouched"),
+            "{name}: {err}"
+        );
+        let mut verify = vec!["verify", "--json"];
+        if !extra.is_empty() {
+            assert!(std::fs::read(&out).unwrap().starts_with(b"age-encryption.org/v1\n"));
+            verify.extend(["--identity", s(&id)]);
+        }
+        verify.push(s(&out));
+        let v = json(&run(&verify));
+        assert_eq!(v["verified"], true, "{name}: {v}");
+        assert_eq!(v["custody"].as_array().unwrap().len(), 1, "{name}: only the seal: {v}");
+        // Nothing left beside it.
+        let left: Vec<String> = std::fs::read_dir(root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('.'))
+            .collect();
+        assert_eq!(left, Vec::<String>::new(), "{name}");
+    }
+}
+
 #[test]
 fn every_reading_command_gives_the_same_answer_on_the_encrypted_bundle_as_on_its_plaintext() {
     let root = tempfile::tempdir().unwrap();
@@ -337,7 +424,7 @@ fn every_reading_command_gives_the_same_answer_on_the_encrypted_bundle_as_on_its
     let sealed = sealed_encrypted(root.path(), &key, &recipient);
     let plain = root.path().join("case42.zip");
     age_decrypt(&id, &sealed, &plain);
-    assert_eq!(python_verified(&plain), true);
+    assert_eq!(python_verified(&plain, &[]), true);
     let bytes = std::fs::read(&plain).unwrap();
     let member = contents(&bytes)
         .into_iter()
@@ -513,5 +600,5 @@ fn custody_transfer_reencrypts_for_the_next_holder_only() {
     );
     let out = root.path().join("lab.zip");
     age_decrypt(&id_b, &sealed, &out);
-    assert_eq!(python_verified(&out), true);
+    assert_eq!(python_verified(&out, &[]), true);
 }

@@ -471,6 +471,26 @@ pub struct NewEntry<'a> {
 /// Gets RFC 3161 tokens (DER) over a custody head; the error says which authority failed.
 pub type Stamper<'s> = dyn Fn(&Digest) -> Result<Vec<Vec<u8>>, String> + Sync + 's;
 
+/// A [`Stamper`] that options can hold and threads can share.
+pub type SharedStamper = std::sync::Arc<dyn Fn(&Digest) -> Result<Vec<Vec<u8>>, String> + Send + Sync>;
+
+impl<'a> NewEntry<'a> {
+    /// A `timestamped` entry (SPEC §9.6): tokens from `stamp` over the custody head before it,
+    /// signed by `key`, so that the head before it and the entry itself get trusted times.
+    pub fn timestamped(key: &'a dyn Signer, actor: String, time: Timestamp, stamp: &'a Stamper<'a>) -> NewEntry<'a> {
+        NewEntry {
+            key,
+            actor,
+            action: TIMESTAMPED.to_string(),
+            time,
+            recipient: None,
+            note: None,
+            deposit: None,
+            stamp: Some(stamp),
+        }
+    }
+}
+
 impl std::fmt::Debug for NewEntry<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NewEntry")

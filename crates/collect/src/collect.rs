@@ -82,6 +82,9 @@ pub struct CollectOptions {
     /// Write the bundle age-encrypted to these recipients (a confidential bundle): the bundle is
     /// never in clear on disk ([`forensic_disk::BundleOutput`]).
     pub encrypt_to: Option<forensic_crypt::Recipients>,
+    /// Time-stamping authorities (`--tsa`): a `timestamped` custody entry with their tokens is
+    /// appended as the bundle is committed (before it is encrypted, for a confidential bundle).
+    pub timestamp: Option<forensic_bundle::custody::SharedStamper>,
 }
 
 impl CollectOptions {
@@ -106,6 +109,7 @@ impl CollectOptions {
             progress: None,
             apis: crate::target::Apis::none(),
             encrypt_to: None,
+            timestamp: None,
         }
     }
 }
@@ -142,6 +146,8 @@ pub struct CollectSummary {
     pub gaps: Vec<Gap>,
     /// Counters (processes, sockets, files indexed, ...).
     pub counts: BTreeMap<crate::counts::Counter, u64>,
+    /// The `timestamped` entry appended with [`CollectOptions::timestamp`].
+    pub timestamped: Option<forensic_disk::Appended>,
 }
 
 fn host_names() -> (String, String) {
@@ -296,9 +302,10 @@ pub fn collect(opts: &CollectOptions, runner: &dyn Runner) -> Result<CollectSumm
         source,
     })?;
     drop(buf);
-    let output = out.commit()?;
+    let (output, timestamped) = out.commit_stamped(opts.timestamp.as_ref(), &*opts.key, &opts.actor, clock.now())?;
     Ok(CollectSummary {
         output,
+        timestamped,
         bundle_id,
         manifest_digest,
         target,

@@ -41,6 +41,10 @@ pub enum CollectError {
     /// Writing the bundle failed.
     #[error(transparent)]
     Disk(#[from] forensic_disk::DiskError),
+    /// The bundle was written and sealed, but its `timestamped` entry could not be appended
+    /// (`--tsa`: an authority did not answer, ...); the bundle is complete without it.
+    #[error("{0}")]
+    Timestamp(Box<forensic_disk::Committed>),
     /// Writing the bundle failed.
     #[error("writing {path}: {source}")]
     Write {
@@ -57,4 +61,13 @@ pub enum CollectError {
         /// The error.
         source: std::io::Error,
     },
+}
+
+impl From<forensic_disk::Committed> for CollectError {
+    fn from(e: forensic_disk::Committed) -> CollectError {
+        match e {
+            forensic_disk::Committed::Bundle(e) => CollectError::Disk(e),
+            entry => CollectError::Timestamp(Box::new(entry)),
+        }
+    }
 }

@@ -146,44 +146,14 @@ pub fn prepare_append(path: &Path, new: &NewEntry<'_>, opts: &AppendOptions) -> 
             report: Box::new(before),
         });
     }
+    let mut r = bundle.open().map_err(|e| AppendError::io(path, e))?;
+    let planned = plan(path, &mut r, &before, new, &opts.limits)?;
+    let (index, entry) = (&planned.index, planned.entry.as_slice());
     let fail = |reason: String| AppendError::Append {
         path: path.to_path_buf(),
         reason,
     };
-    let (Some(manifest), Some(digest), Some(previous_head)) =
-        (before.manifest.as_ref(), before.manifest_digest, before.custody_head)
-    else {
-        return Err(fail(
-            "the verification report lacks the manifest or the custody head".into(),
-        ));
-    };
-    let mut r = bundle.open().map_err(|e| AppendError::io(path, e))?;
-    let index = zipread::read_index(&mut r, &opts.limits).map_err(|e| fail(e.to_string()))?;
-    let custody_entry = index
-        .entries
-        .last()
-        .ok_or_else(|| fail("the archive is empty".into()))?;
-    let old_log =
-        zipread::read_small(&mut r, custody_entry, opts.limits.max_custody).map_err(|e| fail(e.to_string()))?;
-    let new_log =
-        custody::append(&old_log, new, &manifest.bundle_id, &digest, &opts.limits).map_err(|e| fail(e.to_string()))?;
-    let entry = new_log.get(old_log.len()..).unwrap_or_default();
-    let entries = custody::parse_log(&new_log, &opts.limits).map_err(|e| fail(e.to_string()))?;
-    let seq = entries.len().saturating_sub(1);
-    check_new_entry(&entries, manifest, &digest).map_err(|reason| AppendError::CustodyRefused {
-        path: path.to_path_buf(),
-        reason,
-    })?;
-    let head = Digest::of(entry);
-    // The new bundle must verify with the new entry as its head before it replaces anything.
-    let check = |written: &dyn Fn() -> Result<Report, AppendError>| -> Result<(), AppendError> {
-        let check = written()?;
-        if !check.verified() || check.custody_head != Some(head) {
-            let first = check.failures.first().map(ToString::to_string).unwrap_or_default();
-            return Err(fail(format!("the rewritten bundle does not verify ({first})")));
-        }
-        Ok(())
-    };
+    let check = |written: &dyn Fn() -> Result<Report, AppendError>| check_written(path, planned.head, written);
     let check_opts = VerifyOptions {
         check_contents: false,
         limits: opts.limits.clone(),
@@ -192,7 +162,7 @@ pub fn prepare_append(path: &Path, new: &NewEntry<'_>, opts: &AppendOptions) -> 
     let temp = new_temp(path)?;
     match &opts.reencrypt_to {
         None => {
-            write_new(path, temp.as_file(), temp.path(), &mut r, &index, entry, &opts.limits)?;
+            write_new(path, temp.as_file(), temp.path(), &mut r, index, entry, &opts.limits)?;
             check(&|| {
                 let written = BundleFile::open(temp.path())?;
                 verify(&written, &check_opts).map_err(|e| AppendError::io(temp.path(), e))
@@ -203,7 +173,7 @@ pub fn prepare_append(path: &Path, new: &NewEntry<'_>, opts: &AppendOptions) -> 
             // the bundle is never in clear on disk.
             let dir = parent_dir(path);
             let scratch = Scratch::create_in(&dir).map_err(|e| AppendError::io(&dir, e))?;
-            write_new(path, scratch.handle(), temp.path(), &mut r, &index, entry, &opts.limits)?;
+            write_new(path, scratch.handle(), temp.path(), &mut r, index, entry, &opts.limits)?;
             check(&|| verify(&ScratchSource(&scratch), &check_opts).map_err(|e| AppendError::io(temp.path(), e)))?;
             let plain = io::BufReader::with_capacity(1 << 20, scratch.handle());
             let sink = BufWriter::with_capacity(1 << 20, temp.as_file());
@@ -217,9 +187,9 @@ pub fn prepare_append(path: &Path, new: &NewEntry<'_>, opts: &AppendOptions) -> 
         temp,
         appended: Appended {
             path: path.to_path_buf(),
-            seq,
-            head,
-            previous_head,
+            seq: planned.seq,
+            head: planned.head,
+            previous_head: planned.previous_head,
             before,
         },
         _lock: lock,
@@ -232,6 +202,132 @@ pub fn prepare_append(path: &Path, new: &NewEntry<'_>, opts: &AppendOptions) -> 
 /// As [`prepare_append`] and [`PendingAppend::commit`].
 pub fn append_entry(path: &Path, new: &NewEntry<'_>, opts: &AppendOptions) -> Result<Appended, AppendError> {
     prepare_append(path, new, opts)?.commit()
+}
+
+/// The entry to append to a verified bundle, and where it goes.
+struct Planned {
+    index: zipread::ZipIndex,
+    /// The new entry's bytes (the new log is the old log followed by them).
+    entry: Vec<u8>,
+    seq: usize,
+    head: Digest,
+    previous_head: Digest,
+}
+
+/// Makes the new entry for the bundle read by `r`, which `before` (its verification) describes,
+/// and refuses one that would break SPEC §9.3 or §9.4. `path` names the bundle in errors.
+fn plan<R: Read + Seek>(
+    path: &Path,
+    r: &mut R,
+    before: &Report,
+    new: &NewEntry<'_>,
+    limits: &Limits,
+) -> Result<Planned, AppendError> {
+    let fail = |reason: String| AppendError::Append {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let (Some(manifest), Some(digest), Some(previous_head)) =
+        (before.manifest.as_ref(), before.manifest_digest, before.custody_head)
+    else {
+        return Err(fail(
+            "the verification report lacks the manifest or the custody head".into(),
+        ));
+    };
+    let index = zipread::read_index(&mut *r, limits).map_err(|e| fail(e.to_string()))?;
+    let custody_entry = index
+        .entries
+        .last()
+        .ok_or_else(|| fail("the archive is empty".into()))?;
+    let old_log = zipread::read_small(&mut *r, custody_entry, limits.max_custody).map_err(|e| fail(e.to_string()))?;
+    let new_log =
+        custody::append(&old_log, new, &manifest.bundle_id, &digest, limits).map_err(|e| fail(e.to_string()))?;
+    let entry = new_log.get(old_log.len()..).unwrap_or_default().to_vec();
+    let entries = custody::parse_log(&new_log, limits).map_err(|e| fail(e.to_string()))?;
+    let seq = entries.len().saturating_sub(1);
+    check_new_entry(&entries, manifest, &digest).map_err(|reason| AppendError::CustodyRefused {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    let head = Digest::of(&entry);
+    Ok(Planned {
+        index,
+        entry,
+        seq,
+        head,
+        previous_head,
+    })
+}
+
+/// The new bundle must verify with the new entry as its head before it replaces anything.
+fn check_written(
+    path: &Path,
+    head: Digest,
+    written: &dyn Fn() -> Result<Report, AppendError>,
+) -> Result<(), AppendError> {
+    let check = written()?;
+    if !check.verified() || check.custody_head != Some(head) {
+        let first = check.failures.first().map(ToString::to_string).unwrap_or_default();
+        return Err(AppendError::Append {
+            path: path.to_path_buf(),
+            reason: format!("the rewritten bundle does not verify ({first})"),
+        });
+    }
+    Ok(())
+}
+
+/// Appends `new` to the bundle held in clear in `scratch` (a new bundle not yet committed to
+/// `dest`, which names it in errors), into a new scratch file beside it: how an encrypted bundle
+/// gets an entry its writer could not append once it is encrypted (that needs an identity of a
+/// recipient). The bundle is checked (structure, seal and custody; its contents were checked
+/// when written) before, and again after with the new entry as its head.
+///
+/// # Errors
+/// As [`prepare_append`]; `scratch` is never modified.
+pub(crate) fn append_in_scratch(
+    dest: &Path,
+    scratch: &Scratch,
+    new: &NewEntry<'_>,
+    limits: &Limits,
+) -> Result<(Scratch, Appended), AppendError> {
+    let check_opts = VerifyOptions {
+        check_contents: false,
+        limits: limits.clone(),
+        ..VerifyOptions::default()
+    };
+    let before = verify(&ScratchSource(scratch), &check_opts).map_err(|e| AppendError::io(dest, e))?;
+    if !before.verified() {
+        return Err(AppendError::NotVerified {
+            path: dest.to_path_buf(),
+            report: Box::new(before),
+        });
+    }
+    let mut r = scratch.handle();
+    let planned = plan(dest, &mut r, &before, new, limits)?;
+    let dir = parent_dir(dest);
+    let appended = Scratch::create_in(&dir).map_err(|e| AppendError::io(&dir, e))?;
+    write_new(
+        dest,
+        appended.handle(),
+        dest,
+        &mut r,
+        &planned.index,
+        &planned.entry,
+        limits,
+    )?;
+    check_written(dest, planned.head, &|| {
+        verify(&ScratchSource(&appended), &check_opts).map_err(|e| AppendError::io(dest, e))
+    })?;
+    Ok((
+        appended,
+        Appended {
+            path: dest.to_path_buf(),
+            seq: planned.seq,
+            head: planned.head,
+            previous_head: planned.previous_head,
+            before,
+        },
+    ))
 }
 
 /// Refuses a new last entry that breaks SPEC §9.3 or §9.4, saying why.

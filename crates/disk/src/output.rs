@@ -2,7 +2,11 @@
 //! (`--encrypt-to`) — into an encrypted [`Scratch`] file, then streamed through age encryption
 //! into the atomic output, so that no plaintext byte of the bundle reaches the disk.
 
-use crate::{AtomicFile, DiskError};
+use crate::{AppendError, AppendOptions, Appended, AtomicFile, DiskError};
+use forensic_bundle::custody::{NewEntry, SharedStamper};
+use forensic_bundle::keys::Signer;
+use forensic_bundle::limits::Limits;
+use forensic_bundle::time::Timestamp;
 use forensic_crypt::{Recipients, Scratch};
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
@@ -80,16 +84,96 @@ impl BundleOutput {
     /// As [`AtomicFile::commit`]; [`DiskError::Io`] if encrypting fails. On any error nothing is
     /// left at the destination.
     pub fn commit(self) -> Result<PathBuf, DiskError> {
-        let BundleOutput { mut out, scratch } = self;
-        if let Some((scratch, to)) = scratch {
-            let temp = out.temp_path().to_path_buf();
-            let plain = io::BufReader::with_capacity(1 << 20, scratch.handle());
-            let sink = BufWriter::with_capacity(1 << 20, out.file_mut());
-            let (sink, _) = forensic_crypt::encrypt(plain, &to, sink).map_err(|e| DiskError::io(&temp, crypt_io(e)))?;
-            sink.into_inner().map_err(|e| DiskError::io(&temp, e.into_error()))?;
-        }
-        out.commit()
+        let BundleOutput { out, scratch } = self;
+        commit_parts(out, scratch)
     }
+
+    /// Commits the bundle; with `stamp`, with a `timestamped` custody entry signed by `key` as
+    /// `actor` appended ([`BundleOutput::commit_with`]): the trusted time of `--tsa`.
+    ///
+    /// # Errors
+    /// As [`BundleOutput::commit_with`].
+    pub fn commit_stamped(
+        self,
+        stamp: Option<&SharedStamper>,
+        key: &dyn Signer,
+        actor: &str,
+        time: Timestamp,
+    ) -> Result<(PathBuf, Option<Appended>), Committed> {
+        match stamp {
+            None => Ok((self.commit().map_err(Committed::Bundle)?, None)),
+            Some(stamp) => {
+                let entry = NewEntry::timestamped(key, actor.to_string(), time, &**stamp);
+                self.commit_with(&entry).map(|(path, a)| (path, Some(a)))
+            }
+        }
+    }
+
+    /// Commits the bundle with `last` appended to its custody log (a `timestamped` entry, say),
+    /// the way `forensic custody` appends ([`crate::custody_append`]): in clear, once committed;
+    /// encrypted, in the scratch before it is encrypted (once encrypted, appending would need an
+    /// identity of a recipient, which the writer does not hold).
+    ///
+    /// # Errors
+    /// [`Committed::Bundle`] when nothing was committed (as [`BundleOutput::commit`]);
+    /// [`Committed::Entry`] when the bundle was committed, sealed and complete, but the entry
+    /// could not be appended (an authority did not answer, ...): it is then as without `last`.
+    pub fn commit_with(self, last: &NewEntry<'_>) -> Result<(PathBuf, Appended), Committed> {
+        let BundleOutput { out, scratch } = self;
+        let Some((plain, to)) = scratch else {
+            let path = commit_parts(out, None).map_err(Committed::Bundle)?;
+            return match crate::append_entry(&path, last, &AppendOptions::default()) {
+                Ok(a) => Ok((path, a)),
+                Err(e) => Err(Committed::Entry {
+                    path,
+                    source: Box::new(e),
+                }),
+            };
+        };
+        let dest = out.dest().to_path_buf();
+        match crate::custody_append::append_in_scratch(&dest, &plain, last, &Limits::default()) {
+            Ok((appended, a)) => {
+                drop(plain);
+                let path = commit_parts(out, Some((appended, to))).map_err(Committed::Bundle)?;
+                Ok((path, a))
+            }
+            Err(e) => {
+                let path = commit_parts(out, Some((plain, to))).map_err(Committed::Bundle)?;
+                Err(Committed::Entry {
+                    path,
+                    source: Box::new(e),
+                })
+            }
+        }
+    }
+}
+
+/// How [`BundleOutput::commit_with`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Committed {
+    /// Nothing was committed.
+    #[error(transparent)]
+    Bundle(DiskError),
+    /// The bundle was committed, complete and sealed, without the entry.
+    #[error("{} was written and sealed, complete but without its last custody entry: {source}", path.display())]
+    Entry {
+        /// The bundle committed.
+        path: PathBuf,
+        /// Why the entry could not be appended.
+        source: Box<AppendError>,
+    },
+}
+
+/// Encrypts the scratch's bundle into `out` when there is one, then commits `out`.
+fn commit_parts(mut out: AtomicFile, scratch: Option<(Scratch, Recipients)>) -> Result<PathBuf, DiskError> {
+    if let Some((scratch, to)) = scratch {
+        let temp = out.temp_path().to_path_buf();
+        let plain = io::BufReader::with_capacity(1 << 20, scratch.handle());
+        let sink = BufWriter::with_capacity(1 << 20, out.file_mut());
+        let (sink, _) = forensic_crypt::encrypt(plain, &to, sink).map_err(|e| DiskError::io(&temp, crypt_io(e)))?;
+        sink.into_inner().map_err(|e| DiskError::io(&temp, e.into_error()))?;
+    }
+    out.commit()
 }
 
 /// A [`forensic_crypt::CryptError`] as an I/O error (the recipients were parsed before).
@@ -182,5 +266,45 @@ mod tests {
         assert!(f.is_encrypted() && f.len() == bundle.len() as u64 && f.stored_len() == stored.len() as u64);
         let err = crate::BundleFile::open(&dest).unwrap_err().to_string();
         assert!(err.contains("encrypted bundle") && err.contains("--identity"), "{err}");
+    }
+
+    /// `commit_stamped` of an encrypted bundle whose authority fails: the stamper is asked for
+    /// a token over the seal entry, and the bundle is committed encrypted without the entry.
+    #[test]
+    fn an_encrypted_bundle_whose_authority_fails_is_committed_without_the_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = age::x25519::Identity::generate();
+        let key_file = dir.path().join("key.txt");
+        std::fs::write(&key_file, format!("{}\n", id.to_string().expose_secret())).unwrap();
+        let to = Recipients::parse(&[id.to_public().to_string()]).unwrap();
+        let bundle = crate::bundle_file::tests::small_bundle().unwrap();
+        let dest = dir.path().join("b.zip.age");
+        let out = BundleOutput::create(&dest, Some(to)).unwrap();
+        out.writer().unwrap().write_all(&bundle).unwrap();
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = asked.clone();
+        let stamp: SharedStamper = std::sync::Arc::new(move |head: &forensic_bundle::digest::Digest| {
+            seen.lock().unwrap().push(*head);
+            Err("http://tsa.invalid/: down".to_string())
+        });
+        let key = forensic_bundle::keys::signing_key_from_seed(&[3u8; 32]);
+        let time = Timestamp::parse("2026-11-29T08:00:00.000000000Z").unwrap();
+        let err = out.commit_stamped(Some(&stamp), &key, "a", time).unwrap_err();
+        let Committed::Entry { path, source } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(path, &dest);
+        assert!(source.to_string().contains("http://tsa.invalid/: down"), "{source}");
+        let ids = std::sync::Arc::new(forensic_crypt::Identities::load(&[&key_file]).unwrap());
+        let report = crate::verify_path_with(&dest, Some(&ids), &Default::default()).unwrap();
+        assert!(report.verified(), "{:?}", report.failures);
+        assert_eq!(report.custody.len(), 1);
+        assert_eq!(*asked.lock().unwrap(), vec![report.custody_head.unwrap()]);
+        assert!(std::fs::read(&dest).unwrap().starts_with(b"age-encryption.org/v1\n"));
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left.len(), 2, "only the key and the bundle: {left:?}");
     }
 }

@@ -20,6 +20,10 @@ pub enum SealError {
     /// already exists (it is never overwritten).
     #[error(transparent)]
     Disk(#[from] forensic_disk::DiskError),
+    /// The bundle was written and sealed, but its `timestamped` entry could not be appended
+    /// (`--tsa`: an authority did not answer, ...); the bundle is complete without it.
+    #[error("{0}")]
+    Timestamp(Box<forensic_disk::Committed>),
     /// The output would be written inside the evidence directory and so be sealed into itself.
     #[error(
         "the output {} is inside the evidence directory {}; write the bundle somewhere else",
@@ -89,6 +93,15 @@ impl SealError {
         SealError::Io {
             path: path.into(),
             source,
+        }
+    }
+}
+
+impl From<forensic_disk::Committed> for SealError {
+    fn from(e: forensic_disk::Committed) -> SealError {
+        match e {
+            forensic_disk::Committed::Bundle(e) => SealError::Disk(e),
+            entry => SealError::Timestamp(Box::new(entry)),
         }
     }
 }

@@ -52,6 +52,9 @@ pub struct SealOptions {
     /// Write the bundle age-encrypted to these recipients (a confidential bundle): the bundle is
     /// never in clear on disk ([`forensic_disk::BundleOutput`]).
     pub encrypt_to: Option<forensic_crypt::Recipients>,
+    /// Time-stamping authorities (`--tsa`): a `timestamped` custody entry with their tokens is
+    /// appended as the bundle is committed (before it is encrypted, for a confidential bundle).
+    pub timestamp: Option<forensic_bundle::custody::SharedStamper>,
 }
 
 impl SealOptions {
@@ -69,6 +72,7 @@ impl SealOptions {
             seal_note: None,
             progress: None,
             encrypt_to: None,
+            timestamp: None,
         }
     }
 }
@@ -114,6 +118,8 @@ pub struct SealSummary {
     pub members: u64,
     /// Content bytes written.
     pub bytes: u64,
+    /// The `timestamped` entry appended with [`SealOptions::timestamp`].
+    pub timestamped: Option<forensic_disk::Appended>,
 }
 
 /// Seals the evidence directory `opts.dir` into a new bundle at `opts.output`.
@@ -169,6 +175,7 @@ pub fn seal_directory(opts: &SealOptions) -> Result<SealSummary, SealError> {
         gaps: Vec::new(),
         members: 0,
         bytes: 0,
+        timestamped: None,
     };
     let dest = opts.output.as_path();
     let (sink, cut) = Abandonable::new(BufWriter::with_capacity(WRITE_BUF, out.writer()?));
@@ -187,7 +194,8 @@ pub fn seal_directory(opts: &SealOptions) -> Result<SealSummary, SealError> {
         .into_inner()
         .map_err(|e| SealError::io(&temp, e.into_error()))?;
     summary.manifest_digest = check_written(out.writer()?, &temp)?;
-    out.commit()?;
+    let (_, timestamped) = out.commit_stamped(opts.timestamp.as_ref(), &*opts.key, &opts.actor, clock.now())?;
+    summary.timestamped = timestamped;
     Ok(summary)
 }
 

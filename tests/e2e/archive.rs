@@ -512,14 +512,8 @@ fn an_encrypted_bundle_is_deposited_encrypted_and_fetched_back_with_an_identity(
     assert!(local.starts_with(b"age-encryption.org/v1\n"));
     let o = run(&["custody", "log", s(&bundle), "--identity", s(&id), "--json"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let entries = json(&o)["entries"].as_array().unwrap().clone();
-    assert_eq!(
-        entries
-            .iter()
-            .map(|e| e["action"].as_str().unwrap())
-            .collect::<Vec<_>>(),
-        ["sealed", "archived"]
-    );
+    let entries = json(&o)["entries"].clone();
+    assert_eq!(actions(&entries), ["sealed", "archived"]);
     assert_eq!(entries[1]["deposit"]["version_id"].as_str(), Some(version.as_str()));
 
     // get with the identity: the ciphertext byte for byte, verified through it.

@@ -291,13 +291,7 @@ fn collect_encrypt_to_never_writes_the_bundle_in_clear_and_opens_with_age_and_id
         s(&sealed),
     ]));
     assert_eq!(v["verified"], true, "{v}");
-    let actions: Vec<&str> = v["custody"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
-    assert_eq!(actions, ["sealed", "timestamped"], "{v}");
+    assert_eq!(actions(&v["custody"]), ["sealed", "timestamped"], "{v}");
     assert_eq!(v["custody"][1]["timestamps"][0]["verified"], true, "{v}");
     assert_eq!(
         v["custody"][1]["timestamps"][0]["imprint_sha256"],
@@ -583,13 +577,7 @@ fn custody_transfer_reencrypts_for_the_next_holder_only() {
     ]);
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
     let o = run(&["custody", "log", "--identity", s(&id_b), "--json", s(&sealed)]);
-    let actions: Vec<String> = json(&o)["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(actions, ["sealed", "transferred", "received"]);
+    assert_eq!(actions(&json(&o)["entries"]), ["sealed", "transferred", "received"]);
     // The previous holder's identity no longer does.
     let o = run(&["verify", "--identity", s(&id_a), s(&sealed)]);
     assert_eq!(code(&o), 2);

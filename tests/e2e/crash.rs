@@ -215,13 +215,7 @@ fn custody_transfer_killed_anywhere_leaves_the_previous_bundle_byte_for_byte() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(temps(&out), [], "the next append removes what killed ones left");
     let log = json(&run(&["custody", "log", s(&bundle), "--json"]));
-    let actions: Vec<&str> = log["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
-    assert_eq!(actions, ["sealed", "transferred"], "{log}");
+    assert_eq!(actions(&log["entries"]), ["sealed", "transferred"], "{log}");
     assert_eq!(code(&run(&["verify", s(&bundle)])), 0);
 }
 

@@ -266,14 +266,8 @@ fn handoff_with_trusted_time_verifies_and_openssl_agrees() {
     // Without --tsa-trust: verified, tokens shown but not judged.
     let v = json(&run(&["verify", "--json", s(&out)]));
     assert_eq!(v["verified"], true, "{v}");
-    let actions: Vec<&str> = v["custody"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        actions,
+        actions(&v["custody"]),
         ["sealed", "timestamped", "transferred", "received", "timestamped"]
     );
     assert_eq!(v["custody"][1]["timestamps"].as_array().unwrap().len(), 2);

@@ -162,6 +162,17 @@ pub fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
 }
 
+/// The `action` of every custody entry in a JSON array (`verify --json`'s `custody`, `custody
+/// log --json`'s `entries`), in order.
+pub fn actions(entries: &serde_json::Value) -> Vec<String> {
+    entries
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array of custody entries: {entries}"))
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// The sorted failure classes of a `--json` verify output.
 pub fn classes(v: &serde_json::Value) -> Vec<String> {
     let mut c: Vec<String> = v["failures"]

@@ -214,6 +214,11 @@ fn every_mount_is_indexed_and_a_dev_shm_script_is_a_finding_and_in_the_timeline(
     // changed/; no credential anywhere.
     assert_eq!(member(&all, "5-filesystem/root/dev/shm/.stage.sh"), SHM_SCRIPT);
     assert_eq!(member(&all, "5-filesystem/changed/scratch/run.sh"), SCRATCH_SCRIPT);
+    // The derived lists come from the same walks: files on other mounts under their full path.
+    let recent = String::from_utf8(member(&all, "5-filesystem/derived/recent.txt").to_vec()).unwrap();
+    for path in ["/dev/shm/.stage.sh", "/scratch/run.sh"] {
+        assert!(recent.lines().any(|l| l == path), "{path} not in recent.txt:\n{recent}");
+    }
     for (name, bytes) in &all {
         assert!(!holds(bytes, TOKEN), "the token is in {name} without --include-secrets");
         assert!(!holds(bytes, b"s3cr3t-db-password-e2e"), "the secret is in {name}");

@@ -97,18 +97,38 @@ impl DerivedLists {
     /// # Errors
     /// Writing a spool file failed.
     pub fn observe(&mut self, e: &Entry) -> Result<(), RootError> {
+        self.observe_under(b"", e)
+    }
+
+    /// Adds `e`, whose path is relative to `base` (a mount point, relative to the container
+    /// root; empty for the root itself), to the lists it belongs on.
+    ///
+    /// # Errors
+    /// Writing a spool file failed.
+    pub fn observe_under(&mut self, base: &[u8], e: &Entry) -> Result<(), RootError> {
         if e.meta.kind != FileKind::File {
             return Ok(());
         }
         let m = &e.meta;
-        if m.mode & 0o6000 != 0 {
-            self.setuid.add(e)?;
+        let setuid = m.mode & 0o6000 != 0;
+        let executable = m.mode & 0o111 != 0;
+        let recent = m.mtime_ns >= self.threshold_ns || m.ctime_ns >= self.threshold_ns;
+        if !(setuid || executable || recent) {
+            return Ok(());
         }
-        if m.mode & 0o111 != 0 && in_temp_dir(&json::absolute(&e.path)) {
-            self.tmp_executables.add(e)?;
+        let path = if base.is_empty() {
+            json::absolute(&e.path)
+        } else {
+            json::absolute(&crate::rootfs::copy::joined(base, &e.path))
+        };
+        if setuid {
+            self.setuid.add(&path, e)?;
         }
-        if m.mtime_ns >= self.threshold_ns || m.ctime_ns >= self.threshold_ns {
-            self.recent.add(e)?;
+        if executable && in_temp_dir(&path) {
+            self.tmp_executables.add(&path, e)?;
+        }
+        if recent {
+            self.recent.add(&path, e)?;
         }
         Ok(())
     }
@@ -168,9 +188,9 @@ impl List {
         }
     }
 
-    fn add(&mut self, e: &Entry) -> Result<(), RootError> {
-        let path = json::absolute(&e.path);
-        let mut text = display_path(&path).into_bytes();
+    /// Adds `e`, found at the absolute container path `path`.
+    fn add(&mut self, path: &[u8], e: &Entry) -> Result<(), RootError> {
+        let mut text = display_path(path).into_bytes();
         text.push(b'\n');
         self.txt.push(&text)?;
         let m = &e.meta;
@@ -178,7 +198,7 @@ impl List {
         json::push_line(
             &mut line,
             &DerivedEntry {
-                path: RawBytes::borrowed(&path),
+                path: RawBytes::borrowed(path),
                 mode: Mode(m.mode),
                 uid: m.uid,
                 gid: m.gid,
@@ -332,8 +352,14 @@ mod tests {
         // The same lists from the index walk, through its observer.
         let mut lists = DerivedLists::new(&opts);
         let mut index = Vec::new();
-        crate::rootfs::index::write_index_observed(&root, &mut index, &Default::default(), &mut |e| lists.observe(e))
-            .unwrap();
+        crate::rootfs::index::write_index_observed(
+            &root,
+            &mut index,
+            &Default::default(),
+            &mut |e| lists.observe(e),
+            &|_, _| {},
+        )
+        .unwrap();
         let mut sink = MemorySink::default();
         assert_eq!(lists.write_members(&mut sink).unwrap().setuid, 1);
     }

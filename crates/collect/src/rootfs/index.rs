@@ -171,7 +171,7 @@ pub struct IndexStats {
 /// # Ok(()) }
 /// ```
 pub fn write_index(root: &RootFs, w: &mut dyn Write, opts: &IndexOptions) -> Result<IndexStats, RootError> {
-    write_index_observed(root, w, opts, &mut |_| Ok(()))
+    write_index_observed(root, w, opts, &mut |_| Ok(()), &|_, _| {})
 }
 
 /// [`write_index`], calling `progress` with the counts so far (entries indexed, files hashed)
@@ -189,9 +189,9 @@ pub fn write_index_progress(
     index_inner(root, w, opts, &mut |_| Ok(()), progress)
 }
 
-/// [`write_index`], calling `observe` with every entry as the walk finds it (on the calling
-/// thread, in walk order), e.g. [`crate::rootfs::derived::DerivedLists::observe`], so that other
-/// lists need no second walk.
+/// [`write_index_progress`], calling `observe` with every entry as the walk finds it (on the
+/// calling thread, in walk order), e.g. [`crate::rootfs::derived::DerivedLists::observe`], so
+/// that other lists need no second walk.
 ///
 /// # Errors
 /// As [`write_index`], and any error `observe` returns.
@@ -200,8 +200,9 @@ pub fn write_index_observed(
     w: &mut dyn Write,
     opts: &IndexOptions,
     observe: &mut dyn FnMut(&Entry) -> Result<(), RootError>,
+    progress: &dyn Fn(u64, u64),
 ) -> Result<IndexStats, RootError> {
-    index_inner(root, w, opts, observe, &|_, _| {})
+    index_inner(root, w, opts, observe, progress)
 }
 
 fn index_inner(
@@ -973,10 +974,16 @@ mod tests {
         std::fs::write(t.path().join("a"), b"").unwrap();
         let root = RootFs::open(t.path()).unwrap();
         let mut seen = Vec::new();
-        write_index_observed(&root, &mut Vec::new(), &IndexOptions::default(), &mut |e| {
-            seen.push(e.path.clone());
-            Ok(())
-        })
+        write_index_observed(
+            &root,
+            &mut Vec::new(),
+            &IndexOptions::default(),
+            &mut |e| {
+                seen.push(e.path.clone());
+                Ok(())
+            },
+            &|_, _| {},
+        )
         .unwrap();
         assert_eq!(seen, [b"".to_vec(), b"a".to_vec()]);
     }

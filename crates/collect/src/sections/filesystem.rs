@@ -13,8 +13,10 @@ use crate::collect::Event;
 use crate::counts::Counter;
 use crate::ctx::{Ctx, MAX_PROC_FILE, read_proc_bytes};
 use crate::rootfs::copy::{self, CopyOptions};
-use crate::rootfs::derived::{DerivedOptions, collect_derived};
-use crate::rootfs::index::{IndexOptions, LayerCheck, MountScope, SharedDigests, write_index_progress};
+use crate::rootfs::derived::{DerivedLists, DerivedOptions, collect_derived};
+use crate::rootfs::index::{
+    IndexOptions, LayerCheck, MountScope, SharedDigests, write_index_observed, write_index_progress,
+};
 use crate::rootfs::known::{DEFAULT_MAX_KNOWN, KnownDigests};
 use crate::rootfs::mounts::{self, MountMap};
 use crate::rootfs::places::{ATTACKER_PLACES, copy_places};
@@ -92,8 +94,12 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
     ctx.layer_records = LayerRecords::start(ctx);
     // (b) the full-tree index of every mount, spooled to a temporary file (enciphered with a key
     // held only in memory: evidence is never in clear on disk) and stored as one member.
+    // (d)'s derived lists are built from the same walk, as it goes.
+    let now_ns = i64::try_from(ctx.clock.now_unix_nanos()).unwrap_or(i64::MAX);
+    let derived_opts = DerivedOptions::new(now_ns, ctx.opts.since);
+    let mut derived = DerivedLists::new(&derived_opts);
     let mut spool = forensic_crypt::Scratch::create_in(&std::env::temp_dir())?;
-    let indexed = index_mounts(ctx, &root, &mounts, &mut spool, sink)?;
+    let indexed = index_mounts(ctx, &root, &mounts, &mut spool, &mut derived, sink)?;
     // What changed since the container started, by the index's times (copied after (c) and
     // (a), which may hold some of it already).
     let start = changed::start_ns(ctx);
@@ -134,10 +140,13 @@ pub fn collect(ctx: &mut Ctx<'_>, sink: &mut dyn Sink) -> io::Result<()> {
     // (e) the files changed since the start that the bundle does not hold yet.
     let written = std::mem::take(&mut rec.written);
     changed::copy_changed(ctx, &root, &changed, &written, sink)?;
-    // (d) derived lists.
-    let now_ns = i64::try_from(ctx.clock.now_unix_nanos()).unwrap_or(i64::MAX);
-    let opts = DerivedOptions::new(now_ns, ctx.opts.since);
-    let r = collect_derived(&root, sink, &opts);
+    // (d) derived lists: from the index's walk, or, when the root could not be indexed, from a
+    // walk of their own.
+    let r = if indexed {
+        derived.write_members(sink)
+    } else {
+        collect_derived(&root, sink, &derived_opts)
+    };
     settle(sink, "derived lists", r)?;
     Ok(())
 }
@@ -201,6 +210,7 @@ fn index_mounts(
     root: &RootFs,
     mounts: &Arc<MountMap>,
     spool: &mut forensic_crypt::Scratch,
+    derived: &mut DerivedLists,
     sink: &mut dyn Sink,
 ) -> io::Result<bool> {
     let pid = ctx.target.pid;
@@ -237,7 +247,13 @@ fn index_mounts(
         let Some(stats) = settle(
             sink,
             &what,
-            write_index_progress(root, spool, &opts, &walk_progress(ctx)),
+            write_index_observed(
+                root,
+                spool,
+                &opts,
+                &mut |e| derived.observe_under(&base, e),
+                &walk_progress(ctx),
+            ),
         )?
         else {
             if base.is_empty() {

@@ -27,7 +27,7 @@ A second run to the same OUTPUT while one is writing it fails at once. \
 A log source that is absent (no Falco journal, no audit log) is a gap, never an empty log.\n\
 The Docker Engine is reached on DOCKER_HOST (unix:///path) or /var/run/docker.sock; every call to containerd's or \
 Docker's API is recorded in the section's api-calls.jsonl.\n\
-Exit codes: 0 collected and sealed (with --offline-root --pod or --all: every bundle); 1 with --offline-root --pod or --all, some containers could not be collected (each is named on stderr; the others are sealed); 2 could not collect (nothing written)."
+Exit codes: 0 collected and sealed (with --offline-root --pod or --all: every bundle); 1 with --offline-root --pod or --all, some containers could not be collected (each is named on stderr; the others are sealed); 2 could not collect (nothing written; or, with --tsa, written and sealed without its timestamped entry because an authority failed: the message says so)."
 )]
 pub struct Args {
     #[command(flatten)]

@@ -17,7 +17,7 @@ never a guess. Symlinks are recorded, never followed; FIFOs, sockets and devices
 The bundle is written to a temporary file beside OUTPUT and renamed into place only when complete and \
 synced: an interrupted run leaves nothing at OUTPUT, and the next run removes the temporary file \
 (.forensic-*.partial) a killed one left. Refuses to overwrite OUTPUT.\n\
-Exit codes: 0 sealed; 2 could not seal (nothing written)."
+Exit codes: 0 sealed; 2 could not seal (nothing written; or, with --tsa, written and sealed without its timestamped entry because an authority failed: the message says so)."
 )]
 pub struct Args {
     #[command(flatten)]

@@ -44,7 +44,7 @@ pub enum CollectError {
     /// The bundle was written and sealed, but its `timestamped` entry could not be appended
     /// (`--tsa`: an authority did not answer, ...); the bundle is complete without it.
     #[error("{0}")]
-    Timestamp(Box<forensic_disk::Committed>),
+    Timestamp(Box<forensic_disk::CommitError>),
     /// Writing the bundle failed.
     #[error("writing {path}: {source}")]
     Write {
@@ -63,10 +63,10 @@ pub enum CollectError {
     },
 }
 
-impl From<forensic_disk::Committed> for CollectError {
-    fn from(e: forensic_disk::Committed) -> CollectError {
+impl From<forensic_disk::CommitError> for CollectError {
+    fn from(e: forensic_disk::CommitError) -> CollectError {
         match e {
-            forensic_disk::Committed::Bundle(e) => CollectError::Disk(e),
+            forensic_disk::CommitError::Bundle(e) => CollectError::Disk(e),
             entry => CollectError::Timestamp(Box::new(entry)),
         }
     }

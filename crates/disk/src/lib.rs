@@ -36,4 +36,4 @@ pub use clock::Clock;
 pub use custody_append::{AppendOptions, Appended, PendingAppend, append_entry, prepare_append};
 pub use error::{AppendError, DiskError};
 pub use meta::file_meta;
-pub use output::{BundleOutput, Committed, OutputFile};
+pub use output::{BundleOutput, CommitError, OutputFile};

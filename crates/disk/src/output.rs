@@ -99,9 +99,9 @@ impl BundleOutput {
         key: &dyn Signer,
         actor: &str,
         time: Timestamp,
-    ) -> Result<(PathBuf, Option<Appended>), Committed> {
+    ) -> Result<(PathBuf, Option<Appended>), CommitError> {
         match stamp {
-            None => Ok((self.commit().map_err(Committed::Bundle)?, None)),
+            None => Ok((self.commit().map_err(CommitError::Bundle)?, None)),
             Some(stamp) => {
                 let entry = NewEntry::timestamped(key, actor.to_string(), time, &**stamp);
                 self.commit_with(&entry).map(|(path, a)| (path, Some(a)))
@@ -115,16 +115,16 @@ impl BundleOutput {
     /// identity of a recipient, which the writer does not hold).
     ///
     /// # Errors
-    /// [`Committed::Bundle`] when nothing was committed (as [`BundleOutput::commit`]);
-    /// [`Committed::Entry`] when the bundle was committed, sealed and complete, but the entry
+    /// [`CommitError::Bundle`] when nothing was committed (as [`BundleOutput::commit`]);
+    /// [`CommitError::Entry`] when the bundle was committed, sealed and complete, but the entry
     /// could not be appended (an authority did not answer, ...): it is then as without `last`.
-    pub fn commit_with(self, last: &NewEntry<'_>) -> Result<(PathBuf, Appended), Committed> {
+    pub fn commit_with(self, last: &NewEntry<'_>) -> Result<(PathBuf, Appended), CommitError> {
         let BundleOutput { out, scratch } = self;
         let Some((plain, to)) = scratch else {
-            let path = commit_parts(out, None).map_err(Committed::Bundle)?;
+            let path = commit_parts(out, None).map_err(CommitError::Bundle)?;
             return match crate::append_entry(&path, last, &AppendOptions::default()) {
                 Ok(a) => Ok((path, a)),
-                Err(e) => Err(Committed::Entry {
+                Err(e) => Err(CommitError::Entry {
                     path,
                     source: Box::new(e),
                 }),
@@ -134,12 +134,12 @@ impl BundleOutput {
         match crate::custody_append::append_in_scratch(&dest, &plain, last, &Limits::default()) {
             Ok((appended, a)) => {
                 drop(plain);
-                let path = commit_parts(out, Some((appended, to))).map_err(Committed::Bundle)?;
+                let path = commit_parts(out, Some((appended, to))).map_err(CommitError::Bundle)?;
                 Ok((path, a))
             }
             Err(e) => {
-                let path = commit_parts(out, Some((plain, to))).map_err(Committed::Bundle)?;
-                Err(Committed::Entry {
+                let path = commit_parts(out, Some((plain, to))).map_err(CommitError::Bundle)?;
+                Err(CommitError::Entry {
                     path,
                     source: Box::new(e),
                 })
@@ -150,7 +150,7 @@ impl BundleOutput {
 
 /// How [`BundleOutput::commit_with`] failed.
 #[derive(Debug, thiserror::Error)]
-pub enum Committed {
+pub enum CommitError {
     /// Nothing was committed.
     #[error(transparent)]
     Bundle(DiskError),
@@ -290,7 +290,7 @@ mod tests {
         let key = forensic_bundle::keys::signing_key_from_seed(&[3u8; 32]);
         let time = Timestamp::parse("2026-11-29T08:00:00.000000000Z").unwrap();
         let err = out.commit_stamped(Some(&stamp), &key, "a", time).unwrap_err();
-        let Committed::Entry { path, source } = &err else {
+        let CommitError::Entry { path, source } = &err else {
             panic!("{err:?}")
         };
         assert_eq!(path, &dest);

@@ -23,7 +23,7 @@ pub enum SealError {
     /// The bundle was written and sealed, but its `timestamped` entry could not be appended
     /// (`--tsa`: an authority did not answer, ...); the bundle is complete without it.
     #[error("{0}")]
-    Timestamp(Box<forensic_disk::Committed>),
+    Timestamp(Box<forensic_disk::CommitError>),
     /// The output would be written inside the evidence directory and so be sealed into itself.
     #[error(
         "the output {} is inside the evidence directory {}; write the bundle somewhere else",
@@ -97,10 +97,10 @@ impl SealError {
     }
 }
 
-impl From<forensic_disk::Committed> for SealError {
-    fn from(e: forensic_disk::Committed) -> SealError {
+impl From<forensic_disk::CommitError> for SealError {
+    fn from(e: forensic_disk::CommitError) -> SealError {
         match e {
-            forensic_disk::Committed::Bundle(e) => SealError::Disk(e),
+            forensic_disk::CommitError::Bundle(e) => SealError::Disk(e),
             entry => SealError::Timestamp(Box::new(entry)),
         }
     }

@@ -399,7 +399,7 @@ fn reads_containerd_meta_db_and_snapshotter_metadata_db() {
         let get = |k: &[u8]| rec.get(k).unwrap().map(|v| v.as_plain().unwrap().to_vec());
         let want_kind = match kind.as_str() {
             "Active" => 2u8,
-            "CommitError" => 3,
+            "Committed" => 3,
             other => panic!("kind {other}"),
         };
         assert_eq!(get(b"kind"), Some(vec![want_kind]), "{name}");

@@ -80,7 +80,7 @@ impl Unlock {
             };
         }
         if self.prompt {
-            let v = rpassword::prompt_password(format!("{what}: "))
+            let v = ask(&format!("{what}: "))
                 .map_err(|e| KeyOpenError::SecretSource(format!("cannot read {what} from the terminal: {e}")))?;
             return Ok(Secret::new(v, "the terminal"));
         }
@@ -141,6 +141,26 @@ fn read_file(path: &PathBuf) -> Result<Secret, KeyOpenError> {
         text.to_string(),
         format!("--passphrase-file {}", path.display()),
     ))
+}
+
+/// Asks on the terminal (`/dev/tty`) with its echo turned off before the prompt is shown.
+/// `rpassword` shows its prompt first and turns echo off after, so a line typed (or pasted) the
+/// moment the prompt appears could be echoed in clear; the modes are restored afterwards.
+fn ask(prompt: &str) -> std::io::Result<String> {
+    use rustix::termios::{LocalModes, OptionalActions, Termios, tcgetattr, tcsetattr};
+    struct Restore(std::fs::File, Termios);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = tcsetattr(&self.0, OptionalActions::Now, &self.1);
+        }
+    }
+    let tty = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty")?;
+    let modes = tcgetattr(&tty)?;
+    let mut quiet = modes.clone();
+    quiet.local_modes.remove(LocalModes::ECHO);
+    tcsetattr(&tty, OptionalActions::Now, &quiet)?;
+    let _restore = Restore(tty, modes);
+    rpassword::prompt_password(prompt)
 }
 
 #[cfg(test)]

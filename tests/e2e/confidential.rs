@@ -77,11 +77,13 @@ fn watch(dirs: &[&Path], f: impl FnOnce()) -> Watched {
         assert!(err.read_line(&mut line).unwrap() > 0, "inotifywait did not start");
     }
     let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
     let reader = std::thread::spawn(move || {
-        BufReader::new(out)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<BTreeSet<String>>()
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
     });
     let stop = Arc::new(AtomicBool::new(false));
     let poll_dirs: Vec<PathBuf> = dirs.iter().map(|d| d.to_path_buf()).collect();
@@ -102,14 +104,30 @@ fn watch(dirs: &[&Path], f: impl FnOnce()) -> Watched {
     f();
     stop.store(true, Ordering::SeqCst);
     let plaintext = poller.join().unwrap();
-    // Let inotify deliver the last events, then end the watcher this test started.
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // A marker file made in each directory after the command: once inotify has reported every
+    // marker, it has reported everything before it. The markers are not among the events.
+    let markers: Vec<String> = dirs
+        .iter()
+        .map(|d| {
+            let m = d.join(".watch-end");
+            std::fs::write(&m, b"").unwrap();
+            std::fs::remove_file(&m).unwrap();
+            format!("CREATE {}", s(&m))
+        })
+        .collect();
+    let mut events = BTreeSet::new();
+    while !markers.iter().all(|m| events.contains(m)) {
+        match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+            Ok(line) => events.insert(line),
+            Err(e) => panic!("inotifywait did not report the end markers: {e}; {events:?}"),
+        };
+    }
     child.kill().unwrap();
     child.wait().unwrap();
-    Watched {
-        events: reader.join().unwrap(),
-        plaintext,
-    }
+    reader.join().unwrap();
+    events.extend(rx.try_iter());
+    events.retain(|e| !e.ends_with("/.watch-end"));
+    Watched { events, plaintext }
 }
 
 /// Adds to `seen` the target of every file process `pid` has open under one of `dirs` whose

@@ -61,7 +61,8 @@ fn every_json_member_of_a_real_bundle_follows_its_schema() {
     let image = Image::build_with(t.path(), "contents", &[("etc/contents-test", b"contents\n")]);
     let c = Container::start(&image, "forensic-e2e-contents");
     // Something in each list: a dropped executable, a setuid file, a deleted file, a listener.
-    c.sh("cp /bin/busybox /tmp/.x && chmod 4755 /tmp/.x && rm /etc/motd && (nc -l -p 4444 >/dev/null 2>&1 &) && sleep 0.5");
+    c.sh("cp /bin/busybox /tmp/.x && chmod 4755 /tmp/.x && rm /etc/motd && (nc -l -p 4444 >/dev/null 2>&1 &)");
+    c.wait_for("the listener", || crate::attack::listening(c.pid(), 4444));
     let (key, _) = keygen(t.path(), "k");
     let bundle = t.path().join("b.zip");
     let o = c.collect(&bundle, &key, &[]);
